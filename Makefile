@@ -1,0 +1,67 @@
+# Trailscope: `make run` and `make test` install what is missing on Debian/Ubuntu, build, and go.
+SHELL := /bin/bash
+GO ?= go
+TAGS := migrated_fynedo
+BIN := ./trailscope
+CACHE := .cache
+# System packages Fyne needs to build (cgo, OpenGL, X11), plus Xvfb and tools for the UI tests.
+DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev \
+	libxi-dev libxxf86vm-dev xvfb xauth imagemagick xdotool
+export CGO_ENABLED := 1
+
+.PHONY: deps build debug run test test-ui bench eval package clean fuzz
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+			sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "Missing system packages. Run:"; \
+			echo "  sudo apt-get install -y$$missing"; exit 1; \
+		fi; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 is required: https://go.dev/dl/"; exit 1; }
+	@$(GO) mod download
+
+build: deps
+	$(GO) build -tags $(TAGS) -trimpath -o $(BIN) .
+
+# A debug build: the race detector and Fyne's thread checks (no migrated_fynedo tag).
+debug: deps
+	$(GO) build -race -o $(BIN)-debug .
+
+run: build
+	$(BIN)
+
+test: deps
+	$(GO) vet -tags $(TAGS) ./...
+	$(GO) test -tags $(TAGS) -timeout 25m ./...
+	$(GO) test -tags $(TAGS) -race -short -timeout 20m ./data/... ./analytics/... ./app/...
+	$(MAKE) --no-print-directory test-ui
+
+# The real window under Xvfb: waits for "dashboard ready", takes a screenshot, checks the charts.
+test-ui: build
+	TRAILSCOPE_BIN=$(abspath $(BIN)) $(GO) test -tags $(TAGS) -count=1 -run TestRealWindow ./ui/...
+
+bench: deps
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+
+eval: deps
+	$(GO) test -tags $(TAGS) -count=1 -run TestEval -v -timeout 60m ./analytics/eval -args -full
+
+fuzz: deps
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./data/cloudtrail
+	$(GO) test -run '^$$' -fuzz FuzzExpand -fuzztime 60s ./data/source
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./data/query
+
+package: deps
+	$(GO) tool fyne package -os linux -release -tags $(TAGS)
+
+clean:
+	rm -rf $(BIN) $(BIN)-debug $(CACHE)

@@ -1,0 +1,253 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/ingest"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+func runIngest(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "ingest", true)
+	paths, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usagef("give at least one file, folder, archive or s3://bucket/prefix to load")
+	}
+	c, err := app.Open(ctx, f.casePath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	bar := newProgressBar(env)
+	sum, err := c.Ingest(ctx, paths, bar.update)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	if err := printSummary(env.Stdout, f.format, sum); err != nil {
+		return err
+	}
+	if len(sum.Failed) > 0 {
+		return partialError{fmt.Sprintf("%d input(s) failed", len(sum.Failed))}
+	}
+	return nil
+}
+
+// progressBar draws ingest progress on stderr: redrawn in place on a terminal, a line every few
+// seconds otherwise.
+type progressBar struct {
+	env  Env
+	last time.Time
+	drew bool
+}
+
+func newProgressBar(env Env) *progressBar { return &progressBar{env: env} }
+
+func (b *progressBar) update(p ingest.Progress) {
+	now := b.env.Now()
+	if !b.env.StderrTTY && now.Sub(b.last) < 5*time.Second && p.Phase != "done" {
+		return
+	}
+	b.last = now
+	var line string
+	if p.Phase == "indexing" {
+		line = fmt.Sprintf("indexing  %d / %d events for full-text search", p.Indexed, p.Added)
+	} else {
+		frac := 0.0
+		if p.BytesTotal > 0 {
+			frac = float64(p.BytesRead) / float64(p.BytesTotal)
+		}
+		if frac > 1 {
+			frac = 1
+		}
+		const width = 24
+		n := int(frac * width)
+		line = fmt.Sprintf("[%s%s] %3.0f%%  files %d/%d  events %d  %s/%s  %.0f ev/s  errors %d",
+			strings.Repeat("#", n), strings.Repeat(".", width-n), frac*100, p.FilesDone, p.FilesTotal,
+			p.Events, humanBytes(p.BytesRead), humanBytes(p.BytesTotal), p.Rate(), p.Failed)
+	}
+	if b.env.StderrTTY {
+		fmt.Fprintf(b.env.Stderr, "\r\033[K%s", line)
+		b.drew = true
+	} else {
+		fmt.Fprintln(b.env.Stderr, line)
+	}
+}
+
+func (b *progressBar) finish() {
+	if b.drew {
+		fmt.Fprintln(b.env.Stderr)
+	}
+}
+
+type summaryJSON struct {
+	Added       int64               `json:"added"`
+	Duplicates  int64               `json:"duplicates"`
+	Insights    int64               `json:"insights"`
+	Digests     int64               `json:"digests"`
+	FilesLoaded int                 `json:"files_loaded"`
+	Skipped     []ingest.FileResult `json:"skipped"`
+	Failed      []ingest.FileResult `json:"failed"`
+	Seconds     float64             `json:"seconds"`
+	IndexSecs   float64             `json:"index_seconds"`
+}
+
+func printSummary(w io.Writer, format string, s ingest.Summary) error {
+	if s.Skipped == nil {
+		s.Skipped = []ingest.FileResult{}
+	}
+	if s.Failed == nil {
+		s.Failed = []ingest.FileResult{}
+	}
+	switch format {
+	case "json", "csv":
+		if format == "csv" {
+			l := newListing(w, "csv", "kind", "path", "entry", "reason", "count")
+			rows := [][]string{
+				{"added", "", "", "", strconv.FormatInt(s.Added, 10)},
+				{"duplicates", "", "", "", strconv.FormatInt(s.Duplicates, 10)},
+				{"files_loaded", "", "", "", strconv.Itoa(s.Loaded)},
+			}
+			for _, f := range s.Skipped {
+				rows = append(rows, []string{"skipped", f.Path, f.Entry, f.Reason, "1"})
+			}
+			for _, f := range s.Failed {
+				rows = append(rows, []string{"failed", f.Path, f.Entry, f.Reason, strconv.FormatInt(f.Events, 10)})
+			}
+			for _, r := range rows {
+				if err := l.row(nil, r...); err != nil {
+					return err
+				}
+			}
+			return l.close()
+		}
+		l := newListing(w, "json")
+		return l.row(summaryJSON{s.Added, s.Duplicates, s.Insights, s.Digests, s.Loaded, s.Skipped, s.Failed,
+			s.LoadTime.Seconds(), s.IndexTime.Seconds()})
+	}
+	fmt.Fprintf(w, "added       %d events\n", s.Added)
+	fmt.Fprintf(w, "duplicates  %d events already in the case\n", s.Duplicates)
+	if s.Insights > 0 || s.Digests > 0 {
+		fmt.Fprintf(w, "insights    %d   digests %d\n", s.Insights, s.Digests)
+	}
+	fmt.Fprintf(w, "loaded      %d files\n", s.Loaded)
+	fmt.Fprintf(w, "skipped     %d files (not CloudTrail)\n", len(s.Skipped))
+	for _, f := range s.Skipped {
+		fmt.Fprintf(w, "  %s: %s\n", where(f), f.Reason)
+	}
+	fmt.Fprintf(w, "failed      %d files\n", len(s.Failed))
+	for _, f := range s.Failed {
+		kept := ""
+		if f.Events > 0 {
+			kept = fmt.Sprintf(" (%d events before the break kept)", f.Events)
+		}
+		fmt.Fprintf(w, "  %s: %s%s\n", where(f), f.Reason, kept)
+	}
+	fmt.Fprintf(w, "time        %.1fs load, %.1fs full-text index\n", s.LoadTime.Seconds(), s.IndexTime.Seconds())
+	return nil
+}
+
+func where(f ingest.FileResult) string {
+	if f.Entry != "" {
+		return f.Path + "!" + f.Entry
+	}
+	return f.Path
+}
+
+func runInfo(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "info", true)
+	if _, err := f.parse(env, args); err != nil {
+		return err
+	}
+	c, err := app.Open(ctx, f.casePath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	in, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	return printInfo(env.Stdout, f.format, in)
+}
+
+func printInfo(w io.Writer, format string, in store.Info) error {
+	first, last := "", ""
+	if in.FirstEvent != nil {
+		first, last = fmtTime(*in.FirstEvent), fmtTime(*in.LastEvent)
+	}
+	keys := []string{"events", "first_event", "last_event", "accounts", "regions", "event_sources",
+		"files_loaded", "files_skipped", "files_failed"}
+	vals := []string{strconv.FormatInt(in.Events, 10), first, last, joinList(in.Accounts), joinList(in.Regions),
+		joinList(in.EventSources), strconv.FormatInt(in.FilesLoaded, 10), strconv.FormatInt(in.FilesSkipped, 10),
+		strconv.FormatInt(in.FilesFailed, 10)}
+	switch format {
+	case "json":
+		return newListing(w, "json").row(in)
+	case "csv":
+		l := newListing(w, "csv", keys...)
+		if err := l.row(nil, vals...); err != nil {
+			return err
+		}
+		return l.close()
+	}
+	for i, k := range keys {
+		fmt.Fprintf(w, "%-14s %s\n", k, vals[i])
+	}
+	return nil
+}
+
+func runConfig(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "config", true)
+	pos, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 2 {
+		return usagef("config takes at most KEY and VALUE")
+	}
+	c, err := app.Open(ctx, f.casePath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if len(pos) == 2 {
+		if err := c.SetSetting(ctx, pos[0], pos[1]); err != nil {
+			return usagef("%v", err)
+		}
+		fmt.Fprintf(env.Stderr, "%s set; directions reclassified where it applies\n", pos[0])
+		return nil
+	}
+	l := newListing(env.Stdout, f.format, "key", "value", "help")
+	for _, s := range app.KnownSettings() {
+		if len(pos) == 1 && pos[0] != s.Key {
+			continue
+		}
+		v, err := c.Setting(ctx, s.Key)
+		if err != nil {
+			return err
+		}
+		if err := l.row(map[string]string{"key": s.Key, "value": v, "help": s.Help}, s.Key, v, s.Help); err != nil {
+			return err
+		}
+	}
+	if len(pos) == 1 {
+		found := false
+		for _, s := range app.KnownSettings() {
+			found = found || s.Key == pos[0]
+		}
+		if !found {
+			return usagef("unknown setting %q", pos[0])
+		}
+	}
+	return l.close()
+}

@@ -1,0 +1,459 @@
+// Package ingest loads CloudTrail inputs into a case: it finds the files under the given paths,
+// decodes them in parallel goroutines and writes through one writer goroutine in large
+// transactions, so a load can be killed at any moment and rerun to the same result.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/source"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// Options tune a load; the zero value is ready to use.
+type Options struct {
+	Workers     int                              // decoder goroutines; default GOMAXPROCS
+	Classify    func(e *cloudtrail.Event) string // direction of each event; nil leaves it empty
+	Limits      source.Limits                    // bounds on archive entries
+	CommitEvery int                              // events per transaction; default 20,000
+	Progress    func(Progress)                   // called at most every 200 ms, and once at the end
+	SkipIndex   bool                             // leave the full-text index for later
+	Now         func() time.Time                 // clock for rates; default time.Now
+	FileDone    func(r FileResult)               // called once per plain stream read, in the writer goroutine
+	Committed   func(added int64)                // called after each commit with the events added so far
+	chunkEvents int                              // events a worker hands over at once (tests shrink it)
+}
+
+// Progress is a snapshot of a running load.
+type Progress struct {
+	Phase      string // "loading", "indexing" or "done"
+	FilesTotal int
+	FilesDone  int
+	BytesTotal int64 // bytes of the files on disk (compressed)
+	BytesRead  int64
+	Events     int64 // events decoded
+	Added      int64
+	Duplicates int64
+	Failed     int   // plain streams that failed
+	Indexed    int64 // events added to the full-text index
+	Elapsed    time.Duration
+}
+
+// Rate is events decoded per second so far.
+func (p Progress) Rate() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Events) / p.Elapsed.Seconds()
+}
+
+// FileResult is the outcome for one plain stream: a loose file or an archive entry.
+type FileResult struct {
+	Path   string `json:"path"`
+	Entry  string `json:"entry,omitempty"`
+	Format string `json:"format,omitempty"`
+	Status string `json:"status"` // loaded, skipped or failed
+	Reason string `json:"reason,omitempty"`
+	Events int64  `json:"events"`
+	Added  int64  `json:"added"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// Summary is what a load did.
+type Summary struct {
+	Added      int64         `json:"added"`
+	Duplicates int64         `json:"duplicates"`
+	Insights   int64         `json:"insights"`
+	Digests    int64         `json:"digests"`
+	Loaded     int           `json:"files_loaded"`
+	Skipped    []FileResult  `json:"skipped"`
+	Failed     []FileResult  `json:"failed"`
+	Bytes      int64         `json:"bytes"` // plain JSON bytes decoded
+	Events     int64         `json:"events"`
+	LoadTime   time.Duration `json:"load_ns"`
+	IndexTime  time.Duration `json:"index_ns"`
+}
+
+// chunk is a part of one stream's records handed from a decoder to the writer.
+type chunk struct {
+	key      streamKey
+	events   []cloudtrail.Event
+	insights []cloudtrail.Event
+	digests  [][]byte
+	final    *FileResult // set on the stream's last chunk
+	sha      string
+}
+
+type streamKey struct{ path, entry string }
+
+// Run loads every CloudTrail input under paths into st. A file that fails is reported in the
+// summary and the rest of the load goes on; err is non-nil only when the load as a whole could
+// not proceed (the case cannot be written, a path is missing, or ctx was cancelled).
+func Run(ctx context.Context, st *store.Store, paths []string, opt Options) (Summary, error) {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.CommitEvery <= 0 {
+		opt.CommitEvery = 20000
+	}
+	if opt.chunkEvents <= 0 {
+		opt.chunkEvents = 2000
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	files, err := source.Files(paths)
+	if err != nil {
+		return Summary{}, err
+	}
+	start := opt.Now()
+	var c counters
+	c.filesTotal = len(files)
+	for _, f := range files {
+		c.bytesTotal += f.Size
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan source.File)
+	chunks := make(chan chunk, opt.Workers*2)
+	var wg sync.WaitGroup
+	for range opt.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range jobs {
+				decodeFile(ctx, f, &opt, &c, chunks)
+				c.filesDone.Add(1)
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, f := range files {
+			select {
+			case jobs <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(chunks) }()
+
+	stopTicker := startTicker(opt, &c, start)
+	sum, werr := write(ctx, st, chunks, &opt, &c)
+	if werr != nil {
+		cancel()
+		for range chunks { // let the decoders finish
+		}
+	}
+	stopTicker()
+	sum.LoadTime = opt.Now().Sub(start)
+	if werr == nil {
+		werr = ctx.Err()
+	}
+	if werr != nil {
+		return sum, werr
+	}
+	if !opt.SkipIndex {
+		t0 := opt.Now()
+		err := st.BuildFTS(ctx, func(done int64) {
+			c.indexed.Store(done)
+			report(opt, &c, start, "indexing")
+		})
+		sum.IndexTime = opt.Now().Sub(t0)
+		if err != nil {
+			return sum, fmt.Errorf("full-text index: %w", err)
+		}
+	}
+	report(opt, &c, start, "done")
+	return sum, nil
+}
+
+type counters struct {
+	filesTotal                     int
+	bytesTotal                     int64
+	filesDone, failed              atomic.Int64
+	bytesRead, events, added, dups atomic.Int64
+	indexed                        atomic.Int64
+}
+
+func report(opt Options, c *counters, start time.Time, phase string) {
+	if opt.Progress == nil {
+		return
+	}
+	opt.Progress(Progress{
+		Phase: phase, FilesTotal: c.filesTotal, FilesDone: int(c.filesDone.Load()),
+		BytesTotal: c.bytesTotal, BytesRead: c.bytesRead.Load(), Events: c.events.Load(),
+		Added: c.added.Load(), Duplicates: c.dups.Load(), Failed: int(c.failed.Load()),
+		Indexed: c.indexed.Load(), Elapsed: opt.Now().Sub(start),
+	})
+}
+
+func startTicker(opt Options, c *counters, start time.Time) (stop func()) {
+	if opt.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				report(opt, c, start, "loading")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// decodeFile expands one file on disk and decodes every plain stream in it, handing records to
+// the writer in chunks.
+func decodeFile(ctx context.Context, f source.File, opt *Options, c *counters, out chan<- chunk) {
+	send := func(ch chunk) bool {
+		select {
+		case out <- ch:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	fail := func(entry string, err error) {
+		c.failed.Add(1)
+		send(chunk{key: streamKey{f.Path, entry}, final: &FileResult{Path: f.Path, Entry: entry, Status: store.FileFailed, Reason: err.Error()}})
+	}
+	fh, err := os.Open(f.Path)
+	if err != nil {
+		fail("", err)
+		return
+	}
+	defer fh.Close()
+	before := c.bytesRead.Load()
+	err = source.Expand(ctx, f.Path, fileCounter{fh, &c.bytesRead}, f.Size, opt.Limits, func(leaf source.Leaf) error {
+		if leaf.Err != nil {
+			fail(leaf.Entry, leaf.Err)
+			return ctx.Err()
+		}
+		return decodeLeaf(ctx, leaf, opt, c, send)
+	})
+	// Account for a zip read through ReaderAt, which the counting wrapper cannot see.
+	if read := c.bytesRead.Load() - before; read < f.Size {
+		c.bytesRead.Add(f.Size - read)
+	}
+	if err != nil && ctx.Err() == nil {
+		fail("", err)
+	}
+}
+
+// fileCounter is an *os.File that counts sequential reads yet still offers ReaderAt, so that
+// zip archives keep random access.
+type fileCounter struct {
+	*os.File
+	n *atomic.Int64
+}
+
+func (f fileCounter) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	f.n.Add(int64(n))
+	return n, err
+}
+
+// hashingReader hashes and counts what is read through it.
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}
+
+func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters, send func(chunk) bool) error {
+	key := streamKey{leaf.Path, leaf.Entry}
+	hr := &hashingReader{r: leaf.R, h: sha256.New()}
+	cur := chunk{key: key}
+	res := FileResult{Path: leaf.Path, Entry: leaf.Entry}
+	var extractErr error
+	format, err := cloudtrail.Decode(hr, func(rec cloudtrail.Record) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch rec.Kind {
+		case cloudtrail.KindDigest:
+			cur.digests = append(cur.digests, rec.Raw)
+			return nil
+		}
+		e, err := cloudtrail.Extract(rec.Raw)
+		if err != nil {
+			// The decoder recognised the record; a field it cannot read (a bad eventTime) fails the file.
+			extractErr = err
+			return err
+		}
+		res.Events++
+		c.events.Add(1)
+		if rec.Kind == cloudtrail.KindInsight {
+			cur.insights = append(cur.insights, e)
+			return nil
+		}
+		if opt.Classify != nil {
+			e.Direction = opt.Classify(&e)
+		}
+		cur.events = append(cur.events, e)
+		if len(cur.events) >= opt.chunkEvents {
+			if !send(cur) {
+				return ctx.Err()
+			}
+			cur = chunk{key: key}
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, cloudtrail.ErrNotCloudTrail) || errors.Is(err, cloudtrail.ErrEmpty) {
+		// The decoder judged the content by its start; a read error further on (a truncated
+		// gzip stream) is the real story, and reading to the end also completes the hash.
+		if _, rerr := io.Copy(io.Discard, hr); rerr != nil {
+			err = fmt.Errorf("read: %w", rerr)
+		}
+	}
+	res.Format = string(format)
+	res.Bytes = hr.n
+	switch {
+	case err == nil:
+		res.Status = store.FileLoaded
+	case errors.Is(err, cloudtrail.ErrNotCloudTrail), errors.Is(err, cloudtrail.ErrEmpty):
+		res.Status = store.FileSkipped
+		res.Reason = err.Error()
+	default:
+		res.Status = store.FileFailed
+		if extractErr != nil {
+			err = extractErr
+		}
+		res.Reason = err.Error()
+		c.failed.Add(1)
+	}
+	cur.final = &res
+	cur.sha = hex.EncodeToString(hr.h.Sum(nil))
+	send(cur)
+	return nil
+}
+
+// write is the single writer: it stores chunks in large transactions and records each stream in
+// the files table once its last chunk is stored.
+func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Options, c *counters) (Summary, error) {
+	var sum Summary
+	ld, err := st.BeginLoad(ctx)
+	if err != nil {
+		return sum, err
+	}
+	ids := map[streamKey]int64{}
+	added := map[streamKey]int64{}
+	for ch := range chunks {
+		id, ok := ids[ch.key]
+		if !ok {
+			id, err = ld.File(store.FileRecord{Path: ch.key.path, Entry: ch.key.entry, Status: store.FileLoading})
+			if err != nil {
+				ld.Abort()
+				return sum, err
+			}
+			ids[ch.key] = id
+		}
+		for i := range ch.events {
+			ok, err := ld.Event(&ch.events[i], id)
+			if err != nil {
+				ld.Abort()
+				return sum, err
+			}
+			if ok {
+				added[ch.key]++
+				sum.Added++
+				c.added.Add(1)
+			} else {
+				sum.Duplicates++
+				c.dups.Add(1)
+			}
+		}
+		for i := range ch.insights {
+			ok, err := ld.Insight(&ch.insights[i], id)
+			if err != nil {
+				ld.Abort()
+				return sum, err
+			}
+			if ok {
+				sum.Insights++
+			}
+		}
+		for _, d := range ch.digests {
+			if err := ld.Digest(d, id); err != nil {
+				ld.Abort()
+				return sum, err
+			}
+			sum.Digests++
+		}
+		if f := ch.final; f != nil {
+			f.Added = added[ch.key]
+			delete(ids, ch.key)
+			delete(added, ch.key)
+			if _, err := ld.File(store.FileRecord{Path: f.Path, Entry: f.Entry, Size: f.Bytes, SHA256: ch.sha,
+				Format: f.Format, Events: f.Events, Added: f.Added, Status: f.Status, Reason: f.Reason}); err != nil {
+				ld.Abort()
+				return sum, err
+			}
+			sum.Events += f.Events
+			sum.Bytes += f.Bytes
+			switch f.Status {
+			case store.FileLoaded:
+				sum.Loaded++
+			case store.FileSkipped:
+				sum.Skipped = append(sum.Skipped, *f)
+			default:
+				sum.Failed = append(sum.Failed, *f)
+			}
+			if opt.FileDone != nil {
+				opt.FileDone(*f)
+			}
+		}
+		if ld.Pending() >= opt.CommitEvery {
+			if err := ld.Commit(); err != nil {
+				return sum, err
+			}
+			if opt.Committed != nil {
+				opt.Committed(sum.Added)
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		ld.Abort()
+		return sum, ctx.Err()
+	}
+	if err := ld.Close(); err != nil {
+		return sum, err
+	}
+	if opt.Committed != nil {
+		opt.Committed(sum.Added)
+	}
+	return sum, nil
+}

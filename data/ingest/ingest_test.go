@@ -1,0 +1,346 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// writeRecordsFiles writes files of {"Records":[...]} with simple but well-formed events, and
+// returns the folder. Event IDs are unique across files.
+func writeRecordsFiles(t testing.TB, files, perFile int) string {
+	t.Helper()
+	dir := t.TempDir()
+	base := time.Date(2024, 5, 9, 0, 0, 0, 0, time.UTC)
+	for f := range files {
+		var recs []map[string]any
+		for i := range perFile {
+			n := f*perFile + i
+			recs = append(recs, map[string]any{
+				"eventVersion":    "1.08",
+				"eventID":         fmt.Sprintf("00000000-0000-4000-8000-%012d", n),
+				"eventTime":       base.Add(time.Duration(n) * time.Second).Format(time.RFC3339),
+				"eventSource":     "s3.amazonaws.com",
+				"eventName":       []string{"GetObject", "ListBuckets", "PutObject"}[n%3],
+				"awsRegion":       "us-east-1",
+				"sourceIPAddress": fmt.Sprintf("203.0.113.%d", n%250),
+				"userAgent":       "aws-cli/2.15.0",
+				"userIdentity": map[string]any{"type": "IAMUser", "arn": fmt.Sprintf("arn:aws:iam::111122223333:user/u%d", n%7),
+					"accountId": "111122223333", "accessKeyId": "AKIAEXAMPLE" + strconv.Itoa(n%7)},
+				"requestParameters":  map[string]any{"bucketName": "prod-data", "key": fmt.Sprintf("obj/%d", n)},
+				"responseElements":   nil,
+				"readOnly":           n%3 != 2,
+				"eventType":          "AwsApiCall",
+				"recipientAccountId": "111122223333",
+			})
+		}
+		b, err := json.Marshal(map[string]any{"Records": recs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.json", f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func openCase(t testing.TB, path string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// caseContent reads every (eventID, raw JSON) pair of a case, sorted.
+func caseContent(t testing.TB, st *store.Store) []string {
+	t.Helper()
+	rows, err := st.DB().Query(`SELECT e.event_id, j.json FROM events e JOIN event_json j ON j.id = e.id ORDER BY e.event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, raw string
+		if err := rows.Scan(&id, &raw); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, id+"\t"+raw)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestLoadTwiceAddsNothing(t *testing.T) {
+	dir := writeRecordsFiles(t, 5, 200)
+	casePath := filepath.Join(t.TempDir(), "case.tsc")
+	st := openCase(t, casePath)
+	ctx := context.Background()
+	sum, err := Run(ctx, st, []string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != 1000 || sum.Duplicates != 0 || sum.Loaded != 5 || len(sum.Failed) != 0 {
+		t.Fatalf("first load: %+v", sum)
+	}
+	sum, err = Run(ctx, st, []string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != 0 || sum.Duplicates != 1000 {
+		t.Fatalf("second load added %d, duplicates %d; want 0 and 1000", sum.Added, sum.Duplicates)
+	}
+	fi, err := os.Stat(casePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("case file mode %v, want 0600", fi.Mode().Perm())
+	}
+	pending, err := st.FTSPending(ctx)
+	if err != nil || pending != 0 {
+		t.Errorf("full-text index pending %d (%v), want 0", pending, err)
+	}
+	var n int
+	st.DB().QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH 'listbuckets'`).Scan(&n)
+	if n == 0 || n >= 1000 {
+		t.Errorf("full-text matches for listbuckets: %d", n)
+	}
+}
+
+// TestBadInputsReported loads good and bad files together: every bad one is named with a
+// reason, the good events all load, and complete events before a break are kept.
+func TestBadInputsReported(t *testing.T) {
+	dir := writeRecordsFiles(t, 2, 50)
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good, _ := os.ReadFile(filepath.Join(dir, "f000.json"))
+	// Cut inside the 11th event so ten complete ones come before the break, with new IDs.
+	broken := strings.ReplaceAll(string(good), "00000000-0000-4000-8000-", "11111111-0000-4000-8000-")
+	cut := 0
+	for i := 0; i < 11; i++ {
+		cut += strings.Index(broken[cut:], `{"awsRegion"`) + 1
+	}
+	write("broken.json", []byte(broken[:cut+40]))
+	write("junk.bin", []byte{0x00, 0xff, 0x13, 0x37, 0x42, 0x99, 0x01})
+	write("empty.json", nil)
+	write("notct.json", []byte(`{"name":"stratus","techniques":[1,2,3]}`))
+	write("trunc.json.gz", []byte{0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x4a, 0x4c})
+
+	st := openCase(t, filepath.Join(t.TempDir(), "case.tsc"))
+	sum, err := Run(context.Background(), st, []string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]FileResult{}
+	for _, f := range sum.Failed {
+		failed[filepath.Base(f.Path)] = f
+	}
+	skipped := map[string]FileResult{}
+	for _, f := range sum.Skipped {
+		skipped[filepath.Base(f.Path)] = f
+	}
+	for _, name := range []string{"broken.json", "junk.bin", "trunc.json.gz"} {
+		if f, ok := failed[name]; !ok || f.Reason == "" {
+			t.Errorf("%s not reported as failed with a reason: %+v", name, f)
+		}
+	}
+	for _, name := range []string{"empty.json", "notct.json"} {
+		if f, ok := skipped[name]; !ok || f.Reason == "" {
+			t.Errorf("%s not reported as skipped with a reason: %+v", name, f)
+		}
+	}
+	if got := failed["broken.json"].Events; got != 10 {
+		t.Errorf("broken.json kept %d complete events before the break, want 10", got)
+	}
+	if sum.Added != 110 {
+		t.Errorf("added %d events, want 100 good + 10 before the break", sum.Added)
+	}
+	in, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.FilesFailed != 3 || in.FilesSkipped != 2 || in.FilesLoaded != 2 {
+		t.Errorf("info files loaded/skipped/failed = %d/%d/%d, want 2/2/3", in.FilesLoaded, in.FilesSkipped, in.FilesFailed)
+	}
+}
+
+func TestSharedData(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "shared", "data")
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("real data not found at %s (only in the project workspace): %v", root, err)
+	}
+	for _, tc := range []struct {
+		dir     string
+		events  int64
+		skipped []string
+	}{
+		{"invictus-aws-dataset", 2900, []string{"LICENSE"}},
+		{"stratus-detonations", 310, []string{"LICENSE", "techniques.json"}},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			st := openCase(t, filepath.Join(t.TempDir(), "case.tsc"))
+			ctx := context.Background()
+			sum, err := Run(ctx, st, []string{filepath.Join(root, tc.dir)}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Added != tc.events || len(sum.Failed) != 0 {
+				t.Fatalf("added %d events, %d failed (%+v); want %d and none", sum.Added, len(sum.Failed), sum.Failed, tc.events)
+			}
+			var names []string
+			for _, f := range sum.Skipped {
+				names = append(names, filepath.Base(f.Path))
+			}
+			sort.Strings(names)
+			if !reflect.DeepEqual(names, tc.skipped) {
+				t.Errorf("skipped %v, want %v", names, tc.skipped)
+			}
+			// Every stored event parses equal to its original.
+			originals := map[string]any{}
+			files, _ := os.ReadDir(filepath.Join(root, tc.dir))
+			for _, f := range files {
+				b, _ := os.ReadFile(filepath.Join(root, tc.dir, f.Name()))
+				var doc any
+				if json.Unmarshal(b, &doc) != nil {
+					continue
+				}
+				var list []any
+				switch d := doc.(type) {
+				case []any:
+					list = d
+				case map[string]any:
+					list, _ = d["Records"].([]any)
+				}
+				for _, e := range list {
+					if m, ok := e.(map[string]any); ok {
+						if id, ok := m["eventID"].(string); ok {
+							originals[id] = m
+						}
+					}
+				}
+			}
+			content := caseContent(t, st)
+			if len(content) != int(tc.events) {
+				t.Fatalf("case holds %d events", len(content))
+			}
+			for _, row := range content {
+				id, raw, _ := strings.Cut(row, "\t")
+				var got any
+				if err := json.Unmarshal([]byte(raw), &got); err != nil {
+					t.Fatalf("event %s: stored JSON does not parse: %v", id, err)
+				}
+				if !reflect.DeepEqual(got, originals[id]) {
+					t.Fatalf("event %s: stored JSON differs from the original", id)
+				}
+			}
+			again, err := Run(ctx, st, []string{filepath.Join(root, tc.dir)}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Added != 0 {
+				t.Errorf("second load added %d, want 0", again.Added)
+			}
+		})
+	}
+}
+
+// TestKilledLoadResumes kills a load in a child process after several different numbers of
+// committed events, reruns it to the end, and compares the case with an uninterrupted load.
+func TestKilledLoadResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	dir := writeRecordsFiles(t, 12, 500)
+	ref := openCase(t, filepath.Join(t.TempDir(), "ref.tsc"))
+	if _, err := Run(context.Background(), ref, []string{dir}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := caseContent(t, ref)
+	for _, killAt := range []int64{1, 700, 2600, 5100} {
+		t.Run(strconv.FormatInt(killAt, 10), func(t *testing.T) {
+			casePath := filepath.Join(t.TempDir(), "case.tsc")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestChildLoad$")
+			cmd.Env = append(os.Environ(), "TRAILSCOPE_CHILD_CASE="+casePath, "TRAILSCOPE_CHILD_DIR="+dir)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(out)
+			killed := false
+			for sc.Scan() {
+				n, err := strconv.ParseInt(strings.TrimPrefix(sc.Text(), "committed "), 10, 64)
+				if err == nil && n >= killAt {
+					cmd.Process.Signal(syscall.SIGKILL)
+					killed = true
+					break
+				}
+			}
+			cmd.Wait()
+			if !killed {
+				t.Fatalf("the child finished before %d events were committed", killAt)
+			}
+			st := openCase(t, casePath)
+			var before int64
+			st.DB().QueryRow(`SELECT count(*) FROM events`).Scan(&before)
+			if before < killAt || before >= int64(len(want)) {
+				t.Fatalf("after the kill the case holds %d events; want between %d and %d", before, killAt, len(want))
+			}
+			sum, err := Run(context.Background(), st, []string{dir}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Added+before != int64(len(want)) {
+				t.Errorf("rerun added %d to %d, want %d in all", sum.Added, before, len(want))
+			}
+			if got := caseContent(t, st); !reflect.DeepEqual(got, want) {
+				t.Errorf("resumed case differs from an uninterrupted load (%d vs %d events)", len(got), len(want))
+			}
+		})
+	}
+}
+
+// TestChildLoad is the child process of TestKilledLoadResumes: it loads slowly in small
+// transactions and prints the committed count after each one.
+func TestChildLoad(t *testing.T) {
+	casePath, dir := os.Getenv("TRAILSCOPE_CHILD_CASE"), os.Getenv("TRAILSCOPE_CHILD_DIR")
+	if casePath == "" {
+		t.Skip("child process of TestKilledLoadResumes")
+	}
+	st, err := store.Open(context.Background(), casePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), st, []string{dir}, Options{
+		Workers: 1, CommitEvery: 300, chunkEvents: 100,
+		Committed: func(n int64) { fmt.Printf("committed %d\n", n); time.Sleep(5 * time.Millisecond) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

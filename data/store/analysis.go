@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// analysedKey is the settings key holding the events count the stored analysis was made from,
+// so that commands needing results know when the case has new data.
+const analysedKey = "analysed_events"
+
+// SaveAnalysis replaces the stored anomalies and series with a new analysis, in one transaction.
+func (s *Store) SaveAnalysis(ctx context.Context, anomalies []finding.Anomaly, series []finding.Point, events int64) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save analysis: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM anomalies`, `DELETE FROM series`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("save analysis: %w", err)
+		}
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO anomalies (id, risk, score, direction, window_start, window_end,
+		entity_type, entity, title, json) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("save analysis: %w", err)
+	}
+	for _, a := range anomalies {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if _, err := ins.ExecContext(ctx, a.ID, a.Risk, a.Score, a.Direction, a.WindowStart.UnixMilli(),
+			a.WindowEnd.UnixMilli(), a.EntityType, a.Entity, a.Title, b); err != nil {
+			return fmt.Errorf("save anomaly %s: %w", a.ID, err)
+		}
+	}
+	pt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO series (direction, bin_start, observed, expected, lower, upper)
+		VALUES (?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("save analysis: %w", err)
+	}
+	for _, p := range series {
+		if _, err := pt.ExecContext(ctx, p.Direction, p.BinStart.UnixMilli(), p.Observed, p.Expected, p.Lower, p.Upper); err != nil {
+			return fmt.Errorf("save series: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, analysedKey, fmt.Sprint(events)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// NeedsAnalysis reports whether the case has events the stored analysis was not made from.
+func (s *Store) NeedsAnalysis(ctx context.Context) (bool, error) {
+	done, err := s.Setting(ctx, analysedKey, "-1")
+	if err != nil {
+		return false, err
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		return false, err
+	}
+	return fmt.Sprint(n) != done, nil
+}
+
+// AnomalyFilter narrows a listing of anomalies; zero values mean no bound.
+type AnomalyFilter struct {
+	MinRisk   int
+	Direction string
+	From, To  time.Time
+	Limit     int
+}
+
+// Anomalies lists stored anomalies, highest risk first (then score, then window, then id).
+func (s *Store) Anomalies(ctx context.Context, f AnomalyFilter) ([]finding.Anomaly, error) {
+	var from, to int64 = -1 << 62, 1 << 62
+	if !f.From.IsZero() {
+		from = f.From.UnixMilli()
+	}
+	if !f.To.IsZero() {
+		to = f.To.UnixMilli()
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT json FROM anomalies
+		WHERE risk >= ? AND (? = '' OR direction = ?) AND window_end > ? AND window_start < ?
+		ORDER BY risk DESC, score DESC, window_start, id LIMIT ?`,
+		f.MinRisk, f.Direction, f.Direction, from, to, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list anomalies: %w", err)
+	}
+	defer rows.Close()
+	out := []finding.Anomaly{}
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		var a finding.Anomaly
+		if err := json.Unmarshal(b, &a); err != nil {
+			return nil, fmt.Errorf("decode anomaly: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Series reads the stored series of one direction (all when direction is "") in a time range.
+func (s *Store) Series(ctx context.Context, direction string, from, to time.Time) ([]finding.Point, error) {
+	var lo, hi int64 = -1 << 62, 1 << 62
+	if !from.IsZero() {
+		lo = from.UnixMilli()
+	}
+	if !to.IsZero() {
+		hi = to.UnixMilli()
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT direction, bin_start, observed, expected, lower, upper FROM series
+		WHERE (? = '' OR direction = ?) AND bin_start >= ? AND bin_start < ? ORDER BY direction, bin_start`,
+		direction, direction, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("read series: %w", err)
+	}
+	defer rows.Close()
+	out := []finding.Point{}
+	for rows.Next() {
+		var p finding.Point
+		var ms int64
+		if err := rows.Scan(&p.Direction, &ms, &p.Observed, &p.Expected, &p.Lower, &p.Upper); err != nil {
+			return nil, err
+		}
+		p.BinStart = time.UnixMilli(ms).UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
+)
+
+// Info is what a case holds; its JSON keys are the contract of `trailscope info`.
+type Info struct {
+	Events       int64      `json:"events"`
+	FirstEvent   *time.Time `json:"first_event"`
+	LastEvent    *time.Time `json:"last_event"`
+	Accounts     []string   `json:"accounts"`
+	Regions      []string   `json:"regions"`
+	EventSources []string   `json:"event_sources"`
+	FilesLoaded  int64      `json:"files_loaded"`
+	FilesSkipped int64      `json:"files_skipped"`
+	FilesFailed  int64      `json:"files_failed"`
+	Insights     int64      `json:"insights"`
+	Digests      int64      `json:"digests"`
+}
+
+// Info reads what the case holds.
+func (s *Store) Info(ctx context.Context) (Info, error) {
+	var in Info
+	var first, last sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(time), max(time) FROM events`).Scan(&in.Events, &first, &last); err != nil {
+		return in, fmt.Errorf("case info: %w", err)
+	}
+	if first.Valid {
+		t, u := time.UnixMilli(first.Int64).UTC(), time.UnixMilli(last.Int64).UTC()
+		in.FirstEvent, in.LastEvent = &t, &u
+	}
+	var err error
+	if in.Accounts, err = s.distinct(ctx, `SELECT DISTINCT recipient_account FROM events WHERE recipient_account != ''
+		UNION SELECT DISTINCT principal_account FROM events WHERE principal_account != '' ORDER BY 1`); err != nil {
+		return in, err
+	}
+	if in.Regions, err = s.distinct(ctx, `SELECT DISTINCT region FROM events WHERE region != '' ORDER BY 1`); err != nil {
+		return in, err
+	}
+	if in.EventSources, err = s.distinct(ctx, `SELECT DISTINCT event_source FROM events WHERE event_source != '' ORDER BY 1`); err != nil {
+		return in, err
+	}
+	err = s.r.QueryRowContext(ctx, `SELECT
+		coalesce(sum(status = 'loaded'), 0), coalesce(sum(status = 'skipped'), 0), coalesce(sum(status IN ('failed', 'loading')), 0)
+		FROM files`).Scan(&in.FilesLoaded, &in.FilesSkipped, &in.FilesFailed)
+	if err != nil {
+		return in, fmt.Errorf("case info: %w", err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM insights), (SELECT count(*) FROM digests)`).Scan(&in.Insights, &in.Digests); err != nil {
+		return in, fmt.Errorf("case info: %w", err)
+	}
+	return in, nil
+}
+
+func (s *Store) distinct(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("case info: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Files lists the files table, newest load first, optionally only those with a status.
+func (s *Store) Files(ctx context.Context, status string) ([]FileRecord, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, path, entry, size, sha256, format, events, added, status, reason
+		FROM files WHERE ? = '' OR status = ? ORDER BY path, entry`, status, status)
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	defer rows.Close()
+	var out []FileRecord
+	for rows.Next() {
+		var f FileRecord
+		if err := rows.Scan(&f.ID, &f.Path, &f.Entry, &f.Size, &f.SHA256, &f.Format, &f.Events, &f.Added, &f.Status, &f.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// ScanEvents calls fn for every event in time order (ties by id) with its extracted columns;
+// Raw is left nil. It streams, so memory does not grow with the case. The *Event passed to fn
+// is reused between calls.
+func (s *Store) ScanEvents(ctx context.Context, fn func(*cloudtrail.Event) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT event_id, time, event_source, event_name, event_type, region, source_ip,
+		user_agent, error_code, principal_type, principal_arn, principal_account, user_name, access_key, session_issuer,
+		recipient_account, read_only, mfa, direction FROM events ORDER BY time, id`)
+	if err != nil {
+		return fmt.Errorf("scan events: %w", err)
+	}
+	defer rows.Close()
+	var e cloudtrail.Event
+	var ms int64
+	var ro sql.NullInt64
+	var mfa int64
+	for rows.Next() {
+		if err := rows.Scan(&e.EventID, &ms, &e.EventSource, &e.EventName, &e.EventType, &e.Region, &e.SourceIP,
+			&e.UserAgent, &e.ErrorCode, &e.PrincipalType, &e.PrincipalARN, &e.PrincipalAccount, &e.UserName,
+			&e.AccessKey, &e.SessionIssuer, &e.RecipientAccount, &ro, &mfa, &e.Direction); err != nil {
+			return fmt.Errorf("scan events: %w", err)
+		}
+		e.Time = time.UnixMilli(ms).UTC()
+		e.ReadOnly = nil
+		if ro.Valid {
+			b := ro.Int64 != 0
+			e.ReadOnly = &b
+		}
+		e.MFA = mfa != 0
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Reclassify recomputes every event's direction with classify (which sees the extracted fields
+// and the raw JSON) and stores the ones that changed, in batches.
+func (s *Store) Reclassify(ctx context.Context, classify func(*cloudtrail.Event) string) error {
+	const batch = 20000
+	var last int64
+	for {
+		rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.event_id, e.time, e.event_source, e.event_name, e.event_type,
+			e.region, e.source_ip, e.user_agent, e.error_code, e.principal_type, e.principal_arn, e.principal_account,
+			e.user_name, e.access_key, e.session_issuer, e.recipient_account, e.read_only, e.mfa, e.direction, j.json
+			FROM events e JOIN event_json j ON j.id = e.id WHERE e.id > ? ORDER BY e.id LIMIT ?`, last, batch)
+		if err != nil {
+			return fmt.Errorf("reclassify: %w", err)
+		}
+		type change struct {
+			id  int64
+			dir string
+		}
+		var changes []change
+		n := 0
+		for rows.Next() {
+			var e cloudtrail.Event
+			var id, ms, mfa int64
+			var ro sql.NullInt64
+			if err := rows.Scan(&id, &e.EventID, &ms, &e.EventSource, &e.EventName, &e.EventType, &e.Region, &e.SourceIP,
+				&e.UserAgent, &e.ErrorCode, &e.PrincipalType, &e.PrincipalARN, &e.PrincipalAccount, &e.UserName,
+				&e.AccessKey, &e.SessionIssuer, &e.RecipientAccount, &ro, &mfa, &e.Direction, &e.Raw); err != nil {
+				rows.Close()
+				return fmt.Errorf("reclassify: %w", err)
+			}
+			e.Time = time.UnixMilli(ms).UTC()
+			if ro.Valid {
+				b := ro.Int64 != 0
+				e.ReadOnly = &b
+			}
+			e.MFA = mfa != 0
+			if d := classify(&e); d != e.Direction {
+				changes = append(changes, change{id, d})
+			}
+			last = id
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reclassify: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if len(changes) > 0 {
+			tx, err := s.w.BeginTx(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("reclassify: %w", err)
+			}
+			for _, c := range changes {
+				if _, err := tx.ExecContext(ctx, `UPDATE events SET direction = ? WHERE id = ?`, c.dir, c.id); err != nil {
+					tx.Rollback()
+					return fmt.Errorf("reclassify: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, analysedKey); err != nil {
+				tx.Rollback()
+				return err
+			}
+			if err := tx.Commit(); err != nil {
+				return fmt.Errorf("reclassify: %w", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// ViewEvent is one row of an event table as the desktop drilldown shows it: the extracted
+// columns of an event, without its raw JSON.
+type ViewEvent struct {
+	ID          int64 // events.id, the key for ViewEventJSON
+	EventID     string
+	Time        time.Time
+	EventSource string
+	EventName   string
+	SourceIP    string
+	Principal   string // principal ARN, or the user name when there is no ARN
+	ErrorCode   string
+	Region      string
+	Direction   string
+	UserAgent   string
+}
+
+// ViewAddress is one source address seen in a time window with its calls and failed calls.
+type ViewAddress struct {
+	Address  string
+	Events   int64
+	Failures int64 // calls with an error code
+}
+
+// bounds turns a half-open time range into Unix milliseconds; zero times mean no bound.
+func bounds(from, to time.Time) (int64, int64) {
+	var lo, hi int64 = -1 << 62, 1 << 62
+	if !from.IsZero() {
+		lo = from.UnixMilli()
+	}
+	if !to.IsZero() {
+		hi = to.UnixMilli()
+	}
+	return lo, hi
+}
+
+// ViewTimeBounds returns the times of the first and last event; ok is false for an empty case.
+func (s *Store) ViewTimeBounds(ctx context.Context) (first, last time.Time, ok bool, err error) {
+	var lo, hi sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT min(time), max(time) FROM events`).Scan(&lo, &hi); err != nil {
+		return first, last, false, fmt.Errorf("event time bounds: %w", err)
+	}
+	if !lo.Valid {
+		return first, last, false, nil
+	}
+	return time.UnixMilli(lo.Int64).UTC(), time.UnixMilli(hi.Int64).UTC(), true, nil
+}
+
+// ViewEventCounts counts the events in [from, to) per direction; events without a direction
+// count under "".
+func (s *Store) ViewEventCounts(ctx context.Context, from, to time.Time) (map[string]int64, error) {
+	lo, hi := bounds(from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT direction, count(*) FROM events WHERE time >= ? AND time < ? GROUP BY direction`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("count events %d..%d: %w", lo, hi, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var d string
+		var n int64
+		if err := rows.Scan(&d, &n); err != nil {
+			return nil, fmt.Errorf("count events: %w", err)
+		}
+		out[d] = n
+	}
+	return out, rows.Err()
+}
+
+// ViewEvents reads one page of the events in [from, to) in time order (ties by id), so that a
+// table can show millions of rows without holding them.
+func (s *Store) ViewEvents(ctx context.Context, from, to time.Time, offset, limit int) ([]ViewEvent, error) {
+	lo, hi := bounds(from, to)
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, event_id, time, event_source, event_name, source_ip,
+		CASE WHEN principal_arn != '' THEN principal_arn ELSE user_name END, error_code, region, direction, user_agent
+		FROM events WHERE time >= ? AND time < ? ORDER BY time, id LIMIT ? OFFSET ?`, lo, hi, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("read events page %d+%d: %w", offset, limit, err)
+	}
+	defer rows.Close()
+	out := []ViewEvent{}
+	for rows.Next() {
+		var e ViewEvent
+		var ms int64
+		if err := rows.Scan(&e.ID, &e.EventID, &ms, &e.EventSource, &e.EventName, &e.SourceIP, &e.Principal,
+			&e.ErrorCode, &e.Region, &e.Direction, &e.UserAgent); err != nil {
+			return nil, fmt.Errorf("read events page: %w", err)
+		}
+		e.Time = time.UnixMilli(ms).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ViewAddresses lists the source addresses of the events in [from, to), most calls first.
+func (s *Store) ViewAddresses(ctx context.Context, from, to time.Time, limit int) ([]ViewAddress, error) {
+	lo, hi := bounds(from, to)
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT source_ip, count(*), coalesce(sum(error_code != ''), 0)
+		FROM events WHERE time >= ? AND time < ? GROUP BY source_ip ORDER BY 2 DESC, 1 LIMIT ?`, lo, hi, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	defer rows.Close()
+	out := []ViewAddress{}
+	for rows.Next() {
+		var a ViewAddress
+		if err := rows.Scan(&a.Address, &a.Events, &a.Failures); err != nil {
+			return nil, fmt.Errorf("list addresses: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// ViewEventJSON returns the raw JSON of the event with row id id.
+func (s *Store) ViewEventJSON(ctx context.Context, id int64) ([]byte, error) {
+	var b []byte
+	err := s.r.QueryRowContext(ctx, `SELECT json FROM event_json WHERE id = ?`, id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("event %d: not in the case", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read event %d: %w", id, err)
+	}
+	return b, nil
+}
+
+// ViewAnomaly reads one stored anomaly by its id.
+func (s *Store) ViewAnomaly(ctx context.Context, id string) (finding.Anomaly, error) {
+	var a finding.Anomaly
+	var b []byte
+	err := s.r.QueryRowContext(ctx, `SELECT json FROM anomalies WHERE id = ?`, id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("anomaly %s: not in the case", id)
+	}
+	if err != nil {
+		return a, fmt.Errorf("read anomaly %s: %w", id, err)
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("decode anomaly %s: %w", id, err)
+	}
+	return a, nil
+}
