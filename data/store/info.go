@@ -99,8 +99,8 @@ func (s *Store) Files(ctx context.Context, status string) ([]FileRecord, error) 
 // is reused between calls.
 func (s *Store) ScanEvents(ctx context.Context, fn func(*cloudtrail.Event) error) error {
 	rows, err := s.r.QueryContext(ctx, `SELECT event_id, time, event_source, event_name, event_type, region, source_ip,
-		user_agent, error_code, principal_type, principal_arn, principal_account, user_name, access_key, session_issuer,
-		recipient_account, read_only, mfa, direction FROM events ORDER BY time, id`)
+		user_agent, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by, user_name,
+		access_key, session_issuer, recipient_account, read_only, mfa, direction FROM events ORDER BY time, id`)
 	if err != nil {
 		return fmt.Errorf("scan events: %w", err)
 	}
@@ -111,8 +111,9 @@ func (s *Store) ScanEvents(ctx context.Context, fn func(*cloudtrail.Event) error
 	var mfa int64
 	for rows.Next() {
 		if err := rows.Scan(&e.EventID, &ms, &e.EventSource, &e.EventName, &e.EventType, &e.Region, &e.SourceIP,
-			&e.UserAgent, &e.ErrorCode, &e.PrincipalType, &e.PrincipalARN, &e.PrincipalAccount, &e.UserName,
-			&e.AccessKey, &e.SessionIssuer, &e.RecipientAccount, &ro, &mfa, &e.Direction); err != nil {
+			&e.UserAgent, &e.ErrorCode, &e.PrincipalType, &e.PrincipalARN, &e.PrincipalAccount, &e.PrincipalID,
+			&e.InvokedBy, &e.UserName, &e.AccessKey, &e.SessionIssuer, &e.RecipientAccount, &ro, &mfa,
+			&e.Direction); err != nil {
 			return fmt.Errorf("scan events: %w", err)
 		}
 		e.Time = time.UnixMilli(ms).UTC()
@@ -137,7 +138,7 @@ func (s *Store) Reclassify(ctx context.Context, classify func(*cloudtrail.Event)
 	for {
 		rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.event_id, e.time, e.event_source, e.event_name, e.event_type,
 			e.region, e.source_ip, e.user_agent, e.error_code, e.principal_type, e.principal_arn, e.principal_account,
-			e.user_name, e.access_key, e.session_issuer, e.recipient_account, e.read_only, e.mfa, e.direction, j.json
+			e.principal_id, e.invoked_by, e.user_name, e.access_key, e.session_issuer, e.recipient_account, e.read_only, e.mfa, e.direction, j.json
 			FROM events e JOIN event_json j ON j.id = e.id WHERE e.id > ? ORDER BY e.id LIMIT ?`, last, batch)
 		if err != nil {
 			return fmt.Errorf("reclassify: %w", err)
@@ -153,8 +154,8 @@ func (s *Store) Reclassify(ctx context.Context, classify func(*cloudtrail.Event)
 			var id, ms, mfa int64
 			var ro sql.NullInt64
 			if err := rows.Scan(&id, &e.EventID, &ms, &e.EventSource, &e.EventName, &e.EventType, &e.Region, &e.SourceIP,
-				&e.UserAgent, &e.ErrorCode, &e.PrincipalType, &e.PrincipalARN, &e.PrincipalAccount, &e.UserName,
-				&e.AccessKey, &e.SessionIssuer, &e.RecipientAccount, &ro, &mfa, &e.Direction, &e.Raw); err != nil {
+				&e.UserAgent, &e.ErrorCode, &e.PrincipalType, &e.PrincipalARN, &e.PrincipalAccount, &e.PrincipalID,
+				&e.InvokedBy, &e.UserName, &e.AccessKey, &e.SessionIssuer, &e.RecipientAccount, &ro, &mfa, &e.Direction, &e.Raw); err != nil {
 				rows.Close()
 				return fmt.Errorf("reclassify: %w", err)
 			}

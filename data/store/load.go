@@ -67,9 +67,9 @@ func (l *Loader) begin() error {
 		return st
 	}
 	l.event = prep(`INSERT OR IGNORE INTO events (event_id, time, event_source, event_name, event_type, region,
-		source_ip, user_agent, error_code, principal_type, principal_arn, principal_account, user_name, access_key,
-		session_issuer, recipient_account, read_only, mfa, direction, file_id)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		source_ip, user_agent, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by,
+		user_name, access_key, session_issuer, recipient_account, read_only, mfa, direction, file_id)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	l.raw = prep(`INSERT INTO event_json (id, json) VALUES (?, ?)`)
 	l.ins = prep(`INSERT OR IGNORE INTO insights (event_id, time, json, file_id) VALUES (?, ?, ?, ?)`)
 	l.dig = prep(`INSERT OR IGNORE INTO digests (key, json, file_id) VALUES (?, ?, ?)`)
@@ -91,7 +91,7 @@ func (l *Loader) Event(e *cloudtrail.Event, fileID int64) (added bool, err error
 	}
 	res, err := l.event.ExecContext(l.ctx, e.EventID, e.Time.UnixMilli(), e.EventSource, e.EventName, e.EventType,
 		e.Region, e.SourceIP, e.UserAgent, e.ErrorCode, e.PrincipalType, e.PrincipalARN, e.PrincipalAccount,
-		e.UserName, e.AccessKey, e.SessionIssuer, e.RecipientAccount, ro, boolInt(e.MFA), e.Direction, fileID)
+		e.PrincipalID, e.InvokedBy, e.UserName, e.AccessKey, e.SessionIssuer, e.RecipientAccount, ro, boolInt(e.MFA), e.Direction, fileID)
 	if err != nil {
 		return false, fmt.Errorf("store event %s: %w", e.EventID, err)
 	}

@@ -30,6 +30,8 @@ CREATE TABLE events (
     principal_type    TEXT NOT NULL DEFAULT '',
     principal_arn     TEXT NOT NULL DEFAULT '',
     principal_account TEXT NOT NULL DEFAULT '',
+    principal_id      TEXT NOT NULL DEFAULT '',
+    invoked_by        TEXT NOT NULL DEFAULT '',
     user_name         TEXT NOT NULL DEFAULT '',
     access_key        TEXT NOT NULL DEFAULT '',
     session_issuer    TEXT NOT NULL DEFAULT '',

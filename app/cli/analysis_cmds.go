@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+func validDirection(d string) error {
+	switch d {
+	case "", cloudtrail.Inbound, cloudtrail.Internal, cloudtrail.Outbound:
+		return nil
+	}
+	return usagef("--direction %q: want inbound, internal or outbound", d)
+}
+
+// analyse brings the stored analysis up to date, reporting progress on stderr.
+func analyse(ctx context.Context, env Env, c *app.Case, rebuild bool) error {
+	need, err := c.NeedsAnalysis(ctx)
+	if err != nil {
+		return err
+	}
+	if !need && !rebuild {
+		return nil
+	}
+	drew := false
+	err = c.Analyze(ctx, rebuild, func(done, total int64) {
+		if env.StderrTTY {
+			fmt.Fprintf(env.Stderr, "\r\033[Kanalysing %d / %d events", done, total)
+			drew = true
+		}
+	})
+	if drew {
+		fmt.Fprintln(env.Stderr)
+	}
+	if err != nil {
+		return fmt.Errorf("analyse: %w", err)
+	}
+	notes, _ := c.AnalysisNotes(ctx)
+	for _, n := range notes {
+		fmt.Fprintf(env.Stderr, "note: %s\n", n)
+	}
+	return nil
+}
+
+func runAnalyze(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "analyze", false)
+	rebuild := f.Bool("rebuild", false, "recompute everything, even when the results are up to date")
+	if _, err := f.parse(env, args); err != nil {
+		return err
+	}
+	c, err := app.Open(ctx, f.casePath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := analyse(ctx, env, c, *rebuild); err != nil {
+		return err
+	}
+	as, err := c.Anomalies(ctx, store.AnomalyFilter{})
+	if err != nil {
+		return err
+	}
+	var byRisk [11]int
+	for _, a := range as {
+		if a.Risk >= 1 && a.Risk <= 10 {
+			byRisk[a.Risk]++
+		}
+	}
+	fmt.Fprintf(env.Stderr, "%d anomalies; by risk 10..1:", len(as))
+	for r := 10; r >= 1; r-- {
+		fmt.Fprintf(env.Stderr, " %d", byRisk[r])
+	}
+	fmt.Fprintln(env.Stderr)
+	return nil
+}
+
+func runAnomalies(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "anomalies", true)
+	minRisk := f.Int("min-risk", 1, "only anomalies at this risk or higher (1-10)")
+	dir := f.String("direction", "", "only inbound, internal or outbound")
+	limit := f.Int("limit", 0, "at most this many (0: all)")
+	if _, err := f.parse(env, args); err != nil {
+		return err
+	}
+	if *minRisk < 1 || *minRisk > 10 {
+		return usagef("--min-risk %d: want 1 to 10", *minRisk)
+	}
+	if err := validDirection(*dir); err != nil {
+		return err
+	}
+	c, err := app.Open(ctx, f.casePath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := analyse(ctx, env, c, false); err != nil {
+		return err
+	}
+	as, err := c.Anomalies(ctx, store.AnomalyFilter{MinRisk: *minRisk, Direction: *dir, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	l := newListing(env.Stdout, f.format, "id", "risk", "direction", "window_start", "window_end", "entity_type", "entity", "events", "title")
+	for _, a := range as {
+		if err := l.row(a, a.ID, strconv.Itoa(a.Risk), a.Direction, fmtTime(a.WindowStart), fmtTime(a.WindowEnd),
+			a.EntityType, a.Entity, strconv.Itoa(len(a.EventIDs)), a.Title); err != nil {
+			return err
+		}
+	}
+	return l.close()
+}
+
+func runSeries(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "series", true)
+	dir := f.String("direction", "", "only inbound, internal or outbound")
+	if _, err := f.parse(env, args); err != nil {
+		return err
+	}
+	if err := validDirection(*dir); err != nil {
+		return err
+	}
+	c, err := app.Open(ctx, f.casePath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := analyse(ctx, env, c, false); err != nil {
+		return err
+	}
+	pts, err := c.Series(ctx, *dir, time.Time{}, time.Time{})
+	if err != nil {
+		return err
+	}
+	l := newListing(env.Stdout, f.format, "direction", "bin_start", "observed", "expected", "lower", "upper")
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for _, p := range pts {
+		if err := l.row(p, p.Direction, fmtTime(p.BinStart), num(p.Observed), num(p.Expected), num(p.Lower), num(p.Upper)); err != nil {
+			return err
+		}
+	}
+	return l.close()
+}

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// run runs one command the way a script would (not a terminal) and returns stdout, stderr and
+// the exit code.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), Env{Stdout: &out, Stderr: &errb, Now: time.Now}, args)
+	return out.String(), errb.String(), code
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const twoEvents = `{"Records":[
+{"eventVersion":"1.08","eventID":"e1","eventTime":"2024-05-09T20:25:03Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/web/i-1","accountId":"111122223333"},"recipientAccountId":"111122223333","eventType":"AwsApiCall"},
+{"eventVersion":"1.08","eventID":"e2","eventTime":"2024-05-10T08:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.1","userAgent":"console","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::444455556666:user/bob","accountId":"444455556666"},"recipientAccountId":"444455556666","eventType":"AwsApiCall"}]}`
+
+func TestIngestAndInfoContract(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in")
+	os.Mkdir(src, 0o755)
+	writeFile(t, src, "a.json", twoEvents)
+	writeFile(t, src, "bad.json", `{"Records":[{"eventID":"x","eventTime":"2024-05-09T`)
+	casePath := filepath.Join(dir, "case.tsc")
+
+	out, stderr, code := run(t, "ingest", "--case", casePath, "--format", "json", src)
+	if code != ExitPartial {
+		t.Fatalf("ingest with a broken file: exit %d, want 3; stderr %s", code, stderr)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("ingest json summary: %v in %q", err, out)
+	}
+	if sum["added"] != 2.0 {
+		t.Errorf("added = %v, want 2", sum["added"])
+	}
+	failed, _ := sum["failed"].([]any)
+	if len(failed) != 1 || !strings.Contains(failed[0].(map[string]any)["path"].(string), "bad.json") {
+		t.Errorf("failed = %v, want bad.json", sum["failed"])
+	}
+
+	out, _, code = run(t, "info", "--case", casePath, "--format", "json")
+	if code != 0 {
+		t.Fatalf("info exit %d", code)
+	}
+	var info map[string]any
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"events", "first_event", "last_event", "accounts", "regions", "event_sources", "files_loaded", "files_skipped", "files_failed"} {
+		if _, ok := info[k]; !ok {
+			t.Errorf("info json lacks %q", k)
+		}
+	}
+	if info["events"] != 2.0 || info["first_event"] != "2024-05-09T20:25:03Z" || info["last_event"] != "2024-05-10T08:00:00Z" {
+		t.Errorf("info = %v", info)
+	}
+	if got := info["accounts"].([]any); len(got) != 2 {
+		t.Errorf("accounts = %v", got)
+	}
+	if info["files_loaded"] != 1.0 || info["files_failed"] != 1.0 {
+		t.Errorf("files loaded/failed = %v/%v", info["files_loaded"], info["files_failed"])
+	}
+
+	out, _, _ = run(t, "info", "--case", casePath, "--format", "csv")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 2 || recs[0][0] != "events" || recs[1][0] != "2" {
+		t.Errorf("info csv = %q (%v)", out, err)
+	}
+
+	// Loading again adds nothing.
+	out, _, _ = run(t, "ingest", "--case", casePath, "--format", "json", filepath.Join(src, "a.json"))
+	json.Unmarshal([]byte(out), &sum)
+	if sum["added"] != 0.0 || sum["duplicates"] != 2.0 {
+		t.Errorf("second ingest: %v", sum)
+	}
+	fi, _ := os.Stat(casePath)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("case mode %v", fi.Mode().Perm())
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	casePath := filepath.Join(t.TempDir(), "c.tsc")
+	for _, args := range [][]string{
+		{"ingest", "--case", casePath},
+		{"info"},
+		{"info", "--case", casePath, "--format", "xml"},
+		{"anomalies", "--case", casePath, "--direction", "sideways"},
+		{"anomalies", "--case", casePath, "--min-risk", "11"},
+		{"config", "--case", casePath, "bin_minutes", "7"},
+		{"config", "--case", casePath, "no_such_key", "1"},
+		{"nonsense"},
+	} {
+		if _, _, code := run(t, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if _, stderr, code := run(t, "ingest", "--case", casePath, filepath.Join(t.TempDir(), "missing")); code != ExitFailed || !strings.Contains(stderr, "missing") {
+		t.Errorf("missing path: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestConfigRoundTrip(t *testing.T) {
+	casePath := filepath.Join(t.TempDir(), "c.tsc")
+	if _, stderr, code := run(t, "config", "--case", casePath, "trusted_networks", "10.0.0.0/8, 192.0.2.5"); code != 0 {
+		t.Fatalf("set: %d %s", code, stderr)
+	}
+	out, _, code := run(t, "config", "--case", casePath, "--format", "json", "trusted_networks")
+	if code != 0 || !strings.Contains(out, `"value":"10.0.0.0/8, 192.0.2.5"`) {
+		t.Errorf("get: %d %s", code, out)
+	}
+	if _, _, code := run(t, "config", "--case", casePath, "trusted_networks", "not-a-network"); code != ExitUsage {
+		t.Errorf("bad CIDR accepted: exit %d", code)
+	}
+}
+
+func TestTimeBounds(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		until bool
+		want  string
+	}{
+		{"2024-05-09", false, "2024-05-09T00:00:00Z"},
+		{"2024-05-09", true, "2024-05-10T00:00:00Z"},
+		{"2024-05-09T20:25:00+02:00", false, "2024-05-09T18:25:00Z"},
+	} {
+		got, err := parseTimeBound(tc.in, tc.until)
+		if err != nil || got.Format(time.RFC3339) != tc.want {
+			t.Errorf("parseTimeBound(%q, %v) = %v, %v; want %s", tc.in, tc.until, got, err, tc.want)
+		}
+	}
+	if _, err := parseTimeBound("yesterday", false); err == nil {
+		t.Error("accepted 'yesterday'")
+	}
+}
