@@ -9,6 +9,5 @@ import (
 // pretending to work.
 var errPending = errors.New("not available yet in this build")
 
-func runDemo(ctx context.Context, env Env, args []string) error   { return errPending }
 func runSearch(ctx context.Context, env Env, args []string) error { return errPending }
 func runPivot(ctx context.Context, env Env, args []string) error  { return errPending }

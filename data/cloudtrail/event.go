@@ -102,6 +102,11 @@ func Extract(raw []byte) (Event, error) {
 	e := Event{Raw: raw}
 	e.EventName = str(v, "eventName")
 	e.EventSource = str(v, "eventSource")
+	if e.EventName == "" && e.EventSource == "" {
+		// Insights events name the API they are about under insightDetails.
+		e.EventName = str(v, "insightDetails", "eventName")
+		e.EventSource = str(v, "insightDetails", "eventSource")
+	}
 	ts := str(v, "eventTime")
 	if e.EventName == "" && e.EventSource == "" || ts == "" {
 		return Event{}, ErrNotEvent

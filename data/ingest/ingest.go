@@ -98,10 +98,37 @@ type chunk struct {
 
 type streamKey struct{ path, entry string }
 
-// Run loads every CloudTrail input under paths into st. A file that fails is reported in the
-// summary and the rest of the load goes on; err is non-nil only when the load as a whole could
-// not proceed (the case cannot be written, a path is missing, or ctx was cancelled).
+// Input is one thing to load: a file on disk, an S3 object, or a stream made in process.
+type Input struct {
+	Name string // a path, s3://bucket/key, or a name such as "demo:seed=1"; recorded as provenance
+	Size int64  // bytes, for progress; 0 when unknown
+	Open func(ctx context.Context) (io.ReadCloser, error)
+}
+
+// DiskInputs turns files found on disk into inputs.
+func DiskInputs(files []source.File) []Input {
+	out := make([]Input, len(files))
+	for i, f := range files {
+		path := f.Path
+		out[i] = Input{Name: path, Size: f.Size, Open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) }}
+	}
+	return out
+}
+
+// Run loads every CloudTrail input under paths (files, folders, archives) into st. A file that
+// fails is reported in the summary and the rest of the load goes on; err is non-nil only when
+// the load as a whole could not proceed (the case cannot be written, a path is missing, or ctx
+// was cancelled).
 func Run(ctx context.Context, st *store.Store, paths []string, opt Options) (Summary, error) {
+	files, err := source.Files(paths)
+	if err != nil {
+		return Summary{}, err
+	}
+	return RunInputs(ctx, st, DiskInputs(files), opt)
+}
+
+// RunInputs loads the given inputs into st; see Run.
+func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options) (Summary, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -114,20 +141,16 @@ func Run(ctx context.Context, st *store.Store, paths []string, opt Options) (Sum
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	files, err := source.Files(paths)
-	if err != nil {
-		return Summary{}, err
-	}
 	start := opt.Now()
 	var c counters
-	c.filesTotal = len(files)
-	for _, f := range files {
-		c.bytesTotal += f.Size
+	c.filesTotal = len(inputs)
+	for _, in := range inputs {
+		c.bytesTotal += in.Size
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	jobs := make(chan source.File)
+	jobs := make(chan Input)
 	chunks := make(chan chunk, opt.Workers*2)
 	var wg sync.WaitGroup
 	for range opt.Workers {
@@ -142,9 +165,9 @@ func Run(ctx context.Context, st *store.Store, paths []string, opt Options) (Sum
 	}
 	go func() {
 		defer close(jobs)
-		for _, f := range files {
+		for _, in := range inputs {
 			select {
-			case jobs <- f:
+			case jobs <- in:
 			case <-ctx.Done():
 				return
 			}
@@ -225,9 +248,9 @@ func startTicker(opt Options, c *counters, start time.Time) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
-// decodeFile expands one file on disk and decodes every plain stream in it, handing records to
-// the writer in chunks.
-func decodeFile(ctx context.Context, f source.File, opt *Options, c *counters, out chan<- chunk) {
+// decodeFile expands one input and decodes every plain stream in it, handing records to the
+// writer in chunks.
+func decodeFile(ctx context.Context, in Input, opt *Options, c *counters, out chan<- chunk) {
 	send := func(ch chunk) bool {
 		select {
 		case out <- ch:
@@ -238,16 +261,20 @@ func decodeFile(ctx context.Context, f source.File, opt *Options, c *counters, o
 	}
 	fail := func(entry string, err error) {
 		c.failed.Add(1)
-		send(chunk{key: streamKey{f.Path, entry}, final: &FileResult{Path: f.Path, Entry: entry, Status: store.FileFailed, Reason: err.Error()}})
+		send(chunk{key: streamKey{in.Name, entry}, final: &FileResult{Path: in.Name, Entry: entry, Status: store.FileFailed, Reason: err.Error()}})
 	}
-	fh, err := os.Open(f.Path)
+	rc, err := in.Open(ctx)
 	if err != nil {
 		fail("", err)
 		return
 	}
-	defer fh.Close()
+	defer rc.Close()
+	var r io.Reader = countingReader{rc, &c.bytesRead}
+	if fh, ok := rc.(*os.File); ok {
+		r = fileCounter{fh, &c.bytesRead}
+	}
 	before := c.bytesRead.Load()
-	err = source.Expand(ctx, f.Path, fileCounter{fh, &c.bytesRead}, f.Size, opt.Limits, func(leaf source.Leaf) error {
+	err = source.Expand(ctx, in.Name, r, in.Size, opt.Limits, func(leaf source.Leaf) error {
 		if leaf.Err != nil {
 			fail(leaf.Entry, leaf.Err)
 			return ctx.Err()
@@ -255,12 +282,24 @@ func decodeFile(ctx context.Context, f source.File, opt *Options, c *counters, o
 		return decodeLeaf(ctx, leaf, opt, c, send)
 	})
 	// Account for a zip read through ReaderAt, which the counting wrapper cannot see.
-	if read := c.bytesRead.Load() - before; read < f.Size {
-		c.bytesRead.Add(f.Size - read)
+	if read := c.bytesRead.Load() - before; read < in.Size {
+		c.bytesRead.Add(in.Size - read)
 	}
 	if err != nil && ctx.Err() == nil {
 		fail("", err)
 	}
+}
+
+// countingReader counts the bytes read, for progress.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // fileCounter is an *os.File that counts sequential reads yet still offers ReaderAt, so that

@@ -344,3 +344,34 @@ func TestChildLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFixtureInputs loads every committed input fixture: each form loads, and each bad or
+// foreign file is named with its status.
+func TestFixtureInputs(t *testing.T) {
+	st := openCase(t, filepath.Join(t.TempDir(), "case.tsc"))
+	sum, err := Run(context.Background(), st, []string{filepath.Join("..", "..", "testdata", "inputs")}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, f := range sum.Skipped {
+		status[filepath.Base(f.Path)] = "skipped"
+	}
+	for _, f := range sum.Failed {
+		status[filepath.Base(f.Path)] = "failed"
+	}
+	want := map[string]string{
+		"empty.json": "skipped", "whitespace-only.json": "skipped", "license.txt": "skipped",
+		"not-cloudtrail.json": "skipped", "s3-event-notification.json": "skipped",
+		"binary-junk.bin": "failed", "broken-middle.jsonl": "failed", "truncated.json": "failed",
+	}
+	if !reflect.DeepEqual(status, want) {
+		t.Errorf("statuses %v\nwant %v", status, want)
+	}
+	if sum.Insights == 0 || sum.Digests != 1 {
+		t.Errorf("insights %d digests %d; want some and 1", sum.Insights, sum.Digests)
+	}
+	if sum.Added == 0 || sum.Loaded < 14 {
+		t.Errorf("added %d from %d files", sum.Added, sum.Loaded)
+	}
+}

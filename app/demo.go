@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/trailscope/trailscope/data/ingest"
+	"github.com/trailscope/trailscope/data/synth"
+)
+
+// DemoConfig says what demo organisation to generate.
+type DemoConfig struct {
+	Seed      uint64
+	Days      int       // 7 when zero
+	End       time.Time // end of the last day; DemoEnd when zero
+	Scenarios []string  // injected into the last day; the 2019 intrusion when nil
+}
+
+// DemoEnd is the default end of the demo data: fixed, so that a seed always gives the same case.
+var DemoEnd = time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)
+
+// DefaultDemoScenarios is the story the demo case tells: the 2019 intrusion.
+var DefaultDemoScenarios = []string{"capital-one-2019"}
+
+func (d DemoConfig) synth() (synth.Config, error) {
+	cfg := synth.Config{Seed: d.Seed, Days: d.Days, End: d.End}
+	if cfg.End.IsZero() {
+		cfg.End = DemoEnd
+	}
+	names := d.Scenarios
+	if names == nil {
+		names = DefaultDemoScenarios
+	}
+	known := synth.ScenarioNames()
+	for _, n := range names {
+		ok := false
+		for _, k := range known {
+			ok = ok || k == n
+		}
+		if !ok {
+			return cfg, fmt.Errorf("unknown scenario %q (known: %s)", n, strings.Join(known, ", "))
+		}
+		cfg.Scenarios = append(cfg.Scenarios, synth.ScenarioSpec{Name: n})
+	}
+	return cfg, nil
+}
+
+// ValidateDemo checks a demo configuration without generating anything.
+func ValidateDemo(d DemoConfig) error {
+	_, err := d.synth()
+	return err
+}
+
+// CreateDemo generates the demo organisation's traffic straight into the case (through the
+// ordinary ingest pipeline), marks the case as demo data and analyses it. progress gets a stage
+// name and the fraction done within it.
+func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage string, frac float64)) error {
+	if progress == nil {
+		progress = func(string, float64) {}
+	}
+	cfg, err := d.synth()
+	if err != nil {
+		return err
+	}
+	cl, err := c.Classifier(ctx)
+	if err != nil {
+		return err
+	}
+	// The generator writes JSON Lines into a pipe that the ingest pipeline reads as one input.
+	labels := make(chan []synth.Label, 1)
+	name := fmt.Sprintf("demo:seed=%d", d.Seed)
+	in := ingest.Input{Name: name, Open: func(ctx context.Context) (io.ReadCloser, error) {
+		pr, pw := io.Pipe()
+		go func() {
+			ls, err := synth.Generate(ctx, cfg, func(_ time.Time, raw []byte) error {
+				if _, err := pw.Write(raw); err != nil {
+					return err
+				}
+				_, err := pw.Write([]byte{'\n'})
+				return err
+			})
+			labels <- ls
+			pw.CloseWithError(err)
+		}()
+		return pr, nil
+	}}
+	expected := float64(cfg.Days) * 5.7 / 7 * float64(synth.DefaultEventsPerDay)
+	if cfg.Days == 0 {
+		expected = 5.7 * synth.DefaultEventsPerDay
+	}
+	sum, err := ingest.RunInputs(ctx, c.st, []ingest.Input{in}, ingest.Options{
+		Classify: cl.Classify,
+		Progress: func(p ingest.Progress) {
+			if p.Phase == "indexing" {
+				progress("indexing", float64(p.Indexed)/float64(max(p.Added, 1)))
+				return
+			}
+			progress("generating", min(float64(p.Events)/expected, 1))
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if len(sum.Failed) > 0 {
+		return fmt.Errorf("demo: %s", sum.Failed[0].Reason)
+	}
+	lb, _ := json.Marshal(<-labels)
+	for k, v := range map[string]string{SettingDemo: "true", "demo_seed": fmt.Sprint(d.Seed), "demo_labels": string(lb)} {
+		if err := c.st.SetSetting(ctx, k, v); err != nil {
+			return err
+		}
+	}
+	return c.Analyze(ctx, true, func(done, total int64) {
+		progress("analysing", float64(done)/float64(max(total, 1)))
+	})
+}
+
+// WriteDemoFiles writes the demo organisation's traffic as S3-layout .json.gz files under dir
+// and returns how many files it wrote.
+func WriteDemoFiles(ctx context.Context, dir string, d DemoConfig) (int, error) {
+	cfg, err := d.synth()
+	if err != nil {
+		return 0, err
+	}
+	_, n, err := synth.WriteS3Layout(ctx, dir, cfg, 1000)
+	return n, err
+}
