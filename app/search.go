@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/trailscope/trailscope/data/query"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// Compile parses a query of the investigator's language and compiles it to a store filter. A
+// malformed query gives a *query.Error with its position.
+func Compile(q string, since, until time.Time) (store.Filter, error) {
+	e, err := query.Parse(q)
+	if err != nil {
+		return store.Filter{}, err
+	}
+	where, args, err := query.Compile(e)
+	if err != nil {
+		return store.Filter{}, err
+	}
+	return store.Filter{Where: where, Args: args, Since: since, Until: until}, nil
+}
+
+// Search streams the events matching f to fn, newest first (ties by eventID); limit 0 means all.
+func (c *Case) Search(ctx context.Context, f store.Filter, limit int, fn func(store.Hit) error) error {
+	return c.st.Search(ctx, f, limit, fn)
+}
+
+// Count is the number of events matching f.
+func (c *Case) Count(ctx context.Context, f store.Filter) (int64, error) { return c.st.Count(ctx, f) }
+
+// Pivot kinds.
+const (
+	PivotIP        = "ip"
+	PivotPrincipal = "principal"
+	PivotEvent     = "event"
+	PivotKey       = "key"
+)
+
+// Pivot profiles one entity: an IP address, a principal ARN, an event name, or an access key /
+// role session.
+func (c *Case) Pivot(ctx context.Context, kind, value string, opt store.PivotOptions) (*store.Profile, error) {
+	switch kind {
+	case PivotIP:
+		return c.st.PivotIP(ctx, value, opt)
+	case PivotPrincipal:
+		return c.st.PivotPrincipal(ctx, value, opt)
+	case PivotEvent:
+		return c.st.PivotEvent(ctx, value, opt)
+	case PivotKey:
+		return c.st.PivotKey(ctx, value, opt)
+	}
+	return nil, &query.Error{Msg: "pivot kind must be ip, principal, event or key"}
+}
+
+// PivotWindow profiles a time window: its events and the addresses in it.
+func (c *Case) PivotWindow(ctx context.Context, from, to time.Time, opt store.PivotOptions) (*store.Profile, error) {
+	return c.st.PivotWindow(ctx, from, to, opt)
+}
