@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/trailscope/trailscope/analytics/direction"
-	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/ingest"
 	"github.com/trailscope/trailscope/data/store"
 )
@@ -135,16 +134,10 @@ func (c *Case) Classifier(ctx context.Context) (*direction.Classifier, error) {
 	}), nil
 }
 
-// Ingest loads the inputs under paths into the case, classifying each event's direction.
+// Ingest loads the inputs under paths (files, folders, archives, s3:// URLs with the default
+// credentials) into the case, classifying each event's direction.
 func (c *Case) Ingest(ctx context.Context, paths []string, progress func(ingest.Progress)) (ingest.Summary, error) {
-	cl, err := c.Classifier(ctx)
-	if err != nil {
-		return ingest.Summary{}, err
-	}
-	return ingest.Run(ctx, c.st, paths, ingest.Options{
-		Classify: func(e *cloudtrail.Event) string { return cl.Classify(e) },
-		Progress: progress,
-	})
+	return c.IngestSources(ctx, paths, S3Source{}, progress)
 }
 
 func splitList(s string) []string {

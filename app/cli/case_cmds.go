@@ -15,6 +15,15 @@ import (
 
 func runIngest(ctx context.Context, env Env, args []string) error {
 	f := newFlags(env, "ingest", true)
+	var s3 app.S3Source
+	f.StringVar(&s3.Profile, "profile", "", "AWS profile for s3:// sources (default credential chain when empty)")
+	f.StringVar(&s3.Region, "region", "", "the bucket's AWS region for s3:// sources")
+	f.StringVar(&s3.Endpoint, "endpoint", "", "an S3-compatible endpoint URL for s3:// sources")
+	since := f.String("since", "", "s3:// sources: only log files from this day or time (RFC 3339 or YYYY-MM-DD)")
+	until := f.String("until", "", "s3:// sources: only log files up to this day or time")
+	var accounts, regions stringList
+	f.Var(&accounts, "account", "s3:// sources: only this account (repeatable)")
+	f.Var(&regions, "trail-region", "s3:// sources: only this CloudTrail region (repeatable)")
 	paths, err := f.parse(env, args)
 	if err != nil {
 		return err
@@ -22,13 +31,20 @@ func runIngest(ctx context.Context, env Env, args []string) error {
 	if len(paths) == 0 {
 		return usagef("give at least one file, folder, archive or s3://bucket/prefix to load")
 	}
+	if s3.From, err = parseTimeBound(*since, false); err != nil {
+		return err
+	}
+	if s3.To, err = parseTimeBound(*until, true); err != nil {
+		return err
+	}
+	s3.Accounts, s3.Regions = accounts, regions
 	c, err := app.Open(ctx, f.casePath)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	bar := newProgressBar(env)
-	sum, err := c.Ingest(ctx, paths, bar.update)
+	sum, err := c.IngestSources(ctx, paths, s3, bar.update)
 	bar.finish()
 	if err != nil {
 		return err

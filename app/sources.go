@@ -1,0 +1,101 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/trailscope/trailscope/data/ingest"
+	"github.com/trailscope/trailscope/data/source"
+)
+
+// S3Source is a CloudTrail bucket to load: where it is, how to reach it, and which part of it.
+type S3Source struct {
+	URL      string // s3://bucket/prefix
+	Profile  string // named AWS profile; "" for the default credential chain
+	Region   string // the bucket's region; "" for the profile's
+	Endpoint string // an S3-compatible endpoint (path-style); "" for AWS
+	From, To time.Time
+	Accounts []string
+	Regions  []string // CloudTrail regions in the delivery layout (not the bucket's region)
+}
+
+// IsS3 reports whether a source argument names S3.
+func IsS3(arg string) bool { return strings.HasPrefix(arg, "s3://") }
+
+// Inputs resolves source arguments — paths on disk and s3:// URLs — into inputs for a load.
+// The S3 settings in s3 apply to every s3:// argument (its URL field is ignored).
+func Inputs(ctx context.Context, args []string, s3 S3Source) ([]ingest.Input, error) {
+	var paths []string
+	var inputs []ingest.Input
+	for _, a := range args {
+		if !IsS3(a) {
+			paths = append(paths, a)
+			continue
+		}
+		src := s3
+		src.URL = a
+		in, err := s3Inputs(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, in...)
+	}
+	if len(paths) > 0 {
+		files, err := source.Files(paths)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(ingest.DiskInputs(files), inputs...)
+	}
+	return inputs, nil
+}
+
+func s3Inputs(ctx context.Context, src S3Source) ([]ingest.Input, error) {
+	bucket, prefix, err := source.ParseS3URL(src.URL)
+	if err != nil {
+		return nil, err
+	}
+	client, err := source.NewS3Client(ctx, source.S3Config{
+		Profile: src.Profile, Region: src.Region, Endpoint: src.Endpoint, PathStyle: src.Endpoint != "",
+	})
+	if err != nil {
+		return nil, err
+	}
+	var opts []source.S3Option
+	if len(src.Accounts) > 0 {
+		opts = append(opts, source.WithAccounts(src.Accounts...))
+	}
+	if len(src.Regions) > 0 {
+		opts = append(opts, source.WithRegions(src.Regions...))
+	}
+	objs, err := source.S3Objects(ctx, client, bucket, prefix, src.From, src.To, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", src.URL, err)
+	}
+	out := make([]ingest.Input, len(objs))
+	for i, o := range objs {
+		o := o
+		out[i] = ingest.Input{
+			Name: "s3://" + o.Bucket + "/" + o.Key,
+			Size: o.Size,
+			Open: func(ctx context.Context) (io.ReadCloser, error) { return source.OpenS3(ctx, client, o) },
+		}
+	}
+	return out, nil
+}
+
+// IngestSources loads source arguments (paths and s3:// URLs) into the case.
+func (c *Case) IngestSources(ctx context.Context, args []string, s3 S3Source, progress func(ingest.Progress)) (ingest.Summary, error) {
+	inputs, err := Inputs(ctx, args, s3)
+	if err != nil {
+		return ingest.Summary{}, err
+	}
+	cl, err := c.Classifier(ctx)
+	if err != nil {
+		return ingest.Summary{}, err
+	}
+	return ingest.RunInputs(ctx, c.st, inputs, ingest.Options{Classify: cl.Classify, Progress: progress})
+}

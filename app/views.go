@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// Overview is what the dashboard shows for one time range: event counts, anomalies by risk, the
+// anomalies themselves (highest risk first) and the per-direction series.
+type Overview struct {
+	From, To    time.Time
+	Events      int64                      // events in range
+	ByDirection map[string]int64           // events in range per direction
+	RiskCounts  [11]int                    // anomalies in range per risk level (index 1–10)
+	Anomalies   []finding.Anomaly          // anomalies in range, highest risk first
+	Series      map[string][]finding.Point // per direction, in time order
+}
+
+// Directions lists the three directions in the order the dashboard stacks them.
+func Directions() []string {
+	return []string{cloudtrail.Inbound, cloudtrail.Internal, cloudtrail.Outbound}
+}
+
+// TimeBounds returns the times of the first and last event of the case; ok is false when the
+// case is empty.
+func (c *Case) TimeBounds(ctx context.Context) (first, last time.Time, ok bool, err error) {
+	return c.st.ViewTimeBounds(ctx)
+}
+
+// IsDemo reports whether the case holds generated demo data.
+func (c *Case) IsDemo(ctx context.Context) (bool, error) {
+	v, err := c.st.Setting(ctx, SettingDemo, "")
+	return v == "true", err
+}
+
+// NeedsAnalysis reports whether the case has events the stored analysis was not made from.
+func (c *Case) NeedsAnalysis(ctx context.Context) (bool, error) { return c.st.NeedsAnalysis(ctx) }
+
+// Overview reads everything the dashboard draws for [from, to); zero times mean no bound.
+func (c *Case) Overview(ctx context.Context, from, to time.Time) (Overview, error) {
+	ov := Overview{From: from, To: to, Series: map[string][]finding.Point{}}
+	counts, err := c.st.ViewEventCounts(ctx, from, to)
+	if err != nil {
+		return ov, fmt.Errorf("overview: %w", err)
+	}
+	ov.ByDirection = counts
+	for _, n := range counts {
+		ov.Events += n
+	}
+	ov.Anomalies, err = c.st.Anomalies(ctx, store.AnomalyFilter{From: from, To: to})
+	if err != nil {
+		return ov, fmt.Errorf("overview: %w", err)
+	}
+	for _, a := range ov.Anomalies {
+		if a.Risk >= 1 && a.Risk <= 10 {
+			ov.RiskCounts[a.Risk]++
+		}
+	}
+	pts, err := c.st.Series(ctx, "", from, to)
+	if err != nil {
+		return ov, fmt.Errorf("overview: %w", err)
+	}
+	for _, p := range pts {
+		ov.Series[p.Direction] = append(ov.Series[p.Direction], p)
+	}
+	return ov, nil
+}
+
+// Anomaly reads one anomaly by its id.
+func (c *Case) Anomaly(ctx context.Context, id string) (finding.Anomaly, error) {
+	return c.st.ViewAnomaly(ctx, id)
+}
+
+// Anomalies lists anomalies, highest risk first.
+func (c *Case) Anomalies(ctx context.Context, f store.AnomalyFilter) ([]finding.Anomaly, error) {
+	return c.st.Anomalies(ctx, f)
+}
+
+// WindowEventCount counts the events in [from, to).
+func (c *Case) WindowEventCount(ctx context.Context, from, to time.Time) (int64, error) {
+	counts, err := c.st.ViewEventCounts(ctx, from, to)
+	var n int64
+	for _, v := range counts {
+		n += v
+	}
+	return n, err
+}
+
+// WindowEvents reads one page of the events in [from, to), oldest first, for paged tables.
+func (c *Case) WindowEvents(ctx context.Context, from, to time.Time, offset, limit int) ([]store.ViewEvent, error) {
+	return c.st.ViewEvents(ctx, from, to, offset, limit)
+}
+
+// WindowAddresses lists the source addresses in [from, to) with their calls and failures, most
+// calls first; limit 0 means all.
+func (c *Case) WindowAddresses(ctx context.Context, from, to time.Time, limit int) ([]store.ViewAddress, error) {
+	return c.st.ViewAddresses(ctx, from, to, limit)
+}
+
+// EventJSON returns the raw JSON of the event with the given row id (store.ViewEvent.ID).
+func (c *Case) EventJSON(ctx context.Context, id int64) ([]byte, error) {
+	return c.st.ViewEventJSON(ctx, id)
+}
