@@ -54,7 +54,7 @@ func runAnalyze(ctx context.Context, env Env, args []string) error {
 	if _, err := f.parse(env, args); err != nil {
 		return err
 	}
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, false)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func runAnomalies(ctx context.Context, env Env, args []string) error {
 	if err := validDirection(*dir); err != nil {
 		return err
 	}
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, false)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func runSeries(ctx context.Context, env Env, args []string) error {
 	if err := validDirection(*dir); err != nil {
 		return err
 	}
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, false)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func runIngest(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	s3.Accounts, s3.Regions = accounts, regions
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, true)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func runInfo(ctx context.Context, env Env, args []string) error {
 	if _, err := f.parse(env, args); err != nil {
 		return err
 	}
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, false)
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 	if len(pos) > 2 {
 		return usagef("config takes at most KEY and VALUE")
 	}
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, true)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+
+	"github.com/trailscope/trailscope/app"
 )
 
 // Exit codes of the contract.
@@ -223,3 +225,14 @@ func humanBytes(n int64) string {
 }
 
 func joinList(v []string) string { return strings.Join(v, ",") }
+
+// openCase opens the case named by --case. Only commands that write a case may create one; the
+// others fail on a missing file rather than leave an empty case behind.
+func openCase(ctx context.Context, path string, create bool) (*app.Case, error) {
+	if !create {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("case %s: %w", path, errors.Unwrap(err))
+		}
+	}
+	return app.Open(ctx, path)
+}

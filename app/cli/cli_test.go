@@ -153,3 +153,19 @@ func TestTimeBounds(t *testing.T) {
 		t.Error("accepted 'yesterday'")
 	}
 }
+
+func TestMissingCaseNotCreated(t *testing.T) {
+	casePath := filepath.Join(t.TempDir(), "nope.tsc")
+	for _, cmd := range []string{"info", "search", "anomalies", "series", "analyze"} {
+		_, stderr, code := run(t, cmd, "--case", casePath, "x")
+		if code != ExitFailed && code != ExitUsage {
+			t.Errorf("%s on a missing case: exit %d", cmd, code)
+		}
+		if cmd == "info" && !strings.Contains(stderr, "nope.tsc") {
+			t.Errorf("info error does not name the case: %q", stderr)
+		}
+	}
+	if _, err := os.Stat(casePath); err == nil {
+		t.Error("a read-only command created the case file")
+	}
+}

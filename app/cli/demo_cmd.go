@@ -49,7 +49,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "wrote %d files under %s\n", n, *outDir)
 		return nil
 	}
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, true)
 	if err != nil {
 		return err
 	}

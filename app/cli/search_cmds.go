@@ -42,7 +42,7 @@ func runSearch(ctx context.Context, env Env, args []string) error {
 		}
 		return err
 	}
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, false)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func runPivot(ctx context.Context, env Env, args []string) error {
 	if opt.Until, err = parseTimeBound(*until, true); err != nil {
 		return err
 	}
-	c, err := app.Open(ctx, f.casePath)
+	c, err := openCase(ctx, f.casePath, false)
 	if err != nil {
 		return err
 	}
