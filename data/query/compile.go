@@ -1,0 +1,472 @@
+package query
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"modernc.org/sqlite"
+)
+
+// Compile turns a parsed query into a SQL boolean expression and its arguments. The expression
+// refers to the events table as e and to event_json as j (joined on j.id = e.id); it mentions
+// j only when a term needs the raw JSON. User text only ever travels in args. A nil query
+// compiles to "1" (everything).
+//
+// Matching, in brief: bare words go through the full-text index (events_fts); fields held by
+// an extracted column compare that column with COLLATE NOCASE or LIKE (ASCII case folding); other
+// fields walk the raw JSON with json_each, matching keys case-insensitively and any element of
+// arrays on the way; eventTime compares the time column.
+func Compile(e Expr) (where string, args []any, err error) {
+	c := &compiler{}
+	if e == nil {
+		return "1", nil, nil
+	}
+	s, err := c.expr(e)
+	if err != nil {
+		return "", nil, err
+	}
+	return s, c.args, nil
+}
+
+// CIDRFunc is the SQL function Compile uses to test an address against a CIDR:
+// trailscope_in_cidr(text, prefix) is 1 when text is an IP address inside prefix.
+const CIDRFunc = "trailscope_in_cidr"
+
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction(CIDRFunc, 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		s, ok1 := args[0].(string)
+		p, ok2 := args[1].(string)
+		if !ok1 || !ok2 {
+			return int64(0), nil
+		}
+		return boolInt(inCIDR(s, p)), nil
+	})
+}
+
+// inCIDR reports whether s is an IP address inside the CIDR prefix p.
+func inCIDR(s, p string) bool {
+	pre, err := netip.ParsePrefix(p)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(s)
+	return err == nil && pre.Contains(a)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type compiler struct {
+	args []any
+	n    int // alias counter for json_each tables
+}
+
+func (c *compiler) arg(v any) string {
+	c.args = append(c.args, v)
+	return "?"
+}
+
+// ftsIn is the full-text condition; the store recognises this exact text (store.FTSIn) when it
+// leads a query, to choose how to run a first page.
+const ftsIn = "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"
+
+func (c *compiler) expr(e Expr) (string, error) {
+	switch x := e.(type) {
+	case *And:
+		return c.and(x)
+	case *Or:
+		if q, ok := ftsOr(x); ok {
+			c.args = append(c.args, q)
+			return ftsIn, nil
+		}
+		parts := make([]string, len(x.X))
+		for i, y := range x.X {
+			s, err := c.expr(y)
+			if err != nil {
+				return "", err
+			}
+			parts[i] = "(" + s + ")"
+		}
+		return strings.Join(parts, " OR "), nil
+	case *Not:
+		s, err := c.expr(x.X)
+		if err != nil {
+			return "", err
+		}
+		return "NOT (" + s + ")", nil
+	case *Word:
+		if x.Value.Any() {
+			return "1", nil
+		}
+		c.args = append(c.args, phrase(x.Value))
+		return ftsIn, nil
+	case *Term:
+		return c.term(x)
+	}
+	return "", fmt.Errorf("compile query: unknown node %T", e)
+}
+
+// and compiles a conjunction: bare words (and negated bare words) share one full-text MATCH,
+// and cheap conditions come before the ones that read the JSON.
+func (c *compiler) and(a *And) (string, error) {
+	var pos, neg []string
+	var rest []Expr
+	for _, x := range a.X {
+		switch y := x.(type) {
+		case *Word:
+			if !y.Value.Any() {
+				pos = append(pos, phrase(y.Value))
+				continue
+			}
+		case *Not:
+			if w, ok := y.X.(*Word); ok && !w.Value.Any() {
+				neg = append(neg, phrase(w.Value))
+				continue
+			}
+		case *Or:
+			if q, ok := ftsOr(y); ok {
+				pos = append(pos, q)
+				continue
+			}
+		}
+		rest = append(rest, x)
+	}
+	var parts []string
+	switch {
+	case len(pos) > 0:
+		q := strings.Join(pos, " AND ")
+		for _, n := range neg {
+			q = "(" + q + ") NOT " + n
+		}
+		c.args = append(c.args, q)
+		parts = append(parts, ftsIn)
+	case len(neg) > 0:
+		for _, n := range neg {
+			c.args = append(c.args, n)
+			parts = append(parts, "NOT ("+ftsIn+")")
+		}
+	}
+	type comp struct {
+		sql  string
+		cost int
+		args []any
+	}
+	var comps []comp
+	for _, x := range rest {
+		save := c.args
+		c.args = nil
+		s, err := c.expr(x)
+		if err != nil {
+			return "", err
+		}
+		comps = append(comps, comp{s, cost(s), c.args})
+		c.args = save
+	}
+	sort.SliceStable(comps, func(i, j int) bool { return comps[i].cost < comps[j].cost })
+	for _, k := range comps {
+		parts = append(parts, k.sql)
+		c.args = append(c.args, k.args...)
+	}
+	for i := range parts {
+		parts[i] = "(" + parts[i] + ")"
+	}
+	return strings.Join(parts, " AND "), nil
+}
+
+// cost ranks compiled conditions so that SQLite tests the cheap ones first.
+func cost(s string) int {
+	switch {
+	case strings.Contains(s, "json_each"):
+		return 2
+	case strings.Contains(s, "events_fts"):
+		return 1
+	}
+	return 0
+}
+
+// ftsOr expresses an OR of bare words as one full-text query.
+func ftsOr(o *Or) (string, bool) {
+	qs := make([]string, len(o.X))
+	for i, x := range o.X {
+		w, ok := x.(*Word)
+		if !ok || w.Value.Any() {
+			return "", false
+		}
+		qs[i] = phrase(w.Value)
+	}
+	return "(" + strings.Join(qs, " OR ") + ")", true
+}
+
+// phrase is the FTS5 phrase for a bare word: its tokens in order, quoted, with a trailing *
+// when the word ends in a wildcard right after a letter or digit (a prefix search).
+func phrase(v Value) string {
+	toks := Tokens(v.Parts[0])
+	q := ftsString(strings.Join(toks, " "))
+	if v.Wild() && prefixEnd(v.Parts[0]) {
+		q += " *"
+	}
+	return q
+}
+
+// prefixEnd reports whether s ends with a token character, so that a '*' after it extends the
+// last token rather than standing after a separator.
+func prefixEnd(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return s != "" && tokenChar(r)
+}
+
+// ftsString quotes s as an FTS5 string: inside double quotes, a double quote is doubled.
+func ftsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func (c *compiler) term(t *Term) (string, error) {
+	if isTimeField(t.Field) {
+		if s, ok := c.timeTerm(t); ok {
+			return s, nil
+		}
+	}
+	if col, ok := columns[t.Field]; ok && t.Op == OpMatch {
+		if s, ok := c.columnTerm(t, col); ok {
+			return s, nil
+		}
+	}
+	pre := ""
+	if q := prefilter(t); q != "" {
+		c.args = append(c.args, q)
+		pre = ftsIn + " AND "
+	}
+	return pre + c.jsonTerm(t), nil
+}
+
+// timeTerm compares the time column; ok is false when the value is no time (string matching).
+func (c *compiler) timeTerm(t *Term) (string, bool) {
+	if t.Value.Wild() {
+		return "", false
+	}
+	from, to, ok := parseTimeValue(t.Value.Text())
+	if !ok {
+		return "", false
+	}
+	switch t.Op {
+	case OpLT:
+		return "e.time < " + c.arg(from), true
+	case OpLE:
+		return "e.time < " + c.arg(to), true
+	case OpGT:
+		return "e.time >= " + c.arg(to), true
+	case OpGE:
+		return "e.time >= " + c.arg(from), true
+	}
+	return "e.time >= " + c.arg(from) + " AND e.time < " + c.arg(to), true
+}
+
+// columnTerm matches an extracted column; ok is false when only the JSON can answer.
+func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
+	name := "e." + col.name
+	v := t.Value
+	var s string
+	switch {
+	case v.Any():
+		if !col.exact {
+			return "", false
+		}
+		return name + " <> ''", true
+	case v.Wild():
+		s = name + ` LIKE ` + c.arg(likePattern(v)) + ` ESCAPE '\'`
+	case v.Text() == "":
+		return "", false // '' in a column also means absent
+	default:
+		s = name + " = " + c.arg(v.Text()) + " COLLATE NOCASE"
+		if p, err := netip.ParsePrefix(v.Text()); err == nil {
+			s = "(" + s + " OR (" + c.cidrRanges(name, p) + CIDRFunc + "(" + name + ", " + c.arg(p.String()) + ")))"
+		}
+	}
+	if col.exact {
+		return s, true
+	}
+	// The column is a necessary condition only: check the JSON too.
+	return s + " AND " + c.jsonTerm(t), true
+}
+
+// cidrRanges narrows an IPv4 CIDR to text ranges of the column (index friendly), e.g.
+// 10.1.0.0/16 → col >= '10.1.' AND col < '10.1/'; the exact test follows it.
+func (c *compiler) cidrRanges(col string, p netip.Prefix) string {
+	p = p.Masked()
+	if !p.Addr().Is4() {
+		return ""
+	}
+	a := p.Addr().As4()
+	bits := p.Bits()
+	k, r := bits/8, bits%8
+	var prefixes []string
+	base := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteString(strconv.Itoa(int(a[i])) + ".")
+		}
+		return b.String()
+	}
+	switch {
+	case k >= 3:
+		prefixes = []string{base(3)} // the last octet is left to the exact test
+	case r == 0 || 1<<(8-r) > 16:
+		if k == 0 {
+			return ""
+		}
+		prefixes = []string{base(k)}
+	default:
+		for x := 0; x < 1<<(8-r); x++ {
+			prefixes = append(prefixes, base(k)+strconv.Itoa(int(a[k])+x)+".")
+		}
+	}
+	ors := make([]string, len(prefixes))
+	for i, pre := range prefixes {
+		hi := pre[:len(pre)-1] + "/" // '/' follows '.'
+		ors[i] = col + " >= " + c.arg(pre) + " AND " + col + " < " + c.arg(hi)
+	}
+	return "(" + strings.Join(ors, " OR ") + ") AND "
+}
+
+// likePattern turns a wildcard value into a LIKE pattern with '\' as the escape.
+func likePattern(v Value) string {
+	var b strings.Builder
+	for i, p := range v.Parts {
+		if i > 0 {
+			b.WriteByte('%')
+		}
+		for _, r := range p {
+			if r == '%' || r == '_' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// prefilter is a full-text query every record matching t must also match (the value's whole
+// tokens), or "" when there is none; it spares reading the JSON of most records.
+func prefilter(t *Term) string {
+	v := t.Value
+	if t.Op != OpMatch || v.Any() {
+		return ""
+	}
+	if !v.Wild() {
+		s := v.Text()
+		if _, ok := parseNumber(s); ok {
+			return "" // 1e2 matches 100
+		}
+		if _, err := netip.ParsePrefix(s); err == nil {
+			return ""
+		}
+		toks := Tokens(s)
+		if len(toks) == 0 {
+			return ""
+		}
+		return ftsString(strings.Join(toks, " "))
+	}
+	var qs []string
+	last := len(v.Parts) - 1
+	for i, part := range v.Parts {
+		rs := []rune(part)
+		for j := 0; j < len(rs); {
+			if !tokenChar(rs[j]) {
+				j++
+				continue
+			}
+			k := j
+			for k < len(rs) && tokenChar(rs[k]) {
+				k++
+			}
+			left := j > 0 || i == 0
+			right := k < len(rs) || i == last
+			tok := strings.ToLower(string(rs[j:k]))
+			switch {
+			case left && right:
+				qs = append(qs, ftsString(tok))
+			case left:
+				qs = append(qs, ftsString(tok)+" *")
+			}
+			j = k
+		}
+	}
+	return strings.Join(qs, " AND ")
+}
+
+// jsonTerm matches the field's values in the raw JSON: each path segment is matched against the
+// keys case-insensitively, arrays on the way and at the end are looked into.
+func (c *compiler) jsonTerm(t *Term) string {
+	segs := strings.Split(t.Field, ".")
+	var from, where []string
+	src := "j.json"
+	var last string
+	for i, seg := range segs {
+		c.n++
+		m := fmt.Sprintf("m%d", c.n)
+		if i == 0 {
+			from = append(from, "json_each("+src+") "+m)
+		} else {
+			from = append(from, "json_each(CASE WHEN "+src+".type = 'object' THEN "+src+".value ELSE '{}' END) "+m)
+		}
+		where = append(where, m+".key = "+c.arg(seg)+" COLLATE NOCASE")
+		if i < len(segs)-1 {
+			x := fmt.Sprintf("x%d", c.n)
+			from = append(from, "json_each(CASE "+m+".type WHEN 'array' THEN "+m+".value WHEN 'object' THEN '[' || "+m+".value || ']' ELSE '[]' END) "+x)
+			src = x
+		}
+		last = m
+	}
+	c.n++
+	y := fmt.Sprintf("y%d", c.n)
+	// The leaf condition appears twice (array elements, plain value); each copy binds its own args.
+	inArray := c.leaf(y, t)
+	plainLeaf := c.leaf(last, t)
+	where = append(where, "CASE WHEN "+last+".type = 'array' THEN EXISTS (SELECT 1 FROM json_each("+last+".value) "+y+" WHERE "+inArray+") ELSE "+plainLeaf+" END")
+	return "EXISTS (SELECT 1 FROM " + strings.Join(from, ", ") + " WHERE " + strings.Join(where, " AND ") + ")"
+}
+
+// leaf is the condition on one JSON value a (a json_each row) for the term's operator and value.
+func (c *compiler) leaf(a string, t *Term) string {
+	v := t.Value
+	if t.Op != OpMatch {
+		n, _ := parseNumber(v.Text())
+		return "(" + a + ".type IN ('integer', 'real') AND " + a + ".atom " + t.Op.String() + " " + c.arg(numArg(v.Text(), n)) + ")"
+	}
+	switch {
+	case v.Any():
+		return "(" + a + ".type <> 'null' AND NOT (" + a + ".type = 'text' AND " + a + ".atom = ''))"
+	case v.Wild():
+		return "(" + a + ".type = 'text' AND " + a + ".atom LIKE " + c.arg(likePattern(v)) + ` ESCAPE '\')`
+	}
+	s := v.Text()
+	ors := []string{"(" + a + ".type = 'text' AND " + a + ".atom = " + c.arg(s) + " COLLATE NOCASE)"}
+	if n, ok := parseNumber(s); ok {
+		ors = append(ors, "("+a+".type IN ('integer', 'real') AND "+a+".atom = "+c.arg(numArg(s, n))+")")
+	}
+	switch {
+	case strings.EqualFold(s, "true"):
+		ors = append(ors, a+".type = 'true'")
+	case strings.EqualFold(s, "false"):
+		ors = append(ors, a+".type = 'false'")
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		ors = append(ors, "("+a+".type = 'text' AND "+CIDRFunc+"("+a+".atom, "+c.arg(p.String())+"))")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// numArg binds integers as integers (exact comparison with JSON integers) and others as reals.
+func numArg(s string, f float64) any {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i
+	}
+	return f
+}

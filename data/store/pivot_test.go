@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestPivots(t *testing.T) {
+	st := newCase(t, fixtureRaws())
+	ctx := context.Background()
+	day := time.Date(2024, 5, 9, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		run   func() (*Profile, error)
+		check func(t *testing.T, p *Profile)
+	}{
+		{"ip", func() (*Profile, error) { return st.PivotIP(ctx, "203.0.113.7", PivotOptions{}) }, func(t *testing.T, p *Profile) {
+			if p.Events != 2 || p.FirstSeen != time.Date(2024, 5, 9, 20, 25, 1, 0, time.UTC) || p.LastSeen != time.Date(2024, 5, 9, 20, 26, 0, 0, time.UTC) {
+				t.Errorf("events/first/last = %d %v %v", p.Events, p.FirstSeen, p.LastSeen)
+			}
+			if p.BinSeconds != 300 || len(p.Timeline) != 1 || p.Timeline[0].Events != 2 || p.Timeline[0].Start != time.Date(2024, 5, 9, 20, 25, 0, 0, time.UTC) {
+				t.Errorf("timeline = %d %+v", p.BinSeconds, p.Timeline)
+			}
+			if len(p.Principals) != 1 || p.Principals[0] != (Count{"arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc", 2}) {
+				t.Errorf("principals = %+v", p.Principals)
+			}
+			if len(p.APIs) != 2 || p.APIs[0].EventName != "GetObject" || p.APIs[0].Success != 1 || p.APIs[1].EventName != "ListBuckets" {
+				t.Errorf("apis = %+v", p.APIs)
+			}
+			if len(p.UserAgents) != 1 || len(p.Regions) != 1 || p.Regions[0] != (Count{"us-east-1", 2}) {
+				t.Errorf("agents %+v regions %+v", p.UserAgents, p.Regions)
+			}
+		}},
+		{"ip unknown", func() (*Profile, error) { return st.PivotIP(ctx, "192.0.2.1", PivotOptions{}) }, func(t *testing.T, p *Profile) {
+			if p.Events != 0 || p.Timeline != nil {
+				t.Errorf("profile = %+v", p)
+			}
+		}},
+		{"principal new APIs", func() (*Profile, error) {
+			return st.PivotPrincipal(ctx, "arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc",
+				PivotOptions{WindowStart: time.Date(2024, 5, 9, 20, 25, 30, 0, time.UTC), WindowEnd: time.Date(2024, 5, 9, 20, 30, 0, 0, time.UTC)})
+		}, func(t *testing.T, p *Profile) {
+			if p.Events != 2 || len(p.NewAPIs) != 1 || p.NewAPIs[0].EventName != "GetObject" {
+				t.Errorf("events %d new APIs %+v", p.Events, p.NewAPIs)
+			}
+		}},
+		{"event", func() (*Profile, error) { return st.PivotEvent(ctx, "StopLogging", PivotOptions{}) }, func(t *testing.T, p *Profile) {
+			if p.Events != 1 || p.Failures != 1 || len(p.Principals) != 1 || p.Principals[0].Value != "arn:aws:iam::111122223333:user/alice" ||
+				len(p.Addresses) != 1 || p.Addresses[0].Value != "198.51.100.23" || p.APIs[0].Failure != 1 {
+				t.Errorf("profile = %+v", p)
+			}
+		}},
+		{"key", func() (*Profile, error) { return st.PivotKey(ctx, "ASIAEXAMPLE1", PivotOptions{}) }, func(t *testing.T, p *Profile) {
+			want := map[string]int64{"arn arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc": 2, "type AssumedRole": 2,
+				"issuer arn:aws:iam::111122223333:role/web-waf": 1, "user web-waf": 1}
+			if p.Events != 2 || len(p.Identities) != len(want) {
+				t.Fatalf("identities = %+v", p.Identities)
+			}
+			for _, c := range p.Identities {
+				if want[c.Value] != c.Events {
+					t.Errorf("identity %q = %d, want %d", c.Value, c.Events, want[c.Value])
+				}
+			}
+		}},
+		{"role session", func() (*Profile, error) {
+			return st.PivotKey(ctx, "arn:aws:iam::111122223333:role/web-waf", PivotOptions{})
+		}, func(t *testing.T, p *Profile) {
+			if p.Events != 1 || p.APIs[0].EventName != "ListBuckets" {
+				t.Errorf("profile = %+v", p)
+			}
+		}},
+		{"window", func() (*Profile, error) {
+			return st.PivotWindow(ctx, day, day.Add(24*time.Hour), PivotOptions{Bin: time.Hour})
+		}, func(t *testing.T, p *Profile) {
+			if p.Events != 3 || p.Failures != 1 || len(p.Addresses) != 2 || p.Addresses[0] != (Count{"203.0.113.7", 2}) || len(p.Timeline) != 2 {
+				t.Errorf("profile = %+v", p)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := tt.run()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, p)
+			if _, err := json.Marshal(p); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

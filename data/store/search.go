@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// ErrNoEvent is returned by Event when the case holds no event with that eventID.
+var ErrNoEvent = errors.New("no such event")
+
+// Filter selects events: a compiled query (see query.Compile: Where refers to events as e and
+// event_json as j, with Args bound to its placeholders) within a time range.
+type Filter struct {
+	Where string // SQL boolean expression; "" means every event
+	Args  []any
+	Since time.Time // inclusive; zero means no bound
+	Until time.Time // exclusive; zero means no bound
+}
+
+// Hit is one event matched by a search: its extracted columns and raw JSON.
+type Hit struct {
+	ID               int64           `json:"-"` // events.id
+	EventID          string          `json:"event_id"`
+	Time             time.Time       `json:"time"`
+	EventSource      string          `json:"event_source"`
+	EventName        string          `json:"event_name"`
+	EventType        string          `json:"event_type,omitempty"`
+	Region           string          `json:"region,omitempty"`
+	SourceIP         string          `json:"source_ip,omitempty"`
+	UserAgent        string          `json:"user_agent,omitempty"`
+	ErrorCode        string          `json:"error_code,omitempty"`
+	PrincipalType    string          `json:"principal_type,omitempty"`
+	PrincipalARN     string          `json:"principal_arn,omitempty"`
+	PrincipalAccount string          `json:"principal_account,omitempty"`
+	UserName         string          `json:"user_name,omitempty"`
+	AccessKey        string          `json:"access_key,omitempty"`
+	SessionIssuer    string          `json:"session_issuer,omitempty"`
+	RecipientAccount string          `json:"recipient_account,omitempty"`
+	ReadOnly         *bool           `json:"read_only,omitempty"`
+	MFA              bool            `json:"mfa"`
+	Direction        string          `json:"direction,omitempty"`
+	Raw              json.RawMessage `json:"raw"`
+}
+
+// hitColumns are the columns scanned into a Hit, in scanHit's order; j.json is the raw event.
+const hitColumns = `e.id, e.event_id, e.time, e.event_source, e.event_name, e.event_type, e.region,
+	e.source_ip, e.user_agent, e.error_code, e.principal_type, e.principal_arn, e.principal_account,
+	e.user_name, e.access_key, e.session_issuer, e.recipient_account, e.read_only, e.mfa, e.direction, j.json`
+
+func scanHit(rows *sql.Rows) (Hit, error) {
+	var h Hit
+	var ms int64
+	var ro sql.NullInt64
+	var raw []byte
+	err := rows.Scan(&h.ID, &h.EventID, &ms, &h.EventSource, &h.EventName, &h.EventType, &h.Region,
+		&h.SourceIP, &h.UserAgent, &h.ErrorCode, &h.PrincipalType, &h.PrincipalARN, &h.PrincipalAccount,
+		&h.UserName, &h.AccessKey, &h.SessionIssuer, &h.RecipientAccount, &ro, &h.MFA, &h.Direction, &raw)
+	if err != nil {
+		return h, err
+	}
+	h.Time = time.UnixMilli(ms).UTC()
+	if ro.Valid {
+		b := ro.Int64 != 0
+		h.ReadOnly = &b
+	}
+	h.Raw = raw
+	return h, nil
+}
+
+// whereClause is the filter's WHERE text (time bounds first, so the time index can serve them)
+// and its arguments.
+func (f Filter) whereClause() (string, []any) {
+	lo, hi := bounds(f.Since, f.Until)
+	w := "e.time >= ? AND e.time < ?"
+	args := []any{lo, hi}
+	if strings.TrimSpace(f.Where) != "" {
+		w += " AND (" + f.Where + ")"
+		args = append(args, f.Args...)
+	}
+	return w, args
+}
+
+// needsJSON reports whether the filter reads the raw JSON (the j alias).
+func (f Filter) needsJSON() bool { return strings.Contains(f.Where, "j.json") }
+
+// Search calls fn for each matching event, newest first (ties by eventID), at most limit events
+// (0 means all). Rows stream from SQLite: memory does not grow with the number of matches. An
+// error from fn stops the search and is returned.
+func (s *Store) Search(ctx context.Context, f Filter, limit int, fn func(Hit) error) error {
+	where, args := f.whereClause()
+	// CROSS JOIN keeps events as the outer loop, so the time index gives the order and LIMIT
+	// stops the scan early.
+	q := `SELECT ` + hitColumns + ` FROM events e CROSS JOIN event_json j ON j.id = e.id WHERE ` + where +
+		` ORDER BY e.time DESC, e.event_id`
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	if limit > 0 {
+		var err error
+		if q, err = s.ftsPlan(ctx, q, f, limit); err != nil {
+			return err
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("search events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		h, err := scanHit(rows)
+		if err != nil {
+			return fmt.Errorf("search events: %w", err)
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("search events: %w", err)
+	}
+	return nil
+}
+
+// FTSIn is the full-text condition query.Compile emits for bare words; its one argument is the
+// FTS5 query. SQLite runs it by collecting every matching rowid, then sorting those events by time.
+const FTSIn = "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"
+
+// ftsProbe is the same condition asked per event, in time order: much cheaper than FTSIn for a
+// first page of a common word (a hundred probes), much dearer for a rare one (a probe per event).
+const ftsProbe = "EXISTS (SELECT 1 FROM events_fts f WHERE f.rowid = e.id AND events_fts MATCH ?)"
+
+// ftsPlan picks how a first page of a query led by a full-text condition runs. Collecting costs
+// about c1·M for M matching events; probing about c2·limit·N/M for N events, with c2/c1 ≈ 50
+// (measured: 1.8 µs per collected match, 84 µs per probe). Probing wins past M ≈ √(50·limit·N):
+// the full-text matches are counted up to that bound (cheap: the doclist only) to decide.
+func (s *Store) ftsPlan(ctx context.Context, q string, f Filter, limit int) (string, error) {
+	w := strings.TrimSpace(f.Where)
+	if !strings.HasPrefix(w, FTSIn) && !strings.HasPrefix(w, "("+FTSIn+")") || len(f.Args) == 0 {
+		return q, nil
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&n); err != nil {
+		return "", fmt.Errorf("search events: %w", err)
+	}
+	bound := int64(math.Sqrt(50*float64(limit)*float64(n))) + 1
+	var m int64
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ? LIMIT ?)`,
+		f.Args[0], bound).Scan(&m)
+	if err != nil {
+		return "", fmt.Errorf("search events: full-text: %w", err)
+	}
+	if m < bound {
+		return q, nil
+	}
+	return strings.Replace(q, FTSIn, ftsProbe, 1), nil
+}
+
+// Count is the number of events the filter matches.
+func (s *Store) Count(ctx context.Context, f Filter) (int64, error) {
+	where, args := f.whereClause()
+	from := "events e"
+	if f.needsJSON() {
+		from = "events e CROSS JOIN event_json j ON j.id = e.id"
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return n, nil
+}
+
+// Bin is one time bin of a histogram: its start and the number of events in it.
+type Bin struct {
+	Start    time.Time `json:"start"`
+	Events   int64     `json:"events"`
+	Failures int64     `json:"failures"` // events with an error code (pivot timelines; Histogram leaves it 0)
+}
+
+// Histogram counts the filter's events per time bin (bins aligned on the Unix epoch), oldest
+// first; empty bins are left out. Without a query it reads only the time index.
+func (s *Store) Histogram(ctx context.Context, f Filter, bin time.Duration) ([]Bin, error) {
+	if bin < time.Millisecond {
+		return nil, fmt.Errorf("histogram: bin %v too small", bin)
+	}
+	where, args := f.whereClause()
+	from := "events e"
+	if f.needsJSON() {
+		from = "events e CROSS JOIN event_json j ON j.id = e.id"
+	}
+	ms := bin.Milliseconds()
+	q := `SELECT e.time / ? AS b, count(*) FROM ` + from + ` WHERE ` + where + ` GROUP BY b ORDER BY b`
+	args = append([]any{ms}, args...)
+	if strings.TrimSpace(f.Where) == "" {
+		// Counting each bin's range of the time index reads every entry once and needs no sort;
+		// GROUP BY over the whole case would sort a million bin numbers (measured: 5× slower).
+		lo, hi := bounds(f.Since, f.Until)
+		// min(time) and max(time) each come from one end of the index in separate subqueries.
+		q = `WITH RECURSIVE bins(b) AS (
+				SELECT max((SELECT min(time) FROM events), ?1) / ?3 WHERE (SELECT min(time) FROM events) IS NOT NULL
+				UNION ALL SELECT b + 1 FROM bins WHERE b < min((SELECT max(time) FROM events), ?2 - 1) / ?3)
+			SELECT b, n FROM (SELECT b, (SELECT count(*) FROM events WHERE time >= max(b * ?3, ?1) AND time < min((b + 1) * ?3, ?2)) AS n FROM bins)
+			WHERE n > 0`
+		args = []any{lo, hi, ms}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("histogram: %w", err)
+	}
+	defer rows.Close()
+	var out []Bin
+	for rows.Next() {
+		var b, n int64
+		if err := rows.Scan(&b, &n); err != nil {
+			return nil, fmt.Errorf("histogram: %w", err)
+		}
+		out = append(out, Bin{Start: time.UnixMilli(b * ms).UTC(), Events: n})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("histogram: %w", err)
+	}
+	return out, nil
+}
+
+// Event returns the raw JSON of the event with this eventID, or ErrNoEvent.
+func (s *Store) Event(ctx context.Context, eventID string) ([]byte, error) {
+	var raw []byte
+	err := s.r.QueryRowContext(ctx, `SELECT j.json FROM events e JOIN event_json j ON j.id = e.id WHERE e.event_id = ?`,
+		eventID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("event %s: %w", eventID, ErrNoEvent)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", eventID, err)
+	}
+	return raw, nil
+}
