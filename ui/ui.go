@@ -1,18 +1,103 @@
 // Package ui is Trailscope's desktop interface (Fyne): the case window, the overview dashboard,
-// drilldowns, pivots, the investigator and the rule builder. It talks to app only.
+// drilldowns, the sources and settings screens. It reads and writes cases through app only, and
+// every call that touches a case runs off the UI goroutine through the bridge (bridge.go).
 package ui
 
 import (
-	"fyne.io/fyne/v2/widget"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 )
 
+// appID is the stable application ID; it matches FyneApp.toml and keys the preferences.
+const appID = "io.trailscope.app"
+
+// demoBuilder writes the demo case at path, reporting each stage and its share done.
+type demoBuilder func(ctx context.Context, path string, progress func(stage string, frac float64)) error
+
+// options configure the desktop app. Run fills them from flags and the environment; tests set
+// them directly.
+type options struct {
+	casePath  string      // open this case instead of the last one
+	demoDir   string      // where the demo case is generated on first run
+	buildDemo demoBuilder // generates the demo case; nil when this build has none
+	stderr    io.Writer   // receives the "dashboard ready" line
+	size      fyne.Size   // initial window size
+}
+
 // Run opens the desktop app and returns the process exit code when its window closes.
+// It accepts --case FILE (or the TRAILSCOPE_CASE environment variable) and --size WxH.
 func Run(args []string) int {
-	a := fyneapp.NewWithID("io.trailscope.app")
+	opt, err := parseOptions(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "trailscope:", err)
+		return 2
+	}
+	a := fyneapp.NewWithID(appID)
+	applyTheme(a, a.Preferences().StringWithFallback(prefTheme, themeSystem))
 	w := a.NewWindow("Trailscope")
-	w.SetContent(widget.NewLabel("Trailscope"))
+	s := newShell(a, w, opt)
+	w.Resize(opt.size)
+
+	// SIGTERM and Ctrl+C close the window the normal way, so the case is closed cleanly.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		if _, ok := <-sig; ok {
+			s.b.post(a.Quit)
+		}
+	}()
+	s.start()
 	w.ShowAndRun()
+	signal.Stop(sig)
+	close(sig)
+	s.shutdown()
 	return 0
+}
+
+func parseOptions(args []string) (options, error) {
+	opt := options{stderr: os.Stderr, size: fyne.NewSize(1280, 800), buildDemo: defaultDemoBuilder}
+	fs := flag.NewFlagSet("trailscope", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&opt.casePath, "case", os.Getenv("TRAILSCOPE_CASE"), "case file to open")
+	size := fs.String("size", os.Getenv("TRAILSCOPE_SIZE"), "initial window size, WxH")
+	if err := fs.Parse(args); err != nil {
+		return opt, fmt.Errorf("%w (usage: trailscope [--case FILE] [--size WxH], or trailscope help)", err)
+	}
+	if fs.NArg() > 0 {
+		return opt, fmt.Errorf("unknown command %q (see trailscope help)", fs.Arg(0))
+	}
+	if *size != "" {
+		w, h, ok := strings.Cut(*size, "x")
+		wi, err1 := strconv.Atoi(w)
+		hi, err2 := strconv.Atoi(h)
+		if !ok || err1 != nil || err2 != nil || wi < 200 || hi < 200 {
+			return opt, fmt.Errorf("--size %q: want WIDTHxHEIGHT, e.g. 1280x800", *size)
+		}
+		opt.size = fyne.NewSize(float32(wi), float32(hi))
+	}
+	if dir, err := os.UserConfigDir(); err == nil {
+		opt.demoDir = filepath.Join(dir, "trailscope")
+	} else {
+		opt.demoDir = filepath.Join(os.TempDir(), "trailscope")
+	}
+	return opt, nil
+}
+
+// shutdown stops background work and closes the open case when the window has closed.
+func (s *shell) shutdown() {
+	s.b.close(5 * time.Second)
+	s.closeCase()
+	s.caseJobs.Wait()
 }

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// viewsCase builds a case of 10 events a minute apart from two addresses, the last two failing,
+// with one stored anomaly.
+func viewsCase(t *testing.T) (*Case, time.Time) {
+	t.Helper()
+	dir := t.TempDir()
+	t0 := time.Date(2024, 5, 9, 20, 0, 0, 0, time.UTC)
+	var recs []map[string]any
+	for i := 0; i < 10; i++ {
+		e := map[string]any{"eventID": fmt.Sprintf("e%02d", i), "eventTime": t0.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
+			"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "sourceIPAddress": []string{"203.0.113.7", "198.51.100.1"}[i%2],
+			"userIdentity": map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/u"}}
+		if i >= 8 {
+			e["errorCode"] = "AccessDenied"
+		}
+		recs = append(recs, e)
+	}
+	b, _ := json.Marshal(map[string]any{"Records": recs})
+	in := filepath.Join(dir, "in.json")
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(dir, "c.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Ingest(ctx, []string{in}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := finding.Anomaly{ID: "x", Risk: 8, Direction: "inbound", WindowStart: t0, WindowEnd: t0.Add(5 * time.Minute), Title: "t"}
+	if err := c.Store().SaveAnalysis(ctx, []finding.Anomaly{a}, nil, 10); err != nil {
+		t.Fatal(err)
+	}
+	return c, t0
+}
+
+func TestWindowViews(t *testing.T) {
+	c, t0 := viewsCase(t)
+	ctx := context.Background()
+	tests := []struct {
+		name           string
+		from, to       time.Time
+		offset, limit  int
+		count, rows    int
+		firstID        string
+		addrs          int
+		failuresOfLast int64
+	}{
+		{"all", time.Time{}, time.Time{}, 0, 0, 10, 10, "e00", 2, 1},
+		{"first window", t0, t0.Add(5 * time.Minute), 0, 100, 5, 5, "e00", 2, 0},
+		{"second page", t0, t0.Add(10 * time.Minute), 4, 3, 10, 3, "e04", 2, 1},
+		{"empty", t0.Add(time.Hour), t0.Add(2 * time.Hour), 0, 10, 0, 0, "", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := c.WindowEventCount(ctx, tt.from, tt.to)
+			if err != nil || n != int64(tt.count) {
+				t.Errorf("count = %d, %v; want %d", n, err, tt.count)
+			}
+			rows, err := c.WindowEvents(ctx, tt.from, tt.to, tt.offset, tt.limit)
+			if err != nil || len(rows) != tt.rows {
+				t.Fatalf("rows = %d, %v; want %d", len(rows), err, tt.rows)
+			}
+			if tt.rows > 0 && rows[0].EventID != tt.firstID {
+				t.Errorf("first row %s, want %s", rows[0].EventID, tt.firstID)
+			}
+			addrs, err := c.WindowAddresses(ctx, tt.from, tt.to, 0)
+			if err != nil || len(addrs) != tt.addrs {
+				t.Fatalf("addresses = %+v, %v", addrs, err)
+			}
+			var failures int64
+			for _, a := range addrs {
+				failures += a.Failures
+			}
+			if tt.addrs > 0 && failures != 2*tt.failuresOfLast {
+				// Events 8 and 9 fail, one from each address.
+				t.Errorf("failures = %d, want %d", failures, 2*tt.failuresOfLast)
+			}
+		})
+	}
+	raw, err := c.EventJSON(ctx, 1)
+	if err != nil || len(raw) == 0 {
+		t.Errorf("EventJSON(1) = %q, %v", raw, err)
+	}
+	if _, err := c.EventJSON(ctx, 999); err == nil {
+		t.Error("EventJSON of a missing row gave no error")
+	}
+}
+
+func TestOverview(t *testing.T) {
+	c, t0 := viewsCase(t)
+	ctx := context.Background()
+	ov, err := c.Overview(ctx, t0, t0.Add(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ov.Events != 10 || ov.RiskCounts[8] != 1 || len(ov.Anomalies) != 1 {
+		t.Errorf("overview = %d events, risk 8: %d, %d anomalies; want 10, 1, 1", ov.Events, ov.RiskCounts[8], len(ov.Anomalies))
+	}
+	ov, err = c.Overview(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour))
+	if err != nil || ov.Events != 0 || len(ov.Anomalies) != 0 {
+		t.Errorf("empty range: %+v, %v", ov, err)
+	}
+	first, last, ok, err := c.TimeBounds(ctx)
+	if err != nil || !ok || !first.Equal(t0) || !last.Equal(t0.Add(9*time.Minute)) {
+		t.Errorf("bounds = %v %v %v %v", first, last, ok, err)
+	}
+	a, err := c.Anomaly(ctx, "x")
+	if err != nil || a.Risk != 8 {
+		t.Errorf("anomaly x = %+v, %v", a, err)
+	}
+	if demo, err := c.IsDemo(ctx); err != nil || demo {
+		t.Errorf("IsDemo = %v, %v; want false", demo, err)
+	}
+}

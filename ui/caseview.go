@@ -1,0 +1,189 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// caseView is the window's content while a case is open: navigation on the left, the current
+// screen (or a drilldown) in the middle, a job status line at the bottom.
+type caseView struct {
+	s      *shell
+	c      *app.Case
+	demo   bool
+	ctx    context.Context // cancelled when the case closes
+	cancel context.CancelFunc
+	jobs   sync.WaitGroup // work on the case in flight
+
+	overview *overview
+	sources  *sources
+	settings *settingsView
+	drill    *drilldown // the drilldown on show, if any
+
+	screens []screen
+	built   map[int]fyne.CanvasObject
+	current int
+	nav     *widget.List
+	center  *fyne.Container
+	content fyne.CanvasObject
+
+	status    *widget.Label
+	statusBar *widget.ProgressBar
+	statusBox *fyne.Container
+	analyzing bool
+}
+
+// do runs work on the case off the UI goroutine and hands the result to done on it, unless the
+// case has been closed meanwhile.
+func do[T any](v *caseView, work func(ctx context.Context) (T, error), done func(T, error)) {
+	v.jobs.Add(1)
+	run(v.s.b, func(context.Context) (T, error) {
+		defer v.jobs.Done()
+		return work(v.ctx)
+	}, func(r T, err error) {
+		if v.ctx.Err() == nil && done != nil {
+			done(r, err)
+		}
+	})
+}
+
+func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
+	ctx, cancel := context.WithCancel(s.b.ctx)
+	v := &caseView{s: s, c: c, demo: demo, ctx: ctx, cancel: cancel, screens: screens(), built: map[int]fyne.CanvasObject{}, current: -1}
+	v.overview = newOverview(v)
+	v.sources = newSources(v)
+	v.settings = newSettingsView(v)
+
+	v.nav = widget.NewList(func() int { return len(v.screens) },
+		func() fyne.CanvasObject { return widget.NewLabel("Investigator") },
+		func(id widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(v.screens[id].Title) })
+	v.nav.OnSelected = func(id widget.ListItemID) { v.show(id) }
+	v.center = container.NewStack()
+	v.status = widget.NewLabel("")
+	v.statusBar = widget.NewProgressBar()
+	v.statusBox = container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(220, 30), v.statusBar), v.status)
+	v.statusBox.Hide()
+
+	var top fyne.CanvasObject
+	if demo {
+		note := widget.NewLabel("Demo data — a generated sample organisation over 7 days, with the 2019 bucket-theft story in its last day. Not real logs.")
+		note.Importance = widget.WarningImportance
+		note.Wrapping = fyne.TextWrapWord
+		top = note
+	}
+	v.content = container.NewBorder(top, v.statusBox, container.NewBorder(nil, nil, nil, widget.NewSeparator(), v.nav), nil, v.center)
+	return v
+}
+
+// start loads the case's screens and analyses new data.
+func (v *caseView) start() {
+	v.overview.load()
+	v.sources.refreshInfo()
+	v.settings.load()
+	do(v, func(ctx context.Context) (bool, error) { return v.c.NeedsAnalysis(ctx) }, func(need bool, err error) {
+		if err == nil && need {
+			v.analyze()
+		}
+	})
+}
+
+// show puts screen i in the middle of the window.
+func (v *caseView) show(i int) {
+	if i < 0 || i >= len(v.screens) {
+		return
+	}
+	o, ok := v.built[i]
+	if !ok {
+		o = v.screens[i].View(v)
+		v.built[i] = o
+	}
+	v.drill = nil
+	v.current = i
+	v.center.Objects = []fyne.CanvasObject{o}
+	v.center.Refresh()
+	if v.nav.OnSelected != nil {
+		// Selecting in the list calls OnSelected again; avoid the loop.
+		cb := v.nav.OnSelected
+		v.nav.OnSelected = nil
+		v.nav.Select(i)
+		v.nav.OnSelected = cb
+	}
+}
+
+// openAnomaly shows the drilldown of one anomaly in place of the overview.
+func (v *caseView) openAnomaly(a finding.Anomaly) {
+	d := newDrilldown(v, a)
+	v.drill = d
+	v.center.Objects = []fyne.CanvasObject{d.content}
+	v.center.Refresh()
+}
+
+// setStatus shows a running job at the bottom of the window; an empty text hides it.
+func (v *caseView) setStatus(text string, frac float64) {
+	if text == "" {
+		v.statusBox.Hide()
+		return
+	}
+	v.status.SetText(text)
+	v.statusBar.SetValue(frac)
+	v.statusBox.Show()
+}
+
+// analyze runs the baseline engine in the background, with progress, then redraws.
+func (v *caseView) analyze() {
+	if v.analyzing {
+		return
+	}
+	v.analyzing = true
+	type prog struct{ done, total int64 }
+	start := time.Now()
+	th := newThrottle(v.s.b, 150*time.Millisecond, func(p prog) {
+		frac := 0.0
+		if p.total > 0 {
+			frac = float64(p.done) / float64(p.total)
+		}
+		text := fmt.Sprintf("Analysing: %s of %s events", count(p.done), count(p.total))
+		v.sources.analysisProgress(text, frac)
+		v.setStatus(text, frac)
+	})
+	v.sources.analysisProgress("Analysing…", 0)
+	do(v, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, v.c.Analyze(ctx, false, func(done, total int64) { th.push(prog{done, total}) })
+	}, func(_ struct{}, err error) {
+		th.stop()
+		v.analyzing = false
+		v.setStatus("", 0)
+		if err != nil {
+			v.sources.analysisDone(fmt.Sprintf("Analysis failed: %v", err))
+			v.s.showError("analysis", err)
+			return
+		}
+		v.sources.analysisDone(fmt.Sprintf("Analysis done in %s.", time.Since(start).Round(100*time.Millisecond)))
+		v.overview.load()
+	})
+}
+
+// count formats a number with thousands separators.
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return s
+	}
+	var out []byte
+	for i, c := range []byte(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}

@@ -1,0 +1,180 @@
+package ui
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"testing"
+	"time"
+
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+func testPalette() palette {
+	return palette{Background: color.White, Foreground: color.Black, Grid: color.Gray{0x80},
+		Line: color.NRGBA{0x29, 0x6f, 0xf6, 0xff}, Band: color.NRGBA{0x29, 0x6f, 0xf6, 0x48}, Expected: color.Gray{0x60}}
+}
+
+func daySeries(dir string, bins int) []finding.Point {
+	var pts []finding.Point
+	for b := 0; b < bins; b++ {
+		pts = append(pts, finding.Point{Direction: dir, BinStart: day.Add(time.Duration(b) * 5 * time.Minute),
+			Observed: float64(b % 11), Expected: 5, Lower: 2, Upper: 8})
+	}
+	return pts
+}
+
+func TestRenderChartMarkers(t *testing.T) {
+	pts := daySeries("outbound", 288)
+	img, ms, err := renderChart(chartSpec{Points: pts, Anomalies: []finding.Anomaly{anomOut}, From: day, To: day.Add(24 * time.Hour),
+		Bin: 5 * time.Minute, W: 900, H: 220, Colors: testPalette()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 900 || b.Dy() != 220 {
+		t.Errorf("image %v, want 900x220", b)
+	}
+	if len(ms) != 1 || ms[0].ID != "a-out" {
+		t.Fatalf("markers = %+v, want one for a-out", ms)
+	}
+	// 20:27:30 of a 24-hour axis lies about 85% across the plot.
+	if x := float64(ms[0].X) / 900; x < 0.75 || x > 0.92 {
+		t.Errorf("marker at x=%d (%.2f of the width), want about 0.85", ms[0].X, x)
+	}
+	if c := colorAt(img, ms[0].X, ms[0].Y); c != severityColor(9) {
+		t.Errorf("marker colour %v, want %v", c, severityColor(9))
+	}
+	if n := distinctColors(img, image.Rect(0, 0, 900, 220)); n < 20 {
+		t.Errorf("chart has %d distinct colours; nothing drawn?", n)
+	}
+}
+
+func colorAt(img image.Image, x, y int) color.NRGBA {
+	return color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+}
+
+func distinctColors(img image.Image, r image.Rectangle) int {
+	seen := map[color.NRGBA]bool{}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			seen[colorAt(img, x, y)] = true
+		}
+	}
+	return len(seen)
+}
+
+func TestDownsample(t *testing.T) {
+	pts := daySeries("inbound", 288)
+	pts[100].Observed = 99 // a spike must survive
+	tests := []struct {
+		name string
+		cols int
+		want int
+	}{
+		{"fewer bins than columns", 500, 288},
+		{"one bucket per 4 bins", 72, 72},
+		{"a single column", 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := downsample(pts, day, day.Add(24*time.Hour), tt.cols)
+			if len(got) != tt.want {
+				t.Fatalf("%d points, want %d", len(got), tt.want)
+			}
+			peak := 0.0
+			for _, p := range got {
+				peak = max(peak, p.Observed)
+			}
+			if peak != 99 {
+				t.Errorf("peak %v, want the spike 99", peak)
+			}
+		})
+	}
+}
+
+func TestNearestMarker(t *testing.T) {
+	ms := []marker{{X: 100, Y: 50, ID: "a", Risk: 3}, {X: 300, Y: 50, ID: "b", Risk: 9}}
+	tests := []struct {
+		x, y float64
+		id   string
+		ok   bool
+	}{
+		{104, 60, "a", true},
+		{290, 10, "b", true},
+		{200, 50, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%v,%v", tt.x, tt.y), func(t *testing.T) {
+			m, ok := nearestMarker(ms, tt.x, tt.y, 24)
+			if ok != tt.ok || ok && m.ID != tt.id {
+				t.Errorf("got %s %v, want %s %v", m.ID, ok, tt.id, tt.ok)
+			}
+		})
+	}
+}
+
+func TestRangeFor(t *testing.T) {
+	first, last := day, day.Add(3*24*time.Hour+23*time.Hour+52*time.Minute)
+	end := day.Add(3*24*time.Hour + 23*time.Hour + 55*time.Minute)
+	tests := []struct {
+		choice, from, to string
+		wantFrom         time.Time
+		wantTo           time.Time
+		err              bool
+	}{
+		{rangeDay, "", "", end.Add(-24 * time.Hour), end, false},
+		{rangeWeek, "", "", end.Add(-7 * 24 * time.Hour), end, false},
+		{rangeAll, "", "", day, end, false},
+		{rangeCustom, "2024-05-09 20:00", "2024-05-10", day.Add(20 * time.Hour), day.Add(24 * time.Hour), false},
+		{rangeCustom, "2024-05-10", "2024-05-09", time.Time{}, time.Time{}, true},
+		{rangeCustom, "yesterday", "2024-05-09", time.Time{}, time.Time{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.choice+tt.from, func(t *testing.T) {
+			from, to, err := rangeFor(tt.choice, first, last, 5*time.Minute, tt.from, tt.to)
+			if (err != nil) != tt.err {
+				t.Fatalf("err = %v, want error %v", err, tt.err)
+			}
+			if !from.Equal(tt.wantFrom) || !to.Equal(tt.wantTo) {
+				t.Errorf("got %v – %v, want %v – %v", from, to, tt.wantFrom, tt.wantTo)
+			}
+		})
+	}
+}
+
+func TestFlatten(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []field
+	}{
+		{`{"a":1,"b":{"c":"x","d":[true,null]},"e":[],"f":{}}`,
+			[]field{{"a", "1"}, {"b.c", "x"}, {"b.d[0]", "true"}, {"b.d[1]", "null"}, {"e", "[]"}, {"f", "{}"}}},
+		{`{"resources":[{"ARN":"arn:aws:s3:::b"}]}`, []field{{"resources[0].ARN", "arn:aws:s3:::b"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := flatten([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := flatten([]byte(`{"a":`)); err == nil {
+		t.Error("broken JSON gave no error")
+	}
+}
+
+// BenchmarkRenderChart draws a year of 5-minute bins (105,120 points) at 1200×300.
+func BenchmarkRenderChart(b *testing.B) {
+	pts := daySeries("inbound", 365*288)
+	spec := chartSpec{Points: pts, From: day, To: day.Add(365 * 24 * time.Hour), Bin: 5 * time.Minute,
+		W: 1200, H: 300, Colors: testPalette()}
+	for b.Loop() {
+		if _, _, err := renderChart(spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

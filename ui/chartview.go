@@ -1,0 +1,168 @@
+package ui
+
+import (
+	"context"
+	"image"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// chartView shows one direction's chart as an image drawn by go-chart at the widget's pixel
+// size, redrawn in the background when the size, data or theme change. Tapping near a marker
+// opens that anomaly.
+type chartView struct {
+	widget.BaseWidget
+	o   *overview
+	dir string
+
+	img  *canvas.Image
+	note *widget.Label
+
+	points    []finding.Point
+	anomalies []finding.Anomaly
+	from, to  time.Time
+	bin       time.Duration
+	hasData   bool
+
+	seq      int      // render generation
+	drawnSeq int      // generation of the image on show
+	markers  []marker // of the image on show, in its pixels
+	imgW     int
+	drawn    fyne.Size // widget size the image on show was drawn for
+	notify   bool      // tell the overview when the current data is drawn
+}
+
+func newChartView(o *overview, dir string) *chartView {
+	c := &chartView{o: o, dir: dir}
+	c.img = canvas.NewImageFromImage(nil)
+	c.img.FillMode = canvas.ImageFillStretch
+	c.img.ScaleMode = canvas.ImageScaleSmooth
+	c.note = widget.NewLabel("")
+	c.note.Alignment = fyne.TextAlignCenter
+	c.note.Hide()
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// CreateRenderer stacks the note (for an empty chart) over the image.
+func (c *chartView) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewStack(c.img, container.NewCenter(c.note)))
+}
+
+// MinSize keeps a chart readable.
+func (c *chartView) MinSize() fyne.Size { return fyne.NewSize(320, 110) }
+
+// Resize redraws the chart for its new size, once the size has settled.
+func (c *chartView) Resize(s fyne.Size) {
+	old := c.Size()
+	c.BaseWidget.Resize(s)
+	if s != old && c.hasData {
+		c.seq++
+		seq := c.seq
+		c.o.v.s.b.later(120*time.Millisecond, func() {
+			if seq == c.seq {
+				c.render()
+			}
+		})
+	}
+}
+
+// setData gives the chart new data and draws it.
+func (c *chartView) setData(pts []finding.Point, anoms []finding.Anomaly, from, to time.Time, bin time.Duration) {
+	c.points, c.anomalies, c.from, c.to, c.bin, c.hasData = pts, anoms, from, to, bin, true
+	c.notify = true
+	c.render()
+}
+
+// render draws the chart off the UI goroutine at the widget's size in device pixels.
+func (c *chartView) render() {
+	if !c.hasData {
+		return
+	}
+	c.seq++
+	seq := c.seq
+	size := c.Size()
+	scale := float32(1)
+	if cnv := fyne.CurrentApp().Driver().CanvasForObject(c); cnv != nil {
+		scale = cnv.Scale()
+	}
+	if len(c.points) == 0 {
+		c.img.Image = nil
+		c.img.Refresh()
+		if c.from.IsZero() {
+			c.note.SetText("No events yet")
+		} else {
+			c.note.SetText("No analysis results in this range")
+		}
+		c.note.Show()
+		c.markers = nil
+		c.finished()
+		return
+	}
+	c.note.Hide()
+	if size.Width < 50 || size.Height < 40 {
+		return // not laid out yet; Resize draws it
+	}
+	spec := chartSpec{Points: c.points, Anomalies: c.anomalies, From: c.from, To: c.to, Bin: c.bin,
+		W: int(size.Width * scale), H: int(size.Height * scale), DPI: 96 * float64(scale), Colors: currentPalette()}
+	type drawing struct {
+		img     image.Image
+		markers []marker
+	}
+	do(c.o.v, func(context.Context) (drawing, error) {
+		img, ms, err := renderChart(spec)
+		return drawing{img, ms}, err
+	}, func(d drawing, err error) {
+		if seq != c.seq {
+			return
+		}
+		if err != nil {
+			c.note.SetText("Chart: " + err.Error())
+			c.note.Show()
+			return
+		}
+		c.img.Image = d.img
+		c.img.Refresh()
+		c.markers, c.imgW, c.drawn, c.drawnSeq = d.markers, spec.W, size, seq
+		c.finished()
+	})
+}
+
+func (c *chartView) finished() {
+	if c.notify {
+		c.notify = false
+		c.o.chartDrawn()
+	}
+}
+
+// markerAt maps a position in the widget to the nearest marker drawn there.
+func (c *chartView) markerAt(pos fyne.Position) (marker, bool) {
+	if c.imgW == 0 || c.drawn.Width == 0 || c.drawn.Height == 0 {
+		return marker{}, false
+	}
+	k := float64(c.imgW) / float64(c.drawn.Width)
+	return nearestMarker(c.markers, float64(pos.X)*k, float64(pos.Y)*k, 24*k)
+}
+
+// Tapped opens the anomaly whose marker is nearest the tap.
+func (c *chartView) Tapped(ev *fyne.PointEvent) {
+	if m, ok := c.markerAt(ev.Position); ok {
+		c.o.openByID(m.ID)
+	}
+}
+
+// Cursor is a cross hair: the chart is for pointing at markers.
+func (c *chartView) Cursor() desktop.Cursor { return desktop.CrosshairCursor }
+
+// markerPosition is where marker m sits in widget coordinates (for tests and tooltips).
+func (c *chartView) markerPosition(m marker) fyne.Position {
+	k := float32(c.drawn.Width) / float32(c.imgW)
+	return fyne.NewPos(float32(m.X)*k, float32(m.Y)*k)
+}

@@ -1,0 +1,466 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// eventPage is how many event rows the drilldown reads at once.
+const eventPage = 200
+
+// maxPages bounds the pages kept in memory; the table reads others again when scrolled to.
+const maxPages = 16
+
+// drilldown shows one anomaly: why it stands out, the events and addresses of its window, and
+// every field of the event selected.
+type drilldown struct {
+	v       *caseView
+	a       finding.Anomaly
+	content fyne.CanvasObject
+
+	total      int
+	pages      map[int][]store.ViewEvent
+	loading    map[int]bool
+	events     *widget.Table
+	eventsHead *widget.Label
+
+	addrs     []store.ViewAddress
+	addrTable *widget.Table
+
+	fields      []field
+	fieldsTable *widget.Table
+	fieldsHead  *widget.Label
+	selected    int64 // row id of the event shown, 0 when none
+}
+
+// field is one leaf of an event's JSON, by its path.
+type field struct{ Key, Value string }
+
+var eventColumns = []struct {
+	title string
+	width float32
+	cell  func(e store.ViewEvent) string
+}{
+	{"Time (UTC)", 150, func(e store.ViewEvent) string { return e.Time.Format("2006-01-02 15:04:05") }},
+	{"Event", 190, func(e store.ViewEvent) string { return e.EventName }},
+	{"Source", 170, func(e store.ViewEvent) string { return e.EventSource }},
+	{"Address", 130, func(e store.ViewEvent) string { return e.SourceIP }},
+	{"Principal", 300, func(e store.ViewEvent) string { return e.Principal }},
+	{"Error", 140, func(e store.ViewEvent) string { return e.ErrorCode }},
+	{"Direction", 90, func(e store.ViewEvent) string { return e.Direction }},
+}
+
+func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
+	d := &drilldown{v: v, a: a, pages: map[int][]store.ViewEvent{}, loading: map[int]bool{}}
+
+	back := widget.NewButtonWithIcon("Overview", theme.NavigateBackIcon(), func() { v.show(screenOverview) })
+	badge := newTile(fmt.Sprintf("Risk %d · %s", a.Risk, finding.Severity(a.Risk)), severityColor(a.Risk), nil)
+	badge.setValue(strconv.Itoa(a.Risk), true)
+	title := widget.NewLabelWithStyle(a.Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	title.Truncation = fyne.TextTruncateEllipsis
+	sub := widget.NewLabel(fmt.Sprintf("%s · %s – %s UTC · %s %s", a.Direction,
+		a.WindowStart.UTC().Format("2006-01-02 15:04"), a.WindowEnd.UTC().Format("15:04"), a.EntityType, a.Entity))
+	sub.Truncation = fyne.TextTruncateEllipsis
+	if a.Confidence != "" && a.Confidence != "full" {
+		sub.SetText(sub.Text + " · confidence: " + a.Confidence)
+	}
+	part2 := func(what string) func() {
+		return func() {
+			dialog.ShowInformation(what, what+" arrives in part 2: what else this address or principal did, who else made this call and when.", v.s.win)
+		}
+	}
+	actions := container.NewHBox(
+		widget.NewButtonWithIcon("Pivot on "+a.EntityType, theme.SearchIcon(), part2("Pivots")),
+		widget.NewButtonWithIcon("Open in investigator", theme.ZoomInIcon(), part2("The investigator")),
+	)
+	header := container.NewBorder(nil, nil, container.NewHBox(back, container.NewGridWrap(fyne.NewSize(110, 64), badge)), actions,
+		container.NewVBox(title, sub))
+
+	// The explanation: one row per factor.
+	factors := widget.NewTableWithHeaders(
+		func() (int, int) { return len(a.Factors), 4 },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			f := a.Factors[id.Row]
+			l := o.(*widget.Label)
+			l.Importance = widget.MediumImportance
+			switch id.Col {
+			case 0:
+				l.SetText(f.Name)
+			case 1:
+				l.SetText(formatValue(f.Observed))
+			case 2:
+				l.SetText(formatValue(f.Baseline))
+			case 3:
+				l.Importance = labelImportance(f.Label)
+				l.SetText(f.Label)
+			}
+		})
+	factors.ShowHeaderColumn = false
+	factors.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	factors.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText([]string{"Factor", "Observed", "Baseline", "Label"}[id.Col])
+		}
+	}
+	for i, w := range []float32{300, 380, 300, 110} {
+		factors.SetColumnWidth(i, w)
+	}
+	var why fyne.CanvasObject = container.NewBorder(bold("Why it stands out"), nil, nil, nil, factors)
+	if len(a.Factors) == 0 {
+		why = widget.NewLabel("No factors recorded for this anomaly.")
+	}
+
+	d.eventsHead = widget.NewLabelWithStyle("Events in the window", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	d.events = widget.NewTableWithHeaders(
+		func() (int, int) { return d.total, len(eventColumns) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			l := o.(*widget.Label)
+			if e, ok := d.row(id.Row); ok {
+				l.SetText(eventColumns[id.Col].cell(e))
+			} else {
+				l.SetText("…")
+			}
+		})
+	d.events.ShowHeaderColumn = false
+	d.events.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	d.events.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText(eventColumns[id.Col].title)
+		}
+	}
+	for i, c := range eventColumns {
+		d.events.SetColumnWidth(i, c.width)
+	}
+	d.events.OnSelected = func(id widget.TableCellID) {
+		if e, ok := d.row(id.Row); ok {
+			d.showEvent(e)
+		}
+	}
+
+	d.addrTable = widget.NewTableWithHeaders(
+		func() (int, int) { return len(d.addrs), 4 },
+		func() fyne.CanvasObject { return widget.NewLabel("000.000.000.000") },
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			a := d.addrs[id.Row]
+			l := o.(*widget.Label)
+			switch id.Col {
+			case 0:
+				l.SetText(a.Address)
+			case 1:
+				l.SetText(count(a.Events))
+			case 2:
+				l.SetText(count(a.Events - a.Failures))
+			case 3:
+				l.SetText(count(a.Failures))
+			}
+		})
+	d.addrTable.ShowHeaderColumn = false
+	d.addrTable.CreateHeader = d.events.CreateHeader
+	d.addrTable.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText([]string{"Address", "Calls", "Succeeded", "Failed"}[id.Col])
+		}
+	}
+	for i, w := range []float32{150, 70, 90, 70} {
+		d.addrTable.SetColumnWidth(i, w)
+	}
+
+	d.fieldsHead = widget.NewLabelWithStyle("Select an event to see every field", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	d.fieldsTable = widget.NewTable(
+		func() (int, int) { return len(d.fields), 2 },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			f := d.fields[id.Row]
+			l := o.(*widget.Label)
+			if id.Col == 0 {
+				l.SetText(f.Key)
+				l.TextStyle.Bold = true
+			} else {
+				l.SetText(f.Value)
+				l.TextStyle.Bold = false
+			}
+		})
+	d.fieldsTable.SetColumnWidth(0, 260)
+	d.fieldsTable.SetColumnWidth(1, 520)
+	copyJSON := widget.NewButtonWithIcon("Copy JSON", theme.ContentCopyIcon(), func() { d.copyJSON() })
+
+	eventsPane := container.NewBorder(d.eventsHead, nil, nil, nil, d.events)
+	addrPane := container.NewBorder(bold("Addresses in the window"), nil, nil, nil, d.addrTable)
+	fieldsPane := container.NewBorder(container.NewBorder(nil, nil, nil, copyJSON, d.fieldsHead), nil, nil, nil, d.fieldsTable)
+	right := container.NewVSplit(addrPane, fieldsPane)
+	right.Offset = 0.3
+	lower := container.NewHSplit(eventsPane, right)
+	lower.Offset = 0.55
+	body := container.NewVSplit(why, lower)
+	body.Offset = 0.3
+	d.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), nil, nil, nil, body)
+	d.load()
+	return d
+}
+
+func bold(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+}
+
+func labelImportance(label string) widget.Importance {
+	switch label {
+	case finding.LabelNew, finding.LabelSpike:
+		return widget.DangerImportance
+	case finding.LabelRare, finding.LabelDrop:
+		return widget.WarningImportance
+	}
+	return widget.MediumImportance
+}
+
+// formatValue prints a factor value: numbers compactly, anything else as text.
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "—"
+	case float64:
+		if x == float64(int64(x)) {
+			return count(int64(x))
+		}
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	case string:
+		return x
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// load reads the window's event count, first page and addresses.
+func (d *drilldown) load() {
+	type head struct {
+		total int64
+		first []store.ViewEvent
+		addrs []store.ViewAddress
+	}
+	from, to := d.a.WindowStart, d.a.WindowEnd
+	do(d.v, func(ctx context.Context) (head, error) {
+		n, err := d.v.c.WindowEventCount(ctx, from, to)
+		if err != nil {
+			return head{}, err
+		}
+		first, err := d.v.c.WindowEvents(ctx, from, to, 0, eventPage)
+		if err != nil {
+			return head{}, err
+		}
+		addrs, err := d.v.c.WindowAddresses(ctx, from, to, 500)
+		return head{n, first, addrs}, err
+	}, func(h head, err error) {
+		if err != nil {
+			d.v.s.showError("read the window's events", err)
+			return
+		}
+		d.total = int(h.total)
+		d.pages[0] = h.first
+		d.addrs = h.addrs
+		d.eventsHead.SetText(fmt.Sprintf("Events in the window (%s)", count(h.total)))
+		d.events.Refresh()
+		d.addrTable.Refresh()
+	})
+}
+
+// row returns the event at a row when its page is loaded, and starts loading it otherwise.
+func (d *drilldown) row(i int) (store.ViewEvent, bool) {
+	p := i / eventPage
+	if rows, ok := d.pages[p]; ok {
+		if i%eventPage < len(rows) {
+			return rows[i%eventPage], true
+		}
+		return store.ViewEvent{}, false
+	}
+	if !d.loading[p] {
+		d.loading[p] = true
+		from, to := d.a.WindowStart, d.a.WindowEnd
+		do(d.v, func(ctx context.Context) ([]store.ViewEvent, error) {
+			return d.v.c.WindowEvents(ctx, from, to, p*eventPage, eventPage)
+		}, func(rows []store.ViewEvent, err error) {
+			delete(d.loading, p)
+			if err != nil {
+				return
+			}
+			d.evict(p)
+			d.pages[p] = rows
+			d.events.Refresh()
+		})
+	}
+	return store.ViewEvent{}, false
+}
+
+// evict drops the pages furthest from p so that memory stays bounded however far one scrolls.
+func (d *drilldown) evict(p int) {
+	for len(d.pages) >= maxPages {
+		far, dist := -1, -1
+		for k := range d.pages {
+			if k == 0 {
+				continue
+			}
+			if x := abs(k - p); x > dist {
+				far, dist = k, x
+			}
+		}
+		if far < 0 {
+			return
+		}
+		delete(d.pages, far)
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// showEvent reads one event's raw JSON and lists every field.
+func (d *drilldown) showEvent(e store.ViewEvent) {
+	d.selected = e.ID
+	d.fieldsHead.SetText(fmt.Sprintf("%s at %s", e.EventName, e.Time.Format("15:04:05")))
+	id := e.ID
+	do(d.v, func(ctx context.Context) ([]field, error) {
+		raw, err := d.v.c.EventJSON(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return flatten(raw)
+	}, func(fs []field, err error) {
+		if id != d.selected {
+			return
+		}
+		if err != nil {
+			d.v.s.showError("read the event", err)
+			return
+		}
+		d.fields = fs
+		d.fieldsTable.Refresh()
+		d.fieldsTable.ScrollToTop()
+	})
+}
+
+func (d *drilldown) copyJSON() {
+	id := d.selected
+	if id == 0 {
+		return
+	}
+	do(d.v, func(ctx context.Context) ([]byte, error) { return d.v.c.EventJSON(ctx, id) }, func(raw []byte, err error) {
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		if json.Indent(&out, raw, "", "  ") != nil {
+			out.Reset()
+			out.Write(raw)
+		}
+		d.v.s.app.Clipboard().SetContent(out.String())
+	})
+}
+
+// flatten lists every leaf of a JSON object in document order, keyed by its path
+// (userIdentity.sessionContext.attributes.mfaAuthenticated, resources[0].ARN).
+func flatten(raw []byte) ([]field, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out []field
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				empty := true
+				for dec.More() {
+					k, err := dec.Token()
+					if err != nil {
+						return err
+					}
+					empty = false
+					key := fmt.Sprint(k)
+					if path != "" {
+						key = path + "." + key
+					}
+					if err := walk(key); err != nil {
+						return err
+					}
+				}
+				if empty && path != "" {
+					out = append(out, field{path, "{}"})
+				}
+			case '[':
+				i := 0
+				for dec.More() {
+					if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+						return err
+					}
+					i++
+				}
+				if i == 0 {
+					out = append(out, field{path, "[]"})
+				}
+			}
+			_, err := dec.Token() // the closing delimiter
+			return err
+		case nil:
+			out = append(out, field{path, "null"})
+		case string:
+			out = append(out, field{path, t})
+		default:
+			out = append(out, field{path, fmt.Sprint(t)})
+		}
+		return nil
+	}
+	if err := walk(""); err != nil {
+		return nil, fmt.Errorf("read event JSON: %w", err)
+	}
+	return out, nil
+}
+
+// fieldValue finds a field by key (for tests and the clipboard).
+func fieldValue(fs []field, key string) (string, bool) {
+	for _, f := range fs {
+		if strings.EqualFold(f.Key, key) {
+			return f.Value, true
+		}
+	}
+	return "", false
+}

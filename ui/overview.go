@@ -1,0 +1,383 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image/color"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// Time range choices of the dashboard.
+const (
+	rangeDay    = "Last 24 hours of the data"
+	rangeWeek   = "Last 7 days of the data"
+	rangeAll    = "All"
+	rangeCustom = "Custom…"
+)
+
+// legends say in one sentence what each direction holds.
+var legends = map[string]string{
+	cloudtrail.Inbound:  "calls into the account from outside addresses.",
+	cloudtrail.Internal: "calls by AWS services, from private or VPC-endpoint addresses, or from trusted networks.",
+	cloudtrail.Outbound: "data or access leaving the account: object and secret reads, sharing and grants to others.",
+}
+
+// overview is the "Security Events Overview" dashboard.
+type overview struct {
+	v       *caseView
+	content fyne.CanvasObject
+
+	rangeSel   *widget.Select
+	custom     *fyne.Container
+	fromEntry  *widget.Entry
+	toEntry    *widget.Entry
+	rangeLabel *widget.Label
+	eventsTile *tile
+	riskTiles  [11]*tile
+	charts     map[string]*chartView
+	top        *widget.List
+	topLabel   *widget.Label
+
+	data       app.Overview
+	bin        time.Duration
+	seq        int // load generation, to drop stale results
+	pending    int // charts still to draw for the current data
+	chartsDone func()
+}
+
+func newOverview(v *caseView) *overview {
+	o := &overview{v: v, charts: map[string]*chartView{}, bin: 5 * time.Minute}
+	// Labels, not canvas.Text, so that the colour follows a theme change.
+	heading := widget.NewLabelWithStyle("Security Events Overview", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	heading.SizeName = theme.SizeNameHeadingText
+	o.rangeLabel = widget.NewLabel("")
+	o.fromEntry = widget.NewEntry()
+	o.fromEntry.SetPlaceHolder("from 2024-05-09 20:00")
+	o.toEntry = widget.NewEntry()
+	o.toEntry.SetPlaceHolder("to 2024-05-10 00:00")
+	apply := widget.NewButton("Apply", o.load)
+	o.custom = container.NewHBox(container.NewGridWrap(fyne.NewSize(170, 36), o.fromEntry),
+		container.NewGridWrap(fyne.NewSize(170, 36), o.toEntry), apply)
+	o.custom.Hide()
+	o.rangeSel = widget.NewSelect([]string{rangeDay, rangeWeek, rangeAll, rangeCustom}, func(s string) {
+		o.custom.Hidden = s != rangeCustom
+		o.custom.Refresh()
+		if s != rangeCustom {
+			o.load()
+		}
+	})
+	o.rangeSel.Selected = rangeDay
+
+	o.eventsTile = newTile("Events in range", theme.Color(theme.ColorNamePrimary), nil)
+	tiles := []fyne.CanvasObject{o.eventsTile}
+	for r := 10; r >= 1; r-- {
+		r := r
+		o.riskTiles[r] = newTile(fmt.Sprintf("Risk %d", r), severityColor(r), func() { o.openTopOfRisk(r) })
+		tiles = append(tiles, o.riskTiles[r])
+	}
+	// Rule indicators will get a row of their own under this one.
+	tileRow := container.NewGridWithColumns(len(tiles), tiles...)
+
+	var stacked []fyne.CanvasObject
+	for _, dir := range app.Directions() {
+		cv := newChartView(o, dir)
+		o.charts[dir] = cv
+		title := widget.NewLabelWithStyle(strings.ToUpper(dir[:1])+dir[1:], fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		title.SizeName = theme.SizeNameSubHeadingText
+		legend := widget.NewLabelWithStyle(legends[dir], fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
+		legend.Truncation = fyne.TextTruncateEllipsis
+		stacked = append(stacked, container.NewBorder(container.NewBorder(nil, nil, title, nil, legend), nil, nil, nil, cv))
+	}
+	charts := container.NewGridWithRows(3, stacked...)
+
+	o.topLabel = widget.NewLabelWithStyle("Top anomalies", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	o.top = widget.NewList(func() int { return min(len(o.data.Anomalies), 100) },
+		func() fyne.CanvasObject { return newAnomalyRow() },
+		func(id widget.ListItemID, obj fyne.CanvasObject) {
+			if id < len(o.data.Anomalies) {
+				obj.(*fyne.Container).Objects[0].(*anomalyRow).set(o.data.Anomalies[id])
+			}
+		})
+	o.top.OnSelected = func(id widget.ListItemID) {
+		o.top.UnselectAll()
+		if id < len(o.data.Anomalies) {
+			o.v.openAnomaly(o.data.Anomalies[id])
+		}
+	}
+	split := container.NewHSplit(charts, container.NewBorder(o.topLabel, nil, nil, nil, o.top))
+	split.Offset = 0.7
+
+	header := container.NewBorder(nil, nil, heading, container.NewHBox(o.custom, container.NewGridWrap(fyne.NewSize(250, 36), o.rangeSel)), o.rangeLabel)
+	o.content = container.NewBorder(container.NewVBox(header, tileRow), nil, nil, nil, split)
+	return o
+}
+
+// rangeFor turns the range choice into a half-open interval over the case's data.
+func rangeFor(choice string, first, last time.Time, bin time.Duration, customFrom, customTo string) (time.Time, time.Time, error) {
+	end := last.Truncate(bin).Add(bin)
+	switch choice {
+	case rangeWeek:
+		return end.Add(-7 * 24 * time.Hour), end, nil
+	case rangeAll:
+		return first.Truncate(bin), end, nil
+	case rangeCustom:
+		from, err := parseWhen(customFrom)
+		if err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("from: %w", err)
+		}
+		to, err := parseWhen(customTo)
+		if err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("to: %w", err)
+		}
+		if !to.After(from) {
+			return time.Time{}, time.Time{}, fmt.Errorf("the range ends before it starts")
+		}
+		return from, to, nil
+	}
+	return end.Add(-24 * time.Hour), end, nil
+}
+
+// parseWhen reads a time the way analysts type it, in UTC.
+func parseWhen(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time like 2024-05-09 20:00 (UTC)", s)
+}
+
+// load reads the dashboard's data for the chosen range and draws it.
+func (o *overview) load() {
+	o.seq++
+	seq := o.seq
+	choice, cf, ct := o.rangeSel.Selected, o.fromEntry.Text, o.toEntry.Text
+	type result struct {
+		ov  app.Overview
+		bin time.Duration
+	}
+	do(o.v, func(ctx context.Context) (result, error) {
+		binS, err := o.v.c.Setting(ctx, app.SettingBinMinutes)
+		if err != nil {
+			return result{}, err
+		}
+		mins, _ := strconv.Atoi(binS)
+		bin := time.Duration(max(mins, 1)) * time.Minute
+		first, last, ok, err := o.v.c.TimeBounds(ctx)
+		if err != nil {
+			return result{}, err
+		}
+		if !ok {
+			return result{ov: app.Overview{}, bin: bin}, nil
+		}
+		from, to, err := rangeFor(choice, first, last, bin, cf, ct)
+		if err != nil {
+			return result{}, err
+		}
+		ov, err := o.v.c.Overview(ctx, from, to)
+		return result{ov, bin}, err
+	}, func(r result, err error) {
+		if seq != o.seq {
+			return
+		}
+		if err != nil {
+			o.rangeLabel.SetText(err.Error())
+			return
+		}
+		o.apply(r.ov, r.bin)
+	})
+}
+
+// apply shows loaded data: tiles, list and charts.
+func (o *overview) apply(ov app.Overview, bin time.Duration) {
+	o.data, o.bin = ov, bin
+	if ov.From.IsZero() {
+		o.rangeLabel.SetText("No events yet: import CloudTrail logs in Sources.")
+	} else {
+		o.rangeLabel.SetText(fmt.Sprintf("%s – %s UTC", ov.From.Format("Jan 2 15:04"), ov.To.Format("Jan 2 15:04")))
+	}
+	o.eventsTile.setValue(count(ov.Events), true)
+	for r := 1; r <= 10; r++ {
+		o.riskTiles[r].setValue(strconv.Itoa(ov.RiskCounts[r]), ov.RiskCounts[r] > 0)
+	}
+	o.topLabel.SetText(fmt.Sprintf("Top anomalies (%d in range)", len(ov.Anomalies)))
+	o.top.Refresh()
+	o.pending = len(o.charts)
+	for dir, cv := range o.charts {
+		var anoms []finding.Anomaly
+		for _, a := range ov.Anomalies {
+			if a.Direction == dir {
+				anoms = append(anoms, a)
+			}
+		}
+		cv.setData(ov.Series[dir], anoms, ov.From, ov.To, bin)
+	}
+}
+
+// chartDrawn is called by each chart once it has drawn the current data.
+func (o *overview) chartDrawn() {
+	if o.pending > 0 {
+		o.pending--
+		if o.pending == 0 {
+			o.v.s.dashboardReady()
+			if o.chartsDone != nil {
+				o.chartsDone()
+			}
+		}
+	}
+}
+
+// redraw draws the charts again, after a theme change.
+func (o *overview) redraw() {
+	for _, cv := range o.charts {
+		cv.render()
+	}
+	o.top.Refresh()
+}
+
+// openTopOfRisk opens the drilldown of the highest-scored anomaly of one risk level in range.
+func (o *overview) openTopOfRisk(risk int) {
+	for _, a := range o.data.Anomalies {
+		if a.Risk == risk {
+			o.v.openAnomaly(a)
+			return
+		}
+	}
+}
+
+// openByID opens the drilldown of an anomaly in the loaded data.
+func (o *overview) openByID(id string) {
+	for _, a := range o.data.Anomalies {
+		if a.ID == id {
+			o.v.openAnomaly(a)
+			return
+		}
+	}
+}
+
+// tile is a dashboard number with a caption and a colour; tapping it does something when set.
+type tile struct {
+	widget.BaseWidget
+	caption string
+	accent  color.Color
+	onTap   func()
+	active  bool
+
+	bg     *canvas.Rectangle
+	stripe *canvas.Rectangle
+	value  *canvas.Text
+	label  *canvas.Text
+}
+
+func newTile(caption string, accent color.Color, onTap func()) *tile {
+	t := &tile{caption: caption, accent: accent, onTap: onTap}
+	t.bg = canvas.NewRectangle(color.Transparent)
+	t.bg.CornerRadius = 4
+	t.stripe = canvas.NewRectangle(accent)
+	t.value = canvas.NewText("–", theme.Color(theme.ColorNameForeground))
+	t.value.TextSize = 22
+	t.value.TextStyle.Bold = true
+	t.label = canvas.NewText(caption, theme.Color(theme.ColorNameForeground))
+	t.label.TextSize = 11
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+// setValue shows a number; an inactive tile is dimmed and ignores taps.
+func (t *tile) setValue(v string, active bool) {
+	t.value.Text = v
+	t.active = active
+	t.Refresh()
+}
+
+// Tapped opens what the tile stands for.
+func (t *tile) Tapped(*fyne.PointEvent) {
+	if t.active && t.onTap != nil {
+		t.onTap()
+	}
+}
+
+// Cursor shows a hand over a tile that can be tapped.
+func (t *tile) Cursor() desktop.Cursor {
+	if t.active && t.onTap != nil {
+		return desktop.PointerCursor
+	}
+	return desktop.DefaultCursor
+}
+
+// Refresh applies the theme and the active state.
+func (t *tile) Refresh() {
+	fg := theme.Color(theme.ColorNameForeground)
+	a := color.NRGBAModel.Convert(t.accent).(color.NRGBA)
+	if t.active {
+		a.A = 0x38
+		t.value.Color = fg
+	} else {
+		a.A = 0x10
+		t.value.Color = theme.Color(theme.ColorNameDisabled)
+	}
+	t.bg.FillColor = a
+	t.label.Color = fg
+	t.BaseWidget.Refresh()
+}
+
+// CreateRenderer lays the tile out: a coloured stripe at the top, the number, the caption.
+func (t *tile) CreateRenderer() fyne.WidgetRenderer {
+	t.stripe.SetMinSize(fyne.NewSize(0, 4))
+	body := container.NewBorder(t.stripe, nil, nil, nil,
+		container.NewPadded(container.NewVBox(container.NewCenter(t.value), container.NewCenter(t.label))))
+	return widget.NewSimpleRenderer(container.NewStack(t.bg, body))
+}
+
+// anomalyRow is one line of the top anomalies list: a risk badge and the title.
+type anomalyRow struct {
+	widget.BaseWidget
+	badge *canvas.Rectangle
+	risk  *canvas.Text
+	title *widget.Label
+	when  *canvas.Text
+}
+
+func newAnomalyRow() fyne.CanvasObject {
+	r := &anomalyRow{badge: canvas.NewRectangle(color.Black), risk: canvas.NewText("10", color.White),
+		title: widget.NewLabel("title"), when: canvas.NewText("Jan 02 15:04 outbound", theme.Color(theme.ColorNamePlaceHolder))}
+	r.badge.CornerRadius = 4
+	r.risk.TextStyle.Bold = true
+	r.risk.Alignment = fyne.TextAlignCenter
+	r.title.Truncation = fyne.TextTruncateEllipsis
+	r.when.TextSize = 11
+	r.ExtendBaseWidget(r)
+	return container.NewStack(r)
+}
+
+func (r *anomalyRow) set(a finding.Anomaly) {
+	r.badge.FillColor = severityColor(a.Risk)
+	r.risk.Text = strconv.Itoa(a.Risk)
+	r.title.SetText(a.Title)
+	r.when.Text = a.WindowStart.UTC().Format("Jan 02 15:04") + " UTC · " + a.Direction + " · " + a.EntityType + " " + a.Entity
+	r.when.Color = theme.Color(theme.ColorNamePlaceHolder)
+	r.when.Refresh()
+	r.badge.Refresh()
+	r.risk.Refresh()
+}
+
+// CreateRenderer puts the badge left of the title and time.
+func (r *anomalyRow) CreateRenderer() fyne.WidgetRenderer {
+	badge := container.NewGridWrap(fyne.NewSize(30, 30), container.NewStack(r.badge, container.NewCenter(r.risk)))
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewCenter(badge), nil,
+		container.NewVBox(r.title, container.NewPadded(r.when))))
+}

@@ -1,0 +1,277 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/data/ingest"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// Source kinds offered on the Sources screen; each has its own form.
+const (
+	kindDisk = "Disk: files, folders, archives"
+	kindS3   = "Amazon S3 bucket"
+)
+
+// sources is the import screen: pick a source kind, fill its form, watch the load, read the
+// summary. Analysis follows a load by itself.
+type sources struct {
+	v       *caseView
+	content fyne.CanvasObject
+
+	kind     *widget.RadioGroup
+	forms    map[string]fyne.CanvasObject
+	formBox  *fyne.Container
+	pickFile *widget.Button
+	pickDir  *widget.Button
+
+	info *widget.Label // what the case holds
+
+	job       *fyne.Container
+	jobTitle  *widget.Label
+	bar       *widget.ProgressBar
+	stats     *widget.Label
+	cancelBtn *widget.Button
+	summary   *widget.Label
+	failed    []ingest.FileResult
+	failList  *widget.List
+	failBox   *fyne.Container
+
+	anaLabel *widget.Label
+	anaBar   *widget.ProgressBar
+
+	running bool
+	cancel  context.CancelFunc
+	updates int // progress updates applied, for tests
+}
+
+func newSources(v *caseView) *sources {
+	s := &sources{v: v, forms: map[string]fyne.CanvasObject{}}
+	s.pickFile = widget.NewButtonWithIcon("Import files or archives…", theme.FileIcon(), s.chooseFiles)
+	s.pickDir = widget.NewButtonWithIcon("Import a folder…", theme.FolderOpenIcon(), s.chooseFolder)
+	drop := widget.NewLabel("…or drop files, folders or archives (.json, .json.gz, .zip, .tar.gz) onto this window. " +
+		"Formats are recognised by content: S3 delivery files, arrays, JSON Lines, lookup-events output, " +
+		"CloudWatch and EventBridge exports, CloudTrail Lake CSV.")
+	drop.Wrapping = fyne.TextWrapWord
+	s.forms[kindDisk] = container.NewVBox(container.NewHBox(s.pickFile, s.pickDir), drop)
+	s3 := widget.NewLabel("Loading from S3 (profile, bucket, prefix, accounts, regions and date range) arrives in a later version; " +
+		"meanwhile `trailscope ingest --case FILE s3://bucket/prefix` loads from S3 on the command line.")
+	s3.Wrapping = fyne.TextWrapWord
+	s.forms[kindS3] = s3
+	s.formBox = container.NewStack(s.forms[kindDisk])
+	s.kind = widget.NewRadioGroup([]string{kindDisk, kindS3}, func(k string) {
+		if f, ok := s.forms[k]; ok {
+			s.formBox.Objects = []fyne.CanvasObject{f}
+			s.formBox.Refresh()
+		}
+	})
+	s.kind.Horizontal = true
+	s.kind.Required = true
+	s.kind.Selected = kindDisk
+
+	s.info = widget.NewLabel("")
+	s.jobTitle = bold("")
+	s.bar = widget.NewProgressBar()
+	s.stats = widget.NewLabel("")
+	s.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), s.cancelImport)
+	s.cancelBtn.Importance = widget.DangerImportance
+	s.summary = widget.NewLabel("")
+	s.summary.Wrapping = fyne.TextWrapWord
+	s.failList = widget.NewList(func() int { return len(s.failed) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			f := s.failed[id]
+			where := f.Path
+			if f.Entry != "" {
+				where += " ! " + f.Entry
+			}
+			o.(*widget.Label).SetText(where + " — " + f.Reason)
+		})
+	s.failBox = container.NewBorder(bold("Files that failed"), nil, nil, nil, s.failList)
+	s.failBox.Hide()
+	s.job = container.NewVBox(s.jobTitle, container.NewBorder(nil, nil, nil, s.cancelBtn, s.bar), s.stats, s.summary)
+	s.job.Hide()
+
+	s.anaLabel = widget.NewLabel("")
+	s.anaBar = widget.NewProgressBar()
+	s.anaBar.Hide()
+
+	head := widget.NewLabelWithStyle("Sources", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	top := container.NewVBox(head, s.info, widget.NewSeparator(), bold("Add data from"), s.kind, s.formBox,
+		widget.NewSeparator(), s.job, s.anaLabel, s.anaBar)
+	s.content = container.NewBorder(top, nil, nil, nil, s.failBox)
+	return s
+}
+
+// refreshInfo shows what the case holds.
+func (s *sources) refreshInfo() {
+	do(s.v, func(ctx context.Context) (store.Info, error) { return s.v.c.Info(ctx) }, func(in store.Info, err error) {
+		if err != nil {
+			s.info.SetText("Could not read the case: " + err.Error())
+			return
+		}
+		span := "no events yet"
+		if in.FirstEvent != nil {
+			span = in.FirstEvent.Format("2006-01-02 15:04") + " – " + in.LastEvent.Format("2006-01-02 15:04") + " UTC"
+		}
+		s.info.SetText(fmt.Sprintf("This case holds %s events (%s) from %d files loaded; %d skipped, %d failed. Accounts: %s. Regions: %d.",
+			count(in.Events), span, in.FilesLoaded, in.FilesSkipped, in.FilesFailed, listOrNone(in.Accounts), len(in.Regions)))
+	})
+}
+
+func listOrNone(v []string) string {
+	if len(v) == 0 {
+		return "none"
+	}
+	if len(v) > 4 {
+		return strings.Join(v[:4], ", ") + fmt.Sprintf(" and %d more", len(v)-4)
+	}
+	return strings.Join(v, ", ")
+}
+
+func (s *sources) chooseFiles() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		s.startImport([]string{path})
+	}, s.v.s.win)
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+func (s *sources) chooseFolder() {
+	d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
+		if err != nil || u == nil {
+			return
+		}
+		s.startImport([]string{u.Path()})
+	}, s.v.s.win)
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// startImport loads paths into the case in the background, with progress and a Cancel button;
+// a successful load is followed by analysis.
+func (s *sources) startImport(paths []string) {
+	if s.running {
+		dialog.ShowInformation("Import running", "Wait for the running import to end, or cancel it first.", s.v.s.win)
+		return
+	}
+	s.running = true
+	s.pickFile.Disable()
+	s.pickDir.Disable()
+	s.cancelBtn.Enable()
+	s.failed = nil
+	s.failBox.Hide()
+	s.summary.SetText("")
+	s.bar.SetValue(0)
+	s.stats.SetText("Looking for files…")
+	name := paths[0]
+	if len(paths) > 1 {
+		name = fmt.Sprintf("%s and %d more", paths[0], len(paths)-1)
+	}
+	s.jobTitle.SetText("Importing " + name)
+	s.job.Show()
+
+	ctx, cancel := context.WithCancel(s.v.ctx)
+	s.cancel = cancel
+	th := newThrottle(s.v.s.b, 150*time.Millisecond, s.showProgress)
+	do(s.v, func(context.Context) (ingest.Summary, error) {
+		defer cancel()
+		return s.v.c.Ingest(ctx, paths, th.push)
+	}, func(sum ingest.Summary, err error) {
+		th.stop()
+		s.finish(sum, err)
+	})
+}
+
+// showProgress draws one progress report.
+func (s *sources) showProgress(p ingest.Progress) {
+	s.updates++
+	frac := 0.0
+	switch {
+	case p.Phase == "indexing" && p.Added > 0:
+		frac = float64(p.Indexed) / float64(p.Added)
+	case p.BytesTotal > 0:
+		frac = float64(p.BytesRead) / float64(p.BytesTotal)
+	}
+	s.bar.SetValue(min(frac, 1))
+	phase := "Loading"
+	if p.Phase == "indexing" {
+		phase = "Building the search index"
+	}
+	s.stats.SetText(fmt.Sprintf("%s · files %d / %d · events %s (%s new) · %s events/s · errors %d",
+		phase, p.FilesDone, p.FilesTotal, count(p.Events), count(p.Added), count(int64(p.Rate())), p.Failed))
+	s.v.setStatus(fmt.Sprintf("Importing: %s events", count(p.Events)), min(frac, 1))
+}
+
+// finish shows the summary of a load and starts the analysis.
+func (s *sources) finish(sum ingest.Summary, err error) {
+	s.running = false
+	s.cancel = nil
+	s.pickFile.Enable()
+	s.pickDir.Enable()
+	s.cancelBtn.Disable()
+	s.v.setStatus("", 0)
+	s.failed = sum.Failed
+	if len(sum.Failed) > 0 {
+		s.failBox.Show()
+	}
+	s.failList.Refresh()
+	counts := fmt.Sprintf("%s events added, %s duplicates, %d files loaded, %d skipped (not CloudTrail), %d failed.",
+		count(sum.Added), count(sum.Duplicates), sum.Loaded, len(sum.Skipped), len(sum.Failed))
+	switch {
+	case errors.Is(err, context.Canceled):
+		s.jobTitle.SetText("Import cancelled")
+		s.summary.SetText("Cancelled. What was committed before the cancel stays in the case; importing the same files again adds only what is missing. " + counts)
+	case err != nil:
+		s.jobTitle.SetText("Import failed")
+		s.summary.SetText(err.Error())
+	default:
+		s.jobTitle.SetText("Import finished")
+		s.bar.SetValue(1)
+		s.summary.SetText(fmt.Sprintf("Done in %s: %s", sum.LoadTime.Round(100*time.Millisecond), counts))
+	}
+	s.refreshInfo()
+	if sum.Added > 0 {
+		s.v.analyze()
+	}
+}
+
+func (s *sources) cancelImport() {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancelBtn.Disable()
+		s.stats.SetText("Cancelling…")
+	}
+}
+
+// analysisProgress shows the running analysis.
+func (s *sources) analysisProgress(text string, frac float64) {
+	s.anaLabel.SetText(text)
+	s.anaBar.SetValue(frac)
+	s.anaBar.Show()
+}
+
+// analysisDone shows how the analysis ended.
+func (s *sources) analysisDone(text string) {
+	s.anaLabel.SetText(text)
+	s.anaBar.Hide()
+}

@@ -1,0 +1,503 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// day is the fixture's day; its events end at 23:50, so "last 24 hours" covers all of them.
+var day = time.Date(2024, 5, 9, 0, 0, 0, 0, time.UTC)
+
+// fixtureEvent builds one CloudTrail event.
+func fixtureEvent(i int, at time.Time, name, source, ip, errCode string) map[string]any {
+	e := map[string]any{
+		"eventVersion": "1.08", "eventID": fmt.Sprintf("evt-%05d", i), "eventTime": at.Format(time.RFC3339),
+		"eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": ip,
+		"userAgent": "aws-cli/2.15.0", "recipientAccountId": "111122223333", "readOnly": true,
+		"eventType": "AwsApiCall",
+		"userIdentity": map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc",
+			"accountId": "111122223333", "sessionContext": map[string]any{"attributes": map[string]any{"mfaAuthenticated": "false"}}},
+		"requestParameters": map[string]any{"bucketName": "prod-data"},
+		"resources":         []any{map[string]any{"ARN": "arn:aws:s3:::prod-data", "type": "AWS::S3::Bucket"}},
+	}
+	if errCode != "" {
+		e["errorCode"] = errCode
+	}
+	return e
+}
+
+// fixture is a day of ordinary calls plus a burst at 20:26 from 203.0.113.7 (5 events, one
+// failing), which the saved analysis marks as the risk-9 outbound anomaly.
+func fixture() []map[string]any {
+	var evs []map[string]any
+	for i := 0; i < 48; i++ {
+		at := day.Add(time.Duration(i) * 30 * time.Minute)
+		evs = append(evs, fixtureEvent(i, at, "DescribeInstances", "ec2.amazonaws.com", "10.0.3.12", ""))
+	}
+	burst := day.Add(20*time.Hour + 26*time.Minute)
+	for i := 0; i < 5; i++ {
+		name, code := "GetObject", ""
+		if i == 0 {
+			name = "ListBuckets"
+		}
+		if i == 4 {
+			code = "AccessDenied"
+		}
+		evs = append(evs, fixtureEvent(100+i, burst.Add(time.Duration(i)*time.Second), name, "s3.amazonaws.com", "203.0.113.7", code))
+	}
+	return evs
+}
+
+func writeRecords(t testing.TB, dir, name string, evs []map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"Records": evs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var (
+	anomOut = finding.Anomaly{ID: "a-out", Risk: 9, Direction: "outbound", WindowStart: day.Add(20*time.Hour + 25*time.Minute),
+		WindowEnd: day.Add(20*time.Hour + 30*time.Minute), EntityType: "ip", Entity: "203.0.113.7",
+		Title: "Instance role used from a new external address to list buckets", Score: 9.5, Confidence: "full",
+		Factors: []finding.Factor{{Name: "source address", Observed: "203.0.113.7", Baseline: "10.0.3.12", Label: "new"},
+			{Name: "GetObject per 5 min", Observed: 4.0, Baseline: 0.2, Label: "spike"}}}
+	anomIn = finding.Anomaly{ID: "a-in", Risk: 4, Direction: "inbound", WindowStart: day.Add(10 * time.Hour),
+		WindowEnd: day.Add(10*time.Hour + 5*time.Minute), EntityType: "api", Entity: "ec2.amazonaws.com DescribeInstances",
+		Title: "DescribeInstances more often than usual", Score: 4.1}
+)
+
+// buildCase writes a case with the fixture events and a known analysis, and returns its path.
+func buildCase(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	in := writeRecords(t, dir, "events.json", fixture())
+	path := filepath.Join(dir, "case.tsc")
+	ctx := context.Background()
+	c, err := app.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Ingest(ctx, []string{in}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var series []finding.Point
+	for _, dir := range app.Directions() {
+		for b := 0; b < 288; b++ {
+			obs := float64(b % 7)
+			series = append(series, finding.Point{Direction: dir, BinStart: day.Add(time.Duration(b) * 5 * time.Minute),
+				Observed: obs, Expected: 3, Lower: 1, Upper: 5})
+		}
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store().SaveAnalysis(ctx, []finding.Anomaly{anomOut, anomIn}, series, info.Events); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// syncBuffer is a goroutine-safe stderr.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newTestShell starts the app's window on the test driver and waits until it has settled.
+func newTestShell(t *testing.T, opt options) (*shell, *syncBuffer) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	w := a.NewWindow("test")
+	errs := &syncBuffer{}
+	opt.stderr = errs
+	if opt.demoDir == "" {
+		opt.demoDir = t.TempDir()
+	}
+	s := newShell(a, w, opt)
+	attach(s)
+	w.Resize(fyne.NewSize(1280, 800))
+	t.Cleanup(func() {
+		s.b.cancel()
+		settleQuiet(s)
+		s.shutdown()
+		w.Close()
+	})
+	s.start()
+	settle(t, s)
+	return s, errs
+}
+
+// uiQueue makes the test goroutine the UI goroutine: hand-offs wait in the queue until settle
+// runs them, one at a time, as the real driver's event loop would.
+type uiQueue struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (q *uiQueue) post(fn func()) {
+	q.mu.Lock()
+	q.fns = append(q.fns, fn)
+	q.mu.Unlock()
+}
+
+func (q *uiQueue) drain() int {
+	q.mu.Lock()
+	fns := q.fns
+	q.fns = nil
+	q.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+	return len(fns)
+}
+
+var queues sync.Map // *shell → *uiQueue
+
+// attach routes a shell's hand-offs through a queue the test goroutine drains.
+func attach(s *shell) {
+	q := &uiQueue{}
+	queues.Store(s, q)
+	s.b.post = q.post
+}
+
+// settleQuiet drains a shell's hand-offs after its bridge was cancelled (they do nothing then).
+func settleQuiet(s *shell) {
+	v, _ := queues.Load(s)
+	q := v.(*uiQueue)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if q.drain() == 0 && s.b.idle() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// settle runs hand-offs on the test goroutine until no work is in flight.
+func settle(t *testing.T, s *shell) {
+	t.Helper()
+	v, _ := queues.Load(s)
+	q := v.(*uiQueue)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if q.drain() == 0 {
+			if s.b.idle() {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	t.Fatal("background work did not finish within 60 s")
+}
+
+func openedCase(t *testing.T) (*shell, *syncBuffer) {
+	t.Helper()
+	s, errs := newTestShell(t, options{casePath: buildCase(t)})
+	if s.view == nil {
+		t.Fatal("no case open")
+	}
+	return s, errs
+}
+
+func TestDashboardShowsCounts(t *testing.T) {
+	s, errs := openedCase(t)
+	o := s.view.overview
+	if got, want := o.eventsTile.value.Text, "53"; got != want {
+		t.Errorf("events tile = %q, want %q", got, want)
+	}
+	for r, want := range map[int]string{10: "0", 9: "1", 8: "0", 4: "1", 1: "0"} {
+		if got := o.riskTiles[r].value.Text; got != want {
+			t.Errorf("risk %d tile = %q, want %q", r, got, want)
+		}
+	}
+	if n := o.top.Length(); n != 2 {
+		t.Errorf("top anomalies list has %d rows, want 2", n)
+	}
+	for dir, cv := range o.charts {
+		if cv.img.Image == nil {
+			t.Errorf("%s chart not drawn", dir)
+		}
+	}
+	if n := len(o.charts["outbound"].markers); n != 1 {
+		t.Errorf("outbound chart has %d markers, want 1", n)
+	}
+	if got := strings.Count(errs.String(), "dashboard ready\n"); got != 1 {
+		t.Errorf("stderr has %d \"dashboard ready\" lines, want 1: %q", got, errs.String())
+	}
+	if !strings.Contains(s.win.Title(), "case.tsc") {
+		t.Errorf("window title %q does not name the case", s.win.Title())
+	}
+	// Changing the range reloads: "All" holds the same fixture day.
+	o.rangeSel.SetSelected(rangeAll)
+	settle(t, s)
+	if got := o.eventsTile.value.Text; got != "53" {
+		t.Errorf("events tile after range change = %q, want 53", got)
+	}
+}
+
+func TestRiskTileOpensDrilldown(t *testing.T) {
+	tests := []struct {
+		risk   int
+		id     string
+		events int
+	}{
+		{9, "a-out", 5},
+		{4, "a-in", 1},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint("risk", tt.risk), func(t *testing.T) {
+			s, _ := openedCase(t)
+			test.Tap(s.view.overview.riskTiles[tt.risk])
+			settle(t, s)
+			d := s.view.drill
+			if d == nil {
+				t.Fatal("tapping the tile opened no drilldown")
+			}
+			if d.a.ID != tt.id {
+				t.Errorf("drilldown of %s, want %s", d.a.ID, tt.id)
+			}
+			if d.total != tt.events {
+				t.Errorf("window has %d events, want %d", d.total, tt.events)
+			}
+		})
+	}
+	t.Run("empty tile does nothing", func(t *testing.T) {
+		s, _ := openedCase(t)
+		test.Tap(s.view.overview.riskTiles[10])
+		settle(t, s)
+		if s.view.drill != nil {
+			t.Error("a tile with no anomalies opened a drilldown")
+		}
+	})
+}
+
+func TestDrilldownAddresses(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	if len(d.addrs) != 1 || d.addrs[0].Address != "203.0.113.7" || d.addrs[0].Events != 5 || d.addrs[0].Failures != 1 {
+		t.Errorf("addresses = %+v, want 203.0.113.7 with 5 calls, 1 failed", d.addrs)
+	}
+}
+
+func TestChartMarkerOpensDrilldown(t *testing.T) {
+	s, _ := openedCase(t)
+	cv := s.view.overview.charts["outbound"]
+	if len(cv.markers) == 0 {
+		t.Fatal("no marker drawn")
+	}
+	// A tap far from any marker opens nothing.
+	test.TapAt(cv, fyne.NewPos(2, 2))
+	if s.view.drill != nil {
+		t.Fatal("a tap far from the markers opened a drilldown")
+	}
+	pos := cv.markerPosition(cv.markers[0]).Add(fyne.NewPos(5, -3))
+	test.TapAt(cv, pos)
+	settle(t, s)
+	if s.view.drill == nil || s.view.drill.a.ID != "a-out" {
+		t.Fatalf("tap near the marker opened %+v, want a-out", s.view.drill)
+	}
+}
+
+func TestSelectEventShowsFields(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	d.events.Select(widget.TableCellID{Row: 0, Col: 1})
+	settle(t, s)
+	want := map[string]string{
+		"eventName":        "ListBuckets",
+		"sourceIPAddress":  "203.0.113.7",
+		"userIdentity.arn": "arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc",
+		"resources[0].ARN": "arn:aws:s3:::prod-data",
+		"readOnly":         "true",
+		"userIdentity.sessionContext.attributes.mfaAuthenticated": "false",
+	}
+	for k, v := range want {
+		got, ok := fieldValue(d.fields, k)
+		if !ok || got != v {
+			t.Errorf("field %s = %q (present %v), want %q", k, got, ok, v)
+		}
+	}
+	// The last row is the failed call.
+	d.events.Select(widget.TableCellID{Row: 4, Col: 0})
+	settle(t, s)
+	if got, _ := fieldValue(d.fields, "errorCode"); got != "AccessDenied" {
+		t.Errorf("last event errorCode = %q, want AccessDenied", got)
+	}
+}
+
+func TestImportShowsProgressAndSummary(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o700)
+	writeRecords(t, in, "good.json", fixture())
+	bad := filepath.Join(in, "broken.json")
+	os.WriteFile(bad, []byte(`{"Records":[{"eventVersion":"1.08","eventTime":"2024-05-09T00:00:00Z",`), 0o600)
+	s, _ := newTestShell(t, options{casePath: filepath.Join(dir, "new.tsc")})
+	src := s.view.sources
+	src.startImport([]string{in})
+	if !src.running || src.cancelBtn.Disabled() {
+		t.Error("a running import shows no enabled Cancel button")
+	}
+	settle(t, s)
+	if src.updates == 0 {
+		t.Error("no progress was shown")
+	}
+	if got := src.jobTitle.Text; got != "Import finished" {
+		t.Errorf("title = %q, want Import finished", got)
+	}
+	if !strings.Contains(src.summary.Text, "53 events added") || !strings.Contains(src.summary.Text, "1 failed") {
+		t.Errorf("summary = %q", src.summary.Text)
+	}
+	if len(src.failed) != 1 || src.failed[0].Path != bad || src.failed[0].Reason == "" {
+		t.Errorf("failed files = %+v, want %s with a reason", src.failed, bad)
+	}
+	if src.failBox.Hidden {
+		t.Error("the failed files are not shown")
+	}
+	if !strings.Contains(src.stats.Text, "errors 1") {
+		t.Errorf("progress line %q does not count the error", src.stats.Text)
+	}
+	if !strings.Contains(src.anaLabel.Text, "Analysis") {
+		t.Errorf("analysis did not follow the import: %q", src.anaLabel.Text)
+	}
+}
+
+func TestImportCancel(t *testing.T) {
+	dir := t.TempDir()
+	var evs []map[string]any
+	for i := 0; i < 40000; i++ {
+		evs = append(evs, fixtureEvent(i, day.Add(time.Duration(i)*time.Second), "GetObject", "s3.amazonaws.com", "10.0.0.1", ""))
+	}
+	big := writeRecords(t, dir, "big.json", evs)
+	s, _ := newTestShell(t, options{casePath: filepath.Join(dir, "new.tsc")})
+	src := s.view.sources
+	src.startImport([]string{big})
+	test.Tap(src.cancelBtn)
+	settle(t, s)
+	if got := src.jobTitle.Text; got != "Import cancelled" {
+		t.Errorf("title = %q, want Import cancelled (summary %q)", got, src.summary.Text)
+	}
+	if src.running || src.pickFile.Disabled() {
+		t.Error("after a cancel the import buttons stay disabled")
+	}
+}
+
+func TestFirstRunOpensDemo(t *testing.T) {
+	built := 0
+	fake := func(ctx context.Context, path string, progress func(string, float64)) error {
+		built++
+		progress("events", 0.5)
+		c, err := app.Open(ctx, path)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		in := writeRecords(t, t.TempDir(), "demo.json", fixture())
+		if _, err := c.Ingest(ctx, []string{in}, nil); err != nil {
+			return err
+		}
+		return c.Store().SetSetting(ctx, app.SettingDemo, "true")
+	}
+	demoDir := t.TempDir()
+	s, _ := newTestShell(t, options{demoDir: demoDir, buildDemo: fake})
+	if built != 1 {
+		t.Fatalf("demo built %d times, want 1", built)
+	}
+	if s.view == nil || !s.view.demo {
+		t.Fatal("first run did not open the demo case")
+	}
+	if !strings.Contains(s.win.Title(), "demo") {
+		t.Errorf("title %q does not say demo", s.win.Title())
+	}
+	if rec := s.recent(); len(rec) != 1 || filepath.Base(rec[0]) != "demo.tsc" {
+		t.Errorf("recent cases = %v", rec)
+	}
+
+	// The next start opens the last case again rather than building anything.
+	s.b.cancel()
+	settleQuiet(s)
+	s.shutdown()
+	s2 := newShell(s.app, s.app.NewWindow("again"), options{demoDir: demoDir, buildDemo: fake})
+	attach(s2)
+	t.Cleanup(func() { s2.b.cancel(); settleQuiet(s2); s2.shutdown() })
+	s2.start()
+	settle(t, s2)
+	if built != 1 || s2.view == nil || !strings.HasSuffix(s2.view.c.Path(), "demo.tsc") {
+		t.Errorf("second start: built %d, view %v", built, s2.view)
+	}
+}
+
+func TestNoDemoShowsWelcome(t *testing.T) {
+	s, _ := newTestShell(t, options{})
+	if s.view != nil {
+		t.Fatal("a case opened with nothing to open")
+	}
+	if !strings.Contains(test.RenderObjectToMarkup(s.body), "not available") {
+		t.Error("the welcome page does not say why there is no demo")
+	}
+}
+
+func TestNavigation(t *testing.T) {
+	s, _ := openedCase(t)
+	for i, sc := range screens() {
+		s.view.nav.Select(i)
+		if s.view.current != i {
+			t.Errorf("selecting %s shows screen %d", sc.Title, s.view.current)
+		}
+	}
+	settle(t, s)
+	sv := s.view.settings
+	if got := sv.entries[app.SettingBinMinutes].Text; got != "5" {
+		t.Errorf("bin_minutes shown as %q, want 5", got)
+	}
+	sv.entries[app.SettingBinMinutes].SetText("7")
+	sv.saveAll()
+	settle(t, s)
+	if !strings.HasPrefix(sv.status.Text, "Not saved") {
+		t.Errorf("an invalid bin size was accepted: %q", sv.status.Text)
+	}
+	sv.entries[app.SettingBinMinutes].SetText("10")
+	sv.saveAll()
+	settle(t, s)
+	if sv.status.Text != "Saved." {
+		t.Errorf("status = %q, want Saved.", sv.status.Text)
+	}
+}

@@ -1,0 +1,405 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+)
+
+// Preference keys.
+const (
+	prefRecent = "recentCases" // case paths, most recent first
+	prefTheme  = "theme"       // system, light or dark
+	maxRecent  = 8
+)
+
+// screen is one entry of the navigation: built from this list, not wired by hand.
+type screen struct {
+	Title string
+	Icon  fyne.Resource
+	View  func(v *caseView) fyne.CanvasObject
+}
+
+// Screen indexes into screens().
+const (
+	screenOverview = iota
+	screenInvestigator
+	screenRules
+	screenSources
+	screenSettings
+)
+
+func screens() []screen {
+	return []screen{
+		{"Overview", theme.HomeIcon(), func(v *caseView) fyne.CanvasObject { return v.overview.content }},
+		{"Investigator", theme.SearchIcon(), func(*caseView) fyne.CanvasObject {
+			return placeholder("Investigator", "Search every field of every event, expand a record and click a field to add it to the query — coming in part 2.")
+		}},
+		{"Rules", theme.ListIcon(), func(*caseView) fyne.CanvasObject {
+			return placeholder("Rules", "Saved queries that run on a schedule and raise indicators beside the anomalies — coming in part 2.")
+		}},
+		{"Sources", theme.StorageIcon(), func(v *caseView) fyne.CanvasObject { return v.sources.content }},
+		{"Settings", theme.SettingsIcon(), func(v *caseView) fyne.CanvasObject { return v.settings.content }},
+	}
+}
+
+func placeholder(title, text string) fyne.CanvasObject {
+	h := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return container.NewVBox(h, l)
+}
+
+// shell is the main window: the open case's views, or a welcome page when no case is open.
+type shell struct {
+	app fyne.App
+	win fyne.Window
+	opt options
+	b   *bridge
+
+	body     *fyne.Container // the window content, swapped between welcome, progress and case
+	view     *caseView       // nil when no case is open
+	caseJobs sync.WaitGroup  // closing cases
+	ready    sync.Once
+}
+
+func newShell(a fyne.App, w fyne.Window, opt options) *shell {
+	s := &shell{app: a, win: w, opt: opt, b: newBridge()}
+	s.body = container.NewStack()
+	w.SetContent(s.body)
+	w.SetMaster()
+	s.buildMenu()
+	s.addShortcuts()
+	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) {
+		var paths []string
+		for _, u := range uris {
+			paths = append(paths, u.Path())
+		}
+		if s.view != nil && len(paths) > 0 {
+			s.view.show(screenSources)
+			s.view.sources.startImport(paths)
+		}
+	})
+	return s
+}
+
+// start opens the case given on the command line, else the last case, else the demo case.
+func (s *shell) start() {
+	path := s.opt.casePath
+	if path == "" {
+		for _, p := range s.recent() {
+			if fileExists(p) {
+				path = p
+				break
+			}
+		}
+	}
+	if path != "" {
+		s.openCase(path)
+		return
+	}
+	s.openDemo()
+}
+
+func (s *shell) setBody(o fyne.CanvasObject) {
+	s.body.Objects = []fyne.CanvasObject{o}
+	s.body.Refresh()
+}
+
+func busy(text string) (fyne.CanvasObject, *widget.Label, *widget.ProgressBar) {
+	l := widget.NewLabel(text)
+	l.Alignment = fyne.TextAlignCenter
+	bar := widget.NewProgressBar()
+	return container.NewCenter(container.NewGridWrap(fyne.NewSize(480, 90), container.NewVBox(l, bar))), l, bar
+}
+
+// openCase opens the case at path (creating it when missing) and shows its overview.
+func (s *shell) openCase(path string) {
+	o, _, bar := busy("Opening " + filepath.Base(path) + "…")
+	bar.Hide()
+	s.setBody(container.NewStack(o, widget.NewProgressBarInfinite()))
+	type opened struct {
+		c    *app.Case
+		demo bool
+	}
+	run(s.b, func(ctx context.Context) (opened, error) {
+		c, err := app.Open(ctx, path)
+		if err != nil {
+			return opened{}, err
+		}
+		demo, err := c.IsDemo(ctx)
+		if err != nil {
+			c.Close()
+			return opened{}, err
+		}
+		return opened{c, demo}, nil
+	}, func(r opened, err error) {
+		if err != nil {
+			s.showWelcome(fmt.Sprintf("Could not open %s: %v", path, err))
+			return
+		}
+		s.closeCase()
+		s.addRecent(path)
+		s.view = newCaseView(s, r.c, r.demo)
+		title := "Trailscope — " + filepath.Base(path)
+		if r.demo {
+			title += " (demo data)"
+		}
+		s.win.SetTitle(title)
+		s.setBody(s.view.content)
+		s.view.show(screenOverview)
+		s.view.start()
+		s.buildMenu()
+	})
+}
+
+// closeCase closes the open case: its jobs are cancelled and the file is closed once they stop.
+func (s *shell) closeCase() {
+	v := s.view
+	if v == nil {
+		return
+	}
+	s.view = nil
+	v.cancel()
+	s.caseJobs.Add(1)
+	go func() {
+		defer s.caseJobs.Done()
+		v.jobs.Wait()
+		v.c.Close()
+	}()
+}
+
+// openDemo opens the built-in demo case, generating it first when it does not exist yet.
+func (s *shell) openDemo() {
+	path := filepath.Join(s.opt.demoDir, "demo.tsc")
+	if fileExists(path) {
+		s.openCase(path)
+		return
+	}
+	if s.opt.buildDemo == nil {
+		s.showWelcome("The demo case is not available in this build.")
+		return
+	}
+	o, label, bar := busy("Generating the demo case (7 days of a sample organisation)…")
+	s.setBody(o)
+	type prog struct {
+		stage string
+		frac  float64
+	}
+	th := newThrottle(s.b, 100*time.Millisecond, func(p prog) {
+		label.SetText("Demo data: " + p.stage)
+		bar.SetValue(p.frac)
+	})
+	run(s.b, func(ctx context.Context) (struct{}, error) {
+		if err := os.MkdirAll(s.opt.demoDir, 0o700); err != nil {
+			return struct{}{}, fmt.Errorf("demo folder: %w", err)
+		}
+		err := s.opt.buildDemo(ctx, path, func(stage string, frac float64) { th.push(prog{stage, frac}) })
+		if err != nil {
+			// A half-built demo must not be opened as if it were complete next time.
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				os.Remove(p)
+			}
+		}
+		return struct{}{}, err
+	}, func(_ struct{}, err error) {
+		th.stop()
+		if err != nil {
+			s.showWelcome("Could not generate the demo case: " + err.Error())
+			return
+		}
+		s.openCase(path)
+	})
+}
+
+// showWelcome is the window with no case open.
+func (s *shell) showWelcome(note string) {
+	s.closeCase()
+	s.win.SetTitle("Trailscope")
+	head := widget.NewLabelWithStyle("Trailscope", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	sub := widget.NewLabel("Investigate AWS CloudTrail: a baseline of normal activity, a handful of explained anomalies, every event behind them.")
+	sub.Wrapping = fyne.TextWrapWord
+	sub.Alignment = fyne.TextAlignCenter
+	items := []fyne.CanvasObject{head, sub}
+	if note != "" {
+		n := widget.NewLabel(note)
+		n.Wrapping = fyne.TextWrapWord
+		n.Importance = widget.WarningImportance
+		items = append(items, n)
+	}
+	items = append(items,
+		widget.NewButtonWithIcon("New case…", theme.DocumentCreateIcon(), s.newCaseDialog),
+		widget.NewButtonWithIcon("Open case…", theme.FolderOpenIcon(), s.openCaseDialog),
+	)
+	if s.opt.buildDemo != nil || fileExists(filepath.Join(s.opt.demoDir, "demo.tsc")) {
+		items = append(items, widget.NewButtonWithIcon("Open the demo case", theme.MediaPlayIcon(), s.openDemo))
+	}
+	for _, p := range s.recent() {
+		p := p
+		items = append(items, widget.NewButton(filepath.Base(p)+"  —  "+filepath.Dir(p), func() { s.openCase(p) }))
+	}
+	s.setBody(container.NewCenter(container.NewGridWrap(fyne.NewSize(560, 40*float32(len(items))), container.NewVBox(items...))))
+	s.buildMenu()
+}
+
+func (s *shell) newCaseDialog() {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		path := w.URI().Path()
+		w.Close()
+		if !strings.HasSuffix(path, ".tsc") {
+			os.Remove(path)
+			path += ".tsc"
+		} else {
+			// The dialog created an empty file; SQLite turns it into a case.
+		}
+		s.openCase(path)
+	}, s.win)
+	d.SetFileName("case.tsc")
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".tsc"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+func (s *shell) openCaseDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		s.openCase(path)
+	}, s.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".tsc", ".db", ".sqlite"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+func (s *shell) recent() []string {
+	return s.app.Preferences().StringListWithFallback(prefRecent, nil)
+}
+
+func (s *shell) addRecent(path string) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	list := []string{path}
+	for _, p := range s.recent() {
+		if p != path && len(list) < maxRecent {
+			list = append(list, p)
+		}
+	}
+	s.app.Preferences().SetStringList(prefRecent, list)
+}
+
+func (s *shell) goTo(i int) {
+	if s.view != nil {
+		s.view.show(i)
+	}
+}
+
+func (s *shell) importDialog() {
+	if s.view != nil {
+		s.view.show(screenSources)
+		s.view.sources.chooseFiles()
+	}
+}
+
+func (s *shell) buildMenu() {
+	var recent []*fyne.MenuItem
+	for _, p := range s.recent() {
+		p := p
+		recent = append(recent, fyne.NewMenuItem(filepath.Base(p)+"  ("+filepath.Dir(p)+")", func() { s.openCase(p) }))
+	}
+	recentItem := fyne.NewMenuItem("Recent cases", nil)
+	if len(recent) == 0 {
+		recentItem.Disabled = true
+	} else {
+		recentItem.ChildMenu = fyne.NewMenu("", recent...)
+	}
+	item := func(label string, key fyne.KeyName, fn func()) *fyne.MenuItem {
+		it := fyne.NewMenuItem(label, fn)
+		if key != "" {
+			it.Shortcut = &desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}
+		}
+		return it
+	}
+	noCase := s.view == nil
+	imp := item("Import from disk…", fyne.KeyI, s.importDialog)
+	closeItem := item("Close case", fyne.KeyW, func() { s.showWelcome("") })
+	imp.Disabled, closeItem.Disabled = noCase, noCase
+	file := fyne.NewMenu("File",
+		item("New case…", fyne.KeyN, s.newCaseDialog),
+		item("Open case…", fyne.KeyO, s.openCaseDialog),
+		recentItem,
+		fyne.NewMenuItem("Open demo case", s.openDemo),
+		fyne.NewMenuItemSeparator(),
+		imp,
+		closeItem,
+	)
+	var nav []*fyne.MenuItem
+	for i, sc := range screens() {
+		i := i
+		it := fyne.NewMenuItem(sc.Title, func() { s.goTo(i) })
+		if i == screenInvestigator {
+			it.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}
+		}
+		it.Disabled = noCase
+		nav = append(nav, it)
+	}
+	s.win.SetMainMenu(fyne.NewMainMenu(file, fyne.NewMenu("Go", nav...)))
+}
+
+func (s *shell) addShortcuts() {
+	add := func(key fyne.KeyName, fn func()) {
+		s.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault},
+			func(fyne.Shortcut) { fn() })
+	}
+	add(fyne.KeyO, s.openCaseDialog)
+	add(fyne.KeyN, s.newCaseDialog)
+	add(fyne.KeyI, s.importDialog)
+	add(fyne.KeyF, func() { s.goTo(screenInvestigator) })
+	add(fyne.KeyW, func() {
+		if s.view != nil {
+			s.showWelcome("")
+		}
+	})
+}
+
+// dashboardReady writes the one line scripts and the window test wait for, once per process.
+func (s *shell) dashboardReady() {
+	s.ready.Do(func() {
+		if s.opt.stderr != nil {
+			fmt.Fprintln(s.opt.stderr, "dashboard ready")
+		}
+	})
+}
+
+func (s *shell) showError(what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	dialog.ShowError(fmt.Errorf("%s: %w", what, err), s.win)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
