@@ -91,9 +91,10 @@ func (c *Case) WindowEventCount(ctx context.Context, from, to time.Time) (int64,
 	return n, err
 }
 
-// WindowEvents reads one page of the events in [from, to), oldest first, for paged tables.
-func (c *Case) WindowEvents(ctx context.Context, from, to time.Time, offset, limit int) ([]store.ViewEvent, error) {
-	return c.st.ViewEvents(ctx, from, to, offset, limit)
+// WindowEvents reads one page of the events in [from, to) for paged tables: the events named in
+// first (an anomaly's own) come first and are marked, then the rest, each oldest first.
+func (c *Case) WindowEvents(ctx context.Context, from, to time.Time, first []string, offset, limit int) ([]store.ViewEvent, error) {
+	return c.st.ViewEvents(ctx, from, to, first, offset, limit)
 }
 
 // WindowAddresses lists the source addresses in [from, to) with their calls and failures, most

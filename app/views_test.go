@@ -66,13 +66,22 @@ func TestWindowViews(t *testing.T) {
 		{"second page", t0, t0.Add(10 * time.Minute), 4, 3, 10, 3, "e04", 2, 1},
 		{"empty", t0.Add(time.Hour), t0.Add(2 * time.Hour), 0, 10, 0, 0, "", 0, 0},
 	}
+	t.Run("marked first", func(t *testing.T) {
+		rows, err := c.WindowEvents(ctx, time.Time{}, time.Time{}, []string{"e07", "e03"}, 0, 3)
+		if err != nil || len(rows) != 3 {
+			t.Fatalf("rows = %d, %v", len(rows), err)
+		}
+		if rows[0].EventID != "e03" || rows[1].EventID != "e07" || !rows[0].Marked || !rows[1].Marked || rows[2].Marked || rows[2].EventID != "e00" {
+			t.Errorf("marked events not first in time order: %+v", rows)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n, err := c.WindowEventCount(ctx, tt.from, tt.to)
 			if err != nil || n != int64(tt.count) {
 				t.Errorf("count = %d, %v; want %d", n, err, tt.count)
 			}
-			rows, err := c.WindowEvents(ctx, tt.from, tt.to, tt.offset, tt.limit)
+			rows, err := c.WindowEvents(ctx, tt.from, tt.to, nil, tt.offset, tt.limit)
 			if err != nil || len(rows) != tt.rows {
 				t.Fatalf("rows = %d, %v; want %d", len(rows), err, tt.rows)
 			}

@@ -54,6 +54,12 @@ var eventColumns = []struct {
 	width float32
 	cell  func(e store.ViewEvent) string
 }{
+	{"", 28, func(e store.ViewEvent) string {
+		if e.Marked {
+			return "●" // one of the anomaly's own events
+		}
+		return ""
+	}},
 	{"Time (UTC)", 150, func(e store.ViewEvent) string { return e.Time.Format("2006-01-02 15:04:05") }},
 	{"Event", 190, func(e store.ViewEvent) string { return e.EventName }},
 	{"Source", 170, func(e store.ViewEvent) string { return e.EventSource }},
@@ -188,7 +194,7 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 			o.(*widget.Label).SetText([]string{"Address", "Calls", "Succeeded", "Failed"}[id.Col])
 		}
 	}
-	for i, w := range []float32{150, 70, 90, 70} {
+	for i, w := range []float32{190, 70, 90, 70} {
 		d.addrTable.SetColumnWidth(i, w)
 	}
 
@@ -276,7 +282,7 @@ func (d *drilldown) load() {
 		if err != nil {
 			return head{}, err
 		}
-		first, err := d.v.c.WindowEvents(ctx, from, to, 0, eventPage)
+		first, err := d.v.c.WindowEvents(ctx, from, to, d.a.EventIDs, 0, eventPage)
 		if err != nil {
 			return head{}, err
 		}
@@ -290,7 +296,8 @@ func (d *drilldown) load() {
 		d.total = int(h.total)
 		d.pages[0] = h.first
 		d.addrs = h.addrs
-		d.eventsHead.SetText(fmt.Sprintf("Events in the window (%s)", count(h.total)))
+		d.eventsHead.SetText(fmt.Sprintf("Events in the window (%s; ● the anomaly's own %s, listed first)",
+			count(h.total), count(int64(len(d.a.EventIDs)))))
 		d.events.Refresh()
 		d.addrTable.Refresh()
 	})
@@ -309,7 +316,7 @@ func (d *drilldown) row(i int) (store.ViewEvent, bool) {
 		d.loading[p] = true
 		from, to := d.a.WindowStart, d.a.WindowEnd
 		do(d.v, func(ctx context.Context) ([]store.ViewEvent, error) {
-			return d.v.c.WindowEvents(ctx, from, to, p*eventPage, eventPage)
+			return d.v.c.WindowEvents(ctx, from, to, d.a.EventIDs, p*eventPage, eventPage)
 		}, func(rows []store.ViewEvent, err error) {
 			delete(d.loading, p)
 			if err != nil {

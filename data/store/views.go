@@ -25,6 +25,7 @@ type ViewEvent struct {
 	Region      string
 	Direction   string
 	UserAgent   string
+	Marked      bool // one of the events asked to come first (an anomaly's own events)
 }
 
 // ViewAddress is one source address seen in a time window with its calls and failed calls.
@@ -79,16 +80,25 @@ func (s *Store) ViewEventCounts(ctx context.Context, from, to time.Time) (map[st
 	return out, rows.Err()
 }
 
-// ViewEvents reads one page of the events in [from, to) in time order (ties by id), so that a
-// table can show millions of rows without holding them.
-func (s *Store) ViewEvents(ctx context.Context, from, to time.Time, offset, limit int) ([]ViewEvent, error) {
+// ViewEvents reads one page of the events in [from, to): those whose eventID is in first come
+// first (Marked), then the rest, each in time order (ties by id), so that a table can show
+// millions of rows without holding them.
+func (s *Store) ViewEvents(ctx context.Context, from, to time.Time, first []string, offset, limit int) ([]ViewEvent, error) {
 	lo, hi := bounds(from, to)
 	if limit <= 0 {
 		limit = -1
 	}
+	if first == nil {
+		first = []string{}
+	}
+	ids, err := json.Marshal(first)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT id, event_id, time, event_source, event_name, source_ip,
-		CASE WHEN principal_arn != '' THEN principal_arn ELSE user_name END, error_code, region, direction, user_agent
-		FROM events WHERE time >= ? AND time < ? ORDER BY time, id LIMIT ? OFFSET ?`, lo, hi, limit, offset)
+		CASE WHEN principal_arn != '' THEN principal_arn ELSE user_name END, error_code, region, direction, user_agent,
+		event_id IN (SELECT value FROM json_each(?)) AS marked
+		FROM events WHERE time >= ? AND time < ? ORDER BY marked DESC, time, id LIMIT ? OFFSET ?`, string(ids), lo, hi, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("read events page %d+%d: %w", offset, limit, err)
 	}
@@ -98,7 +108,7 @@ func (s *Store) ViewEvents(ctx context.Context, from, to time.Time, offset, limi
 		var e ViewEvent
 		var ms int64
 		if err := rows.Scan(&e.ID, &e.EventID, &ms, &e.EventSource, &e.EventName, &e.SourceIP, &e.Principal,
-			&e.ErrorCode, &e.Region, &e.Direction, &e.UserAgent); err != nil {
+			&e.ErrorCode, &e.Region, &e.Direction, &e.UserAgent, &e.Marked); err != nil {
 			return nil, fmt.Errorf("read events page: %w", err)
 		}
 		e.Time = time.UnixMilli(ms).UTC()
