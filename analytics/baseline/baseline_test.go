@@ -1,0 +1,395 @@
+package baseline
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+type sliceEvents []cloudtrail.Event
+
+func (s sliceEvents) ScanEvents(ctx context.Context, fn func(*cloudtrail.Event) error) error {
+	for i := range s {
+		if err := fn(&s[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var end = time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC) // a Friday midnight
+
+func analyze(t testing.TB, evs []cloudtrail.Event, opt Options) Result {
+	t.Helper()
+	res, err := Analyze(context.Background(), sliceEvents(evs), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func withAttack(seed uint64, days int, at time.Time) []cloudtrail.Event {
+	evs := append(genNormal(seed, days, end), genExfil(at)...)
+	sortEvents(evs)
+	return evs
+}
+
+func TestExfiltrationRanksFirst(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run("seed"+string(rune('0'+seed)), func(t *testing.T) {
+			at := end.Add(-3*time.Hour - 27*time.Minute)
+			res := analyze(t, withAttack(seed, 3, at), Options{})
+			if len(res.Anomalies) == 0 {
+				t.Fatal("no anomalies")
+			}
+			top := res.Anomalies[0]
+			if !strings.Contains(top.Entity, "app-a") {
+				t.Fatalf("top anomaly is %s (%s), want the app-a role", top.Entity, top.Title)
+			}
+			if top.Risk < 9 {
+				t.Errorf("exfiltration risk %d, want ≥ 9 (%s)", top.Risk, top.Title)
+			}
+			if top.Direction != cloudtrail.Outbound {
+				t.Errorf("direction %s, want outbound", top.Direction)
+			}
+			if !slices.Contains(top.EventIDs, "attack-0") || !slices.Contains(top.EventIDs, "attack-100") {
+				t.Errorf("attack events missing from the anomaly's %d events", len(top.EventIDs))
+			}
+			var names []string
+			for _, f := range top.Factors {
+				names = append(names, f.Name+"="+f.Label)
+			}
+			for _, want := range []string{"source network=new", "API=new", "user agent=new"} {
+				if !slices.Contains(names, want) {
+					t.Errorf("factor %s missing from %v", want, names)
+				}
+			}
+			if !strings.Contains(top.Title, "new external address") {
+				t.Errorf("title %q does not say the address is new and external", top.Title)
+			}
+		})
+	}
+}
+
+func TestEpisodeSpansWindows(t *testing.T) {
+	at := end.Add(-5 * time.Hour)
+	evs := append(genNormal(2, 3, end), genExfilEvery(at, 6*time.Second)...) // 15 minutes of reads
+	sortEvents(evs)
+	res := analyze(t, evs, Options{})
+	top := res.Anomalies[0]
+	if !strings.Contains(top.Entity, "app-a") {
+		t.Fatalf("top anomaly %s, want app-a", top.Title)
+	}
+	if d := top.WindowEnd.Sub(top.WindowStart); d < 15*time.Minute {
+		t.Errorf("episode spans %v, want the 15 minutes of the attack", d)
+	}
+	n := 0
+	for _, id := range top.EventIDs {
+		if strings.HasPrefix(id, "attack-") {
+			n++
+		}
+	}
+	if n != 151 {
+		t.Errorf("episode holds %d of 151 attack events", n)
+	}
+	for _, a := range res.Anomalies[1:] {
+		if strings.Contains(a.Entity, "app-a") && !a.WindowStart.Before(at) && a.WindowStart.Before(at.Add(20*time.Minute)) {
+			t.Errorf("attack split into a second anomaly: %s at %s", a.Title, a.WindowStart)
+		}
+	}
+}
+
+func TestCleanDaysAreQuiet(t *testing.T) {
+	for _, seed := range []uint64{4, 5, 6} {
+		res := analyze(t, genNormal(seed, 4, end), Options{MinRisk: 1})
+		perRisk := map[int]int{}
+		for _, a := range res.Anomalies {
+			if !a.WindowStart.Before(end.Add(-24 * time.Hour)) {
+				perRisk[a.Risk]++
+			}
+		}
+		high := 0
+		for r := 7; r <= 10; r++ {
+			high += perRisk[r]
+		}
+		t.Logf("seed %d: last-day anomalies per risk %v", seed, perRisk)
+		if perRisk[10] > 1 || high > 5 {
+			t.Errorf("seed %d: clean day has %d risk-10 and %d risk ≥ 7 anomalies", seed, perRisk[10], high)
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	evs := withAttack(9, 2, end.Add(-5*time.Hour))
+	a := analyze(t, evs, Options{MinRisk: 1})
+	b := analyze(t, evs, Options{MinRisk: 1})
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("two analyses of the same events differ")
+	}
+	seen := map[string]bool{}
+	for _, an := range a.Anomalies {
+		if seen[an.ID] {
+			t.Errorf("duplicate anomaly id %s", an.ID)
+		}
+		seen[an.ID] = true
+	}
+	for i := 1; i < len(a.Anomalies); i++ {
+		if a.Anomalies[i].Risk > a.Anomalies[i-1].Risk {
+			t.Fatalf("anomalies not sorted by risk at %d", i)
+		}
+	}
+}
+
+func TestShortHistoryLowersConfidence(t *testing.T) {
+	evs := genNormal(3, 1, end)
+	cut := evs[:0]
+	for _, e := range evs {
+		if e.Time.Before(end.Add(-21 * time.Hour)) {
+			cut = append(cut, e)
+		}
+	}
+	res := analyze(t, append(cut, genExfil(end.Add(-22*time.Hour))...), Options{MinRisk: 1})
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "less than a day") }) {
+		t.Errorf("notes %q do not mention the short history", res.Notes)
+	}
+	if len(res.Anomalies) == 0 {
+		t.Fatal("no anomalies")
+	}
+	for _, a := range res.Anomalies {
+		if a.Confidence == "full" {
+			t.Errorf("anomaly %s has full confidence on 3 hours of history", a.Title)
+		}
+		if a.Risk > 8 {
+			t.Errorf("risk %d on 3 hours of history, want at most 8 (lowered by two levels): %s", a.Risk, a.Title)
+		}
+	}
+}
+
+func TestSeries(t *testing.T) {
+	evs := genNormal(2, 2, end)
+	res := analyze(t, evs, Options{})
+	bins := int(evs[len(evs)-1].Time.Truncate(5*time.Minute).Sub(evs[0].Time.Truncate(5*time.Minute))/(5*time.Minute)) + 1
+	if len(res.Series) != 3*bins {
+		t.Fatalf("series has %d points, want %d", len(res.Series), 3*bins)
+	}
+	var total float64
+	for i, p := range res.Series {
+		if p.Direction != directions[i%3] {
+			t.Fatalf("point %d direction %s", i, p.Direction)
+		}
+		if i >= 3 && p.BinStart.Before(res.Series[i-3].BinStart) {
+			t.Fatalf("series out of order at %d", i)
+		}
+		if p.Lower > p.Expected || p.Expected > p.Upper || p.Lower < 0 {
+			t.Fatalf("point %d band %v ≤ %v ≤ %v broken", i, p.Lower, p.Expected, p.Upper)
+		}
+		total += p.Observed
+	}
+	if int(total) != len(evs) {
+		t.Errorf("series counts %v events, want %d", total, len(evs))
+	}
+}
+
+func TestMinRiskAndEventCap(t *testing.T) {
+	evs := withAttack(1, 2, end.Add(-2*time.Hour))
+	res := analyze(t, evs, Options{MinRisk: 8, MaxEventIDs: 10})
+	if len(res.Anomalies) == 0 {
+		t.Fatal("no anomaly at risk ≥ 8")
+	}
+	for _, a := range res.Anomalies {
+		if a.Risk < 8 {
+			t.Errorf("risk %d below MinRisk", a.Risk)
+		}
+		if len(a.EventIDs) > 10 {
+			t.Errorf("%d event IDs, cap is 10", len(a.EventIDs))
+		}
+	}
+}
+
+func TestJSONContract(t *testing.T) {
+	res := analyze(t, withAttack(1, 2, end.Add(-2*time.Hour)), Options{})
+	a := res.Anomalies[0]
+	okDir := map[string]bool{cloudtrail.Inbound: true, cloudtrail.Internal: true, cloudtrail.Outbound: true}
+	okType := map[string]bool{finding.EntityIP: true, finding.EntityPrincipal: true, finding.EntityAPI: true, finding.EntityAccount: true}
+	okLabel := map[string]bool{"new": true, "rare": true, "infrequent": true, "frequent": true, "spike": true, "drop": true}
+	for _, a := range res.Anomalies {
+		if !okDir[a.Direction] || !okType[a.EntityType] || a.Risk < 1 || a.Risk > 10 || a.ID == "" || a.Title == "" {
+			t.Errorf("anomaly breaks the contract: %+v", a)
+		}
+		if !a.WindowEnd.After(a.WindowStart) || a.WindowStart.Location() != time.UTC {
+			t.Errorf("window %v–%v", a.WindowStart, a.WindowEnd)
+		}
+		for _, f := range a.Factors {
+			if !okLabel[f.Label] {
+				t.Errorf("factor label %q", f.Label)
+			}
+		}
+	}
+	if a.WindowEnd.Sub(a.WindowStart) != 5*time.Minute {
+		t.Errorf("window %v, want 5 minutes", a.WindowEnd.Sub(a.WindowStart))
+	}
+}
+
+func TestCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Analyze(ctx, sliceEvents(genNormal(1, 1, end)), Options{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestEmptyAndLate(t *testing.T) {
+	res := analyze(t, nil, Options{})
+	if len(res.Anomalies) != 0 || len(res.Series) != 0 || len(res.Notes) == 0 {
+		t.Errorf("empty input: %+v", res)
+	}
+	evs := genNormal(1, 1, end)
+	evs[100], evs[len(evs)-100] = evs[len(evs)-100], evs[100]
+	res = analyze(t, evs, Options{})
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "out of time order") }) {
+		t.Errorf("notes %q do not report the late event", res.Notes)
+	}
+	e := NewEngine(Options{})
+	e.Finish()
+	if err := e.Add(&evs[0]); !errors.Is(err, ErrFinished) {
+		t.Errorf("Add after Finish: %v", err)
+	}
+}
+
+func TestSurprise(t *testing.T) {
+	var c counter
+	if s := c.surprise(0); s != 0 {
+		t.Errorf("empty counter surprise %v, want 0", s)
+	}
+	c.add("a", 1000)
+	c.add("b", 1000)
+	steady := c.surprise(0)
+	if steady < 9 {
+		t.Errorf("new value after 2000 calls of two values: %.1f bits, want ≥ 9", steady)
+	}
+	if s := c.surprise(1000); s != 0 {
+		t.Errorf("frequent value surprise %.1f, want 0", s)
+	}
+	var churn counter
+	for i := 0; i < 500; i++ {
+		churn.add(string(rune('a'+i%26))+string(rune('a'+i/26)), 4)
+	}
+	churn.add("x", 1)
+	for i := 0; i < 300; i++ {
+		churn.add("single"+string(rune(i)), 1)
+	}
+	if s := churn.surprise(0); s >= steady/2 {
+		t.Errorf("new value for a principal that often uses new values: %.1f bits, want well below %.1f", s, steady)
+	}
+	if a, b := c.surprise(0), c.surprise(1); a < b {
+		t.Errorf("new (%.1f) less surprising than seen once (%.1f)", a, b)
+	}
+}
+
+func TestLabel(t *testing.T) {
+	for _, tc := range []struct {
+		k    uint32
+		n    uint64
+		want string
+	}{{0, 100, "new"}, {1, 5, "rare"}, {5, 1000, "rare"}, {50, 1000, "infrequent"}, {500, 1000, "frequent"}} {
+		if got := label(tc.k, tc.n); got != tc.want {
+			t.Errorf("label(%d, %d) = %s, want %s", tc.k, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestAgentFamily(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0", "aws-cli/2.13.0 Python/3.11.6 Linux/6.2.0"},
+		{"stratus-red-team_39f95f43-cd2f-4beb-b69e-be60b6fe1f57", "stratus-red-team_6a7ec681-49a5-4403-99a2-d3c1229e8063"},
+		{"Boto3/1.26.165 Python/3.10.6 Linux/5.19.0-46-generic Botocore/1.29.165", "Boto3/1.28.1 Python/3.10.6 Linux/5.19.0-50-generic Botocore/1.31.1"},
+	} {
+		t.Run(tc.a, func(t *testing.T) {
+			if fa, fb := agentFamily(tc.a), agentFamily(tc.b); fa != fb {
+				t.Errorf("%q → %q but %q → %q", tc.a, fa, tc.b, fb)
+			}
+		})
+	}
+	if agentFamily("aws-cli/2.15.30") == agentFamily("python-requests/2.22.0") {
+		t.Error("different tools share a family")
+	}
+}
+
+func TestNetworkAndKeys(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7": "203.0.113.0/24", "2001:db8:1:2::5": "2001:db8:1::/48", "AWS Internal": "AWS Internal",
+		"ec2.amazonaws.com": "ec2.amazonaws.com", "08.1.250.216": "08.1.250.216",
+	} {
+		if got := network(in); got != want {
+			t.Errorf("network(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		e        cloudtrail.Event
+		key, typ string
+	}{
+		{cloudtrail.Event{PrincipalType: "AssumedRole", PrincipalARN: "arn:aws:sts::1:assumed-role/web/i-0abc", SessionIssuer: "arn:aws:iam::1:role/web"}, "arn:aws:iam::1:role/web", "principal"},
+		{cloudtrail.Event{PrincipalType: "AssumedRole", PrincipalARN: "arn:aws:sts::1:assumed-role/web/i-0abc"}, "arn:aws:sts::1:assumed-role/web", "principal"},
+		{cloudtrail.Event{PrincipalType: "IAMUser", PrincipalARN: "arn:aws:iam::1:user/a"}, "arn:aws:iam::1:user/a", "principal"},
+		{cloudtrail.Event{SourceIP: "203.0.113.9"}, "203.0.113.9", "ip"},
+	} {
+		if k, typ := principalKey(&tc.e); k != tc.key || typ != tc.typ {
+			t.Errorf("principalKey(%+v) = %s %s, want %s %s", tc.e, k, typ, tc.key, tc.typ)
+		}
+	}
+	for in, want := range map[string]string{"AddPermission20150331v2": "AddPermission", "ListFunctions20150331": "ListFunctions", "GetObject": "GetObject"} {
+		if got := baseName(in); got != want {
+			t.Errorf("baseName(%q) = %q", in, got)
+		}
+	}
+}
+
+func TestDirectionWeight(t *testing.T) {
+	if !(directionWeight(cloudtrail.Outbound) > directionWeight(cloudtrail.Inbound) &&
+		directionWeight(cloudtrail.Inbound) > directionWeight(cloudtrail.Internal)) {
+		t.Error("outbound must weigh more than inbound, inbound more than internal")
+	}
+}
+
+func TestRiskOfMonotonic(t *testing.T) {
+	prev := 0
+	for s := 0.0; s < 60; s += 0.5 {
+		r := riskOf(s)
+		if r < prev || r < 1 || r > 10 {
+			t.Fatalf("riskOf(%v) = %d after %d", s, r, prev)
+		}
+		prev = r
+	}
+	if prev != 10 {
+		t.Errorf("riskOf never reaches 10")
+	}
+}
+
+// BenchmarkAnalyze measures the engine on a reproducible week of generated traffic scaled to
+// about a million events (b.N analyses of the whole corpus).
+func BenchmarkAnalyze(b *testing.B) {
+	var evs []cloudtrail.Event
+	for seed := uint64(1); len(evs) < 1_000_000; seed++ {
+		part := genNormal(seed, 7, end)
+		evs = append(evs, part...)
+	}
+	sortEvents(evs)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := Analyze(context.Background(), sliceEvents(evs), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = res
+	}
+	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

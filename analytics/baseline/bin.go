@@ -1,0 +1,505 @@
+package baseline
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// fct is a finding before it becomes a finding.Factor: what stood out, how much (bits of
+// surprise), and which events carry it.
+type fct struct {
+	dim      string // what kind of evidence: a novelty dimension, "volume", "principal"
+	value    string // the learned value a novelty factor is about; volume factors leave it empty
+	name     string
+	observed any
+	baseline any
+	label    string
+	bits     float64
+	match    func(*rec) bool // the events behind the factor
+	api      string          // the API a new-API or volume factor is about, for the sensitive tie-break
+}
+
+// key identifies a factor across the bins of an episode, so repeats are counted once.
+func (f *fct) key() string {
+	if f.value != "" {
+		return f.dim + "\x00" + f.value
+	}
+	return f.dim + "\x00" + f.name
+}
+
+const (
+	minPeerWindows   = 200 // history a peer group needs before it judges its members
+	shrinkWindows    = 20  // principal history, in active windows, at which its own view counts half
+	minFactorBits    = 3   // a factor must be at least one-in-eight unusual to be reported
+	maxFactorBits    = 20  // no single factor says more than one in a million
+	maxPrincipalBits = 8   // a principal's first appearance alone
+)
+
+// flush scores the open bin and folds its events into the learned state.
+func (e *Engine) flush() {
+	b := e.cur
+	evs := e.buf
+	slices.SortStableFunc(evs, func(x, y rec) int { return cmp.Or(x.t.Compare(y.t), cmp.Compare(x.id, y.id)) })
+	binStart := time.Unix(0, b*int64(e.bin)).UTC()
+	attached := map[string][]fct{} // group key → volume findings attributed to it
+
+	e.scoreDirections(b, binStart, evs, attached)
+	e.scoreAPIs(b, evs, attached)
+
+	// Group by principal (or address when there is none), in a fixed order.
+	groups := map[string][]int{}
+	for i := range evs {
+		groups[evs[i].etype+"|"+evs[i].pkey] = append(groups[evs[i].etype+"|"+evs[i].pkey], i)
+	}
+	for k := range attached {
+		if _, ok := groups[k]; !ok {
+			groups[k] = nil
+		}
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, gk := range keys {
+		idx := groups[gk]
+		fs := attached[gk]
+		if len(idx) > 0 {
+			fs = append(e.noveltyFactors(b, evs, idx), fs...)
+		}
+		if len(fs) == 0 && !e.continues(gk, b, evs, idx) {
+			continue
+		}
+		e.extend(gk, b, evs, idx, fs)
+	}
+	e.learn(b, evs, groups, keys)
+
+	// Episodes not extended for a while are over.
+	var done []string
+	for k, ep := range e.open {
+		if ep.last < b-maxEpisodeGap {
+			done = append(done, k)
+		}
+	}
+	slices.Sort(done)
+	for _, k := range done {
+		e.close(e.open[k])
+		delete(e.open, k)
+	}
+	if len(evs) > 0 {
+		e.account = evs[len(evs)-1].account
+	}
+	clear(e.buf)
+	e.buf = e.buf[:0]
+}
+
+// scoreDirections appends the bin's series points and scores each direction's volume.
+func (e *Engine) scoreDirections(b int64, binStart time.Time, evs []rec, attached map[string][]fct) {
+	var counts [len(directions)]int
+	for i := range evs {
+		for j, d := range directions {
+			if evs[i].dir == d {
+				counts[j]++
+			}
+		}
+	}
+	for j, d := range directions {
+		h := e.historyFor("d\x00" + d)
+		bd := e.baselineFor(h, b)
+		c := float64(counts[j])
+		p := finding.Point{Direction: d, BinStart: binStart, Observed: c, Expected: c, Lower: c, Upper: c}
+		if bd.n > 0 {
+			p.Expected, p.Lower, p.Upper = bd.expected, math.Max(0, bd.expected-3*bd.scale), bd.expected+3*bd.scale
+			e.seasonBy[boolIndex(bd.seasonal)] = true
+		}
+		e.series = append(e.series, p)
+		h.set(b, counts[j])
+		if bits, _ := spikeBits(c, bd, 20); bits > 0 {
+			gk, share := e.topContributor(evs, func(r *rec) bool { return r.dir == d })
+			f := fct{dim: "volume", name: d + " calls per " + durationWords(e.bin), observed: c,
+				baseline: round1(bd.expected), label: finding.LabelSpike, bits: bits * 0.5,
+				match: func(r *rec) bool { return r.dir == d }}
+			if share < 0.5 {
+				gk = finding.EntityAccount + "|" + e.accountOf(evs)
+			}
+			attached[gk] = append(attached[gk], f)
+		}
+		// A sharp fall in a busy direction: logging stopped, or a feed broke.
+		if bd.n >= 12 && bd.expected >= 20 && c < bd.expected-4*bd.scale {
+			bits := math.Min(8, 2*math.Log2(bd.expected/(c+1)))
+			if bits >= minFactorBits {
+				gk := finding.EntityAccount + "|" + e.accountOf(evs)
+				attached[gk] = append(attached[gk], fct{dim: "volume", name: d + " calls per " + durationWords(e.bin),
+					observed: c, baseline: round1(bd.expected), label: finding.LabelDrop, bits: bits,
+					match: func(r *rec) bool { return false }})
+			}
+		}
+	}
+}
+
+// scoreAPIs scores each API's and API × error code's count in the bin against its history, and
+// attributes spikes to the principal behind most of them, or to the API itself.
+func (e *Engine) scoreAPIs(b int64, evs []rec, attached map[string][]fct) {
+	counts := map[string]int{}
+	for i := range evs {
+		counts["a\x00"+evs[i].v[dimAPI]]++
+		if evs[i].v[dimError] != "ok" {
+			counts["e\x00"+evs[i].v[dimAPI]+"\x00"+evs[i].v[dimError]]++
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		c := counts[k]
+		h, known := e.vol[k]
+		if !known {
+			// A first appearance is the novelty model's to judge; start its history.
+			e.historyFor(k).set(b, c)
+			continue
+		}
+		bd := e.baselineFor(h, b)
+		h.set(b, c)
+		bits, _ := spikeBits(float64(c), bd, 10)
+		if bits == 0 {
+			continue
+		}
+		parts := strings.Split(k, "\x00")
+		api, errc := parts[1], ""
+		if len(parts) == 3 {
+			errc = parts[2]
+		}
+		match := func(r *rec) bool { return r.v[dimAPI] == api && (errc == "" || r.v[dimError] == errc) }
+		name := apiName(api) + " per " + durationWords(e.bin)
+		if errc != "" {
+			name = apiName(api) + " " + errc + " per " + durationWords(e.bin)
+		}
+		gk, share := e.topContributor(evs, match)
+		f := fct{dim: "volume", name: name, observed: c, baseline: round1(bd.expected),
+			label: finding.LabelSpike, bits: bits * 0.75, match: match, api: api}
+		if share < 0.5 {
+			gk = finding.EntityAPI + "|" + api
+		}
+		attached[gk] = append(attached[gk], f)
+	}
+}
+
+// topContributor returns the group key with the most matching events and its share.
+func (e *Engine) topContributor(evs []rec, match func(*rec) bool) (string, float64) {
+	n := map[string]int{}
+	total := 0
+	for i := range evs {
+		if match(&evs[i]) {
+			n[evs[i].etype+"|"+evs[i].pkey]++
+			total++
+		}
+	}
+	best, bc := "", 0
+	for k, c := range n {
+		if c > bc || c == bc && k < best {
+			best, bc = k, c
+		}
+	}
+	if total == 0 {
+		return "", 0
+	}
+	return best, float64(bc) / float64(total)
+}
+
+func (e *Engine) accountOf(evs []rec) string {
+	for i := range evs {
+		if evs[i].account != "" {
+			return evs[i].account
+		}
+	}
+	if e.account != "" {
+		return e.account
+	}
+	return "unknown"
+}
+
+// noveltyFactors finds what is new or rare for the group's principal in this bin, judged
+// against what was known when the bin opened.
+func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
+	first := &evs[idx[0]]
+	ps := e.principals[first.pkey]
+	var fs []fct
+
+	if k := e.orgPrin.count(first.pkey); k <= 2 {
+		// New principals are created all the time; being new counts, but what they do counts more.
+		if bits := math.Min(e.orgPrin.surprise(k), maxPrincipalBits); bits >= minFactorBits {
+			base := "first activity seen from this principal"
+			if k > 0 {
+				base = fmt.Sprintf("active in %d earlier windows", k)
+			}
+			pk := first.pkey
+			fs = append(fs, fct{dim: "principal", value: pk, name: "principal", observed: first.pkey, baseline: base,
+				label: label(k, e.orgPrin.n), bits: bits, match: func(r *rec) bool { return r.pkey == pk }})
+		}
+	}
+
+	type seen struct {
+		n       int
+		example string
+	}
+	for d := dim(0); d < numDims; d++ {
+		vals := map[string]*seen{}
+		var order []string
+		for _, i := range idx {
+			v := evs[i].v[d]
+			if v == "" || d == dimError && v == "ok" {
+				continue
+			}
+			s := vals[v]
+			if s == nil {
+				s = &seen{example: v}
+				if d == dimNetwork {
+					s.example = evs[i].ip
+				}
+				vals[v] = s
+				order = append(order, v)
+			}
+			s.n++
+		}
+		slices.Sort(order)
+		for _, v := range order {
+			var k uint32
+			var pb float64
+			var pn uint64
+			if ps != nil {
+				k = ps.dims[d].count(v)
+				pb = ps.dims[d].surprise(k)
+				pn = ps.dims[d].n
+			}
+			ob := 0.0
+			orgNew := false
+			if orgDims[d] {
+				ko := e.org[d].count(v)
+				orgNew = ko == 0 && e.org[d].n > 0
+				// Judge against the principal's peers (people, workloads, root…) once they have
+				// history: a new address is routine for CI runners and rare for people.
+				if pc := e.peers[first.class]; pc != nil && pc[d].n >= minPeerWindows {
+					ob = pc[d].surprise(pc[d].count(v))
+				} else {
+					ob = e.org[d].surprise(ko)
+				}
+			}
+			// What the account has rarely seen matters only when it is unusual for this principal
+			// too; for a principal with no history, the account's view is all there is.
+			// The principal's own estimate is shrunk towards the account's while its history
+			// is short: after a handful of windows, "new for this principal" says little.
+			bits := pb
+			if pn == 0 {
+				bits = ob
+			}
+			if k <= 2 && orgDims[d] && pn > 0 {
+				pw := float64(ps.dims[d].w) // ps is set: pn > 0 needs history
+				w := pw / (pw + shrinkWindows)
+				bits = w*pb + (1-w)*ob
+			}
+			if d == dimNetwork && !publicAddress(vals[v].example) {
+				bits *= 0.5 // a new private or service address is less alarming than a new outside one
+			}
+			bits = math.Min(bits, maxFactorBits)
+			if bits < minFactorBits {
+				continue
+			}
+			base := "no history for this principal"
+			if ps != nil && pn > 0 {
+				top, tc := ps.dims[d].top()
+				base = fmt.Sprintf("usually %s (%d of %d active windows)", display(d, top), tc, pn)
+			}
+			if orgNew {
+				base += "; new to the account"
+			}
+			dd, vv := d, v
+			f := fct{dim: dimNames[d], value: v, name: dimNames[d], observed: display(d, vals[v].example), baseline: base,
+				label: label(k, pn), bits: bits, match: func(r *rec) bool { return r.v[dd] == vv }}
+			if d == dimAPI {
+				f.api = v
+				if n := vals[v].n; n > 1 {
+					f.observed = fmt.Sprintf("%s ×%d", display(d, v), n)
+				}
+			}
+			fs = append(fs, f)
+		}
+	}
+
+	// The principal's own volume per API, against its past bins.
+	if ps != nil {
+		per := principalCounts(evs, idx)
+		apis := make([]string, 0, len(per))
+		for a := range per {
+			apis = append(apis, a)
+		}
+		slices.Sort(apis)
+		for _, a := range apis {
+			pv := ps.apis[a]
+			if pv == nil {
+				continue
+			}
+			bits, mean := principalSpikeBits(per[a], *pv)
+			if bits < minFactorBits {
+				continue
+			}
+			f := fct{dim: "volume", observed: per[a], baseline: round1(mean), label: finding.LabelSpike, bits: bits}
+			per5 := " per " + durationWords(e.bin) + " by this principal"
+			switch {
+			case a == distinctKey:
+				f.name = "distinct APIs" + per5
+				f.match = func(*rec) bool { return true }
+			case strings.HasPrefix(a, errorPrefix):
+				code := a[len(errorPrefix):]
+				f.name = code + " errors" + per5
+				f.match = func(r *rec) bool { return r.v[dimError] == code }
+			default:
+				api := a
+				f.name, f.api = apiName(a)+per5, a
+				f.match = func(r *rec) bool { return r.v[dimAPI] == api }
+			}
+			fs = append(fs, f)
+		}
+	}
+	if first.service && !slices.ContainsFunc(idx, func(i int) bool { return evs[i].dir == cloudtrail.Outbound }) {
+		// AWS services act on their own schedule; what they do new is rarely an intrusion,
+		// unless it tells that data left (another account copying a shared snapshot).
+		for i := range fs {
+			fs[i].bits *= 0.5
+		}
+	}
+	return fs
+}
+
+// Pseudo-APIs of a principal's volume: its error count per code, and how many distinct APIs it
+// called in a bin (enumeration touches many).
+const (
+	errorPrefix = "error/"
+	distinctKey = "#distinct"
+)
+
+// principalCounts counts a group's calls per API, its errors per code and its distinct APIs.
+func principalCounts(evs []rec, idx []int) map[string]int {
+	per := map[string]int{}
+	apis := 0
+	for _, i := range idx {
+		r := &evs[i]
+		if per[r.v[dimAPI]] == 0 {
+			apis++
+		}
+		per[r.v[dimAPI]]++
+		if r.v[dimError] != "ok" {
+			per[errorPrefix+r.v[dimError]]++
+		}
+	}
+	per[distinctKey] = apis
+	return per
+}
+
+// learn folds the bin's events into the per-principal and account-wide state.
+func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []string) {
+	for _, gk := range keys {
+		idx := groups[gk]
+		if len(idx) == 0 {
+			continue
+		}
+		pkey := evs[idx[0]].pkey
+		ps := e.principals[pkey]
+		if ps == nil {
+			ps = &pstate{first: b, apis: map[string]*pvol{}}
+			e.principals[pkey] = ps
+		}
+		pc := e.peers[evs[idx[0]].class]
+		if pc == nil {
+			pc = new([numDims]counter)
+			e.peers[evs[idx[0]].class] = pc
+		}
+		// Values are counted once per principal and window: calls come in bursts, and a
+		// burst of a hundred calls from one address is one observation of it, not a hundred.
+		for d := dim(0); d < numDims; d++ {
+			clear(e.seen)
+			for _, i := range idx {
+				v := evs[i].v[d]
+				if v == "" || e.seen[v] {
+					continue
+				}
+				e.seen[v] = true
+				ps.dims[d].add(v, 1)
+				if orgDims[d] {
+					e.org[d].add(v, 1)
+					pc[d].add(v, 1)
+				}
+			}
+			if len(e.seen) > 0 {
+				ps.dims[d].w++
+				if orgDims[d] {
+					e.org[d].w++
+					pc[d].w++
+				}
+			}
+		}
+		e.orgPrin.add(pkey, 1)
+		for a, n := range principalCounts(evs, idx) {
+			c := uint32(n)
+			pv := ps.apis[a]
+			if pv == nil {
+				pv = &pvol{}
+				ps.apis[a] = pv
+			}
+			pv.bins++
+			pv.calls += c
+			pv.peak = max(pv.peak, c)
+		}
+	}
+}
+
+// top returns the most common value of a counter (ties by value) and its count.
+func (c *counter) top() (string, uint32) {
+	best, bc := "", uint32(0)
+	for v, n := range c.vals {
+		if n > bc || n == bc && v < best {
+			best, bc = v, n
+		}
+	}
+	return best, bc
+}
+
+// display turns a learned value back into what a person reads.
+func display(d dim, v string) string {
+	if d == dimAPI {
+		return apiName(v)
+	}
+	return v
+}
+
+// apiName shows "s3.amazonaws.com/GetObject" as "GetObject".
+func apiName(api string) string {
+	if i := strings.LastIndexByte(api, '/'); i >= 0 {
+		return api[i+1:]
+	}
+	return api
+}
+
+func durationWords(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	}
+	return d.String()
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

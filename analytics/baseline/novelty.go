@@ -1,0 +1,314 @@
+package baseline
+
+import (
+	"math"
+	"net/netip"
+	"strings"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// dim is one attribute of a call whose values the rarity model learns per principal.
+type dim uint8
+
+const (
+	dimAPI dim = iota
+	dimRegion
+	dimNetwork
+	dimAgent
+	dimError
+	dimKey
+	dimMFA
+	numDims
+)
+
+var dimNames = [numDims]string{"API", "region", "source network", "user agent", "error code", "access key", "console sign-in"}
+
+// orgDims are the dimensions also learned for the whole data set: a value nobody has used is
+// stronger evidence than a value one principal has not used.
+var orgDims = [numDims]bool{dimAPI: true, dimRegion: true, dimNetwork: true, dimAgent: true, dimError: true, dimMFA: true}
+
+// peerGroup names the kind of principal an event comes from, for the account-wide view: people
+// signing in through SSO, IAM users, service-linked roles, other roles, root, AWS services.
+func peerGroup(e *cloudtrail.Event) string {
+	switch {
+	case e.PrincipalType == "AssumedRole" && strings.Contains(e.PrincipalARN, "/AWSReservedSSO_"):
+		return "sso"
+	case e.PrincipalType == "AssumedRole" && strings.Contains(e.PrincipalARN, "/AWSServiceRole"):
+		return "service-linked"
+	case e.InvokedBy != "" && e.PrincipalARN == "":
+		return "AWSService"
+	}
+	return e.PrincipalType
+}
+
+// ccMax bounds the counts-of-counts histogram: rarity only matters for small counts.
+const ccMax = 64
+
+// counter learns how often each value of one dimension occurs, with the counts-of-counts that
+// the Good-Turing estimate of "something new" needs.
+type counter struct {
+	vals map[string]uint32
+	n    uint64         // observations
+	w    uint64         // windows with at least one observation
+	cc   [ccMax + 1]int // cc[c]: values seen exactly c times, c ≤ ccMax
+}
+
+func (c *counter) count(v string) uint32 { return c.vals[v] }
+
+func (c *counter) add(v string, k uint32) {
+	if c.vals == nil {
+		c.vals = make(map[string]uint32, 4)
+	}
+	old := c.vals[v]
+	nw := old + k
+	c.vals[v] = nw
+	c.n += uint64(k)
+	if old > 0 && old <= ccMax {
+		c.cc[old]--
+	}
+	if nw <= ccMax {
+		c.cc[nw]++
+	}
+}
+
+// surprise is how unlikely, in bits, a value seen k times before is for this counter: minus the
+// log of the chance that the next observation is something new (Good-Turing: singletons over
+// total) or a value at most as common as this one. It is 0 with no history, and grows with the
+// amount of history, so a short history cannot produce a loud finding.
+func (c *counter) surprise(k uint32) float64 {
+	if c.n == 0 {
+		return 0
+	}
+	mass := float64(c.cc[1] + 1)
+	if k > 0 {
+		if k > ccMax {
+			return 0
+		}
+		for i := 1; i <= int(k); i++ {
+			mass += float64(i * c.cc[i])
+		}
+	}
+	p := mass / float64(c.n+2)
+	// A window holds several observations (a person calls ten APIs in five minutes): the
+	// chance that one of them is this rare grows with how many a window usually holds.
+	if c.w > 0 {
+		p *= math.Max(1, float64(c.n)/float64(c.w))
+	}
+	if p >= 1 {
+		return 0
+	}
+	return -math.Log2(p)
+}
+
+// label names how common a value seen k times out of n is.
+func label(k uint32, n uint64) string {
+	switch {
+	case k == 0:
+		return finding.LabelNew
+	case k <= 2 || float64(k) < 0.01*float64(n):
+		return finding.LabelRare
+	case float64(k) < 0.1*float64(n):
+		return finding.LabelInfrequent
+	}
+	return finding.LabelFrequent
+}
+
+// values returns the value of each dimension for one event; "" means the event has none.
+func values(e *cloudtrail.Event, out *[numDims]string) {
+	out[dimAPI] = apiKey(e)
+	out[dimRegion] = e.Region
+	out[dimNetwork] = network(e.SourceIP)
+	out[dimAgent] = agentFamily(e.UserAgent)
+	if e.InvokedBy != "" || e.PrincipalType == "AWSService" {
+		// An AWS service calling on someone's behalf: its address and agent are the service's.
+		out[dimNetwork], out[dimAgent] = "", ""
+	}
+	out[dimError] = e.ErrorCode
+	if out[dimError] == "" {
+		out[dimError] = "ok" // successes count too: a principal that never fails makes a new error stand out
+	}
+	out[dimKey] = ""
+	if strings.HasPrefix(e.AccessKey, "AKIA") {
+		out[dimKey] = e.AccessKey
+	}
+	out[dimMFA] = ""
+	if e.EventName == "ConsoleLogin" {
+		if e.MFA {
+			out[dimMFA] = "with MFA"
+		} else {
+			out[dimMFA] = "without MFA"
+		}
+	}
+}
+
+// apiKey names an API as eventSource/eventName, without Lambda-style version suffixes.
+func apiKey(e *cloudtrail.Event) string {
+	return e.EventSource + "/" + baseName(e.EventName)
+}
+
+// baseName strips the date version some services append ("AddPermission20150331v2").
+func baseName(name string) string {
+	i := len(name)
+	if i > 2 && name[i-2] == 'v' && name[i-1] >= '0' && name[i-1] <= '9' {
+		i -= 2
+	}
+	j := i
+	for j > 0 && name[j-1] >= '0' && name[j-1] <= '9' {
+		j--
+	}
+	if i-j == 8 && j > 0 {
+		return name[:j]
+	}
+	return name
+}
+
+// network reduces a source address to the network it belongs to (/24 for IPv4, /48 for IPv6),
+// so a principal moving within its usual network is not new; AWS service names stay as they are.
+func network(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	bits := 24
+	if a.Is6() {
+		bits = 48
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// agentFamily reduces a user agent to the tools it names, without versions, platforms or the
+// per-command suffixes some SDKs append ("aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0
+// exe/x86_64.ubuntu.22 prompt/off command/s3.ls" is "aws-cli python linux"), so upgrades and
+// different commands are not new but a different tool is. Bare words outside parentheses are
+// kept with digits and hexadecimal runs folded ("stratus-red-team_#").
+func agentFamily(ua string) string {
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	if !strings.ContainsAny(ua, "/ (") {
+		return foldDigits(ua) // "AWS Internal", "signin.amazonaws.com", "stratus-red-team_<uuid>"
+	}
+	var b strings.Builder
+	depth := 0
+	tok := 0
+	for _, f := range strings.FieldsFunc(ua, func(r rune) bool { return r == ' ' || r == ',' || r == '[' || r == ']' }) {
+		open := strings.Count(f, "(")
+		closing := strings.Count(f, ")")
+		inside := depth > 0 || strings.HasPrefix(f, "(")
+		depth += open - closing
+		if depth < 0 {
+			depth = 0
+		}
+		if inside {
+			continue
+		}
+		name, _, hasSlash := strings.Cut(f, "/")
+		name = strings.ToLower(name)
+		if hasSlash && skipAgentToken[name] {
+			continue
+		}
+		name = foldDigits(name)
+		if name == "" || name == "#" {
+			continue
+		}
+		if tok > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(name)
+		tok++
+		if tok == 8 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return foldDigits(ua)
+	}
+	return b.String()
+}
+
+// skipAgentToken are user-agent fields that describe the call or platform, not the tool.
+var skipAgentToken = map[string]bool{"command": true, "md": true, "ua": true, "cfg": true, "exe": true,
+	"prompt": true, "os": true, "lang": true, "m": true, "api": true, "app": true, "sid": true, "ft": true}
+
+// foldDigits replaces runs of digits, and hexadecimal runs of 8 or more holding a digit (UUIDs,
+// build hashes), with '#'.
+func foldDigits(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if isHex(s[i]) {
+			j, digits := i, false
+			for j < len(s) && (isHex(s[j]) || s[j] == '-') {
+				digits = digits || s[j] >= '0' && s[j] <= '9'
+				j++
+			}
+			if digits && j-i >= 8 {
+				b.WriteByte('#')
+				i = j
+				continue
+			}
+		}
+		if s[i] >= '0' && s[i] <= '9' {
+			for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+				i++
+			}
+			b.WriteByte('#')
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// principalKey names who made a call for learning: role sessions collapse to their role, since
+// session names (instance IDs, random suffixes) change all the time.
+func principalKey(e *cloudtrail.Event) (key, entityType string) {
+	switch {
+	case e.PrincipalType == "AssumedRole" && e.SessionIssuer != "":
+		return e.SessionIssuer, finding.EntityPrincipal
+	case e.PrincipalType == "AssumedRole" && strings.Contains(e.PrincipalARN, ":assumed-role/"):
+		arn := e.PrincipalARN
+		if i := strings.LastIndexByte(arn, '/'); i > strings.Index(arn, ":assumed-role/")+len(":assumed-role/") {
+			arn = arn[:i]
+		}
+		return arn, finding.EntityPrincipal
+	}
+	if p := cloudtrail.PrincipalOf(e); p != "" {
+		return p, finding.EntityPrincipal
+	}
+	if e.SourceIP != "" {
+		return e.SourceIP, finding.EntityIP
+	}
+	return "unknown", finding.EntityPrincipal
+}
+
+// sensitive APIs weigh a little more when they are new for a principal; the weight only breaks
+// ties, novelty and volume must carry the score.
+var sensitive = map[string]bool{
+	"StopLogging": true, "DeleteTrail": true, "UpdateTrail": true, "PutEventSelectors": true,
+	"PutInsightSelectors": true, "DeleteDetector": true, "UpdateDetector": true, "DeleteFlowLogs": true,
+	"DeleteResolverQueryLogConfig": true, "DisableSecurityHub": true, "DeleteConfigurationRecorder": true,
+	"StopConfigurationRecorder": true, "LeaveOrganization": true, "ListBuckets": true,
+	"GetSecretValue": true, "BatchGetSecretValue": true, "GetParameters": true, "GetPasswordData": true,
+	"CreateAccessKey": true, "CreateLoginProfile": true, "UpdateLoginProfile": true, "CreateUser": true,
+	"AttachUserPolicy": true, "AttachRolePolicy": true, "PutUserPolicy": true, "PutRolePolicy": true,
+	"UpdateAssumeRolePolicy": true, "CreateRole": true, "ModifySnapshotAttribute": true,
+	"ModifyImageAttribute": true, "ModifyDBSnapshotAttribute": true, "ModifyDBClusterSnapshotAttribute": true,
+	"PutBucketPolicy": true, "PutBucketAcl": true, "DeleteBucketPolicy": true, "GetFederationToken": true,
+	"ConsoleLogin": true, "SendCommand": true, "StartSession": true, "SendSSHPublicKey": true,
+	"SendSerialConsoleSSHPublicKey": true, "AuthorizeSecurityGroupIngress": true, "AddPermission": true,
+	"UpdateFunctionCode": true, "CreateTrustAnchor": true, "DisableKey": true, "ScheduleKeyDeletion": true,
+	"DeleteLogGroup": true, "PutBucketReplication": true, "CreateResourceShare": true, "RunInstances": true,
+	"SharedSnapshotCopyInitiated": true, "SharedSnapshotVolumeCreated": true, "StopInstances": true,
+}

@@ -1,0 +1,80 @@
+package eval
+
+import (
+	"context"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+var full = flag.Bool("full", false, "run the evaluation at full size: several seeds and timings, 32,000 events a day")
+
+var scenarios = []string{"capital-one-2019", "cloudtrail-tampering", "iam-backdoor", "console-no-mfa",
+	"snapshot-ami-sharing", "secrets-bulk-read", "unused-region-instances", "accessdenied-enumeration",
+	"defence-evasion", "root-use"}
+
+func evalConfig() (Config, []uint64, []time.Duration) {
+	cfg := Config{Days: 8, EventsPerDay: 8000, End: time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)}
+	seeds := []uint64{11}
+	// Offsets before End: the scenario's day is the eighth, after a week of history.
+	timings := []time.Duration{-9*time.Hour - 35*time.Minute}
+	if *full {
+		cfg.EventsPerDay = 32000
+		seeds = []uint64{11, 23, 47}
+		timings = []time.Duration{-21*time.Hour - 10*time.Minute, -13*time.Hour - 25*time.Minute, -4*time.Hour - 50*time.Minute}
+	}
+	return cfg, seeds, timings
+}
+
+// TestEval injects every scenario into a week of generated traffic and checks the targets:
+// each reaches risk ≥ 9 with its key events inside, and a clean day stays quiet.
+func TestEval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluation skipped in -short mode")
+	}
+	cfg, seeds, timings := evalConfig()
+	ctx := context.Background()
+	var outs []Outcome
+	for _, seed := range seeds {
+		for _, name := range scenarios {
+			for _, off := range timings {
+				o, err := Scenario(ctx, cfg, seed, name, cfg.End.Add(off))
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs = append(outs, o)
+			}
+		}
+	}
+	var sb strings.Builder
+	if err := WriteOutcomes(&sb, outs); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + sb.String())
+	if testing.Verbose() {
+		os.Stdout.WriteString(sb.String())
+	}
+	for _, o := range outs {
+		if !o.Hit() {
+			t.Errorf("%s seed %d at %s: max risk %d, key events %d/%d in top, %d/%d in risk ≥ 7",
+				o.Scenario, o.Seed, o.At.Format(time.RFC3339), o.MaxRisk, o.KeyInTop, o.KeyEvents, o.KeyInAny, o.KeyEvents)
+		}
+	}
+	for _, seed := range seeds {
+		c, err := CleanDay(ctx, cfg, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		WriteCleanDay(&b, c)
+		t.Log("\n" + b.String())
+		if testing.Verbose() {
+			os.Stdout.WriteString(b.String())
+		}
+		if c.PerRisk[10] > 5 || c.HighRisk() > 20 {
+			t.Errorf("clean day seed %d: %d at risk 10 (max 5), %d at risk ≥ 7 (max 20)", seed, c.PerRisk[10], c.HighRisk())
+		}
+	}
+}
