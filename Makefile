@@ -50,7 +50,7 @@ test-ui: build
 	TRAILSCOPE_BIN=$(abspath $(BIN)) $(GO) test -tags $(TAGS) -count=1 -run TestRealWindow ./ui/...
 
 bench: deps
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+	$(GO) test -tags $(TAGS) -run '^$$' -bench Ingest -benchtime 1x -timeout 60m ./data/ingest/
 
 eval: deps
 	$(GO) test -tags $(TAGS) -count=1 -run TestEval -v -timeout 60m ./analytics/eval -args -full
@@ -61,7 +61,7 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./data/query
 
 package: deps
-	$(GO) tool fyne package -os linux -release -tags $(TAGS)
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release -tags $(TAGS)
 
 clean:
 	rm -rf $(BIN) $(BIN)-debug $(CACHE)

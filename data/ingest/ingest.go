@@ -420,20 +420,17 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			}
 			ids[ch.key] = id
 		}
-		for i := range ch.events {
-			ok, err := ld.Event(&ch.events[i], id)
+		if len(ch.events) > 0 {
+			n, err := ld.Events(ch.events, id)
 			if err != nil {
 				ld.Abort()
 				return sum, err
 			}
-			if ok {
-				added[ch.key]++
-				sum.Added++
-				c.added.Add(1)
-			} else {
-				sum.Duplicates++
-				c.dups.Add(1)
-			}
+			added[ch.key] += int64(n)
+			sum.Added += int64(n)
+			c.added.Add(int64(n))
+			sum.Duplicates += int64(len(ch.events) - n)
+			c.dups.Add(int64(len(ch.events) - n))
 		}
 		for i := range ch.insights {
 			ok, err := ld.Insight(&ch.insights[i], id)

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/trailscope/trailscope/data/cloudtrail"
@@ -36,20 +38,150 @@ type FileRecord struct {
 // it has written since the last Commit is lost together if the process dies, so the case never
 // holds half a batch; eventID keys make a rerun add exactly what is missing.
 type Loader struct {
-	s                    *Store
-	ctx                  context.Context
+	s   *Store
+	ctx context.Context
+	// exec runs the per-row statements: ctx without its cancellation, because the driver
+	// starts a watcher for every statement run under a cancellable context, which costs more
+	// than the insert itself. Event checks ctx instead.
+	exec                 context.Context
 	tx                   *sql.Tx
 	event, raw, ins, dig *sql.Stmt
 	pending              int
 }
 
+// loadCacheKiB is the writer's page cache during a load: enough to keep the hot pages of the
+// eventID index, whose inserts land at random, without a pread for most of them.
+const loadCacheKiB = 32 << 10
+
+// sortCacheKiB bounds the page cache, and with it the sorter's memory, while indexes are built.
+const sortCacheKiB = 16 << 10
+
+// deferredKey is the settings key holding the SQL of the secondary indexes on events that a bulk
+// load into an empty case dropped, one statement per line, until they are built again.
+const deferredKey = "load_deferred_indexes"
+
 // BeginLoad starts a loader. Only one may be open at a time (the writer has one connection).
+//
+// Into an empty case, the secondary indexes on events (all but the eventID key) are dropped and
+// built once at Close, from sorted keys, which is several times cheaper than keeping them up to
+// date row by row. Their SQL is kept in the settings table in the same transaction, so a load
+// killed midway has them rebuilt by the next BeginLoad.
 func (s *Store) BeginLoad(ctx context.Context) (*Loader, error) {
-	l := &Loader{s: s, ctx: ctx}
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", loadCacheKiB)); err != nil {
+		return nil, fmt.Errorf("begin load: %w", err)
+	}
+	if err := s.BuildDeferredIndexes(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.deferIndexes(ctx); err != nil {
+		return nil, err
+	}
+	l := &Loader{s: s, ctx: ctx, exec: context.WithoutCancel(ctx)}
 	if err := l.begin(); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// deferIndexes drops the secondary indexes on events when the case holds no event yet.
+func (s *Store) deferIndexes(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("defer indexes: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)`).Scan(&n); err != nil {
+		return fmt.Errorf("defer indexes: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	// Unique indexes stay: they are what makes a load idempotent.
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events'
+		AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name`)
+	if err != nil {
+		return fmt.Errorf("defer indexes: %w", err)
+	}
+	var names, stmts []string
+	for rows.Next() {
+		var name, sql string
+		if err := rows.Scan(&name, &sql); err != nil {
+			rows.Close()
+			return fmt.Errorf("defer indexes: %w", err)
+		}
+		names = append(names, name)
+		stmts = append(stmts, strings.ReplaceAll(sql, "\n", " "))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("defer indexes: %w", err)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, deferredKey, strings.Join(stmts, "\n")); err != nil {
+		return fmt.Errorf("defer indexes: %w", err)
+	}
+	for _, n := range names {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX "`+n+`"`); err != nil {
+			return fmt.Errorf("defer index %s: %w", n, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("defer indexes: %w", err)
+	}
+	return nil
+}
+
+// BuildDeferredIndexes builds the indexes a bulk load deferred, if any: after a load that was
+// killed or aborted they are missing until this runs (the next BeginLoad runs it too). Searches
+// are right without them, only slower.
+func (s *Store) BuildDeferredIndexes(ctx context.Context) error {
+	var v string
+	err := s.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, deferredKey).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	// The sorter spills to temporary files rather than holding every key in memory, and its
+	// in-memory runs are bounded by the page cache, made smaller for the while.
+	if _, err := s.w.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	var cache int64
+	if err := s.w.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", sortCacheKiB*-1)); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	defer func() {
+		ctx := context.WithoutCancel(ctx)
+		s.w.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
+		s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", cache))
+	}()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	defer tx.Rollback()
+	for _, stmt := range strings.Split(v, "\n") {
+		stmt = strings.Replace(stmt, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("restore index %q: %w", stmt, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, deferredKey); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	return nil
 }
 
 func (l *Loader) begin() error {
@@ -85,11 +217,14 @@ func (l *Loader) Pending() int { return l.pending }
 
 // Event stores one event; added is false when its eventID is already in the case.
 func (l *Loader) Event(e *cloudtrail.Event, fileID int64) (added bool, err error) {
+	if err := l.ctx.Err(); err != nil {
+		return false, err
+	}
 	var ro any
 	if e.ReadOnly != nil {
 		ro = boolInt(*e.ReadOnly)
 	}
-	res, err := l.event.ExecContext(l.ctx, e.EventID, e.Time.UnixMilli(), e.EventSource, e.EventName, e.EventType,
+	res, err := l.event.ExecContext(l.exec, e.EventID, e.Time.UnixMilli(), e.EventSource, e.EventName, e.EventType,
 		e.Region, e.SourceIP, e.UserAgent, e.ErrorCode, e.PrincipalType, e.PrincipalARN, e.PrincipalAccount,
 		e.PrincipalID, e.InvokedBy, e.UserName, e.AccessKey, e.SessionIssuer, e.RecipientAccount, ro, boolInt(e.MFA), e.Direction, fileID)
 	if err != nil {
@@ -103,10 +238,25 @@ func (l *Loader) Event(e *cloudtrail.Event, fileID int64) (added bool, err error
 	if err != nil {
 		return false, err
 	}
-	if _, err := l.raw.ExecContext(l.ctx, id, e.Raw); err != nil {
+	if _, err := l.raw.ExecContext(l.exec, id, e.Raw); err != nil {
 		return false, fmt.Errorf("store event %s: %w", e.EventID, err)
 	}
 	return true, nil
+}
+
+// Events stores events of one file and returns how many were new to the case. (Multi-row
+// INSERTs were measured: no faster with this driver, which binds value by value either way.)
+func (l *Loader) Events(es []cloudtrail.Event, fileID int64) (added int, err error) {
+	for i := range es {
+		ok, err := l.Event(&es[i], fileID)
+		if err != nil {
+			return added, err
+		}
+		if ok {
+			added++
+		}
+	}
+	return added, nil
 }
 
 // Insight stores a CloudTrail Insights event.
@@ -155,15 +305,22 @@ func (l *Loader) Commit() error {
 	return l.begin()
 }
 
-// Close commits what is pending and ends the loader.
+// Close commits what is pending, builds the indexes the load deferred and ends the loader.
 func (l *Loader) Close() error {
 	if err := l.tx.Commit(); err != nil {
 		return fmt.Errorf("commit load: %w", err)
 	}
+	if err := l.s.BuildDeferredIndexes(l.ctx); err != nil {
+		return err
+	}
+	if _, err := l.s.w.ExecContext(l.ctx, `PRAGMA cache_size = -2000`); err != nil {
+		return fmt.Errorf("end load: %w", err)
+	}
 	return nil
 }
 
-// Abort drops what was written since the last commit.
+// Abort drops what was written since the last commit. Indexes the load deferred stay missing
+// until BuildDeferredIndexes or the next BeginLoad.
 func (l *Loader) Abort() { _ = l.tx.Rollback() }
 
 func boolInt(b bool) int {

@@ -74,11 +74,12 @@ func createPrivate(path string) error {
 
 func dsn(p string, readOnly bool) string {
 	q := url.Values{}
-	// Order matters: page_size must come before the switch to WAL.
+	// page_size must come before the switch to WAL, and the driver runs the _pragma list sorted
+	// by name (journal_mode before page_size): WAL is asked for with the _journal_mode key,
+	// which the driver applies after the list.
 	pragmas := []string{
 		"page_size(" + strconv.Itoa(pageSize) + ")",
 		"busy_timeout(10000)",
-		"journal_mode(WAL)",
 		"synchronous(NORMAL)",
 		"foreign_keys(ON)",
 		"temp_store(MEMORY)",
@@ -88,6 +89,9 @@ func dsn(p string, readOnly bool) string {
 	}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
+	}
+	if !readOnly {
+		q.Set("_journal_mode", "WAL")
 	}
 	q.Set("_txlock", "immediate")
 	return "file:" + p + "?" + q.Encode()

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
+)
+
+// testEvents makes n distinct events with a few repeated values to index.
+func testEvents(t *testing.T, n int) []cloudtrail.Event {
+	t.Helper()
+	base := time.Date(2024, 5, 9, 0, 0, 0, 0, time.UTC)
+	out := make([]cloudtrail.Event, n)
+	for i := range n {
+		raw := fmt.Sprintf(`{"eventVersion":"1.08","eventID":"id-%06d","eventTime":%q,"eventSource":"s3.amazonaws.com",`+
+			`"eventName":"%s","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.%d","userAgent":"agent-%d",`+
+			`"requestParameters":{"bucketName":"bucket-%d"}}`,
+			i, base.Add(time.Duration(i)*time.Second).Format(time.RFC3339), []string{"GetObject", "PutObject"}[i%2], i%200, i%3, i%5)
+		e, err := cloudtrail.Extract([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// indexNames lists the indexes on events.
+func indexNames(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	return names
+}
+
+// TestDeferredIndexes checks that a first load drops the secondary indexes and builds them at
+// Close, that a load which never closes leaves them to the next BeginLoad or
+// BuildDeferredIndexes, and that later loads into a non-empty case keep them.
+func TestDeferredIndexes(t *testing.T) {
+	ctx := context.Background()
+	want := []string{"events_event_id", "events_ip", "events_name", "events_principal", "events_time"}
+	es := testEvents(t, 3000)
+	tests := []struct {
+		name   string
+		finish func(t *testing.T, s *Store, l *Loader)
+	}{
+		{"closed", func(t *testing.T, s *Store, l *Loader) {
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"aborted then built", func(t *testing.T, s *Store, l *Loader) {
+			if err := l.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			l.Abort()
+			if got := indexNames(t, s); !reflect.DeepEqual(got, []string{"events_event_id"}) {
+				t.Errorf("during the load: indexes %v, want only the eventID key", got)
+			}
+			if err := s.BuildDeferredIndexes(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"aborted then loaded again", func(t *testing.T, s *Store, l *Loader) {
+			if err := l.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			l.Abort()
+			l2, err := s.BeginLoad(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
+				t.Errorf("second BeginLoad: indexes %v, want %v", got, want)
+			}
+			n, err := l2.Events(es, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != len(es)/2 {
+				t.Errorf("second load added %d, want %d", n, len(es)/2)
+			}
+			if err := l2.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			l, err := s.BeginLoad(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := l.Events(es[:len(es)/2], 0)
+			if err != nil || n != len(es)/2 {
+				t.Fatalf("added %d, %v; want %d", n, err, len(es)/2)
+			}
+			tt.finish(t, s, l)
+			if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
+				t.Errorf("indexes %v, want %v", got, want)
+			}
+			if v, err := s.Setting(ctx, deferredKey, ""); err != nil || v != "" {
+				t.Errorf("setting %s = %q, %v; want it gone", deferredKey, v, err)
+			}
+		})
+	}
+}
+
+// TestBuildFTSBatches builds the full-text index in several transactions, across a second load,
+// and checks that every event is found by a value of its own and that nothing is indexed twice.
+func TestBuildFTSBatches(t *testing.T) {
+	ctx := context.Background()
+	old := ftsBatch
+	ftsBatch = 700 // several transactions, not a multiple of the reader's chunk
+	t.Cleanup(func() { ftsBatch = old })
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	es := testEvents(t, 2500)
+	for _, part := range [][]cloudtrail.Event{es[:1800], es[1800:]} {
+		l, err := s.BeginLoad(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Events(part, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var calls []int64
+		if err := s.BuildFTS(ctx, func(n int64) { calls = append(calls, n) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) == 0 || calls[len(calls)-1] != int64(len(part)) {
+			t.Errorf("progress %v, want it to end at %d", calls, len(part))
+		}
+		if n, err := s.FTSPending(ctx); err != nil || n != 0 {
+			t.Errorf("pending %d, %v; want 0", n, err)
+		}
+	}
+	for _, tc := range []struct {
+		match string
+		want  int
+	}{
+		{`"id 000042"`, 1},
+		{`"id 002499"`, 1},
+		{`getobject`, 1250},
+		{`"agent 1"`, 833},
+		{`bucket`, 2500},
+	} {
+		t.Run(tc.match, func(t *testing.T) {
+			rows, err := s.r.QueryContext(ctx, `SELECT rowid FROM events_fts WHERE events_fts MATCH ?`, tc.match)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var ids []int64
+			for rows.Next() {
+				var id int64
+				rows.Scan(&id)
+				ids = append(ids, id)
+			}
+			sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+			if len(ids) != tc.want {
+				t.Errorf("%d matches, want %d", len(ids), tc.want)
+			}
+			for i := 1; i < len(ids); i++ {
+				if ids[i] == ids[i-1] {
+					t.Fatalf("rowid %d indexed twice", ids[i])
+				}
+			}
+		})
+	}
+}
