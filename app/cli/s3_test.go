@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,19 +16,27 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
-// flaky fails every third object download with a 500 before passing the request on, so the
-// load only succeeds through the SDK's retries.
+// flaky fails the first download of every other object with a 500 before passing requests on,
+// so the load only succeeds through the SDK's retries.
 type flaky struct {
 	next  http.Handler
-	gets  atomic.Int64
+	mu    sync.Mutex
+	seen  map[string]bool
 	fails atomic.Int64
 }
 
 func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && !r.URL.Query().Has("list-type") && f.gets.Add(1)%3 == 0 {
-		f.fails.Add(1)
-		http.Error(w, "injected fault", http.StatusInternalServerError)
-		return
+	if r.Method == http.MethodGet && !r.URL.Query().Has("list-type") {
+		f.mu.Lock()
+		first := !f.seen[r.URL.Path]
+		f.seen[r.URL.Path] = true
+		fail := first && len(f.seen)%2 == 0
+		f.mu.Unlock()
+		if fail {
+			f.fails.Add(1)
+			http.Error(w, "injected fault", http.StatusInternalServerError)
+			return
+		}
 	}
 	f.next.ServeHTTP(w, r)
 }
@@ -70,7 +79,7 @@ func TestIngestFromS3(t *testing.T) {
 	if err != nil || n == 0 {
 		t.Fatalf("upload %d files: %v", n, err)
 	}
-	h := &flaky{next: gofakes3.New(backend).Server()}
+	h := &flaky{next: gofakes3.New(backend).Server(), seen: map[string]bool{}}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

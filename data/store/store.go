@@ -50,6 +50,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open case %s: %w", path, err)
 	}
+	// A first load that was killed left its secondary indexes unbuilt; searches need them.
+	if err := s.BuildDeferredIndexes(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open case %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		w.Close()
@@ -85,7 +90,8 @@ func dsn(p string, readOnly bool) string {
 		"temp_store(MEMORY)",
 	}
 	if readOnly {
-		pragmas = []string{"busy_timeout(10000)", "query_only(1)"}
+		// A larger cache for readers: pivots revisit the same index pages.
+		pragmas = []string{"busy_timeout(10000)", "query_only(1)", "cache_size(-65536)"}
 	}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
