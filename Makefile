@@ -9,7 +9,7 @@ DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libx
 	libxi-dev libxxf86vm-dev xvfb xauth imagemagick xdotool
 export CGO_ENABLED := 1
 
-.PHONY: deps build debug run test test-ui bench eval package clean fuzz
+.PHONY: deps build release debug run test test-ui bench eval package clean fuzz
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -30,7 +30,11 @@ deps:
 	@$(GO) mod download
 
 build: deps
-	$(GO) build -tags $(TAGS) -trimpath -o $(BIN) .
+	$(GO) build -tags $(TAGS) -o $(BIN) .
+
+# The release build: no local paths in the binary.
+release: deps
+	$(GO) build -tags $(TAGS) -trimpath -ldflags "-s -w" -o $(BIN) .
 
 # A debug build: the race detector and Fyne's thread checks (no migrated_fynedo tag).
 debug: deps

@@ -75,7 +75,7 @@ func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
 
 	var top fyne.CanvasObject
 	if demo {
-		note := widget.NewLabel("Demo data — a generated sample organisation over 7 days, with the 2019 bucket-theft story in its last day. Not real logs.")
+		note := widget.NewLabel("Demo data — a generated sample organisation, with the 2019 bucket-theft story in its last day. Not real logs.")
 		note.Importance = widget.WarningImportance
 		note.Wrapping = fyne.TextWrapWord
 		top = note

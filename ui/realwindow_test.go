@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// TestRealWindow runs the built binary under Xvfb: it waits for "dashboard ready", takes a
+// TestRealWindow runs the built binary under Xvfb on a demo case: it waits for "dashboard ready", takes a
 // screenshot into testdata/screenshots, checks that the chart area holds drawn lines, and
 // stops the app with SIGTERM, which must exit 0. `make test-ui` sets TRAILSCOPE_BIN.
 func TestRealWindow(t *testing.T) {
@@ -29,7 +29,11 @@ func TestRealWindow(t *testing.T) {
 		}
 	}
 	display := startXvfb(t, 1280, 800)
-	casePath := buildCase(t)
+	// A real demo case, made by the binary itself: generated, loaded and analysed.
+	casePath := filepath.Join(t.TempDir(), "demo.tsc")
+	if out, err := exec.Command(bin, "demo", "--case", casePath, "--days", "2", "--seed", "1").CombinedOutput(); err != nil {
+		t.Fatalf("trailscope demo: %v\n%s", err, out)
+	}
 	home := t.TempDir()
 
 	cmd := exec.Command(bin, "--case", casePath, "--size", "1280x800")
