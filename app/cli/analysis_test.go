@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAnalysisContract makes a small demo case and checks the anomalies and series listings
+// keep the contract's shape, that analysis is deterministic, and that a direction setting
+// reclassifies the case.
+func TestAnalysisContract(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses a day of traffic")
+	}
+	casePath := filepath.Join(t.TempDir(), "demo.tsc")
+	if _, stderr, code := run(t, "demo", "--case", casePath, "--days", "2", "--seed", "9"); code != 0 {
+		t.Fatalf("demo: %d %s", code, stderr)
+	}
+	first, stderr, code := run(t, "anomalies", "--case", casePath, "--format", "json")
+	if code != 0 {
+		t.Fatalf("anomalies: %d %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(first), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("only %d anomalies", len(lines))
+	}
+	prevRisk := 11
+	for i, line := range lines {
+		var a map[string]any
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		for _, k := range []string{"id", "risk", "direction", "window_start", "window_end", "entity_type", "entity", "title", "factors", "event_ids"} {
+			if _, ok := a[k]; !ok {
+				t.Fatalf("anomaly %d lacks %q: %s", i, k, line)
+			}
+		}
+		risk := int(a["risk"].(float64))
+		if risk < 1 || risk > 10 || risk > prevRisk {
+			t.Errorf("anomaly %d: risk %d after %d (want 1-10, highest first)", i, risk, prevRisk)
+		}
+		prevRisk = risk
+		switch a["direction"] {
+		case "inbound", "internal", "outbound":
+		default:
+			t.Errorf("anomaly %d: direction %v", i, a["direction"])
+		}
+		switch a["entity_type"] {
+		case "ip", "principal", "api", "account":
+		default:
+			t.Errorf("anomaly %d: entity_type %v", i, a["entity_type"])
+		}
+		for _, f := range a["factors"].([]any) {
+			switch f.(map[string]any)["label"] {
+			case "new", "rare", "infrequent", "frequent", "spike", "drop":
+			default:
+				t.Errorf("anomaly %d: factor label %v", i, f.(map[string]any)["label"])
+			}
+		}
+		if len(a["event_ids"].([]any)) == 0 {
+			t.Errorf("anomaly %d stands on no events", i)
+		}
+	}
+	// Minimum risk and direction filters.
+	out, _, _ := run(t, "anomalies", "--case", casePath, "--format", "json", "--min-risk", "7", "--direction", "outbound")
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var a struct {
+			Risk      int
+			Direction string
+		}
+		json.Unmarshal(sc.Bytes(), &a)
+		if a.Risk < 7 || a.Direction != "outbound" {
+			t.Errorf("filtered listing holds risk %d %s", a.Risk, a.Direction)
+		}
+	}
+	// The same input analysed again gives the same results, ids included.
+	if _, stderr, code := run(t, "analyze", "--case", casePath, "--rebuild"); code != 0 {
+		t.Fatalf("analyze --rebuild: %d %s", code, stderr)
+	}
+	again, _, _ := run(t, "anomalies", "--case", casePath, "--format", "json")
+	if again != first {
+		t.Error("a rebuild gave different anomalies")
+	}
+	series, _, code := run(t, "series", "--case", casePath, "--format", "csv", "--direction", "internal")
+	rows := strings.Split(strings.TrimSpace(series), "\n")
+	if code != 0 || rows[0] != "direction,bin_start,observed,expected,lower,upper" || len(rows) < 500 {
+		t.Errorf("series csv: exit %d, %d rows, header %q", code, len(rows), rows[0])
+	}
+	for _, r := range rows[1:] {
+		if !strings.HasPrefix(r, "internal,") {
+			t.Fatalf("series row %q not internal", r)
+		}
+	}
+
+	// Marking every network trusted turns all inbound calls internal.
+	count := func(dir string) int {
+		out, _, _ := run(t, "search", "--case", casePath, "--limit", "0", "--format", "csv", "eventName:*")
+		n := 0
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasSuffix(line, ","+dir) {
+				n++
+			}
+		}
+		return n
+	}
+	if count("inbound") == 0 {
+		t.Fatal("demo case has no inbound events")
+	}
+	if _, stderr, code := run(t, "config", "--case", casePath, "trusted_networks", "0.0.0.0/0,::/0"); code != 0 {
+		t.Fatalf("config: %d %s", code, stderr)
+	}
+	if n := count("inbound"); n != 0 {
+		t.Errorf("%d events still inbound after trusting every network", n)
+	}
+}
