@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -95,9 +96,45 @@ func (s *Store) Files(ctx context.Context, status string) ([]FileRecord, error) 
 }
 
 // ScanEvents calls fn for every event in time order (ties by id) with its extracted columns;
-// Raw is left nil. It streams, so memory does not grow with the case. The *Event passed to fn
-// is reused between calls.
+// Raw is left nil. It streams, so memory does not grow with the case. Rows are read in a
+// goroutine of their own, in batches, so that decoding rows and fn's work overlap on two cores.
+// The *Event passed to fn must not be kept after fn returns.
 func (s *Store) ScanEvents(ctx context.Context, fn func(*cloudtrail.Event) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const batch = 1024
+	batches := make(chan []cloudtrail.Event, 4)
+	free := make(chan []cloudtrail.Event, 6)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- s.readEvents(ctx, batch, batches, free)
+	}()
+	var err error
+	for b := range batches {
+		if err == nil {
+			for i := range b {
+				if err = fn(&b[i]); err != nil {
+					cancel() // stop the reader; keep draining so it can exit
+					break
+				}
+			}
+		}
+		select {
+		case free <- b[:0]:
+		default:
+		}
+	}
+	if rerr := <-readErr; err == nil && rerr != nil && !errors.Is(rerr, context.Canceled) {
+		err = rerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+func (s *Store) readEvents(ctx context.Context, batch int, out chan<- []cloudtrail.Event, free <-chan []cloudtrail.Event) error {
 	rows, err := s.r.QueryContext(ctx, `SELECT event_id, time, event_source, event_name, event_type, region, source_ip,
 		user_agent, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by, user_name,
 		access_key, session_issuer, recipient_account, read_only, mfa, direction FROM events ORDER BY time, id`)
@@ -105,11 +142,21 @@ func (s *Store) ScanEvents(ctx context.Context, fn func(*cloudtrail.Event) error
 		return fmt.Errorf("scan events: %w", err)
 	}
 	defer rows.Close()
-	var e cloudtrail.Event
+	next := func() []cloudtrail.Event {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return make([]cloudtrail.Event, 0, batch)
+		}
+	}
+	b := next()
 	var ms int64
 	var ro sql.NullInt64
 	var mfa int64
 	for rows.Next() {
+		b = append(b, cloudtrail.Event{})
+		e := &b[len(b)-1]
 		if err := rows.Scan(&e.EventID, &ms, &e.EventSource, &e.EventName, &e.EventType, &e.Region, &e.SourceIP,
 			&e.UserAgent, &e.ErrorCode, &e.PrincipalType, &e.PrincipalARN, &e.PrincipalAccount, &e.PrincipalID,
 			&e.InvokedBy, &e.UserName, &e.AccessKey, &e.SessionIssuer, &e.RecipientAccount, &ro, &mfa,
@@ -117,17 +164,31 @@ func (s *Store) ScanEvents(ctx context.Context, fn func(*cloudtrail.Event) error
 			return fmt.Errorf("scan events: %w", err)
 		}
 		e.Time = time.UnixMilli(ms).UTC()
-		e.ReadOnly = nil
 		if ro.Valid {
-			b := ro.Int64 != 0
-			e.ReadOnly = &b
+			v := ro.Int64 != 0
+			e.ReadOnly = &v
 		}
 		e.MFA = mfa != 0
-		if err := fn(&e); err != nil {
-			return err
+		if len(b) == batch {
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			b = next()
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("scan events: %w", err)
+	}
+	if len(b) > 0 {
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // Reclassify recomputes every event's direction with classify (which sees the extracted fields
