@@ -25,7 +25,7 @@ func (c *Case) Analyze(ctx context.Context, rebuild bool, progress func(done, to
 			return err
 		}
 	}
-	in, err := c.st.Info(ctx)
+	mark, err := c.st.EventsMark(ctx)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (c *Case) Analyze(ctx context.Context, rebuild bool, progress func(done, to
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
-	src := &countingScan{st: c.st, total: in.Events, progress: progress}
+	src := &countingScan{st: c.st, total: mark, progress: progress}
 	res, err := baseline.Analyze(ctx, src, baseline.Options{
 		Bin:      time.Duration(minutes) * time.Minute,
 		Classify: func(e *cloudtrail.Event) string { return cl.Classify(e) },
@@ -52,10 +52,10 @@ func (c *Case) Analyze(ctx context.Context, rebuild bool, progress func(done, to
 	if err != nil {
 		return err
 	}
-	if err := c.st.SaveAnalysis(ctx, res.Anomalies, res.Series, in.Events); err != nil {
+	if err := c.st.SaveAnalysis(ctx, res.Anomalies, res.Series, mark); err != nil {
 		return err
 	}
-	progress(in.Events, in.Events)
+	progress(mark, mark)
 	return c.st.SetSetting(ctx, notesKey, strings.Join(res.Notes, "\n"))
 }
 

@@ -9,12 +9,24 @@ import (
 	"github.com/trailscope/trailscope/data/finding"
 )
 
-// analysedKey is the settings key holding the events count the stored analysis was made from,
-// so that commands needing results know when the case has new data.
+// analysedKey is the settings key holding the events mark (see EventsMark) the stored analysis
+// was made from, so that commands needing results know when the case has new data.
 const analysedKey = "analysed_events"
 
-// SaveAnalysis replaces the stored anomalies and series with a new analysis, in one transaction.
-func (s *Store) SaveAnalysis(ctx context.Context, anomalies []finding.Anomaly, series []finding.Point, events int64) error {
+// EventsMark identifies how far the case's events go: the highest events.id. Events are only
+// ever added, so a new mark means new data; reading it costs one index step, where count(*)
+// reads a whole index.
+func (s *Store) EventsMark(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("events mark: %w", err)
+	}
+	return n, nil
+}
+
+// SaveAnalysis replaces the stored anomalies and series with a new analysis, in one
+// transaction; mark is the EventsMark taken before the analysis read the events.
+func (s *Store) SaveAnalysis(ctx context.Context, anomalies []finding.Anomaly, series []finding.Point, mark int64) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save analysis: %w", err)
@@ -51,7 +63,7 @@ func (s *Store) SaveAnalysis(ctx context.Context, anomalies []finding.Anomaly, s
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, analysedKey, fmt.Sprint(events)); err != nil {
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, analysedKey, fmt.Sprint(mark)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -63,11 +75,11 @@ func (s *Store) NeedsAnalysis(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+	mark, err := s.EventsMark(ctx)
+	if err != nil {
 		return false, err
 	}
-	return fmt.Sprint(n) != done, nil
+	return fmt.Sprint(mark) != done, nil
 }
 
 // AnomalyFilter narrows a listing of anomalies; zero values mean no bound.
