@@ -90,8 +90,10 @@ func dsn(p string, readOnly bool) string {
 		"temp_store(MEMORY)",
 	}
 	if readOnly {
-		// A larger cache for readers: pivots revisit the same index pages.
-		pragmas = []string{"busy_timeout(10000)", "query_only(1)", "cache_size(-65536)"}
+		// A larger cache for readers: pivots revisit the same index pages. No memory mapping:
+		// the driver maps up to 2 GiB of the file by default, which showed as 1.5 GB resident
+		// while analysing a 1M-event case, for no gain in speed (measured: 14 s either way).
+		pragmas = []string{"busy_timeout(10000)", "query_only(1)", "cache_size(-65536)", "mmap_size(0)"}
 	}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
