@@ -280,13 +280,19 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 		}
 		return name + " <> ''", true
 	case v.Wild():
-		s = name + ` LIKE ` + c.arg(likePattern(v)) + ` ESCAPE '\'`
+		if lo, hi, ok := prefixRange(v.Parts[0]); ok {
+			// SQLite's LIKE optimisation needs a constant pattern; a bound one gets none. The
+			// range on the leading text lets the column's NOCASE index find the candidates (the
+			// store recognises it leading a query: see Store.rangePlan).
+			s = name + " >= " + c.arg(lo) + " COLLATE NOCASE AND " + name + " < " + c.arg(hi) + " COLLATE NOCASE AND "
+		}
+		s += name + ` LIKE ` + c.arg(likePattern(v)) + ` ESCAPE '\'`
 	case v.Text() == "":
 		return "", false // '' in a column also means absent
 	default:
 		s = name + " = " + c.arg(v.Text()) + " COLLATE NOCASE"
 		if p, err := netip.ParsePrefix(v.Text()); err == nil {
-			s = "(" + s + " OR (" + c.cidrRanges(name, p) + CIDRFunc + "(" + name + ", " + c.arg(p.String()) + ")))"
+			s = "(" + s + " OR " + c.cidr(name, p) + ")"
 		}
 	}
 	if col.exact {
@@ -296,12 +302,17 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 	return s + " AND " + c.jsonTerm(t), true
 }
 
-// cidrRanges narrows an IPv4 CIDR to text ranges of the column (index friendly), e.g.
-// 10.1.0.0/16 → col >= '10.1.' AND col < '10.1/'; the exact test follows it.
-func (c *compiler) cidrRanges(col string, p netip.Prefix) string {
+// cidr tests the column against an IPv4 or IPv6 prefix. An IPv4 prefix is narrowed to text
+// ranges of the column first, e.g. 10.1.0.0/16 → col >= '10.1.' AND col < '10.1/', one
+// disjunct per range with the exact test in each, so that every disjunct can use the column's
+// index (SQLite's OR optimisation needs that; an OR nested under an AND gets a full index scan).
+// The ranges compare with NOCASE, the collation of that index (a BINARY range cannot use it); on
+// digits and dots both orders agree.
+func (c *compiler) cidr(col string, p netip.Prefix) string {
+	exact := func() string { return CIDRFunc + "(" + col + ", " + c.arg(p.String()) + ")" }
 	p = p.Masked()
 	if !p.Addr().Is4() {
-		return ""
+		return exact()
 	}
 	a := p.Addr().As4()
 	bits := p.Bits()
@@ -319,7 +330,7 @@ func (c *compiler) cidrRanges(col string, p netip.Prefix) string {
 		prefixes = []string{base(3)} // the last octet is left to the exact test
 	case r == 0 || 1<<(8-r) > 16:
 		if k == 0 {
-			return ""
+			return exact()
 		}
 		prefixes = []string{base(k)}
 	default:
@@ -330,9 +341,31 @@ func (c *compiler) cidrRanges(col string, p netip.Prefix) string {
 	ors := make([]string, len(prefixes))
 	for i, pre := range prefixes {
 		hi := pre[:len(pre)-1] + "/" // '/' follows '.'
-		ors[i] = col + " >= " + c.arg(pre) + " AND " + col + " < " + c.arg(hi)
+		ors[i] = "(" + col + " >= " + c.arg(pre) + " COLLATE NOCASE AND " + col + " < " + c.arg(hi) + " COLLATE NOCASE AND " + exact() + ")"
 	}
-	return "(" + strings.Join(ors, " OR ") + ") AND "
+	return strings.Join(ors, " OR ")
+}
+
+// prefixRange is the NOCASE range [lo, hi) that holds every text beginning with prefix, ASCII
+// letters in any case (the folding of LIKE and NOCASE alike): lo is the prefix in lower case and
+// hi the same with its last byte incremented. A hi whose last byte became an upper-case letter
+// ('@' + 1) compares as its lower case and widens the range, which the LIKE after it corrects.
+func prefixRange(prefix string) (lo, hi string, ok bool) {
+	if prefix == "" {
+		return "", "", false
+	}
+	b := []byte(prefix)
+	for i, x := range b {
+		if 'A' <= x && x <= 'Z' {
+			b[i] = x + 'a' - 'A'
+		}
+	}
+	lo = string(b)
+	if b[len(b)-1] == 0xff {
+		return "", "", false
+	}
+	b[len(b)-1]++
+	return lo, string(b), true
 }
 
 // likePattern turns a wildcard value into a LIKE pattern with '\' as the escape.

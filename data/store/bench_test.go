@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,19 +22,41 @@ func benchEvents() int {
 	return 100000
 }
 
-var benchOnce sync.Map // size → *Store
+// benchFixture is a benchmark case and the values its benchmarks look for.
+type benchFixture struct {
+	st *Store
+	// ip is an address with many events (the pivot); cidr a range holding it; rare an event
+	// name with a few events; bucket a bucket name; wild a wildcard JSON-path query.
+	ip, cidr, rare, bucket, wild string
+}
 
-func benchCase(b *testing.B) *Store {
+var benchOnce sync.Map // size or path → *benchFixture
+
+// benchCase opens the benchmark case: the case file named by TRAILSCOPE_BENCH_CASE (opened as
+// is, e.g. a million events loaded by `trailscope ingest` from the ingest benchmark's corpus),
+// or else a generated case of benchEvents events.
+func benchCase(b *testing.B) *benchFixture {
+	if path := os.Getenv("TRAILSCOPE_BENCH_CASE"); path != "" {
+		if f, ok := benchOnce.Load(path); ok {
+			return f.(*benchFixture)
+		}
+		if _, err := os.Stat(path); err != nil {
+			b.Fatalf("TRAILSCOPE_BENCH_CASE: %v", err)
+		}
+		st, err := Open(context.Background(), path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := &benchFixture{st: st}
+		f.discover(b)
+		benchOnce.Store(path, f)
+		return f
+	}
 	n := benchEvents()
-	if st, ok := benchOnce.Load(n); ok {
-		return st.(*Store)
+	if f, ok := benchOnce.Load(n); ok {
+		return f.(*benchFixture)
 	}
-	// TRAILSCOPE_BENCH_NOCASE=1 adds case-insensitive indexes (a proposed migration) to compare.
-	nocase := os.Getenv("TRAILSCOPE_BENCH_NOCASE") == "1"
-	path := filepath.Join(os.TempDir(), "trailscope-bench-"+strconv.Itoa(n)+"-v1.db")
-	if nocase {
-		path = filepath.Join(os.TempDir(), "trailscope-bench-"+strconv.Itoa(n)+"-nocase-v1.db")
-	}
+	path := filepath.Join(os.TempDir(), "trailscope-bench-"+strconv.Itoa(n)+"-v2.db")
 	if _, err := os.Stat(path); err != nil {
 		tmp := path + ".tmp"
 		os.Remove(tmp)
@@ -44,13 +67,6 @@ func benchCase(b *testing.B) *Store {
 		start := time.Now()
 		loadRaws(b, st, genEvents(n, 1))
 		b.Logf("built %d-event case in %v", n, time.Since(start))
-		if nocase {
-			for _, col := range []string{"event_name", "source_ip", "principal_arn"} {
-				if _, err := st.w.Exec(`CREATE INDEX bench_` + col + `_nocase ON events (` + col + ` COLLATE NOCASE, time)`); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
 		st.Close()
 		if err := os.Rename(tmp, path); err != nil {
 			b.Fatal(err)
@@ -60,12 +76,51 @@ func benchCase(b *testing.B) *Store {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchOnce.Store(n, st)
-	return st
+	// genEvents gives 10.0.3.12 about 3% of the events.
+	f := &benchFixture{st: st, ip: "10.0.3.12", cidr: "203.0.112.0/20", rare: "StopLogging", bucket: "bucket-30",
+		wild: "requestParameters.instancesSet.items.instanceId:i-000001*"}
+	benchOnce.Store(n, f)
+	return f
+}
+
+// discover picks the values of a case it did not generate: the address whose event count is
+// nearest 3% of the case, and the most frequent bucket name in a sample of the records.
+func (f *benchFixture) discover(b *testing.B) {
+	ctx := context.Background()
+	var total int64
+	if err := f.st.r.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
+		b.Fatal(err)
+	}
+	err := f.st.r.QueryRowContext(ctx, `SELECT source_ip FROM events WHERE source_ip GLOB '[0-9]*'
+		GROUP BY source_ip COLLATE NOCASE ORDER BY abs(count(*) - ?) LIMIT 1`, total*3/100).Scan(&f.ip)
+	if err != nil {
+		b.Fatalf("pick an address: %v", err)
+	}
+	if a, err := netip.ParseAddr(f.ip); err == nil {
+		p, _ := a.Prefix(20)
+		f.cidr = p.String()
+	}
+	err = f.st.r.QueryRowContext(ctx, `SELECT event_name FROM events GROUP BY event_name COLLATE NOCASE
+		ORDER BY count(*), event_name LIMIT 1`).Scan(&f.rare)
+	if err != nil {
+		b.Fatalf("pick an event name: %v", err)
+	}
+	err = f.st.r.QueryRowContext(ctx, `SELECT json_extract(json, '$.requestParameters.bucketName') AS v FROM event_json
+		WHERE id % 97 = 0 AND v IS NOT NULL GROUP BY v ORDER BY count(*) DESC LIMIT 1`).Scan(&f.bucket)
+	if err != nil {
+		b.Fatalf("pick a bucket: %v", err)
+	}
+	// An array on the path, and a wildcard on the last value.
+	f.wild = "requestParameters.filterSet.items.valueSet.items.value:run*"
+	b.Logf("case %s: %d events; pivot address %s, range %s, rare API %s, bucket %s", f.st.Path(), total, f.ip, f.cidr, f.rare, f.bucket)
 }
 
 func benchSearch(b *testing.B, q string, limit int) {
-	st := benchCase(b)
+	f := benchCase(b)
+	benchQuery(b, f, q, limit)
+}
+
+func benchQuery(b *testing.B, f *benchFixture, q string, limit int) {
 	e := query.MustParse(q)
 	where, args, err := query.Compile(e)
 	if err != nil {
@@ -76,7 +131,7 @@ func benchSearch(b *testing.B, q string, limit int) {
 	var rows int
 	for b.Loop() {
 		rows = 0
-		if err := st.Search(ctx, Filter{Where: where, Args: args}, limit, func(Hit) error { rows++; return nil }); err != nil {
+		if err := f.st.Search(ctx, Filter{Where: where, Args: args}, limit, func(Hit) error { rows++; return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -86,22 +141,37 @@ func benchSearch(b *testing.B, q string, limit int) {
 func BenchmarkSearchKeywordCommon(b *testing.B) { benchSearch(b, "amazonaws", 100) }
 func BenchmarkSearchKeywordRare(b *testing.B)   { benchSearch(b, "zebracorn", 100) }
 func BenchmarkSearchEventName(b *testing.B)     { benchSearch(b, "eventName:ListBuckets", 100) }
-func BenchmarkSearchEventNameRare(b *testing.B) { benchSearch(b, "eventName:StopLogging", 100) }
+func BenchmarkSearchEventNameRare(b *testing.B) {
+	f := benchCase(b)
+	benchQuery(b, f, "eventName:"+f.rare, 100)
+}
+func BenchmarkSearchEventNameAbsent(b *testing.B) { benchSearch(b, "eventName:NoSuchCall", 100) }
+func BenchmarkSearchEventNamePrefix(b *testing.B) { benchSearch(b, "eventName:List*", 100) }
+func BenchmarkSearchEventNamePrefixRare(b *testing.B) {
+	f := benchCase(b)
+	benchQuery(b, f, "eventName:"+f.rare[:len(f.rare)-2]+"*", 100)
+}
 func BenchmarkSearchJSONPath(b *testing.B) {
-	benchSearch(b, "requestParameters.bucketName:bucket-30", 100)
+	f := benchCase(b)
+	benchQuery(b, f, "requestParameters.bucketName:\""+f.bucket+"\"", 100)
 }
 func BenchmarkSearchJSONPathWild(b *testing.B) {
-	benchSearch(b, "requestParameters.instancesSet.items.instanceId:i-000001*", 100)
+	f := benchCase(b)
+	benchQuery(b, f, f.wild, 100)
 }
-func BenchmarkSearchCIDR(b *testing.B) { benchSearch(b, "sourceIPAddress:203.0.112.0/20", 100) }
+func BenchmarkSearchCIDR(b *testing.B) {
+	f := benchCase(b)
+	benchQuery(b, f, "sourceIPAddress:"+f.cidr, 100)
+}
+func BenchmarkSearchCIDRRare(b *testing.B) { benchSearch(b, "sourceIPAddress:192.0.2.0/28", 100) }
 
 func BenchmarkPivotIP(b *testing.B) {
-	st := benchCase(b)
+	f := benchCase(b)
 	ctx := context.Background()
 	var p *Profile
 	for b.Loop() {
 		var err error
-		if p, err = st.PivotIP(ctx, "10.0.3.12", PivotOptions{}); err != nil {
+		if p, err = f.st.PivotIP(ctx, f.ip, PivotOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -109,7 +179,7 @@ func BenchmarkPivotIP(b *testing.B) {
 }
 
 func BenchmarkHistogram5m(b *testing.B) {
-	st := benchCase(b)
+	st := benchCase(b).st
 	ctx := context.Background()
 	var bins []Bin
 	for b.Loop() {

