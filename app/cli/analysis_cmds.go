@@ -48,6 +48,20 @@ func analyse(ctx context.Context, env Env, c *app.Case, rebuild bool) error {
 	return nil
 }
 
+// openAnalysed opens an existing case for a command that lists analysis results, bringing the
+// analysis up to date first.
+func openAnalysed(ctx context.Context, env Env, path string) (*app.Case, error) {
+	c, err := openCase(ctx, path, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := analyse(ctx, env, c, false); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 func runAnalyze(ctx context.Context, env Env, args []string) error {
 	f := newFlags(env, "analyze", false)
 	rebuild := f.Bool("rebuild", false, "recompute everything, even when the results are up to date")
@@ -94,14 +108,11 @@ func runAnomalies(ctx context.Context, env Env, args []string) error {
 	if err := validDirection(*dir); err != nil {
 		return err
 	}
-	c, err := openCase(ctx, f.casePath, false)
+	c, err := openAnalysed(ctx, env, f.casePath)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := analyse(ctx, env, c, false); err != nil {
-		return err
-	}
 	as, err := c.Anomalies(ctx, store.AnomalyFilter{MinRisk: *minRisk, Direction: *dir, Limit: *limit})
 	if err != nil {
 		return err
@@ -125,14 +136,11 @@ func runSeries(ctx context.Context, env Env, args []string) error {
 	if err := validDirection(*dir); err != nil {
 		return err
 	}
-	c, err := openCase(ctx, f.casePath, false)
+	c, err := openAnalysed(ctx, env, f.casePath)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := analyse(ctx, env, c, false); err != nil {
-		return err
-	}
 	pts, err := c.Series(ctx, *dir, time.Time{}, time.Time{})
 	if err != nil {
 		return err
