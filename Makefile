@@ -6,7 +6,7 @@ BIN := ./trailscope
 CACHE := .cache
 # System packages Fyne needs to build (cgo, OpenGL, X11), plus Xvfb and tools for the UI tests.
 DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev \
-	libxi-dev libxxf86vm-dev xvfb xauth imagemagick xdotool
+	libxi-dev libxxf86vm-dev xvfb xauth imagemagick xdotool time
 export CGO_ENABLED := 1
 
 .PHONY: deps build release debug run test test-ui bench eval package clean fuzz
@@ -53,8 +53,17 @@ test: deps
 test-ui: build
 	TRAILSCOPE_BIN=$(abspath $(BIN)) $(GO) test -tags $(TAGS) -count=1 -run TestRealWindow ./ui/...
 
-bench: deps
+# Benchmarks on generated corpora cached in .cache/: ingest (1M events in S3 layout, a 1 GiB
+# Records file, a nested archive), then search, pivots, the dashboard's reads and analysis on the
+# 1M-event case, then the engine and chart rendering alone.
+BENCH_CASE := $(CACHE)/bench-1m.tsc
+bench: build
 	$(GO) test -tags $(TAGS) -run '^$$' -bench Ingest -benchtime 1x -timeout 60m ./data/ingest/
+	@[ -f $(BENCH_CASE) ] || { echo "loading the 1M-event corpus into $(BENCH_CASE)"; \
+		$(BIN) ingest --case $(BENCH_CASE) --format json $(CACHE)/bench/s3-1m-seed1 >/dev/null; }
+	/usr/bin/time -f "analyze --rebuild: %e s, peak %M KB" $(BIN) analyze --rebuild --case $(BENCH_CASE)
+	TRAILSCOPE_BENCH_CASE=$(abspath $(BENCH_CASE)) $(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x ./data/store/ ./app/
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./analytics/baseline/ ./analytics/direction/ ./ui/
 
 eval: deps
 	$(GO) test -tags $(TAGS) -count=1 -run TestEval -v -timeout 60m ./analytics/eval -args -full
