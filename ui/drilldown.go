@@ -85,11 +85,11 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	}
 	part2 := func(what string) func() {
 		return func() {
-			dialog.ShowInformation(what, what+" arrives in part 2: what else this address or principal did, who else made this call and when.", v.s.win)
+			dialog.ShowInformation(what, what+" arrives in part 2: search every field, expand a record, turn a query into a rule.", v.s.win)
 		}
 	}
 	actions := container.NewHBox(
-		widget.NewButtonWithIcon("Pivot on "+a.EntityType, theme.SearchIcon(), part2("Pivots")),
+		widget.NewButtonWithIcon("Pivot on "+a.EntityType, theme.SearchIcon(), func() { showPivot(v, a) }),
 		widget.NewButtonWithIcon("Open in investigator", theme.ZoomInIcon(), part2("The investigator")),
 	)
 	header := container.NewBorder(nil, nil, container.NewHBox(back, container.NewGridWrap(fyne.NewSize(110, 64), badge)), actions,

@@ -501,3 +501,44 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("status = %q, want Saved.", sv.status.Text)
 	}
 }
+
+// TestPivotShowsProfile: from the drilldown, the pivot button profiles the anomaly's entity (an
+// address here) in a dialog: its calls with failures, and where they came from.
+func TestPivotShowsProfile(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	if d == nil {
+		t.Fatal("no drilldown")
+	}
+	showPivot(s.view, d.a)
+	settle(t, s)
+	top := s.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no pivot dialog")
+	}
+	var texts []string
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Label:
+			texts = append(texts, w.Text)
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(w).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(top)
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{"ListBuckets", "203.0.113.7", "Pivot: ip 203.0.113.7", "failed"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("pivot dialog lacks %q:\n%s", want, all)
+		}
+	}
+}
