@@ -132,8 +132,9 @@ func usage(w io.Writer) {
 // flags is the flag set every command starts from: --case and, for listings, --format.
 type flags struct {
 	*flag.FlagSet
-	casePath string
-	format   string
+	casePath     string
+	format       string
+	caseOptional bool // the command checks --case itself (demo --out-dir needs none)
 }
 
 func newFlags(env Env, name string, listing bool) *flags {
@@ -167,7 +168,7 @@ func (f *flags) parse(env Env, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if f.casePath == "" {
+	if f.casePath == "" && !f.caseOptional {
 		return nil, usagef("--case FILE is required")
 	}
 	if f.Lookup("format") != nil {

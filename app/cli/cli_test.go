@@ -110,6 +110,9 @@ func TestUsageErrors(t *testing.T) {
 		{"config", "--case", casePath, "bin_minutes", "7"},
 		{"config", "--case", casePath, "no_such_key", "1"},
 		{"nonsense"},
+		{"demo"},
+		{"demo", "--case", casePath, "--out-dir", casePath + ".d"},
+		{"demo", "--out-dir", casePath + ".d", "--bogus"},
 	} {
 		if _, _, code := run(t, args...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want 2", args, code)

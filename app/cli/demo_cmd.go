@@ -21,10 +21,12 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	var scenarios stringList
 	f.Var(&scenarios, "scenario", "attack scenario to inject (repeatable; default capital-one-2019; 'none' for a clean org)")
 	outDir := f.String("out-dir", "", "write S3-layout .json.gz files here instead of a case")
+	f.caseOptional = true
 	if _, err := f.parse(env, args); err != nil {
-		if *outDir == "" || f.casePath != "" {
-			return err
-		}
+		return err
+	}
+	if (f.casePath == "") == (*outDir == "") {
+		return usagef("give either --case FILE or --out-dir DIR")
 	}
 	if *days < 1 || *days > 366 {
 		return usagef("--days %d: want 1 to 366", *days)

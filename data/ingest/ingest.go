@@ -31,7 +31,6 @@ type Options struct {
 	Progress    func(Progress)                   // called at most every 200 ms, and once at the end
 	SkipIndex   bool                             // leave the full-text index for later
 	Now         func() time.Time                 // clock for rates; default time.Now
-	FileDone    func(r FileResult)               // called once per plain stream read, in the writer goroutine
 	Committed   func(added int64)                // called after each commit with the events added so far
 	chunkEvents int                              // events a worker hands over at once (tests shrink it)
 }
@@ -467,9 +466,6 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 				sum.Skipped = append(sum.Skipped, *f)
 			default:
 				sum.Failed = append(sum.Failed, *f)
-			}
-			if opt.FileDone != nil {
-				opt.FileDone(*f)
 			}
 		}
 		if ld.Pending() >= opt.CommitEvery {
