@@ -50,6 +50,79 @@ func indexNames(t *testing.T, s *Store) []string {
 	return names
 }
 
+// TestFirstLoadKeys checks that a first load, which keeps eventIDs in memory rather than in
+// the key index, still stores each event once: duplicates inside the load, every hash
+// colliding, and the switch to the key index when memory holds enough of them.
+func TestFirstLoadKeys(t *testing.T) {
+	ctx := context.Background()
+	es := testEvents(t, 600)
+	tests := []struct {
+		name    string
+		hash    func(string) uint64
+		maxSeen int
+	}{
+		{"in memory", nil, 1 << 20},
+		{"every hash collides", func(string) uint64 { return 7 }, 1 << 20},
+		{"key built midway", nil, 250},
+		{"colliding, key built midway", func(s string) uint64 { return uint64(s[len(s)-1] % 3) }, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func(h func() func(string) uint64, m int) { keyHash, maxSeen = h, m }(keyHash, maxSeen)
+			if tt.hash != nil {
+				keyHash = func() func(string) uint64 { return tt.hash }
+			}
+			maxSeen = tt.maxSeen
+			s, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			l, err := s.BeginLoad(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each event twice, the second time one commit later; then all again.
+			total := 0
+			for i := 0; i < len(es); i += 100 {
+				part := es[i : i+100]
+				for _, p := range [][]cloudtrail.Event{part, part[:50]} {
+					n, err := l.Events(p, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					total += n
+				}
+				if err := l.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, err := l.Events(es, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += n
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if total != len(es) {
+				t.Errorf("added %d, want %d", total, len(es))
+			}
+			var rows, distinct int
+			if err := s.DB().QueryRowContext(ctx, `SELECT count(*), count(DISTINCT event_id) FROM events`).Scan(&rows, &distinct); err != nil {
+				t.Fatal(err)
+			}
+			if rows != len(es) || distinct != len(es) {
+				t.Errorf("events: %d rows, %d distinct, want %d", rows, distinct, len(es))
+			}
+			want := []string{"events_event_id", "events_ip", "events_name", "events_principal", "events_time"}
+			if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
+				t.Errorf("indexes %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 // TestDeferredIndexes checks that a first load drops the secondary indexes and builds them at
 // Close, that a load which never closes leaves them to the next BeginLoad or
 // BuildDeferredIndexes, and that later loads into a non-empty case keep them.
@@ -71,8 +144,8 @@ func TestDeferredIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			l.Abort()
-			if got := indexNames(t, s); !reflect.DeepEqual(got, []string{"events_event_id"}) {
-				t.Errorf("during the load: indexes %v, want only the eventID key", got)
+			if got := indexNames(t, s); len(got) != 0 {
+				t.Errorf("during the load: indexes %v, want none", got)
 			}
 			if err := s.BuildDeferredIndexes(ctx); err != nil {
 				t.Fatal(err)
