@@ -214,7 +214,10 @@ func (s *sources) showProgress(p ingest.Progress) {
 	}
 	s.bar.SetValue(min(frac, 1))
 	phase := "Loading"
-	if p.Phase == "indexing" {
+	switch p.Phase {
+	case "sorting":
+		phase = "Building the column indexes"
+	case "indexing":
 		phase = "Building the search index"
 	}
 	s.stats.SetText(fmt.Sprintf("%s · files %d / %d · events %s (%s new) · %s events/s · errors %d",

@@ -75,9 +75,12 @@ func (b *progressBar) update(p ingest.Progress) {
 	}
 	b.last = now
 	var line string
-	if p.Phase == "indexing" {
+	switch p.Phase {
+	case "sorting":
+		line = fmt.Sprintf("sorting   %d events into the column indexes", p.Added)
+	case "indexing":
 		line = fmt.Sprintf("indexing  %d / %d events for full-text search", p.Indexed, p.Added)
-	} else {
+	default:
 		frac := 0.0
 		if p.BytesTotal > 0 {
 			frac = float64(p.BytesRead) / float64(p.BytesTotal)

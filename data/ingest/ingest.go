@@ -37,7 +37,7 @@ type Options struct {
 
 // Progress is a snapshot of a running load.
 type Progress struct {
-	Phase      string // "loading", "indexing" or "done"
+	Phase      string // "loading", "sorting" (building the column indexes), "indexing" (full text) or "done"
 	FilesTotal int
 	FilesDone  int
 	BytesTotal int64 // bytes of the files on disk (compressed)
@@ -210,6 +210,7 @@ type counters struct {
 	filesDone, failed              atomic.Int64
 	bytesRead, events, added, dups atomic.Int64
 	indexed                        atomic.Int64
+	sorting                        atomic.Bool // the writer builds the column indexes
 }
 
 func report(opt Options, c *counters, start time.Time, phase string) {
@@ -238,7 +239,11 @@ func startTicker(opt Options, c *counters, start time.Time) (stop func()) {
 		for {
 			select {
 			case <-t.C:
-				report(opt, c, start, "loading")
+				phase := "loading"
+				if c.sorting.Load() {
+					phase = "sorting"
+				}
+				report(opt, c, start, phase)
 			case <-done:
 				return
 			}
@@ -331,7 +336,9 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters, send func(chunk) bool) error {
 	key := streamKey{leaf.Path, leaf.Entry}
 	hr := &hashingReader{r: leaf.R, h: sha256.New()}
-	cur := chunk{key: key}
+	// Full-size from the start: growing a slice of 400-byte events copies them again and again.
+	newChunk := func() chunk { return chunk{key: key, events: make([]cloudtrail.Event, 0, opt.chunkEvents)} }
+	cur := newChunk()
 	res := FileResult{Path: leaf.Path, Entry: leaf.Entry}
 	var extractErr error
 	format, err := cloudtrail.Decode(hr, func(rec cloudtrail.Record) error {
@@ -363,7 +370,7 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 			if !send(cur) {
 				return ctx.Err()
 			}
-			cur = chunk{key: key}
+			cur = newChunk()
 		}
 		return nil
 	})
@@ -481,6 +488,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 		ld.Abort()
 		return sum, ctx.Err()
 	}
+	c.sorting.Store(true) // the ticker says so from its next report
 	if err := ld.Close(); err != nil {
 		return sum, err
 	}

@@ -1,30 +1,48 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/trailscope/trailscope/data/internal/sqlitec"
 )
+
+// The full-text index (events_fts, migration 0002) is an FTS5 table, but BuildFTS does not insert
+// rows into it: FTS5's own writer spends about 35 µs of CPU per event here (its hash table of
+// pending terms, sorting them, and merging the segments it flushed), most of it in transpiled C.
+// BuildFTS tokenizes and accumulates the terms in Go and writes each batch as one finished
+// segment, in FTS5's file format, straight into the table's shadow tables: the same bytes that
+// FTS5 writes when it flushes the same rows as one segment (TestFTSSegmentsMatchFTS5 compares
+// them), for under a third of the CPU. Searches go through FTS5 as before.
+//
+// The writer assumes the table as migration 0002 declares it: one column, detail=full, no prefix
+// indexes, contentless, and tokenizer unicode61 with remove_diacritics 0.
 
 // ftsMark is the settings key holding the highest events.id already in the full-text index.
 const ftsMark = "fts_done"
 
 // ftsBatch is how many events one full-text transaction indexes; each becomes one segment.
-var ftsBatch = 20000
+// Searches visit every segment, so fewer and larger ones are quicker to search; a batch holds
+// its terms in memory until it is written. Measured on 1M events: peak resident memory of the
+// whole build 215 MB at 25,000 (40 segments; common-word search 44 ms), 290 MB at 50,000,
+// 432 MB at 100,000.
+var ftsBatch = 25000
 
-// ftsHashSize is FTS5's in-memory buffer of pending terms ('hashsize', 1 MiB by default). A
-// batch that fits in it is written as one segment rather than as dozens of small ones that
-// FTS5 would merge again at once.
-var ftsHashSize = 64 << 20
-
-// ftsAutomerge is FTS5's 'automerge': how many segments of one level it merges incrementally
-// (4 by default). Off, segments are merged only by FTS5's 'crisismerge' (16 of a level at once),
-// which rewrites each entry fewer times: a 1,000,000-event index built with 20% less CPU, at the
-// same size, and searches still see at most a few dozen segments.
-var ftsAutomerge = 0
+// ftsMaxSegments is how many segments the index may hold before BuildFTS has FTS5 merge them
+// all into one ('optimize'): nothing else merges them, and every search visits each one.
+var ftsMaxSegments = 64
 
 // FTSPending is the number of events not yet in the full-text index.
 func (s *Store) FTSPending(ctx context.Context) (int64, error) {
@@ -45,86 +63,97 @@ func (s *Store) ftsMark(ctx context.Context) (int64, error) {
 	return strconv.ParseInt(v, 10, 64)
 }
 
-// ftsDoc is one event's text for the full-text index.
-type ftsDoc struct {
-	id   int64
-	vals string
+// ftsDocs are consecutive records' tokens: record i has ids[i] and the tokens ends[docs[i-1]:docs[i]]
+// (docs[-1] being 0), token j being text[ends[j-1]:ends[j]].
+type ftsDocs struct {
+	ids  []int64
+	docs []int32
+	ends []int32
+	text []byte
+}
+
+func (d *ftsDocs) reset() {
+	d.ids, d.docs, d.ends, d.text = d.ids[:0], d.docs[:0], d.ends[:0], d.text[:0]
 }
 
 // BuildFTS adds every event not yet indexed to the full-text index, in batches, reporting the
-// number indexed so far. It is built after a load because indexing inline slows the load about
-// sixfold; the mark moves in the same transaction as the rows, so an interrupted build resumes.
-// One goroutine reads and flattens the next records while the writer indexes the current ones.
+// number indexed so far. It is built after a load because indexing inline slows the load; the
+// mark moves in the same transaction as the batch's segment, so an interrupted build resumes.
+// Three stages overlap: one goroutine reads, flattens and tokenizes the records, a second gathers
+// their terms and lays out each batch as a segment, and this one writes the segments.
 func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 	mark, err := s.ftsMark(ctx)
 	if err != nil {
 		return err
 	}
-	for _, opt := range []struct {
-		name string
-		v    int
-	}{{"hashsize", ftsHashSize}, {"automerge", ftsAutomerge}} {
-		if _, err := s.w.ExecContext(ctx, `INSERT INTO events_fts (events_fts, rank) VALUES (?, ?)`, opt.name, opt.v); err != nil {
-			return fmt.Errorf("full-text index: set %s: %w", opt.name, err)
-		}
+	w, err := s.openFTSWriter()
+	if err != nil {
+		return fmt.Errorf("full-text index: %w", err)
 	}
+	defer w.close()
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Small chunks keep little text in memory; a transaction (and a segment) spans ftsBatch.
-	chunks := make(chan []ftsDoc, 2)
+	chunks := make(chan *ftsDocs, 2)
+	free := make(chan *ftsDocs, 3) // chunks back to the reader, to reuse their memory
+	segs := make(chan *ftsSegment, 1)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		readErr <- s.readFTSDocs(ctx, mark, chunks)
+		readErr <- s.readFTSDocs(ctx, mark, chunks, free)
 	}()
-	fail := func(err error) error {
-		cancel()
-		for range chunks {
+	go func() {
+		defer close(segs)
+		b := newFTSBuilder()
+		send := func() {
+			select {
+			case segs <- b.segment(w.pgsz):
+			case <-ctx.Done():
+			}
+			b.reset()
 		}
-		<-readErr
-		return err
-	}
+		for d := range chunks {
+			b.add(d)
+			select {
+			case free <- d:
+			default:
+			}
+			if b.rows >= ftsBatch {
+				send()
+			}
+		}
+		if b.rows > 0 {
+			send()
+		}
+	}()
 	var done int64
-	var ix *ftsWriter
-	for docs := range chunks {
-		if ix == nil {
-			if ix, err = s.beginFTS(ctx); err != nil {
-				return fail(err)
+	for seg := range segs {
+		if err := ctx.Err(); err == nil {
+			err = w.write(seg)
+		}
+		if err != nil {
+			cancel()
+			for range segs {
 			}
-		}
-		if err := ix.add(docs); err != nil {
-			ix.tx.Rollback()
-			return fail(err)
-		}
-		done += int64(len(docs))
-		if ix.n >= ftsBatch {
-			if err := ix.commit(); err != nil {
-				return fail(err)
-			}
-			ix = nil
-			progress(done)
-		}
-	}
-	if err := <-readErr; err != nil {
-		if ix != nil {
-			ix.tx.Rollback()
-		}
-		return err
-	}
-	if ix != nil {
-		if err := ix.commit(); err != nil {
+			<-readErr
 			return err
 		}
+		done += int64(seg.rows)
 		progress(done)
 	}
-	return nil
+	// The builder stops early only when ctx is done; the reader then reports it.
+	if err := <-readErr; err != nil {
+		return err
+	}
+	return w.limitSegments()
 }
 
-// ftsChunk is how many records the reader flattens and hands over at once.
-const ftsChunk = 1000
+// ftsChunk is how many records the reader hands over at once. (A variable for tests.)
+var ftsChunk = 1000
 
-// readFTSDocs reads the records after mark and hands over their values text in chunks.
-func (s *Store) readFTSDocs(ctx context.Context, mark int64, out chan<- []ftsDoc) error {
+// readFTSDocs reads the records after mark and hands over their tokens in chunks, reusing the
+// chunks that come back on free.
+func (s *Store) readFTSDocs(ctx context.Context, mark int64, out chan<- *ftsDocs, free <-chan *ftsDocs) error {
 	var p fastjson.Parser
 	var vals []byte
 	for {
@@ -132,7 +161,13 @@ func (s *Store) readFTSDocs(ctx context.Context, mark int64, out chan<- []ftsDoc
 		if err != nil {
 			return fmt.Errorf("full-text index: %w", err)
 		}
-		docs := make([]ftsDoc, 0, ftsChunk)
+		var d *ftsDocs
+		select {
+		case d = <-free:
+			d.reset()
+		default:
+			d = new(ftsDocs)
+		}
 		for rows.Next() {
 			var id int64
 			var raw sql.RawBytes
@@ -144,70 +179,25 @@ func (s *Store) readFTSDocs(ctx context.Context, mark int64, out chan<- []ftsDoc
 			if v, err := p.ParseBytes(raw); err == nil {
 				vals = AppendValues(vals, v)
 			}
-			docs = append(docs, ftsDoc{id, string(vals)})
+			if err := d.add(id, vals); err != nil {
+				rows.Close()
+				return fmt.Errorf("full-text index event %d: %w", id, err)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("full-text index: %w", err)
 		}
-		if len(docs) == 0 {
+		if len(d.ids) == 0 {
 			return nil
 		}
-		mark = docs[len(docs)-1].id
+		mark = d.ids[len(d.ids)-1]
 		select {
-		case out <- docs:
+		case out <- d:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-}
-
-// ftsWriter is one full-text transaction: rows added, and the mark moved with them at commit.
-type ftsWriter struct {
-	ctx, exec context.Context
-	tx        *sql.Tx
-	st        *sql.Stmt
-	n         int
-	last      int64
-}
-
-func (s *Store) beginFTS(ctx context.Context) (*ftsWriter, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("full-text index: %w", err)
-	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO events_fts (rowid, vals) VALUES (?, ?)`)
-	if err != nil {
-		tx.Rollback()
-		return nil, fmt.Errorf("full-text index: %w", err)
-	}
-	return &ftsWriter{ctx: ctx, exec: context.WithoutCancel(ctx), tx: tx, st: st}, nil // exec: see Loader.exec
-}
-
-func (w *ftsWriter) add(docs []ftsDoc) error {
-	if err := w.ctx.Err(); err != nil {
-		return err
-	}
-	for _, d := range docs {
-		if _, err := w.st.ExecContext(w.exec, d.id, d.vals); err != nil {
-			return fmt.Errorf("full-text index event %d: %w", d.id, err)
-		}
-	}
-	w.n += len(docs)
-	w.last = docs[len(docs)-1].id
-	return nil
-}
-
-func (w *ftsWriter) commit() error {
-	defer w.tx.Rollback()
-	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, ftsMark, strconv.FormatInt(w.last, 10)); err != nil {
-		return fmt.Errorf("full-text index: %w", err)
-	}
-	if err := w.tx.Commit(); err != nil {
-		return fmt.Errorf("full-text index: %w", err)
-	}
-	return nil
 }
 
 // AppendValues appends every scalar value of v (strings, numbers, booleans; not keys, not
@@ -234,4 +224,944 @@ func AppendValues(dst []byte, v *fastjson.Value) []byte {
 		dst = v.MarshalTo(dst)
 	}
 	return dst
+}
+
+// ---- Tokenizing ----
+
+// ftsMaxToken is FTS5_MAX_TOKEN_SIZE: FTS5 indexes only this many leading bytes of a token.
+const ftsMaxToken = 32768
+
+// asciiToken maps an ASCII byte to itself folded to lower case when unicode61 counts it as part
+// of a token (letters and digits), to 0 when it separates tokens.
+var asciiToken = func() (t [128]byte) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c)
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = byte(c), byte(c)
+	}
+	return t
+}()
+
+// add appends record id's tokens, as unicode61 (remove_diacritics 0) makes them from text. ASCII
+// is split and folded here; each other character is classed once by SQLite's own tokenizer
+// (runeClass), and text that is not valid UTF-8, which SQLite decodes its own way, is tokenized
+// by SQLite whole.
+func (d *ftsDocs) add(id int64, text []byte) error {
+	base, baseEnds := len(d.text), len(d.ends)
+	start := -1 // offset in d.text of the current token, or -1 between tokens
+	end := func() {
+		if len(d.text)-start > ftsMaxToken {
+			d.text = d.text[:start+ftsMaxToken]
+		}
+		d.ends = append(d.ends, int32(len(d.text)))
+		start = -1
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			if f := asciiToken[c]; f != 0 {
+				if start < 0 {
+					start = len(d.text)
+				}
+				d.text = append(d.text, f)
+			} else if start >= 0 {
+				end()
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(text[i:])
+		if r == utf8.RuneError && n == 1 {
+			d.text, d.ends = d.text[:base], d.ends[:baseEnds]
+			return d.addWhole(id, text)
+		}
+		cl, err := runeClass(r)
+		if err != nil {
+			return err
+		}
+		switch {
+		case start < 0 && cl.starts || start >= 0 && cl.continues:
+			if start < 0 {
+				start = len(d.text)
+			}
+			d.text = append(d.text, cl.folded...)
+		case start >= 0:
+			end()
+		}
+		i += n
+	}
+	if start >= 0 {
+		end()
+	}
+	d.ids = append(d.ids, id)
+	d.docs = append(d.docs, int32(len(d.ends)))
+	return nil
+}
+
+// addWhole appends record id's tokens as SQLite's tokenizer makes them from text.
+func (d *ftsDocs) addWhole(id int64, text []byte) error {
+	toks, err := unicode61.tokenize(text)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		d.text = append(d.text, t...)
+		d.ends = append(d.ends, int32(len(d.text)))
+	}
+	d.ids = append(d.ids, id)
+	d.docs = append(d.docs, int32(len(d.ends)))
+	return nil
+}
+
+// ftsRune is how unicode61 treats a character outside ASCII: whether it starts a token, whether
+// it continues one (combining marks only continue), and what it is folded to in the token.
+type ftsRune struct {
+	starts, continues bool
+	folded            string
+}
+
+// unicode61 asks SQLite's unicode61 tokenizer, in a private in-memory database, how it tokenizes:
+// its character classes come from Unicode tables of its own, which are not Go's.
+var unicode61 sqliteTokenizer
+
+type sqliteTokenizer struct {
+	sync.Mutex
+	db    *sql.DB
+	runes map[rune]ftsRune
+}
+
+func runeClass(r rune) (ftsRune, error) {
+	u := &unicode61
+	u.Lock()
+	defer u.Unlock()
+	if cl, ok := u.runes[r]; ok {
+		return cl, nil
+	}
+	// Probe "Rx xRx": the first token starts with R's folding if R starts a token (else it is
+	// just "x"), and the last is "x", R folded, "x" if R continues a token (else "x" and "x").
+	toks, err := u.tokenizeLocked([]byte(string(r) + "x x" + string(r) + "x"))
+	if err != nil {
+		return ftsRune{}, err
+	}
+	var cl ftsRune
+	if len(toks) == 2 {
+		last := toks[1]
+		cl.continues = true
+		cl.folded = string(last[1 : len(last)-1])
+		cl.starts = string(toks[0]) != "x"
+	} else if len(toks) != 3 {
+		return ftsRune{}, fmt.Errorf("full-text index: unicode61 made %q of U+%04X", toks, r)
+	}
+	if u.runes == nil {
+		u.runes = make(map[rune]ftsRune)
+	}
+	u.runes[r] = cl
+	return cl, nil
+}
+
+func (u *sqliteTokenizer) tokenize(text []byte) ([][]byte, error) {
+	u.Lock()
+	defer u.Unlock()
+	return u.tokenizeLocked(text)
+}
+
+// tokenizeLocked indexes text alone in a table with the events_fts tokenizer and reads its tokens
+// back in order from the index (fts5vocab).
+func (u *sqliteTokenizer) tokenizeLocked(text []byte) ([][]byte, error) {
+	if u.db == nil {
+		db, err := sql.Open("sqlite", "file::memory:")
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(1) // each connection would have a database of its own
+		db.SetConnMaxIdleTime(0)
+		if _, err := db.Exec(`CREATE VIRTUAL TABLE probe USING fts5 (x, tokenize = "unicode61 remove_diacritics 0");
+			CREATE VIRTUAL TABLE probe_v USING fts5vocab (probe, instance)`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("full-text index: tokenizer: %w", err)
+		}
+		u.db = db
+	}
+	if _, err := u.db.Exec(`INSERT INTO probe (rowid, x) VALUES (1, ?)`, string(text)); err != nil {
+		return nil, fmt.Errorf("full-text index: tokenizer: %w", err)
+	}
+	defer u.db.Exec(`DELETE FROM probe`)
+	rows, err := u.db.Query(`SELECT term, "offset" FROM probe_v ORDER BY "offset"`)
+	if err != nil {
+		return nil, fmt.Errorf("full-text index: tokenizer: %w", err)
+	}
+	defer rows.Close()
+	var toks [][]byte
+	for rows.Next() {
+		var term []byte
+		var off int
+		if err := rows.Scan(&term, &off); err != nil {
+			return nil, err
+		}
+		if off != len(toks) {
+			return nil, fmt.Errorf("full-text index: tokenizer: token %d at offset %d", len(toks), off)
+		}
+		toks = append(toks, term)
+	}
+	return toks, rows.Err()
+}
+
+// ---- Gathering a batch's terms ----
+
+// ftsTerm is one term's doclist as FTS5's hash table of pending terms builds it: for each record,
+// the rowid (the first in full, then the difference from the previous one), the size of its
+// position list times 2, and the positions (each as the difference from the previous one plus 2).
+type ftsTerm struct {
+	doclist []byte
+	rowid   int64 // the last record in doclist
+	// While a record is added: the record, and its first and last positions of the term.
+	doc         int64
+	first, last int32
+}
+
+// ftsBuilder gathers the terms of a batch of records.
+type ftsBuilder struct {
+	ids    map[string]int32 // term → index in terms
+	terms  []ftsTerm
+	keys   []string
+	rows   int
+	tokens int64
+	last   int64 // the last record's rowid
+
+	// For the record being added: its distinct terms, and for each position the next position
+	// of the same term (-1 after the last).
+	distinct []int32
+	next     []int32
+	pos      []byte
+
+	// slab is where new doclists start, ftsSlabCap bytes each: most terms are in one record
+	// only, and one allocation for many of them is cheaper. A doclist that outgrows its place
+	// moves to memory of its own (append).
+	slab []byte
+}
+
+const ftsSlabCap = 16
+
+func newFTSBuilder() *ftsBuilder { return &ftsBuilder{ids: make(map[string]int32)} }
+
+func (b *ftsBuilder) reset() {
+	clear(b.ids)
+	clear(b.terms) // drop the doclists
+	b.terms, b.keys, b.slab = b.terms[:0], b.keys[:0], nil
+	b.rows, b.tokens = 0, 0
+}
+
+// add gathers the records of d, which follow those already added in rowid order.
+func (b *ftsBuilder) add(d *ftsDocs) {
+	from := 0
+	for i, id := range d.ids {
+		to := int(d.docs[i])
+		b.addDoc(id, d, from, to)
+		b.tokens += int64(to - from)
+		b.rows++
+		b.last = id
+		from = to
+	}
+}
+
+// addDoc adds the record id made of tokens from to to of d. Each term's positions are linked
+// first, so that its doclist is appended to once per record.
+func (b *ftsBuilder) addDoc(id int64, d *ftsDocs, from, to int) {
+	b.distinct = b.distinct[:0]
+	b.next = slices.Grow(b.next[:0], to-from)[:to-from]
+	start := int32(0)
+	if from > 0 {
+		start = d.ends[from-1]
+	}
+	for tok := from; tok < to; tok++ {
+		end := d.ends[tok]
+		pos := int32(tok - from)
+		k, ok := b.ids[string(d.text[start:end])]
+		if !ok {
+			k = int32(len(b.terms))
+			key := string(d.text[start:end])
+			b.ids[key] = k
+			b.keys = append(b.keys, key)
+			if len(b.slab)+ftsSlabCap > cap(b.slab) {
+				b.slab = make([]byte, 0, 1<<20)
+			}
+			n := len(b.slab)
+			b.slab = b.slab[:n+ftsSlabCap]
+			b.terms = append(b.terms, ftsTerm{doclist: b.slab[n : n : n+ftsSlabCap], doc: math.MinInt64}) // no record yet
+		}
+		start = end
+		b.next[pos] = -1
+		if t := &b.terms[k]; t.doc != id {
+			t.doc, t.first, t.last = id, pos, pos
+			b.distinct = append(b.distinct, k)
+		} else {
+			b.next[t.last] = pos
+			t.last = pos
+		}
+	}
+	for _, k := range b.distinct {
+		t := &b.terms[k]
+		b.pos = b.pos[:0]
+		prev := int32(0)
+		for p := t.first; p >= 0; p = b.next[p] {
+			b.pos = appendVarint(b.pos, uint64(p-prev+2))
+			prev = p
+		}
+		t.doclist = appendVarint(t.doclist, uint64(id-t.rowid))
+		t.doclist = appendVarint(t.doclist, uint64(len(b.pos)*2))
+		t.doclist = append(t.doclist, b.pos...)
+		t.rowid = id
+	}
+}
+
+// ---- Writing a segment ----
+
+// ftsPage is a record of the %_data table: a leaf of the segment (dlidx false) or a page of a
+// doclist index, with its place; its rowid depends on the segment id, chosen when it is written.
+type ftsPage struct {
+	dlidx  bool
+	height int
+	pgno   int
+	data   []byte
+}
+
+// ftsIdxEntry is a row of the %_idx table: the first leaf holding terms from term on, times 2,
+// plus 1 when the term before has a doclist index.
+type ftsIdxEntry struct {
+	term []byte
+	pgno int64
+}
+
+// ftsSegment is a segment ready to be written.
+type ftsSegment struct {
+	pages  []ftsPage
+	idx    []ftsIdxEntry
+	leaves int
+	// The batch's records: how many, their tokens, and the last one's rowid.
+	rows   int
+	tokens int64
+	last   int64
+}
+
+// ftsDlidx is a level of the doclist index being written (Fts5DlidxWriter).
+type ftsDlidx struct {
+	pgno      int
+	buf       []byte
+	prevValid bool
+	prev      int64
+}
+
+// ftsSegWriter lays out one segment as fts5FlushOneHash and the fts5Write* functions of
+// fts5_index.c do, with the same page breaks, so that the bytes are FTS5's own.
+type ftsSegWriter struct {
+	pgsz int
+	seg  ftsSegment
+
+	pgno      int    // the leaf being filled
+	buf       []byte // its bytes, from the 4-byte header
+	pgidx     []byte // its footer: the offsets of its terms
+	prevPgidx int
+	term      []byte // the last term written
+
+	firstTermInPage, firstRowidInPage, firstRowidInDoclist bool
+
+	btterm []byte // the separator key of leaf btPage, for %_idx
+	btPage int
+	nEmpty int // leaves in a row without a term
+	dlidx  []ftsDlidx
+}
+
+// segment lays out the batch's terms as one segment with leaves of about pgsz bytes.
+func (b *ftsBuilder) segment(pgsz int) *ftsSegment {
+	// Go compares strings as memcmp then length, like FTS5's sort of its hash table. The first
+	// 8 bytes, big-endian, decide most comparisons without reading the keys.
+	type sortKey struct {
+		head uint64
+		key  string
+		i    int32
+	}
+	order := make([]sortKey, len(b.terms))
+	for i, k := range b.keys {
+		var h [8]byte
+		copy(h[:], k)
+		order[i] = sortKey{binary.BigEndian.Uint64(h[:]), k, int32(i)}
+	}
+	slices.SortFunc(order, func(x, y sortKey) int {
+		if x.head != y.head {
+			if x.head < y.head {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.key, y.key)
+	})
+	w := &ftsSegWriter{pgsz: pgsz, pgno: 1, firstTermInPage: true, btPage: 1, dlidx: make([]ftsDlidx, 1)}
+	w.buf = make([]byte, 4, pgsz+64)
+	key := make([]byte, 0, 64)
+	for _, o := range order {
+		t := &b.terms[o.i]
+		// The index holds each term after a byte naming the index: '0' for the main one.
+		key = append(append(key[:0], '0'), o.key...)
+		w.appendDoclist(key, t.doclist)
+	}
+	w.finish()
+	w.seg.rows, w.seg.tokens, w.seg.last = b.rows, b.tokens, b.last
+	return &w.seg
+}
+
+// appendDoclist is one step of fts5FlushOneHash (neither secure-delete nor detail=none).
+func (w *ftsSegWriter) appendDoclist(term, doclist []byte) {
+	w.appendTerm(term)
+	if w.pgsz >= len(w.buf)+len(w.pgidx)+len(doclist)+1 {
+		w.buf = append(w.buf, doclist...)
+		return
+	}
+	var rowid, prev int64
+	for off := 0; off < len(doclist); {
+		delta, n := getVarint(doclist[off:])
+		off += n
+		rowid += int64(delta)
+		if w.firstRowidInPage {
+			binary.BigEndian.PutUint16(w.buf[0:], uint16(len(w.buf)))
+			w.buf = appendVarint(w.buf, uint64(rowid))
+			w.firstRowidInPage = false
+			w.dlidxAppend(rowid)
+		} else {
+			w.buf = appendVarint(w.buf, uint64(rowid-prev))
+		}
+		prev = rowid
+		sz, n := getVarint(doclist[off:])
+		nCopy := n + int(sz/2)
+		pl := doclist[off : off+nCopy]
+		off += nCopy
+		if len(w.buf)+len(w.pgidx)+nCopy <= w.pgsz {
+			w.buf = append(w.buf, pl...)
+			continue
+		}
+		// The position list is split between leaves, each varint whole on one of them.
+		for i := 0; ; {
+			space := w.pgsz - len(w.buf) - len(w.pgidx)
+			n := nCopy - i
+			if n > space {
+				n = poslistPrefix(pl[i:], space)
+			}
+			w.buf = append(w.buf, pl[i:i+n]...)
+			i += n
+			if len(w.buf)+len(w.pgidx) >= w.pgsz {
+				w.flushLeaf()
+			}
+			if i >= nCopy {
+				break
+			}
+		}
+	}
+}
+
+// poslistPrefix is the size of the longest run of whole varints at the start of a that fits in
+// max bytes, but at least one varint (fts5PoslistPrefix).
+func poslistPrefix(a []byte, max int) int {
+	_, n := getVarint(a)
+	if n < max {
+		for {
+			_, i := getVarint(a[n:])
+			if n+i > max {
+				break
+			}
+			n += i
+		}
+	}
+	return n
+}
+
+// appendTerm is fts5WriteAppendTerm.
+func (w *ftsSegWriter) appendTerm(term []byte) {
+	if len(w.buf)+len(w.pgidx)+len(term)+2 >= w.pgsz && len(w.buf) > 4 {
+		w.flushLeaf()
+	}
+	w.pgidx = appendVarint(w.pgidx, uint64(len(w.buf)-w.prevPgidx))
+	w.prevPgidx = len(w.buf)
+	prefix := 0
+	if w.firstTermInPage {
+		if w.pgno != 1 {
+			// The separator key in %_idx: the shortest prefix of term greater than the
+			// last term of the leaves before.
+			n := len(term)
+			if len(w.term) > 0 {
+				n = 1 + commonPrefix(w.term, term)
+			}
+			w.flushBtree()
+			w.btterm = append(w.btterm[:0], term[:n]...)
+			w.btPage = w.pgno
+		}
+	} else {
+		prefix = commonPrefix(w.term, term)
+		w.buf = appendVarint(w.buf, uint64(prefix))
+	}
+	w.buf = appendVarint(w.buf, uint64(len(term)-prefix))
+	w.buf = append(w.buf, term[prefix:]...)
+	w.term = append(w.term[:0], term...)
+	w.firstTermInPage, w.firstRowidInPage, w.firstRowidInDoclist = false, false, true
+	w.dlidx[0].pgno = w.pgno
+}
+
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// flushLeaf is fts5WriteFlushLeaf.
+func (w *ftsSegWriter) flushLeaf() {
+	binary.BigEndian.PutUint16(w.buf[2:], uint16(len(w.buf)))
+	if w.firstTermInPage {
+		// A leaf with no term: the doclist index notes a leaf without a rowid as 0.
+		if w.firstRowidInPage && len(w.dlidx[0].buf) > 0 {
+			w.dlidx[0].buf = appendVarint(w.dlidx[0].buf, 0)
+		}
+		w.nEmpty++
+	} else {
+		w.buf = append(w.buf, w.pgidx...)
+	}
+	w.seg.pages = append(w.seg.pages, ftsPage{pgno: w.pgno, data: w.buf})
+	w.buf = make([]byte, 4, w.pgsz+64)
+	w.pgidx = w.pgidx[:0]
+	w.prevPgidx = 0
+	w.pgno++
+	w.firstTermInPage, w.firstRowidInPage = true, true
+}
+
+// flushBtree is fts5WriteFlushBtree: the %_idx entry of leaf btPage, and the doclist index of
+// the term that ends there when it spans enough leaves (fts5WriteFlushDlidx).
+func (w *ftsSegWriter) flushBtree() {
+	if w.btPage == 0 {
+		return
+	}
+	flag := int64(0)
+	if len(w.dlidx[0].buf) > 0 && w.nEmpty >= 4 { // FTS5_MIN_DLIDX_SIZE
+		flag = 1
+	}
+	for i := range w.dlidx {
+		d := &w.dlidx[i]
+		if len(d.buf) == 0 {
+			break
+		}
+		if flag == 1 {
+			w.seg.pages = append(w.seg.pages, ftsPage{dlidx: true, height: i, pgno: d.pgno, data: d.buf})
+			d.buf = nil
+		} else {
+			d.buf = d.buf[:0]
+		}
+		d.prevValid = false
+	}
+	w.nEmpty = 0
+	w.seg.idx = append(w.seg.idx, ftsIdxEntry{term: bytes.Clone(w.btterm), pgno: flag + int64(w.btPage)<<1})
+	w.btPage = 0
+}
+
+// dlidxAppend is fts5WriteDlidxAppend: rowid is the first on the current leaf.
+func (w *ftsSegWriter) dlidxAppend(rowid int64) {
+	done := false
+	for i := 0; !done; i++ {
+		d := &w.dlidx[i]
+		if len(d.buf) >= w.pgsz {
+			// This page of the doclist index is full: write it, and start the level above
+			// when this was the root.
+			d.buf[0] = 0x01
+			w.seg.pages = append(w.seg.pages, ftsPage{dlidx: true, height: i, pgno: d.pgno, data: d.buf})
+			if len(w.dlidx) < i+2 {
+				w.dlidx = append(w.dlidx, ftsDlidx{})
+			}
+			d = &w.dlidx[i]
+			if up := &w.dlidx[i+1]; len(up.buf) == 0 {
+				_, n := getVarint(d.buf[1:])
+				first, _ := getVarint(d.buf[1+n:])
+				up.pgno = d.pgno
+				up.buf = appendVarint(appendVarint(appendVarint(up.buf, 0), uint64(d.pgno)), first)
+				up.prevValid = true
+				up.prev = int64(first)
+			}
+			d.buf = nil
+			d.prevValid = false
+			d.pgno++
+		} else {
+			done = true
+		}
+		var v uint64
+		if d.prevValid {
+			v = uint64(rowid - d.prev)
+		} else {
+			pgno := w.pgno
+			if i > 0 {
+				pgno = w.dlidx[i-1].pgno
+			}
+			flag := uint64(1)
+			if done {
+				flag = 0
+			}
+			d.buf = appendVarint(appendVarint(d.buf, flag), uint64(pgno))
+			v = uint64(rowid)
+		}
+		d.buf = appendVarint(d.buf, v)
+		d.prevValid = true
+		d.prev = rowid
+	}
+}
+
+// finish is fts5WriteFinish.
+func (w *ftsSegWriter) finish() {
+	if len(w.buf) > 4 {
+		w.flushLeaf()
+	}
+	w.seg.leaves = w.pgno - 1
+	if w.pgno > 1 {
+		w.flushBtree()
+	}
+}
+
+// appendVarint appends v in SQLite's varint format (sqlite3PutVarint): big-endian groups of 7
+// bits, the high bit set on all bytes but the last; a 9th byte holds 8 bits.
+func appendVarint(dst []byte, v uint64) []byte {
+	if v <= 0x7f {
+		return append(dst, byte(v))
+	}
+	if v <= 0x3fff {
+		return append(dst, byte(v>>7)|0x80, byte(v&0x7f))
+	}
+	if v&(uint64(0xff000000)<<32) != 0 {
+		var b [9]byte
+		b[8] = byte(v)
+		v >>= 8
+		for i := 7; i >= 0; i-- {
+			b[i] = byte(v&0x7f) | 0x80
+			v >>= 7
+		}
+		return append(dst, b[:]...)
+	}
+	var b [9]byte
+	n := 0
+	for {
+		b[n] = byte(v&0x7f) | 0x80
+		n++
+		v >>= 7
+		if v == 0 {
+			break
+		}
+	}
+	b[0] &= 0x7f
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, b[i])
+	}
+	return dst
+}
+
+// getVarint reads a varint in SQLite's format and its length; 0, 0 at the end of p.
+func getVarint(p []byte) (uint64, int) {
+	var v uint64
+	for i := 0; i < len(p); i++ {
+		if i == 8 {
+			return v<<8 | uint64(p[8]), 9
+		}
+		v = v<<7 | uint64(p[i]&0x7f)
+		if p[i] < 0x80 {
+			return v, i + 1
+		}
+	}
+	return 0, 0
+}
+
+// ---- The structure record ----
+
+// ftsStructure is FTS5's structure record (%_data rowid 10): the segments of the index by level,
+// oldest first, in the legacy format (not the one of contentless_delete tables).
+type ftsStructure struct {
+	cookie   [4]byte // the configuration cookie, kept as it is
+	writes   uint64  // FTS5's write counter, kept as it is
+	levels   []ftsLevel
+	nSegment int
+}
+
+type ftsLevel struct {
+	merge int // segments of this level in an incremental merge
+	segs  []ftsSeg
+}
+
+type ftsSeg struct{ id, first, last int }
+
+var errStructure = errors.New("full-text index: unexpected structure record")
+
+func parseStructure(p []byte) (*ftsStructure, error) {
+	if len(p) < 4 {
+		return nil, errStructure
+	}
+	if len(p) >= 8 && bytes.Equal(p[4:8], []byte{0xff, 0, 0, 1}) {
+		return nil, errors.New("full-text index: contentless_delete structure not supported")
+	}
+	s := &ftsStructure{}
+	copy(s.cookie[:], p)
+	p = p[4:]
+	ok := true
+	next := func() uint64 {
+		v, n := getVarint(p)
+		ok = ok && n > 0
+		p = p[n:]
+		return v
+	}
+	nLevel, nSegment := next(), next()
+	s.writes = next()
+	if !ok || nLevel > 64 || nSegment > 2000 { // FTS5_MAX_LEVEL, FTS5_MAX_SEGMENT
+		return nil, errStructure
+	}
+	for range nLevel {
+		l := ftsLevel{merge: int(next())}
+		nSeg := next()
+		if !ok || nSeg > nSegment {
+			return nil, errStructure
+		}
+		for range nSeg {
+			l.segs = append(l.segs, ftsSeg{id: int(next()), first: int(next()), last: int(next())})
+		}
+		s.levels = append(s.levels, l)
+		s.nSegment += int(nSeg)
+	}
+	if !ok || s.nSegment != int(nSegment) {
+		return nil, errStructure
+	}
+	return s, nil
+}
+
+func (s *ftsStructure) encode() []byte {
+	b := append([]byte(nil), s.cookie[:]...)
+	b = appendVarint(b, uint64(len(s.levels)))
+	b = appendVarint(b, uint64(s.nSegment))
+	b = appendVarint(b, s.writes)
+	for _, l := range s.levels {
+		b = appendVarint(b, uint64(l.merge))
+		b = appendVarint(b, uint64(len(l.segs)))
+		for _, g := range l.segs {
+			b = appendVarint(appendVarint(appendVarint(b, uint64(g.id)), uint64(g.first)), uint64(g.last))
+		}
+	}
+	return b
+}
+
+// newSegid is fts5AllocateSegid: the smallest id no segment has.
+func (s *ftsStructure) newSegid() (int, error) {
+	used := make(map[int]bool)
+	for _, l := range s.levels {
+		for _, g := range l.segs {
+			used[g.id] = true
+		}
+	}
+	if len(used) >= 2000 { // FTS5_MAX_SEGMENT
+		return 0, errors.New("full-text index: too many segments")
+	}
+	id := 1
+	for used[id] {
+		id++
+	}
+	return id, nil
+}
+
+// add puts a new segment on level 0 as fts5FlushOneHash does, then promotes as
+// fts5StructurePromote does: segments of higher levels no larger than the new one come down to
+// level 0.
+func (s *ftsStructure) add(g ftsSeg) {
+	if len(s.levels) == 0 {
+		s.levels = append(s.levels, ftsLevel{})
+	}
+	s.levels[0].segs = append(s.levels[0].segs, g)
+	s.nSegment++
+	size := g.last - g.first + 1
+	out := &s.levels[0]
+	if out.merge != 0 {
+		return
+	}
+	for il := 1; il < len(s.levels); il++ {
+		l := &s.levels[il]
+		if l.merge != 0 {
+			return
+		}
+		for is := len(l.segs) - 1; is >= 0; is-- {
+			if l.segs[is].last-l.segs[is].first+1 > size {
+				return
+			}
+			out.segs = slices.Insert(out.segs, 0, l.segs[is])
+			l.segs = l.segs[:is]
+		}
+	}
+}
+
+// ---- Writing to the case ----
+
+// ftsWriter writes segments into the case through a connection of its own.
+type ftsWriter struct {
+	c                      *sqlitec.Conn
+	get, put, putIdx, mark *sqlitec.Stmt
+	pgsz                   int // FTS5's 'pgsz': the size leaves are filled to
+}
+
+// ftsDataID is FTS5's rowid of a %_data record of a segment (fts5_dri).
+func ftsDataID(segid int, p ftsPage) int64 {
+	id := int64(segid)<<37 + int64(p.height)<<31 + int64(p.pgno)
+	if p.dlidx {
+		id += 1 << 36
+	}
+	return id
+}
+
+func (s *Store) openFTSWriter() (*ftsWriter, error) {
+	c, err := sqlitec.Open(s.path)
+	if err != nil {
+		return nil, err
+	}
+	w := &ftsWriter{c: c, pgsz: 4050} // FTS5_DEFAULT_PAGE_SIZE
+	if err := c.Exec(`PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL`); err != nil {
+		w.close()
+		return nil, err
+	}
+	prep := func(q string) *sqlitec.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sqlitec.Stmt
+		st, err = c.Prepare(q)
+		return st
+	}
+	w.get = prep(`SELECT block FROM events_fts_data WHERE id = ?`)
+	w.put = prep(`REPLACE INTO events_fts_data (id, block) VALUES (?, ?)`)
+	w.putIdx = prep(`INSERT INTO events_fts_idx (segid, term, pgno) VALUES (?, ?, ?)`)
+	w.mark = prep(`INSERT INTO settings (key, value) VALUES ('` + ftsMark + `', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
+	cfg := prep(`SELECT v FROM events_fts_config WHERE k = 'pgsz'`)
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	defer cfg.Close()
+	if row, err := cfg.Step(); err != nil {
+		w.close()
+		return nil, err
+	} else if row {
+		w.pgsz = int(cfg.ColumnInt(0))
+	}
+	cfg.Reset()
+	return w, nil
+}
+
+func (w *ftsWriter) close() {
+	for _, st := range []*sqlitec.Stmt{w.get, w.put, w.putIdx, w.mark} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	w.c.Close()
+}
+
+// read returns the %_data record id, nil when there is none.
+func (w *ftsWriter) read(id int64) ([]byte, error) {
+	w.get.Int(1, id)
+	defer w.get.Reset()
+	row, err := w.get.Step()
+	if err != nil || !row {
+		return nil, err
+	}
+	return w.get.ColumnBlob([]byte{}, 0), nil
+}
+
+func (w *ftsWriter) putData(id int64, data []byte) error {
+	w.put.Int(1, id)
+	w.put.Blob(2, data)
+	return w.put.Exec()
+}
+
+// write adds a batch's segment to the index in one transaction that also moves the mark; FTS5's
+// structure and averages records are updated as its own flush would.
+func (w *ftsWriter) write(seg *ftsSegment) error {
+	if err := w.c.Exec("BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	if err := w.writeTx(seg); err != nil {
+		w.c.Exec("ROLLBACK")
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	if err := w.c.Exec("COMMIT"); err != nil {
+		w.c.Exec("ROLLBACK")
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	return nil
+}
+
+const (
+	ftsAveragesID  = 1  // FTS5_AVERAGES_ROWID
+	ftsStructureID = 10 // FTS5_STRUCTURE_ROWID
+)
+
+// limitSegments merges the index into one segment when it has more than ftsMaxSegments. Each
+// build adds at least one segment, so many small loads would otherwise slow every search down.
+func (w *ftsWriter) limitSegments() error {
+	raw, err := w.read(ftsStructureID)
+	if err != nil || raw == nil {
+		return err
+	}
+	st, err := parseStructure(raw)
+	if err != nil {
+		return err
+	}
+	if st.nSegment <= ftsMaxSegments {
+		return nil
+	}
+	if err := w.c.Exec(`INSERT INTO events_fts (events_fts) VALUES ('optimize')`); err != nil {
+		return fmt.Errorf("full-text index: merge segments: %w", err)
+	}
+	return nil
+}
+
+func (w *ftsWriter) writeTx(seg *ftsSegment) error {
+	raw, err := w.read(ftsStructureID)
+	if err != nil {
+		return err
+	}
+	st, err := parseStructure(raw)
+	if err != nil {
+		return err
+	}
+	segid, err := st.newSegid()
+	if err != nil {
+		return err
+	}
+	for _, p := range seg.pages {
+		if err := w.putData(ftsDataID(segid, p), p.data); err != nil {
+			return err
+		}
+	}
+	for _, e := range seg.idx {
+		w.putIdx.Int(1, int64(segid))
+		w.putIdx.Blob(2, e.term)
+		w.putIdx.Int(3, e.pgno)
+		if err := w.putIdx.Exec(); err != nil {
+			return err
+		}
+	}
+	st.add(ftsSeg{id: segid, first: 1, last: seg.leaves})
+	if err := w.putData(ftsStructureID, st.encode()); err != nil {
+		return err
+	}
+	// The averages record: the number of rows, then the number of tokens of each column.
+	avg, err := w.read(ftsAveragesID)
+	if err != nil {
+		return err
+	}
+	nRow, n := getVarint(avg)
+	nTok, _ := getVarint(avg[n:])
+	avg = appendVarint(appendVarint(avg[:0], nRow+uint64(seg.rows)), nTok+uint64(seg.tokens))
+	if err := w.putData(ftsAveragesID, avg); err != nil {
+		return err
+	}
+	w.mark.Text(1, strconv.FormatInt(seg.last, 10))
+	return w.mark.Exec()
 }

@@ -2,7 +2,6 @@ package sqlitec
 
 import (
 	"errors"
-	"fmt"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -71,27 +70,4 @@ func (s *Stmt) ColumnBlob(dst []byte, i int) []byte {
 		return dst
 	}
 	return append(dst, unsafe.Slice((*byte)(cptr(p)), n)...)
-}
-
-// OpenNoMutex opens an existing database file for reading and writing without SQLite's
-// per-connection mutex (SQLITE_OPEN_NOMUTEX): the connection must then be used by one goroutine
-// at a time, which a Conn requires anyway.
-func OpenNoMutex(path string) (*Conn, error) {
-	tls := libc.NewTLS()
-	name, err := libc.CString(path)
-	if err != nil {
-		tls.Close()
-		return nil, err
-	}
-	defer libc.Xfree(tls, name)
-	pdb := tls.Alloc(8)
-	defer tls.Free(8)
-	rc := sqlite3.Xsqlite3_open_v2(tls, name, pdb, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_URI|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
-	c := &Conn{tls: tls, db: *(*uintptr)(cptr(pdb))}
-	if rc != sqlite3.SQLITE_OK {
-		err := c.err(rc)
-		c.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	return c, nil
 }

@@ -1,0 +1,341 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fastjson"
+)
+
+// ftsTestDoc is a record to index: its rowid and its values text.
+type ftsTestDoc struct {
+	id   int64
+	vals string
+}
+
+// ftsTrickyDocs are texts that exercise the corners of the tokenizer and of the segment layout:
+// characters outside ASCII (letters, marks that only continue a token, folding, characters Go
+// and SQLite class differently), text that is not UTF-8, a token longer than FTS5 keeps, a
+// token repeated enough that its position list needs a longer size field, and large rowids.
+func ftsTrickyDocs() []ftsTestDoc {
+	long := strings.Repeat("abcdefghij", 3500) // 35,000 bytes
+	rep := strings.Repeat("again ", 300)
+	texts := []string{
+		"Café CAFÉ café naïve ÀÉÎÕÜ straße STRASSE",
+		"\u0301leading combining mark, inside a\u0301b, after e\u0301",
+		"Ꭰ ꭰ Σίσυφος ΣΊΣΥΦΟΣ ς σ ǅ ǆ K Å ﬁ",
+		"日本語のテキスト 中文 한국어 עברית العربية",
+		"emoji 😀 x😀y 🇯🇵 \U000F0000 private \uE000use",
+		"\ufffe\uffff \u00a0nbsp\u2003em\u2028line ½ ² ⅷ ٣",
+		"new letters \u1c90\u1c91 \u0870 \U0001E030x", // added to Unicode after SQLite's tables
+		"bad \xff\xfe utf8 \xc3 \xe2\x82 caf\xc3\xa9 \xed\xa0\x80",
+		"nul\x00inside tab\tnewline\n" + long,
+		rep + "end",
+		"under_score hy-phen dot.ted 10.0.3.12 arn:aws:iam::123456789012:role/Admin",
+	}
+	var docs []ftsTestDoc
+	id := int64(1)
+	for i, s := range texts {
+		docs = append(docs, ftsTestDoc{id, s})
+		id += int64(1) << (4 * i) // gaps of growing size, up to 2^40
+	}
+	return docs
+}
+
+// ftsGenDocs are the values texts of n generated events, with rowids from first.
+func ftsGenDocs(n int, first int64) []ftsTestDoc {
+	var p fastjson.Parser
+	var docs []ftsTestDoc
+	for i, raw := range genEvents(n, 7) {
+		v, err := p.ParseBytes(raw)
+		if err != nil {
+			panic(err)
+		}
+		docs = append(docs, ftsTestDoc{first + int64(i), string(AppendValues(nil, v))})
+	}
+	return docs
+}
+
+// ftsIndexRows is the content of the full-text index's shadow tables, as text to compare.
+func ftsIndexRows(t *testing.T, s *Store) (data, idx []string) {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT id, block FROM events_fts_data ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, fmt.Sprintf("%d %x", id, b))
+	}
+	rows.Close()
+	rows, err = s.r.Query(`SELECT segid, typeof(term), hex(term), pgno FROM events_fts_idx ORDER BY segid, term`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var seg, pgno int64
+		var typ, term string
+		if err := rows.Scan(&seg, &typ, &term, &pgno); err != nil {
+			t.Fatal(err)
+		}
+		idx = append(idx, fmt.Sprintf("%d %s %s %d", seg, typ, term, pgno))
+	}
+	rows.Close()
+	return data, idx
+}
+
+// ftsCases opens two empty cases whose full-text index has leaves of pgsz bytes, configured so
+// that FTS5 flushes each transaction as one segment and merges none of them.
+func ftsCases(t *testing.T, pgsz int) (ref, ours *Store) {
+	ctx := context.Background()
+	var st [2]*Store
+	for i := range st {
+		s, err := Open(ctx, filepath.Join(t.TempDir(), fmt.Sprintf("case%d.tsc", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		// Each setting moves the configuration cookie, which the structure record starts with.
+		for _, opt := range []string{"('pgsz', ?)", "('hashsize', 1073741824)", "('automerge', 0)", "('crisismerge', 1000)"} {
+			args := []any{}
+			if strings.Contains(opt, "?") {
+				args = append(args, pgsz)
+			}
+			if _, err := s.w.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES `+opt, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st[i] = s
+	}
+	return st[0], st[1]
+}
+
+// ftsIndexWithFTS5 indexes the batches through FTS5 itself, one transaction each.
+func ftsIndexWithFTS5(t *testing.T, s *Store, batches [][]ftsTestDoc) {
+	for _, docs := range batches {
+		tx, err := s.w.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			if _, err := tx.Exec(`INSERT INTO events_fts (rowid, vals) VALUES (?, ?)`, d.id, d.vals); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// ftsIndexOurs indexes the batches through BuildFTS's tokenizer, builder and writer.
+func ftsIndexOurs(t *testing.T, s *Store, batches [][]ftsTestDoc) {
+	w, err := s.openFTSWriter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	b := newFTSBuilder()
+	for _, docs := range batches {
+		var d ftsDocs
+		for _, x := range docs {
+			if err := d.add(x.id, []byte(x.vals)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.add(&d)
+		if err := w.write(b.segment(w.pgsz)); err != nil {
+			t.Fatal(err)
+		}
+		b.reset()
+	}
+}
+
+// TestFTSSegmentsMatchFTS5 checks that the segments BuildFTS writes are byte for byte those FTS5
+// writes for the same rows: leaves, doclist indexes, %_idx entries, the structure and averages
+// records. Small pages make doclists and position lists span leaves and doclist indexes grow
+// past one page.
+func TestFTSSegmentsMatchFTS5(t *testing.T) {
+	gen := ftsGenDocs(3000, 100)
+	tricky := ftsTrickyDocs()
+	for i := range tricky {
+		tricky[i].id += 1 << 20
+	}
+	batches := [][]ftsTestDoc{gen[:1000], gen[1000:1001], tricky, gen[1001:]}
+	for _, pgsz := range []int{4050, 1000, 64} {
+		t.Run(fmt.Sprint("pgsz=", pgsz), func(t *testing.T) {
+			ref, ours := ftsCases(t, pgsz)
+			ftsIndexWithFTS5(t, ref, batches)
+			ftsIndexOurs(t, ours, batches)
+			for _, s := range []*Store{ref, ours} {
+				if _, err := s.w.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 0)`); err != nil {
+					t.Fatalf("integrity-check: %v", err)
+				}
+			}
+			refData, refIdx := ftsIndexRows(t, ref)
+			data, idx := ftsIndexRows(t, ours)
+			var dlidx int
+			for _, r := range refData {
+				var id int64
+				fmt.Sscan(r, &id)
+				if id>>36&1 == 1 {
+					dlidx++
+				}
+			}
+			t.Logf("%d data records (%d of doclist indexes), %d idx entries", len(refData), dlidx, len(refIdx))
+			if pgsz == 64 && dlidx == 0 {
+				t.Error("no doclist index was written: the test misses that case")
+			}
+			compareRows(t, "events_fts_data", refData, data)
+			compareRows(t, "events_fts_idx", refIdx, idx)
+		})
+	}
+}
+
+func compareRows(t *testing.T, table string, want, got []string) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Errorf("%s: %d rows, want %d", table, len(got), len(want))
+	}
+	for i := range min(len(want), len(got)) {
+		if want[i] != got[i] {
+			t.Errorf("%s row %d:\n got %.300s\nwant %.300s", table, i, got[i], want[i])
+			return
+		}
+	}
+}
+
+// TestFTSTokens checks the tokenizer against SQLite's own on the tricky texts, and that text
+// which is not UTF-8 is tokenized as SQLite does it.
+func TestFTSTokens(t *testing.T) {
+	for _, x := range ftsTrickyDocs() {
+		var d ftsDocs
+		if err := d.add(x.id, []byte(x.vals)); err != nil {
+			t.Fatal(err)
+		}
+		want, err := unicode61.tokenize([]byte(x.vals))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]byte
+		from := int32(0)
+		for _, e := range d.ends {
+			got = append(got, d.text[from:e])
+			from = e
+		}
+		if len(got) != len(want) {
+			t.Errorf("%.40q: %d tokens, want %d", x.vals, len(got), len(want))
+			continue
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Errorf("%.40q: token %d is %.40q, want %.40q", x.vals, i, got[i], want[i])
+				break
+			}
+		}
+	}
+}
+
+// TestFTSSegmentsOnOlderIndex adds segments to an index FTS5 built and merged itself (as cases
+// indexed before BuildFTS wrote segments are), where a new segment larger than an older merged
+// one brings that one down to level 0 (fts5StructurePromote).
+func TestFTSSegmentsOnOlderIndex(t *testing.T) {
+	gen := ftsGenDocs(1200, 1)
+	ref, ours := ftsCases(t, 4050)
+	for _, s := range []*Store{ref, ours} {
+		ftsIndexWithFTS5(t, s, [][]ftsTestDoc{gen[:5], gen[5:10]})
+		if _, err := s.w.Exec(`INSERT INTO events_fts (events_fts) VALUES ('optimize')`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	levels := func(s *Store) []int {
+		var raw []byte
+		if err := s.r.QueryRow(`SELECT block FROM events_fts_data WHERE id = 10`).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		st, err := parseStructure(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n []int
+		for _, l := range st.levels {
+			n = append(n, len(l.segs))
+		}
+		return n
+	}
+	before := levels(ours)
+	batches := [][]ftsTestDoc{gen[10:1100], gen[1100:]}
+	ftsIndexWithFTS5(t, ref, batches)
+	ftsIndexOurs(t, ours, batches)
+	refData, refIdx := ftsIndexRows(t, ref)
+	data, idx := ftsIndexRows(t, ours)
+	compareRows(t, "events_fts_data", refData, data)
+	compareRows(t, "events_fts_idx", refIdx, idx)
+	if after := levels(ours); before[0] != 0 || after[0] != 3 {
+		t.Errorf("segments by level %v, then %v; want the merged one brought down to level 0", before, after)
+	}
+}
+
+// TestBuildFTSMergesSegments checks that BuildFTS, in small batches, leaves at most
+// ftsMaxSegments segments (FTS5 merges them when there are more) and that searches find the
+// same events either way.
+func TestBuildFTSMergesSegments(t *testing.T) {
+	ctx := context.Background()
+	es := testEvents(t, 600)
+	queries := map[string]int{`"getobject"`: 300, `"agent 2"`: 200, `"203 0 113 7"`: 3, `"bucket 4"`: 120, `"id 000123"`: 1, `"get" *`: 300}
+	for _, max := range []int{100, 5} {
+		t.Run(fmt.Sprint("max ", max), func(t *testing.T) {
+			defer func(b, c, m int) { ftsBatch, ftsChunk, ftsMaxSegments = b, c, m }(ftsBatch, ftsChunk, ftsMaxSegments)
+			ftsBatch, ftsChunk, ftsMaxSegments = 50, 50, max
+			s, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			l, err := s.BeginLoad(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Events(es, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
+				t.Fatal(err)
+			}
+			var raw []byte
+			if err := s.r.QueryRow(`SELECT block FROM events_fts_data WHERE id = 10`).Scan(&raw); err != nil {
+				t.Fatal(err)
+			}
+			st, err := parseStructure(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := min(12, max); st.nSegment > want || max > 12 && st.nSegment != 12 {
+				t.Errorf("%d segments, want %d", st.nSegment, want)
+			}
+			if _, err := s.w.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 0)`); err != nil {
+				t.Fatalf("integrity-check: %v", err)
+			}
+			for q, want := range queries {
+				var n int
+				if err := s.r.QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH ?`, q).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n != want {
+					t.Errorf("MATCH %s: %d events, want %d", q, n, want)
+				}
+			}
+		})
+	}
+}
