@@ -4,6 +4,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -175,34 +176,66 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 	go func() { wg.Wait(); close(chunks) }()
 
 	stopTicker := startTicker(opt, &c, start)
-	sum, werr := write(ctx, st, chunks, &opt, &c)
+	defer stopTicker()
+	sum, ld, werr := write(ctx, st, chunks, &opt, &c)
 	if werr != nil {
 		cancel()
 		for range chunks { // let the decoders finish
 		}
 	}
-	stopTicker()
-	sum.LoadTime = opt.Now().Sub(start)
 	if werr == nil {
 		werr = ctx.Err()
 	}
 	if werr != nil {
+		if ld != nil {
+			ld.Abort()
+		}
+		sum.LoadTime = opt.Now().Sub(start)
 		return sum, werr
 	}
+	// Sorting the column indexes keeps one core busy; the full-text index starts beside it on
+	// the other, and writes once they are built.
+	sorted := make(chan struct{})
+	ftsDone := make(chan error, 1)
+	if opt.SkipIndex {
+		ftsDone <- nil
+	} else {
+		go func() {
+			ftsDone <- st.BuildFTSBeside(ctx, sorted, func(done int64) { c.indexed.Store(done) })
+		}()
+	}
+	c.phase.Store(phaseSorting)
+	err := ld.Close()
+	close(sorted)
+	loaded := opt.Now()
+	sum.LoadTime = loaded.Sub(start)
+	if err != nil {
+		cancel()
+		<-ftsDone
+		return sum, err
+	}
+	if opt.Committed != nil {
+		opt.Committed(sum.Added)
+	}
 	if !opt.SkipIndex {
-		t0 := opt.Now()
-		err := st.BuildFTS(ctx, func(done int64) {
-			c.indexed.Store(done)
-			report(opt, &c, start, "indexing")
-		})
-		sum.IndexTime = opt.Now().Sub(t0)
+		c.phase.Store(phaseIndexing)
+		err := <-ftsDone
+		sum.IndexTime = opt.Now().Sub(loaded)
 		if err != nil {
 			return sum, fmt.Errorf("full-text index: %w", err)
 		}
 	}
+	stopTicker()
 	report(opt, &c, start, "done")
 	return sum, nil
 }
+
+// Phases of a load, as Progress.Phase says them.
+const (
+	phaseLoading  = "loading"
+	phaseSorting  = "sorting"
+	phaseIndexing = "indexing"
+)
 
 type counters struct {
 	filesTotal                     int
@@ -210,7 +243,7 @@ type counters struct {
 	filesDone, failed              atomic.Int64
 	bytesRead, events, added, dups atomic.Int64
 	indexed                        atomic.Int64
-	sorting                        atomic.Bool // the writer builds the column indexes
+	phase                          atomic.Value // string: phaseLoading until the load moves on
 }
 
 func report(opt Options, c *counters, start time.Time, phase string) {
@@ -239,17 +272,15 @@ func startTicker(opt Options, c *counters, start time.Time) (stop func()) {
 		for {
 			select {
 			case <-t.C:
-				phase := "loading"
-				if c.sorting.Load() {
-					phase = "sorting"
-				}
-				report(opt, c, start, phase)
+				phase, _ := c.phase.Load().(string)
+				report(opt, c, start, cmp.Or(phase, phaseLoading))
 			case <-done:
 				return
 			}
 		}
 	}()
-	return func() { close(done); wg.Wait() }
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }
 
 // decodeFile expands one input and decodes every plain stream in it, handing records to the
@@ -407,12 +438,13 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 }
 
 // write is the single writer: it stores chunks in large transactions and records each stream in
-// the files table once its last chunk is stored.
-func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Options, c *counters) (Summary, error) {
+// the files table once its last chunk is stored. It returns the loader with everything
+// committed and its deferred indexes still to build (Close), or aborted on an error.
+func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Options, c *counters) (Summary, *store.Loader, error) {
 	var sum Summary
 	ld, err := st.BeginLoad(ctx)
 	if err != nil {
-		return sum, err
+		return sum, nil, err
 	}
 	ids := map[streamKey]int64{}
 	added := map[streamKey]int64{}
@@ -422,7 +454,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			id, err = ld.File(store.FileRecord{Path: ch.key.path, Entry: ch.key.entry, Status: store.FileLoading})
 			if err != nil {
 				ld.Abort()
-				return sum, err
+				return sum, nil, err
 			}
 			ids[ch.key] = id
 		}
@@ -430,7 +462,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			n, err := ld.Events(ch.events, id)
 			if err != nil {
 				ld.Abort()
-				return sum, err
+				return sum, nil, err
 			}
 			added[ch.key] += int64(n)
 			sum.Added += int64(n)
@@ -442,7 +474,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			ok, err := ld.Insight(&ch.insights[i], id)
 			if err != nil {
 				ld.Abort()
-				return sum, err
+				return sum, nil, err
 			}
 			if ok {
 				sum.Insights++
@@ -451,7 +483,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 		for _, d := range ch.digests {
 			if err := ld.Digest(d, id); err != nil {
 				ld.Abort()
-				return sum, err
+				return sum, nil, err
 			}
 			sum.Digests++
 		}
@@ -462,7 +494,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			if _, err := ld.File(store.FileRecord{Path: f.Path, Entry: f.Entry, Size: f.Bytes, SHA256: ch.sha,
 				Format: f.Format, Events: f.Events, Added: f.Added, Status: f.Status, Reason: f.Reason}); err != nil {
 				ld.Abort()
-				return sum, err
+				return sum, nil, err
 			}
 			sum.Events += f.Events
 			sum.Bytes += f.Bytes
@@ -477,7 +509,8 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 		}
 		if ld.Pending() >= opt.CommitEvery {
 			if err := ld.Commit(); err != nil {
-				return sum, err
+				ld.Abort()
+				return sum, nil, err
 			}
 			if opt.Committed != nil {
 				opt.Committed(sum.Added)
@@ -486,14 +519,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 	}
 	if ctx.Err() != nil {
 		ld.Abort()
-		return sum, ctx.Err()
+		return sum, nil, ctx.Err()
 	}
-	c.sorting.Store(true) // the ticker says so from its next report
-	if err := ld.Close(); err != nil {
-		return sum, err
-	}
-	if opt.Committed != nil {
-		opt.Committed(sum.Added)
-	}
-	return sum, nil
+	return sum, ld, nil
 }

@@ -82,6 +82,13 @@ func (d *ftsDocs) reset() {
 // Three stages overlap: one goroutine reads, flattens and tokenizes the records, a second gathers
 // their terms and lays out each batch as a segment, and this one writes the segments.
 func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
+	return s.BuildFTSBeside(ctx, nil, progress)
+}
+
+// BuildFTSBeside is BuildFTS started while another writer still works on the case (a load
+// building its column indexes, one core's work): until busy is closed it reads and gathers on
+// one core only, leaving the other to that writer, and writes nothing. A nil busy is closed.
+func (s *Store) BuildFTSBeside(ctx context.Context, busy <-chan struct{}, progress func(done int64)) error {
 	mark, err := s.ftsMark(ctx)
 	if err != nil {
 		return err
@@ -94,26 +101,57 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// cpu holds a token per core the reading and gathering stages may use at once: one while
+	// busy is open, then two.
+	cpu := make(chan struct{}, 2)
+	cpu <- struct{}{}
+	if busy == nil {
+		cpu <- struct{}{}
+	} else {
+		go func() {
+			select {
+			case <-busy:
+				cpu <- struct{}{}
+			case <-ctx.Done():
+			}
+		}()
+	}
+	work := func(f func()) bool {
+		select {
+		case <-cpu:
+			f()
+			cpu <- struct{}{}
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	chunks := make(chan *ftsDocs, 2)
 	free := make(chan *ftsDocs, 3) // chunks back to the reader, to reuse their memory
 	segs := make(chan *ftsSegment, 1)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		readErr <- s.readFTSDocs(ctx, mark, chunks, free)
+		readErr <- s.readFTSDocs(ctx, mark, work, chunks, free)
 	}()
 	go func() {
 		defer close(segs)
 		b := newFTSBuilder()
 		send := func() {
+			var seg *ftsSegment
+			if !work(func() { seg = b.segment(w.pgsz) }) {
+				return
+			}
 			select {
-			case segs <- b.segment(w.pgsz):
+			case segs <- seg:
 			case <-ctx.Done():
 			}
 			b.reset()
 		}
 		for d := range chunks {
-			b.add(d)
+			if !work(func() { b.add(d) }) {
+				return
+			}
 			select {
 			case free <- d:
 			default:
@@ -126,6 +164,12 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 			send()
 		}
 	}()
+	if busy != nil {
+		select {
+		case <-busy:
+		case <-ctx.Done():
+		}
+	}
 	var done int64
 	for seg := range segs {
 		if err := ctx.Err(); err == nil {
@@ -152,15 +196,26 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 var ftsChunk = 1000
 
 // readFTSDocs reads the records after mark and hands over their tokens in chunks, reusing the
-// chunks that come back on free.
-func (s *Store) readFTSDocs(ctx context.Context, mark int64, out chan<- *ftsDocs, free <-chan *ftsDocs) error {
+// chunks that come back on free. Each chunk is read and tokenized inside work. It reads on a
+// connection of its own with a small page cache: the records are read once, in order, and the
+// read pool's large cache would only fill with them.
+func (s *Store) readFTSDocs(ctx context.Context, mark int64, work func(func()) bool, out chan<- *ftsDocs, free <-chan *ftsDocs) error {
+	c, err := sqlitec.Open(s.path)
+	if err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	defer c.Close()
+	if err := c.Exec(`PRAGMA query_only = 1; PRAGMA cache_size = -4096`); err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	q, err := c.Prepare(`SELECT id, json FROM event_json WHERE id > ? ORDER BY id LIMIT ?`)
+	if err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	defer q.Close()
 	var p fastjson.Parser
-	var vals []byte
+	var raw, vals []byte
 	for {
-		rows, err := s.r.QueryContext(ctx, `SELECT id, json FROM event_json WHERE id > ? ORDER BY id LIMIT ?`, mark, ftsChunk)
-		if err != nil {
-			return fmt.Errorf("full-text index: %w", err)
-		}
 		var d *ftsDocs
 		select {
 		case d = <-free:
@@ -168,24 +223,32 @@ func (s *Store) readFTSDocs(ctx context.Context, mark int64, out chan<- *ftsDocs
 		default:
 			d = new(ftsDocs)
 		}
-		for rows.Next() {
-			var id int64
-			var raw sql.RawBytes
-			if err := rows.Scan(&id, &raw); err != nil {
-				rows.Close()
-				return fmt.Errorf("full-text index: %w", err)
+		var err error
+		ok := work(func() {
+			q.Int(1, mark)
+			q.Int(2, int64(ftsChunk))
+			defer q.Reset()
+			for {
+				var row bool
+				if row, err = q.Step(); err != nil || !row {
+					return
+				}
+				id := q.ColumnInt(0)
+				raw = q.ColumnBlob(raw[:0], 1)
+				vals = vals[:0]
+				if v, perr := p.ParseBytes(raw); perr == nil {
+					vals = AppendValues(vals, v)
+				}
+				if err = d.add(id, vals); err != nil {
+					err = fmt.Errorf("event %d: %w", id, err)
+					return
+				}
 			}
-			vals = vals[:0]
-			if v, err := p.ParseBytes(raw); err == nil {
-				vals = AppendValues(vals, v)
-			}
-			if err := d.add(id, vals); err != nil {
-				rows.Close()
-				return fmt.Errorf("full-text index event %d: %w", id, err)
-			}
+		})
+		if !ok {
+			return ctx.Err()
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return fmt.Errorf("full-text index: %w", err)
 		}
 		if len(d.ids) == 0 {

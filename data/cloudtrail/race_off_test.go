@@ -1,0 +1,5 @@
+//go:build !race
+
+package cloudtrail
+
+const raceEnabled = false
