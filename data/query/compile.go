@@ -269,8 +269,22 @@ func (c *compiler) timeTerm(t *Term) (string, bool) {
 }
 
 // columnTerm matches an extracted column; ok is false when only the JSON can answer.
+//
+// Values compare case-insensitively, ASCII letters only, as LIKE does. An indexed column is
+// compared through lower(), the expression its index holds (lower(a) = lower(b) is exactly
+// a = b COLLATE NOCASE); other columns with COLLATE NOCASE.
 func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 	name := "e." + col.name
+	key := name // what ranges compare: the index's expression
+	if col.indexed {
+		key = "lower(" + name + ")"
+	}
+	eq := func(v string) string {
+		if col.indexed {
+			return key + " = lower(" + c.arg(v) + ")"
+		}
+		return name + " = " + c.arg(v) + " COLLATE NOCASE"
+	}
 	v := t.Value
 	var s string
 	switch {
@@ -280,19 +294,19 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 		}
 		return name + " <> ''", true
 	case v.Wild():
-		if lo, hi, ok := prefixRange(v.Parts[0]); ok {
+		if lo, hi, ok := prefixRange(v.Parts[0]); ok && col.indexed {
 			// SQLite's LIKE optimisation needs a constant pattern; a bound one gets none. The
-			// range on the leading text lets the column's NOCASE index find the candidates (the
-			// store recognises it leading a query: see Store.rangePlan).
-			s = name + " >= " + c.arg(lo) + " COLLATE NOCASE AND " + name + " < " + c.arg(hi) + " COLLATE NOCASE AND "
+			// range on the leading text lets the column's index find the candidates (the store
+			// recognises it leading a query: see Store.indexPlan).
+			s = key + " >= " + c.arg(lo) + " AND " + key + " < " + c.arg(hi) + " AND "
 		}
 		s += name + ` LIKE ` + c.arg(likePattern(v)) + ` ESCAPE '\'`
 	case v.Text() == "":
 		return "", false // '' in a column also means absent
 	default:
-		s = name + " = " + c.arg(v.Text()) + " COLLATE NOCASE"
+		s = eq(v.Text())
 		if p, err := netip.ParsePrefix(v.Text()); err == nil {
-			s = "(" + s + " OR " + c.cidr(name, p) + ")"
+			s = "(" + s + " OR " + c.cidr(name, key, p) + ")"
 		}
 	}
 	if col.exact {
@@ -302,13 +316,12 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 	return s + " AND " + c.jsonTerm(t), true
 }
 
-// cidr tests the column against an IPv4 or IPv6 prefix. An IPv4 prefix is narrowed to text
-// ranges of the column first, e.g. 10.1.0.0/16 → col >= '10.1.' AND col < '10.1/', one
-// disjunct per range with the exact test in each, so that every disjunct can use the column's
-// index (SQLite's OR optimisation needs that; an OR nested under an AND gets a full index scan).
-// The ranges compare with NOCASE, the collation of that index (a BINARY range cannot use it); on
-// digits and dots both orders agree.
-func (c *compiler) cidr(col string, p netip.Prefix) string {
+// cidr tests the column col against an IPv4 or IPv6 prefix. An IPv4 prefix is narrowed to text
+// ranges of key (the column, or the expression its index holds) first, e.g. 10.1.0.0/16 →
+// key >= '10.1.' AND key < '10.1/', one disjunct per range with the exact test in each, so that
+// every disjunct can use the index (SQLite's OR optimisation needs that; an OR nested under an
+// AND gets a full index scan). On digits and dots every collation orders alike.
+func (c *compiler) cidr(col, key string, p netip.Prefix) string {
 	exact := func() string { return CIDRFunc + "(" + col + ", " + c.arg(p.String()) + ")" }
 	p = p.Masked()
 	if !p.Addr().Is4() {
@@ -341,15 +354,14 @@ func (c *compiler) cidr(col string, p netip.Prefix) string {
 	ors := make([]string, len(prefixes))
 	for i, pre := range prefixes {
 		hi := pre[:len(pre)-1] + "/" // '/' follows '.'
-		ors[i] = "(" + col + " >= " + c.arg(pre) + " COLLATE NOCASE AND " + col + " < " + c.arg(hi) + " COLLATE NOCASE AND " + exact() + ")"
+		ors[i] = "(" + key + " >= " + c.arg(pre) + " AND " + key + " < " + c.arg(hi) + " AND " + exact() + ")"
 	}
 	return strings.Join(ors, " OR ")
 }
 
-// prefixRange is the NOCASE range [lo, hi) that holds every text beginning with prefix, ASCII
-// letters in any case (the folding of LIKE and NOCASE alike): lo is the prefix in lower case and
-// hi the same with its last byte incremented. A hi whose last byte became an upper-case letter
-// ('@' + 1) compares as its lower case and widens the range, which the LIKE after it corrects.
+// prefixRange is the range [lo, hi) of lower()ed texts that holds every text beginning with
+// prefix, ASCII letters in any case (the folding of LIKE and lower() alike): lo is the prefix in
+// lower case and hi the same with its last byte incremented.
 func prefixRange(prefix string) (lo, hi string, ok bool) {
 	if prefix == "" {
 		return "", "", false

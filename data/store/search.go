@@ -181,8 +181,8 @@ func (s *Store) ftsPlan(ctx context.Context, q string, f Filter, limit int) (str
 	return q, nil
 }
 
-// indexedColumns lead the secondary indexes of events (with COLLATE NOCASE, then time).
-var indexedColumns = []string{"e.event_name", "e.source_ip", "e.principal_arn"}
+// indexedColumns lead the secondary indexes of events, as lower(column), then time.
+var indexedColumns = []string{"lower(e.event_name)", "lower(e.source_ip)", "lower(e.principal_arn)"}
 
 // indexPlan picks how a first page of a query runs when one of its top-level conjuncts is a
 // condition on an indexed column other than an equality (which the index serves in time order):
@@ -203,10 +203,10 @@ find:
 	for i, c := range conj {
 		for _, col := range indexedColumns {
 			switch {
-			case i+1 < len(conj) && c == col+" >= ? COLLATE NOCASE" && conj[i+1] == col+" < ? COLLATE NOCASE":
+			case i+1 < len(conj) && c == col+" >= ?" && conj[i+1] == col+" < ?":
 				lead = c + " AND " + conj[i+1]
 				break find
-			case strings.HasPrefix(c, col+" = ? COLLATE NOCASE OR "): // a CIDR
+			case strings.HasPrefix(c, col+" = lower(?) OR "): // a CIDR
 				lead = c
 				break find
 			}
