@@ -304,9 +304,11 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 	case v.Text() == "":
 		return "", false // '' in a column also means absent
 	default:
-		s = eq(v.Text())
 		if p, err := netip.ParsePrefix(v.Text()); err == nil {
-			s = "(" + s + " OR " + c.cidr(name, key, p) + ")"
+			// All NOCASE, cheap on each event a scan tests; see cidr.
+			s = "(" + name + " = " + c.arg(v.Text()) + " COLLATE NOCASE OR " + c.cidr(name, p) + ")"
+		} else {
+			s = eq(v.Text())
 		}
 	}
 	if col.exact {
@@ -317,11 +319,11 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 }
 
 // cidr tests the column col against an IPv4 or IPv6 prefix. An IPv4 prefix is narrowed to text
-// ranges of key (the column, or the expression its index holds) first, e.g. 10.1.0.0/16 →
-// key >= '10.1.' AND key < '10.1/', one disjunct per range with the exact test in each, so that
-// every disjunct can use the index (SQLite's OR optimisation needs that; an OR nested under an
-// AND gets a full index scan). On digits and dots every collation orders alike.
-func (c *compiler) cidr(col, key string, p netip.Prefix) string {
+// ranges of the column first, e.g. 10.1.0.0/16 → col >= '10.1.' AND col < '10.1/', one disjunct
+// per range with the exact test in each. The ranges compare with NOCASE, which costs little on
+// each event a scan tests (lower() copies the text); on digits and dots it orders as lower()
+// does, so Store.indexPlan can turn each disjunct into a range of the column's index.
+func (c *compiler) cidr(col string, p netip.Prefix) string {
 	exact := func() string { return CIDRFunc + "(" + col + ", " + c.arg(p.String()) + ")" }
 	p = p.Masked()
 	if !p.Addr().Is4() {
@@ -354,7 +356,7 @@ func (c *compiler) cidr(col, key string, p netip.Prefix) string {
 	ors := make([]string, len(prefixes))
 	for i, pre := range prefixes {
 		hi := pre[:len(pre)-1] + "/" // '/' follows '.'
-		ors[i] = "(" + key + " >= " + c.arg(pre) + " AND " + key + " < " + c.arg(hi) + " AND " + exact() + ")"
+		ors[i] = "(" + col + " >= " + c.arg(pre) + " COLLATE NOCASE AND " + col + " < " + c.arg(hi) + " COLLATE NOCASE AND " + exact() + ")"
 	}
 	return strings.Join(ors, " OR ")
 }

@@ -9,6 +9,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/trailscope/trailscope/data/query"
 )
 
 // ErrNoEvent is returned by Event when the case holds no event with that eventID.
@@ -206,7 +208,7 @@ find:
 			case i+1 < len(conj) && c == col+" >= ?" && conj[i+1] == col+" < ?":
 				lead = c + " AND " + conj[i+1]
 				break find
-			case strings.HasPrefix(c, col+" = lower(?) OR "): // a CIDR
+			case strings.HasPrefix(c, strings.TrimSuffix(strings.TrimPrefix(col, "lower("), ")")+" = ? COLLATE NOCASE OR "): // a CIDR
 				lead = c
 				break find
 			}
@@ -218,6 +220,18 @@ find:
 		return q, nil, nil
 	}
 	leadArgs := f.Args[off : off+nargs : off+nargs]
+	// A CIDR compares the column with NOCASE (cheap to test event by event); the index holds
+	// lower(column), which matches and orders alike.
+	for _, col := range indexedColumns {
+		bare := strings.TrimSuffix(strings.TrimPrefix(col, "lower("), ")")
+		lead = strings.ReplaceAll(lead, bare+" = ? COLLATE NOCASE", col+" = lower(?)")
+		// An address parses alike in either case; read from the index, it spares a lookup of
+		// the event for each candidate.
+		lead = strings.ReplaceAll(lead, query.CIDRFunc+"("+bare+",", query.CIDRFunc+"("+col+",")
+		for _, op := range []string{" >= ", " < "} {
+			lead = strings.ReplaceAll(lead, bare+op+"? COLLATE NOCASE", col+op+"?")
+		}
+	}
 	// Each disjunct of a CIDR's OR as its own SELECT: SQLite scans the whole index for the OR.
 	ids := "SELECT e.id FROM events e WHERE " + lead
 	if ors := splitTop(unwrap(lead), " OR "); len(ors) > 1 {
