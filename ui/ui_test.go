@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/trailscope/trailscope/data/ingest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -539,6 +540,22 @@ func TestPivotShowsProfile(t *testing.T) {
 	for _, want := range []string{"ListBuckets", "203.0.113.7", "Pivot: ip 203.0.113.7", "failed"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("pivot dialog lacks %q:\n%s", want, all)
+		}
+	}
+}
+
+// TestImportPhases checks that the progress line names each phase of a load.
+func TestImportPhases(t *testing.T) {
+	s, _ := newTestShell(t, options{casePath: filepath.Join(t.TempDir(), "new.tsc")})
+	src := s.view.sources
+	for phase, want := range map[string]string{
+		"loading":  "Loading",
+		"sorting":  "Building the column indexes",
+		"indexing": "Building the search index",
+	} {
+		src.showProgress(ingest.Progress{Phase: phase, FilesTotal: 3, FilesDone: 3, Events: 10, Added: 10, Indexed: 5})
+		if !strings.HasPrefix(src.stats.Text, want) {
+			t.Errorf("%s: progress line %q, want it to start with %q", phase, src.stats.Text, want)
 		}
 	}
 }
