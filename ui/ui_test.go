@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/trailscope/trailscope/data/ingest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/ingest"
 )
 
 // day is the fixture's day; its events end at 23:50, so "last 24 hours" covers all of them.
