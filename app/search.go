@@ -22,6 +22,20 @@ func Compile(q string, since, until time.Time) (store.Filter, error) {
 	return store.Filter{Where: where, Args: args, Since: since, Until: until}, nil
 }
 
+// SearchIndexPending is the number of events the full-text index does not hold yet: a load
+// that was cancelled or killed while building it leaves some, and word searches miss them.
+func (c *Case) SearchIndexPending(ctx context.Context) (int64, error) { return c.st.FTSPending(ctx) }
+
+// CompleteSearchIndex adds the events it lacks to the full-text index, reporting how many of
+// pending are done; it resumes where an interrupted build stopped.
+func (c *Case) CompleteSearchIndex(ctx context.Context, progress func(done, pending int64)) error {
+	pending, err := c.st.FTSPending(ctx)
+	if err != nil || pending == 0 {
+		return err
+	}
+	return c.st.BuildFTS(ctx, func(done int64) { progress(done, pending) })
+}
+
 // Search streams the events matching f to fn, newest first (ties by eventID); limit 0 means all.
 func (c *Case) Search(ctx context.Context, f store.Filter, limit int, fn func(store.Hit) error) error {
 	return c.st.Search(ctx, f, limit, fn)

@@ -47,6 +47,9 @@ func runSearch(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer c.Close()
+	if err := completeSearchIndex(ctx, env, c); err != nil {
+		return err
+	}
 	if f.format == "json" {
 		// The raw JSON of each event, one per line, streamed.
 		return c.Search(ctx, filter, *limit, func(h store.Hit) error {
@@ -180,6 +183,25 @@ func pivotTable(w io.Writer, p *store.Profile) error {
 		for _, b := range p.Timeline {
 			fmt.Fprintf(w, "  %s  %d\n", fmtTime(b.Start), b.Events)
 		}
+	}
+	return nil
+}
+
+// completeSearchIndex finishes a full-text index that an interrupted load left behind, so that
+// word searches see every event.
+func completeSearchIndex(ctx context.Context, env Env, c *app.Case) error {
+	drew := false
+	err := c.CompleteSearchIndex(ctx, func(done, pending int64) {
+		if env.StderrTTY {
+			fmt.Fprintf(env.Stderr, "\r\033[Kindexing  %d / %d events for full-text search", done, pending)
+			drew = true
+		}
+	})
+	if drew {
+		fmt.Fprintln(env.Stderr)
+	}
+	if err != nil {
+		return fmt.Errorf("full-text index: %w", err)
 	}
 	return nil
 }
