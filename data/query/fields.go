@@ -63,7 +63,8 @@ type column struct {
 	// null); otherwise the column is only a necessary condition for a non-empty match (it has a
 	// fallback value when the field is missing) and the JSON is checked as well.
 	exact bool
-	// indexed columns lead an index of the events table.
+	// indexed columns lead an index of the events table on lower(column), which serves
+	// case-insensitive equality and prefixes.
 	indexed bool
 }
 
@@ -84,7 +85,7 @@ var columns = map[string]column{
 	"userIdentity.sessionContext.sessionIssuer.arn": {"session_issuer", true, false},
 	"userIdentity.arn":      {"principal_arn", false, true},
 	"userIdentity.userName": {"user_name", false, false},
-	"eventID":               {"event_id", false, true},
+	"eventID":               {"event_id", false, false}, // its unique index is case-sensitive
 }
 
 // isTimeField reports whether a field is the event time, compared as a time (the time column).
