@@ -1088,23 +1088,16 @@ func (s *Store) openFTSWriter() (*ftsWriter, error) {
 		w.close()
 		return nil, err
 	}
-	prep := func(q string) *sqlitec.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sqlitec.Stmt
-		st, err = c.Prepare(q)
-		return st
-	}
-	w.get = prep(`SELECT block FROM events_fts_data WHERE id = ?`)
-	w.put = prep(`REPLACE INTO events_fts_data (id, block) VALUES (?, ?)`)
-	w.putIdx = prep(`INSERT INTO events_fts_idx (segid, term, pgno) VALUES (?, ?, ?)`)
-	w.mark = prep(`INSERT INTO settings (key, value) VALUES ('` + ftsMark + `', ?)
+	p := sqlitec.Preparer{C: c}
+	w.get = p.Prepare(`SELECT block FROM events_fts_data WHERE id = ?`)
+	w.put = p.Prepare(`REPLACE INTO events_fts_data (id, block) VALUES (?, ?)`)
+	w.putIdx = p.Prepare(`INSERT INTO events_fts_idx (segid, term, pgno) VALUES (?, ?, ?)`)
+	w.mark = p.Prepare(`INSERT INTO settings (key, value) VALUES ('` + ftsMark + `', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
-	cfg := prep(`SELECT v FROM events_fts_config WHERE k = 'pgsz'`)
-	if err != nil {
+	cfg := p.Prepare(`SELECT v FROM events_fts_config WHERE k = 'pgsz'`)
+	if p.Err != nil {
 		w.close()
-		return nil, err
+		return nil, p.Err
 	}
 	defer cfg.Close()
 	if row, err := cfg.Step(); err != nil {

@@ -229,29 +229,22 @@ func (l *Loader) open() error {
 	if l.ckpt, err = newCheckpointer(l.s.path); err != nil {
 		return err
 	}
-	prep := func(q string) *sqlitec.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sqlitec.Stmt
-		st, err = c.Prepare(q)
-		return st
-	}
-	l.event = prep(`INSERT OR IGNORE INTO events (event_id, time, event_source, event_name, event_type, region,
+	p := sqlitec.Preparer{C: c}
+	l.event = p.Prepare(`INSERT OR IGNORE INTO events (event_id, time, event_source, event_name, event_type, region,
 		source_ip, user_agent, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by,
 		user_name, access_key, session_issuer, recipient_account, read_only, mfa, direction, file_id)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	l.raw = prep(`INSERT INTO event_json (id, json) VALUES (?, ?)`)
-	l.ins = prep(`INSERT OR IGNORE INTO insights (event_id, time, json, file_id) VALUES (?, ?, ?, ?)`)
-	l.dig = prep(`INSERT OR IGNORE INTO digests (key, json, file_id) VALUES (?, ?, ?)`)
-	l.same = prep(`SELECT count(*) FROM events WHERE id = ? AND event_id = ?`)
-	l.file = prep(`INSERT INTO files (path, entry, size, sha256, format, events, added, status, reason, loaded_at)
+	l.raw = p.Prepare(`INSERT INTO event_json (id, json) VALUES (?, ?)`)
+	l.ins = p.Prepare(`INSERT OR IGNORE INTO insights (event_id, time, json, file_id) VALUES (?, ?, ?, ?)`)
+	l.dig = p.Prepare(`INSERT OR IGNORE INTO digests (key, json, file_id) VALUES (?, ?, ?)`)
+	l.same = p.Prepare(`SELECT count(*) FROM events WHERE id = ? AND event_id = ?`)
+	l.file = p.Prepare(`INSERT INTO files (path, entry, size, sha256, format, events, added, status, reason, loaded_at)
 		VALUES (?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (path, entry) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, format = excluded.format,
 			events = excluded.events, added = CASE WHEN excluded.status = 'loading' THEN files.added ELSE files.added + excluded.added END,
 			status = excluded.status, reason = excluded.reason, loaded_at = excluded.loaded_at
 		RETURNING id`)
-	return err
+	return p.Err
 }
 
 // begin opens a transaction when none is: the write lock is taken again only when there is

@@ -126,6 +126,23 @@ func (c *Conn) Prepare(sql string) (*Stmt, error) {
 	return &Stmt{c: c, p: *(*uintptr)(cptr(pp))}, nil
 }
 
+// Preparer prepares statements one after another and keeps the first error, so that a set of
+// statements is checked once.
+type Preparer struct {
+	C   *Conn
+	Err error
+}
+
+// Prepare compiles q, or returns nil when an earlier statement failed.
+func (p *Preparer) Prepare(q string) *Stmt {
+	if p.Err != nil {
+		return nil
+	}
+	st, err := p.C.Prepare(q)
+	p.Err = err
+	return st
+}
+
 // Text binds the i-th parameter (from 1) to a copy of v, made at Exec.
 func (s *Stmt) Text(i int, v string) { s.texts = append(s.texts, text{i: int32(i), s: v}) }
 
