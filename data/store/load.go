@@ -414,15 +414,29 @@ func (l *Loader) buildDeferred(pick func(stmt string) bool, each bool) error {
 		return err
 	}
 	defer l.c.Exec(fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = -%d`, loadCacheKiB))
+	// A cancelled load stops the index being built; what is left stays on the list.
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(l.ctx, func() { defer close(interrupted); l.c.Interrupt() })
+	defer func() {
+		if !stop() {
+			<-interrupted // the connection must outlive the interrupt
+		}
+	}()
 	rest := strings.Split(list, "\n")
 	for _, stmt := range slices.Clone(rest) {
 		if !pick(stmt) {
 			continue
 		}
+		if err := l.ctx.Err(); err != nil {
+			return err
+		}
 		if err := l.begin(); err != nil {
 			return err
 		}
 		if err := l.c.Exec(ifNotExists(stmt)); err != nil {
+			if l.ctx.Err() != nil {
+				return l.ctx.Err()
+			}
 			return fmt.Errorf("build index %q: %w", stmt, err)
 		}
 		rest = slices.DeleteFunc(rest, func(s string) bool { return s == stmt })
@@ -544,7 +558,9 @@ func (l *Loader) Commit() error {
 	return nil
 }
 
-// Close commits what is pending, builds the indexes the load deferred and ends the loader.
+// Close commits what is pending, builds the indexes the load deferred and ends the loader. When
+// the load's context ends meanwhile, the index being built stops, Close returns the context's
+// error, and the indexes left are built by the next BeginLoad or Open.
 func (l *Loader) Close() error {
 	err := l.Commit()
 	if err == nil {

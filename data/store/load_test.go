@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -268,5 +269,48 @@ func TestBuildFTSBatches(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCloseCancelled checks that a load cancelled while its indexes are built keeps its events
+// and leaves the indexes to the next open of the case.
+func TestCloseCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "case.tsc")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l, err := s.BeginLoad(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := testEvents(t, 500)
+	if _, err := l.Events(es, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := l.Close(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close after cancel: %v, want context.Canceled", err)
+	}
+	if got := indexNames(t, s); len(got) != 0 {
+		t.Errorf("indexes %v after a cancelled Close, want none yet", got)
+	}
+	s.Close()
+	s, err = Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := []string{"events_event_id", "events_ip", "events_name", "events_principal", "events_time"}
+	if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
+		t.Errorf("indexes after reopening %v, want %v", got, want)
+	}
+	var n int
+	if err := s.r.QueryRow(`SELECT count(*) FROM events`).Scan(&n); err != nil || n != len(es) {
+		t.Errorf("%d events (%v), want %d", n, err, len(es))
 	}
 }

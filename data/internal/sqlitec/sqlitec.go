@@ -86,6 +86,11 @@ func (c *Conn) Exec(sql string) error {
 	return nil
 }
 
+// Interrupt makes the statement running on the connection stop with an error, soon. Unlike
+// every other method it may be called from another goroutine (as the database/sql driver
+// does); with no statement running it does nothing.
+func (c *Conn) Interrupt() { sqlite3.Xsqlite3_interrupt(c.tls, c.db) }
+
 // LastInsertRowid is the rowid of the last row inserted on this connection.
 func (c *Conn) LastInsertRowid() int64 { return sqlite3.Xsqlite3_last_insert_rowid(c.tls, c.db) }
 
