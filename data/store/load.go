@@ -78,8 +78,9 @@ var keyHash = func() func(string) uint64 {
 	return func(s string) uint64 { return maphash.String(seed, s) }
 }
 
-// loadCacheKiB is the writer's page cache during a load: enough to keep the hot pages of the
-// eventID index, whose inserts land at random, without a pread for most of them.
+// loadCacheKiB is the writer's page cache during a load into a case that has events already,
+// where every index is kept up to date row by row: enough to keep the hot pages of the eventID
+// key, whose inserts land at random, without a pread for most of them.
 const loadCacheKiB = 32 << 10
 
 // sortCacheKiB bounds the page cache, and with it the sorter's memory, while indexes are built.

@@ -23,7 +23,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is an open case file. Writes go through one connection; reads use a separate pool (WAL).
+// Store is an open case file. Writes go through one connection, except during a load and a
+// full-text build, which write through connections of their own (one writer at a time all the
+// same: SQLite's write lock); reads use a separate pool (WAL).
 type Store struct {
 	path string
 	w    *sql.DB // the single writer connection
