@@ -14,8 +14,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/valyala/fastjson"
-
+	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/internal/sqlitec"
 )
 
@@ -214,7 +213,6 @@ func (s *Store) readFTSDocs(ctx context.Context, mark int64, work func(func()) b
 		return fmt.Errorf("full-text index: %w", err)
 	}
 	defer q.Close()
-	var p fastjson.Parser
 	var raw, vals []byte
 	for {
 		var d *ftsDocs
@@ -236,9 +234,9 @@ func (s *Store) readFTSDocs(ctx context.Context, mark int64, work func(func()) b
 				}
 				id := q.ColumnInt(0)
 				raw = q.ColumnBlob(raw[:0], 1)
-				vals = vals[:0]
-				if v, perr := p.ParseBytes(raw); perr == nil {
-					vals = AppendValues(vals, v)
+				var perr error
+				if vals, perr = cloudtrail.AppendValues(vals[:0], raw); perr != nil {
+					vals = vals[:0] // not JSON: no text (the decoder let none in)
 				}
 				if err = d.add(id, vals); err != nil {
 					err = fmt.Errorf("event %d: %w", id, err)
@@ -262,32 +260,6 @@ func (s *Store) readFTSDocs(ctx context.Context, mark int64, work func(func()) b
 			return ctx.Err()
 		}
 	}
-}
-
-// AppendValues appends every scalar value of v (strings, numbers, booleans; not keys, not
-// nulls) to dst, separated by spaces: the text the full-text index holds for a record.
-func AppendValues(dst []byte, v *fastjson.Value) []byte {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		o.Visit(func(_ []byte, x *fastjson.Value) { dst = AppendValues(dst, x) })
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		for _, x := range a {
-			dst = AppendValues(dst, x)
-		}
-	case fastjson.TypeString:
-		if len(dst) > 0 {
-			dst = append(dst, ' ')
-		}
-		dst = append(dst, v.GetStringBytes()...)
-	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
-		if len(dst) > 0 {
-			dst = append(dst, ' ')
-		}
-		dst = v.MarshalTo(dst)
-	}
-	return dst
 }
 
 // ---- Tokenizing ----

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/valyala/fastjson"
+	"github.com/trailscope/trailscope/data/cloudtrail"
 )
 
 // ftsTestDoc is a record to index: its rowid and its values text.
@@ -48,14 +48,13 @@ func ftsTrickyDocs() []ftsTestDoc {
 
 // ftsGenDocs are the values texts of n generated events, with rowids from first.
 func ftsGenDocs(n int, first int64) []ftsTestDoc {
-	var p fastjson.Parser
 	var docs []ftsTestDoc
 	for i, raw := range genEvents(n, 7) {
-		v, err := p.ParseBytes(raw)
+		vals, err := cloudtrail.AppendValues(nil, raw)
 		if err != nil {
 			panic(err)
 		}
-		docs = append(docs, ftsTestDoc{first + int64(i), string(AppendValues(nil, v))})
+		docs = append(docs, ftsTestDoc{first + int64(i), string(vals)})
 	}
 	return docs
 }
