@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -170,47 +169,26 @@ func (s *Store) deferIndexes(ctx context.Context) (keyDeferred bool, err error) 
 
 // BuildDeferredIndexes builds the indexes a bulk load deferred, if any: after a load that was
 // killed or aborted they are missing until this runs (the next BeginLoad runs it too). Searches
-// are right without them, only slower.
+// are right without them, only slower. It builds them as a load's Close does.
 func (s *Store) BuildDeferredIndexes(ctx context.Context) error {
-	var v string
-	err := s.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, deferredKey).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
+	// Most cases have none: a query on the open connection spares opening a loader's.
+	var n int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE key = ?`, deferredKey).Scan(&n); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
+	if n == 0 {
 		return nil
 	}
+	l := &Loader{s: s, ctx: ctx}
+	defer l.close()
+	err := l.open()
+	if err == nil {
+		err = l.buildDeferred(func(string) bool { return true }, true)
+	}
+	if err == nil {
+		err = l.Commit()
+	}
 	if err != nil {
-		return fmt.Errorf("restore indexes: %w", err)
-	}
-	// The sorter spills to temporary files rather than holding every key in memory, and its
-	// in-memory runs are bounded by the page cache, made smaller for the while.
-	if _, err := s.w.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
-		return fmt.Errorf("restore indexes: %w", err)
-	}
-	var cache int64
-	if err := s.w.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
-		return fmt.Errorf("restore indexes: %w", err)
-	}
-	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", sortCacheKiB*-1)); err != nil {
-		return fmt.Errorf("restore indexes: %w", err)
-	}
-	defer func() {
-		ctx := context.WithoutCancel(ctx)
-		s.w.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
-		s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", cache))
-	}()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("restore indexes: %w", err)
-	}
-	defer tx.Rollback()
-	for _, stmt := range strings.Split(v, "\n") {
-		if _, err := tx.ExecContext(ctx, ifNotExists(stmt)); err != nil {
-			return fmt.Errorf("restore index %q: %w", stmt, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, deferredKey); err != nil {
-		return fmt.Errorf("restore indexes: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("restore indexes: %w", err)
 	}
 	return nil
