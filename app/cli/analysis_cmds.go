@@ -28,16 +28,9 @@ func analyse(ctx context.Context, env Env, c *app.Case, rebuild bool) error {
 	if !need && !rebuild {
 		return nil
 	}
-	drew := false
-	err = c.Analyze(ctx, rebuild, func(done, total int64) {
-		if env.StderrTTY {
-			fmt.Fprintf(env.Stderr, "\r\033[Kanalysing %d / %d events", done, total)
-			drew = true
-		}
-	})
-	if drew {
-		fmt.Fprintln(env.Stderr)
-	}
+	line := statusLine{env: env}
+	err = c.Analyze(ctx, rebuild, func(done, total int64) { line.show("analysing %d / %d events", done, total) })
+	line.end()
 	if err != nil {
 		return fmt.Errorf("analyse: %w", err)
 	}

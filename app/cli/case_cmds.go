@@ -58,15 +58,36 @@ func runIngest(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
+// statusLine redraws one line of progress in place on a terminal's stderr, and shows nothing
+// when stderr is not a terminal.
+type statusLine struct {
+	env  Env
+	drew bool
+}
+
+func (l *statusLine) show(format string, args ...any) {
+	if l.env.StderrTTY {
+		fmt.Fprintf(l.env.Stderr, "\r\033[K"+format, args...)
+		l.drew = true
+	}
+}
+
+// end moves past the line, if one was drawn.
+func (l *statusLine) end() {
+	if l.drew {
+		fmt.Fprintln(l.env.Stderr)
+	}
+}
+
 // progressBar draws ingest progress on stderr: redrawn in place on a terminal, a line every few
 // seconds otherwise.
 type progressBar struct {
 	env  Env
 	last time.Time
-	drew bool
+	line statusLine
 }
 
-func newProgressBar(env Env) *progressBar { return &progressBar{env: env} }
+func newProgressBar(env Env) *progressBar { return &progressBar{env: env, line: statusLine{env: env}} }
 
 func (b *progressBar) update(p ingest.Progress) {
 	now := b.env.Now()
@@ -95,18 +116,13 @@ func (b *progressBar) update(p ingest.Progress) {
 			p.Events, humanBytes(p.BytesRead), humanBytes(p.BytesTotal), p.Rate(), p.Failed)
 	}
 	if b.env.StderrTTY {
-		fmt.Fprintf(b.env.Stderr, "\r\033[K%s", line)
-		b.drew = true
+		b.line.show("%s", line)
 	} else {
 		fmt.Fprintln(b.env.Stderr, line)
 	}
 }
 
-func (b *progressBar) finish() {
-	if b.drew {
-		fmt.Fprintln(b.env.Stderr)
-	}
-}
+func (b *progressBar) finish() { b.line.end() }
 
 type summaryJSON struct {
 	Added       int64               `json:"added"`

@@ -190,16 +190,11 @@ func pivotTable(w io.Writer, p *store.Profile) error {
 // completeSearchIndex finishes a full-text index that an interrupted load left behind, so that
 // word searches see every event.
 func completeSearchIndex(ctx context.Context, env Env, c *app.Case) error {
-	drew := false
+	line := statusLine{env: env}
 	err := c.CompleteSearchIndex(ctx, func(done, pending int64) {
-		if env.StderrTTY {
-			fmt.Fprintf(env.Stderr, "\r\033[Kindexing  %d / %d events for full-text search", done, pending)
-			drew = true
-		}
+		line.show("indexing  %d / %d events for full-text search", done, pending)
 	})
-	if drew {
-		fmt.Fprintln(env.Stderr)
-	}
+	line.end()
 	if err != nil {
 		return fmt.Errorf("full-text index: %w", err)
 	}
