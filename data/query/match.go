@@ -9,22 +9,8 @@ import (
 	"time"
 )
 
-// Match evaluates a query against one raw CloudTrail event in memory, with the same meaning as
-// the SQL that Compile produces (it is written independently of it, and tests hold the two
-// equal). It serves tests and evaluating a few events without the store; invalid JSON matches
-// nothing. A nil query matches everything.
-func Match(e Expr, raw []byte) bool {
-	if e == nil {
-		return true
-	}
-	d, err := NewDoc(raw)
-	if err != nil {
-		return false
-	}
-	return d.Match(e)
-}
-
-// Doc is a decoded event for matching many queries against it without decoding it again.
+// Doc is an event evaluated against queries in memory, with the same meaning as the SQL that
+// Compile produces (written independently of it; tests hold the two equal).
 type Doc struct{ m matcher }
 
 // NewDoc decodes a raw event for Doc.Match.

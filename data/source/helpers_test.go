@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -151,12 +150,4 @@ func expandFile(t testing.TB, path string, lim Limits) []got {
 		t.Fatalf("Expand %s: %v", path, err)
 	}
 	return out
-}
-
-// errIs reports whether err matches want: nil only for nil, errors.Is for a sentinel.
-func errIs(err, want error) bool {
-	if want == nil {
-		return err == nil
-	}
-	return errors.Is(err, want)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 )
 
 // account is one AWS account of the organisation and the resources its records name.
@@ -282,10 +281,3 @@ func newRole(r *rand.Rand, a *account, name, path string) *principal {
 }
 
 func serviceIdentity(svc string) *principal { return &principal{kind: kindAWSService, name: svc} }
-
-func titleCase(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
