@@ -270,21 +270,11 @@ func (c *compiler) timeTerm(t *Term) (string, bool) {
 
 // columnTerm matches an extracted column; ok is false when only the JSON can answer.
 //
-// Values compare case-insensitively, ASCII letters only, as LIKE does. An indexed column is
-// compared through lower(), the expression its index holds (lower(a) = lower(b) is exactly
-// a = b COLLATE NOCASE); other columns with COLLATE NOCASE.
+// Values compare case-insensitively, ASCII letters only, as LIKE does: other columns with
+// COLLATE NOCASE; a column with a dictionary (see column) through the ids of the matching
+// values, found in the dictionary, where they are folded to lower case as lower() folds.
 func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 	name := "e." + col.name
-	key := name // what ranges compare: the index's expression
-	if col.indexed {
-		key = "lower(" + name + ")"
-	}
-	eq := func(v string) string {
-		if col.indexed {
-			return key + " = lower(" + c.arg(v) + ")"
-		}
-		return name + " = " + c.arg(v) + " COLLATE NOCASE"
-	}
 	v := t.Value
 	var s string
 	switch {
@@ -293,22 +283,17 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 			return "", false
 		}
 		return name + " <> ''", true
-	case v.Wild():
-		if lo, hi, ok := prefixRange(v.Parts[0]); ok && col.indexed {
-			// SQLite's LIKE optimisation needs a constant pattern; a bound one gets none. The
-			// range on the leading text lets the column's index find the candidates (the store
-			// recognises it leading a query: see Store.indexPlan).
-			s = key + " >= " + c.arg(lo) + " AND " + key + " < " + c.arg(hi) + " AND "
-		}
-		s += name + ` LIKE ` + c.arg(likePattern(v)) + ` ESCAPE '\'`
-	case v.Text() == "":
+	case v.Text() == "" && !v.Wild():
 		return "", false // '' in a column also means absent
+	case col.dict != "":
+		s = c.dictTerm(v, col)
+	case v.Wild():
+		s = name + ` LIKE ` + c.arg(likePattern(v)) + ` ESCAPE '\'`
 	default:
 		if p, err := netip.ParsePrefix(v.Text()); err == nil {
-			// All NOCASE, cheap on each event a scan tests; see cidr.
 			s = "(" + name + " = " + c.arg(v.Text()) + " COLLATE NOCASE OR " + c.cidr(name, p) + ")"
 		} else {
-			s = eq(v.Text())
+			s = name + " = " + c.arg(v.Text()) + " COLLATE NOCASE"
 		}
 	}
 	if col.exact {
@@ -318,11 +303,31 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 	return s + " AND " + c.jsonTerm(t), true
 }
 
+// dictTerm matches a column with a dictionary. An equality is one id, which the column's index
+// serves in time order; a wildcard or a CIDR is the set of ids whose values match, tested on
+// each distinct value once (the store decides whether the index collects the events: see
+// Store.indexPlan, which recognises the "IN (SELECT id FROM" form).
+func (c *compiler) dictTerm(v Value, col column) string {
+	ids := "e." + col.name + "_id"
+	if v.Wild() {
+		var rng string
+		if lo, hi, ok := prefixRange(v.Parts[0]); ok {
+			// The dictionary's index finds a prefix's values (a bound LIKE pattern gets no index).
+			rng = "value >= " + c.arg(lo) + " AND value < " + c.arg(hi) + " AND "
+		}
+		return ids + " IN (SELECT id FROM " + col.dict + " WHERE " + rng + "value LIKE " + c.arg(likePattern(v)) + ` ESCAPE '\')`
+	}
+	if p, err := netip.ParsePrefix(v.Text()); err == nil {
+		return ids + " IN (SELECT id FROM " + col.dict + " WHERE value = lower(" + c.arg(v.Text()) + ") OR " + c.cidr("value", p) + ")"
+	}
+	return ids + " = (SELECT id FROM " + col.dict + " WHERE value = lower(" + c.arg(v.Text()) + "))"
+}
+
 // cidr tests the column col against an IPv4 or IPv6 prefix. An IPv4 prefix is narrowed to text
 // ranges of the column first, e.g. 10.1.0.0/16 → col >= '10.1.' AND col < '10.1/', one disjunct
-// per range with the exact test in each. The ranges compare with NOCASE, which costs little on
-// each event a scan tests (lower() copies the text); on digits and dots it orders as lower()
-// does, so Store.indexPlan can turn each disjunct into a range of the column's index.
+// per range with the exact test in each, so that an index on the column (a dictionary's values)
+// finds the candidates. The ranges compare with NOCASE, which on digits and dots orders as
+// lower() does.
 func (c *compiler) cidr(col string, p netip.Prefix) string {
 	exact := func() string { return CIDRFunc + "(" + col + ", " + c.arg(p.String()) + ")" }
 	p = p.Masked()

@@ -50,6 +50,7 @@ type Loader struct {
 	c                    *sqlitec.Conn
 	event, raw, ins, dig *sqlitec.Stmt
 	file                 *sqlitec.Stmt
+	names, ips, arns     *dictWriter
 	inTx                 bool // a transaction is open; the next write after a commit opens one
 	pending              int
 	ckpt                 *checkpointer
@@ -211,8 +212,10 @@ func (l *Loader) open() error {
 	p := sqlitec.Preparer{C: c}
 	l.event = p.Prepare(`INSERT OR IGNORE INTO events (event_id, time, event_source, event_name, event_type, region,
 		source_ip, user_agent, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by,
-		user_name, access_key, session_issuer, recipient_account, read_only, mfa, direction, file_id)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		user_name, access_key, session_issuer, recipient_account, read_only, mfa, direction, file_id,
+		event_name_id, source_ip_id, principal_arn_id)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	l.names, l.ips, l.arns = newDictWriter(&p, eventNames), newDictWriter(&p, sourceIPs), newDictWriter(&p, principalARNs)
 	l.raw = p.Prepare(`INSERT INTO event_json (id, json) VALUES (?, ?)`)
 	l.ins = p.Prepare(`INSERT OR IGNORE INTO insights (event_id, time, json, file_id) VALUES (?, ?, ?, ?)`)
 	l.dig = p.Prepare(`INSERT OR IGNORE INTO digests (key, json, file_id) VALUES (?, ?, ?)`)
@@ -244,6 +247,11 @@ func (l *Loader) close() {
 	for _, st := range []*sqlitec.Stmt{l.event, l.raw, l.ins, l.dig, l.file, l.same} {
 		if st != nil {
 			st.Close()
+		}
+	}
+	for _, d := range []*dictWriter{l.names, l.ips, l.arns} {
+		if d != nil {
+			d.close()
 		}
 	}
 	if l.c != nil {
@@ -304,6 +312,16 @@ func (l *Loader) Event(e *cloudtrail.Event, fileID int64) (added bool, err error
 	st.Int(20, int64(boolInt(e.MFA)))
 	st.Text(21, e.Direction)
 	st.Int(22, fileID)
+	for i, v := range [...]struct {
+		d *dictWriter
+		s string
+	}{{l.names, e.EventName}, {l.ips, e.SourceIP}, {l.arns, e.PrincipalARN}} {
+		id, err := v.d.id(v.s)
+		if err != nil {
+			return false, fmt.Errorf("store event %s: %w", e.EventID, err)
+		}
+		st.Int(23+i, id)
+	}
 	if err := st.Exec(); err != nil {
 		return false, fmt.Errorf("store event %s: %w", e.EventID, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trailscope/trailscope/data/query"
 )
 
 // ErrNoEvent is returned by Event when the case holds no event with that eventID.
@@ -183,15 +182,13 @@ func (s *Store) ftsPlan(ctx context.Context, q string, f Filter, limit int) (str
 	return q, nil
 }
 
-// indexedColumns lead the secondary indexes of events, as lower(column), then time.
-var indexedColumns = []string{"lower(e.event_name)", "lower(e.source_ip)", "lower(e.principal_arn)"}
-
-// indexPlan picks how a first page of a query runs when one of its top-level conjuncts is a
-// condition on an indexed column other than an equality (which the index serves in time order):
-// a range (a prefix wildcard) or a CIDR. Without statistics SQLite walks the time index newest first and tests each
-// event, which is quick when matches are common and reads the whole index when they are rare;
-// the column's index collects the matches (about 6 µs each, then a sort) instead. The matches
-// are counted in the index up to √(limit·N/6), past which walking the time index is cheaper.
+// indexPlan picks how a first page of a query runs when one of its top-level conjuncts is a set
+// of values of a column with a dictionary (a wildcard or a CIDR: "e.<column>_id IN (SELECT id
+// FROM …)"). Without statistics SQLite cannot tell a set of two rare values from one that holds
+// half the case. Walking the time index newest first and testing each event is quick when
+// matches are common and reads the whole index when they are rare; the column's index collects
+// the matches (about 6 µs each, then a sort) instead. The matches are counted in the index up
+// to √(limit·N/6), past which walking the time index is cheaper.
 //
 // The query returned may lead with its own copy of the condition: pre are the arguments to bind
 // before the query's own.
@@ -200,43 +197,20 @@ func (s *Store) indexPlan(ctx context.Context, q string, f Filter, limit int) (_
 	// follow those of the conjuncts before it.
 	var lead string
 	off := 0
-	conj := conjuncts(f.Where)
-find:
-	for i, c := range conj {
-		for _, col := range indexedColumns {
-			switch {
-			case i+1 < len(conj) && c == col+" >= ?" && conj[i+1] == col+" < ?":
-				lead = c + " AND " + conj[i+1]
-				break find
-			case strings.HasPrefix(c, strings.TrimSuffix(strings.TrimPrefix(col, "lower("), ")")+" = ? COLLATE NOCASE OR "): // a CIDR
-				lead = c
-				break find
-			}
+	for _, c := range conjuncts(f.Where) {
+		if strings.HasPrefix(c, "e.") && strings.Contains(c, "_id IN (SELECT id FROM ") && balanced(c) &&
+			!strings.Contains(c[:strings.Index(c, " IN (")], " ") {
+			lead = c
+			break
 		}
 		off += strings.Count(c, "?")
 	}
 	nargs := strings.Count(lead, "?")
-	if lead == "" || off+nargs > len(f.Args) {
+	if lead == "" || off+nargs > len(f.Args) || !strings.Contains(q, lead) {
 		return q, nil, nil
 	}
 	leadArgs := f.Args[off : off+nargs : off+nargs]
-	// A CIDR compares the column with NOCASE (cheap to test event by event); the index holds
-	// lower(column), which matches and orders alike.
-	for _, col := range indexedColumns {
-		bare := strings.TrimSuffix(strings.TrimPrefix(col, "lower("), ")")
-		lead = strings.ReplaceAll(lead, bare+" = ? COLLATE NOCASE", col+" = lower(?)")
-		// An address parses alike in either case; read from the index, it spares a lookup of
-		// the event for each candidate.
-		lead = strings.ReplaceAll(lead, query.CIDRFunc+"("+bare+",", query.CIDRFunc+"("+col+",")
-		for _, op := range []string{" >= ", " < "} {
-			lead = strings.ReplaceAll(lead, bare+op+"? COLLATE NOCASE", col+op+"?")
-		}
-	}
-	// Each disjunct of a CIDR's OR as its own SELECT: SQLite scans the whole index for the OR.
 	ids := "SELECT e.id FROM events e WHERE " + lead
-	if ors := splitTop(unwrap(lead), " OR "); len(ors) > 1 {
-		ids = "SELECT e.id FROM events e WHERE " + strings.Join(ors, " UNION ALL SELECT e.id FROM events e WHERE ")
-	}
 	var n int64
 	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&n); err != nil {
 		return "", nil, fmt.Errorf("search events: %w", err)
@@ -249,10 +223,10 @@ find:
 		return "", nil, fmt.Errorf("search events: count candidates: %w", err)
 	}
 	if m >= bound {
-		return q, nil, nil
+		// Common: the unary + keeps the column's index out, so the time index gives the order.
+		return strings.Replace(q, lead, "+"+lead, 1), nil, nil
 	}
-	// The matches' ids drive the query (SQLite gives a multi-range OR no index by itself once
-	// the time index is out of play); the unary + keeps the time bounds and the order from
+	// The matches' ids drive the query; the unary + keeps the time bounds and the order from
 	// choosing the time index.
 	q = strings.Replace(q, "WHERE e.time >= ? AND e.time < ? AND", "WHERE e.id IN ("+ids+") AND +e.time >= ? AND +e.time < ? AND", 1)
 	return strings.Replace(q, "ORDER BY e.time DESC", "ORDER BY +e.time DESC", 1), leadArgs, nil

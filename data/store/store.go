@@ -134,6 +134,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	bounded := false
 	for _, name := range names {
 		base := path.Base(name)
 		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
@@ -146,6 +147,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if n > 0 {
 			continue
+		}
+		if !bounded {
+			// A migration may rewrite every event and build indexes: sort on disk and leave the
+			// file unmapped, or a large case's migration grows the process by gigabytes.
+			if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`PRAGMA temp_store = FILE; PRAGMA mmap_size = 0; PRAGMA cache_size = -%d`, sortCacheKiB)); err != nil {
+				return err
+			}
+			defer s.w.ExecContext(ctx, `PRAGMA temp_store = MEMORY; PRAGMA cache_size = -2000`)
+			bounded = true
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {

@@ -239,7 +239,8 @@ func (s *Stmt) bindTexts() error {
 	for _, t := range s.texts {
 		need += t.len()
 	}
-	if need > s.size {
+	// Even for empty texts: bound at a null address, an empty text would read as NULL.
+	if need > s.size || s.buf == 0 {
 		if s.buf != 0 {
 			libc.Xfree(s.c.tls, s.buf)
 		}

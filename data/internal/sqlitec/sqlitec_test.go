@@ -143,3 +143,18 @@ func TestErrors(t *testing.T) {
 }
 
 func ptr(n int64) *int64 { return &n }
+
+// TestEmptyTextFirst binds an empty text on a statement whose buffer was never needed before:
+// it must be stored as '', not NULL.
+func TestEmptyTextFirst(t *testing.T) {
+	c := open(t)
+	ins, err := c.Prepare(`INSERT INTO t (s) VALUES (?) RETURNING typeof(s)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ins.Close()
+	ins.Text(1, "")
+	if typ, err := ins.String(); err != nil || typ != "text" {
+		t.Fatalf("an empty text is stored as %q (%v), want text", typ, err)
+	}
+}

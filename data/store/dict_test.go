@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/trailscope/trailscope/data/query"
+)
+
+// TestFoldASCII holds the loader's folding equal to SQLite's lower(), which queries apply to the
+// value they look up.
+func TestFoldASCII(t *testing.T) {
+	st := newCase(t, nil)
+	for _, s := range []string{"", "abc", "GetObject", "ARN:AWS:IAM::1:USER/Ana", "ÀÉÎ Straße İ", "10.0.0.1", "2001:DB8::1", "\xff\xfeX"} {
+		var want string
+		if err := st.r.QueryRow(`SELECT lower(?)`, s).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got := foldASCII(s); got != want {
+			t.Errorf("foldASCII(%q) = %q, lower() = %q", s, got, want)
+		}
+	}
+}
+
+// checkDictionaries checks that every event's ids name its own values, folded.
+func checkDictionaries(t *testing.T, st *Store) {
+	t.Helper()
+	for _, d := range []dictionary{eventNames, sourceIPs, principalARNs} {
+		var bad, events int64
+		err := st.r.QueryRow(`SELECT count(*), coalesce(sum(d.value IS NOT lower(e.`+d.column+`)), 0)
+			FROM events e LEFT JOIN `+d.table+` d ON d.id = e.`+d.idColumn()).Scan(&events, &bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if events == 0 || bad > 0 {
+			t.Errorf("%s: %d of %d events with a wrong id", d.table, bad, events)
+		}
+	}
+}
+
+// TestDictionaryIDs loads in two loads (the second into a case with events, and a dictionary
+// memory that overflows) and checks the ids, then that differently spelt values share one.
+func TestDictionaryIDs(t *testing.T) {
+	defer func(n int) { maxDictCache = n }(maxDictCache)
+	maxDictCache = 7
+	raws := genEvents(1200, 3)
+	st := newCase(t, raws[:500])
+	loadRaws(t, st, raws[500:])
+	checkDictionaries(t, st)
+	var spellings int
+	if err := st.r.QueryRow(`SELECT count(*) FROM (SELECT DISTINCT event_name FROM events)`).Scan(&spellings); err != nil {
+		t.Fatal(err)
+	}
+	var ids int
+	if err := st.r.QueryRow(`SELECT count(*) FROM event_names`).Scan(&ids); err != nil {
+		t.Fatal(err)
+	}
+	if ids == 0 || ids > spellings {
+		t.Errorf("%d event names spelt %d ways", ids, spellings)
+	}
+}
+
+// TestMigrateValueIDs turns a case back into its form before migration 0005 (text indexes on
+// lower(), no dictionaries), opens it again and checks that searches still match the oracle.
+func TestMigrateValueIDs(t *testing.T) {
+	ctx := context.Background()
+	raws := genEvents(1500, 5)
+	path := filepath.Join(t.TempDir(), "old.db")
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadRaws(t, st, raws)
+	if _, err := st.w.ExecContext(ctx, `
+		DROP INDEX events_name; DROP INDEX events_ip; DROP INDEX events_principal;
+		ALTER TABLE events DROP COLUMN event_name_id; ALTER TABLE events DROP COLUMN source_ip_id;
+		ALTER TABLE events DROP COLUMN principal_arn_id;
+		DROP TABLE event_names; DROP TABLE source_ips; DROP TABLE principal_arns;
+		CREATE INDEX events_name ON events (lower(event_name), time);
+		CREATE INDEX events_ip ON events (lower(source_ip), time);
+		CREATE INDEX events_principal ON events (lower(principal_arn), time);
+		DELETE FROM schema_migrations WHERE version = 5`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	checkDictionaries(t, st)
+	for _, idx := range []string{"events_name", "events_ip", "events_principal", "events_event_id", "events_time"} {
+		if !slices.Contains(indexNames(t, st), idx) {
+			t.Errorf("index %s missing after the migration", idx)
+		}
+	}
+	docs := newOracleDocs(t, raws)
+	for _, q := range []string{"eventName:GetObject", "eventName:get*", "sourceIPAddress:10.0.0.0/8",
+		"userIdentity.arn:*role*", "eventName:*bucket*"} {
+		got := searchIDs(t, st, q, 0)
+		sort.Strings(got)
+		want := oracle(t, docs, query.MustParse(q))
+		if !slices.Equal(got, want) || len(want) == 0 || len(want) == len(docs) {
+			t.Errorf("%s: %d events, oracle %d of %d", q, len(got), len(want), len(docs))
+		}
+	}
+}
