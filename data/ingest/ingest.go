@@ -6,11 +6,8 @@ package ingest
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"runtime"
@@ -350,23 +347,21 @@ func (f fileCounter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// hashingReader hashes and counts what is read through it.
-type hashingReader struct {
+// plainCounter counts the plain bytes read through it.
+type plainCounter struct {
 	r io.Reader
-	h hash.Hash
 	n int64
 }
 
-func (h *hashingReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	h.n += int64(n)
+func (c *plainCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
 	return n, err
 }
 
 func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters, send func(chunk) bool) error {
 	key := streamKey{leaf.Path, leaf.Entry}
-	hr := &hashingReader{r: leaf.R, h: sha256.New()}
+	hr := &plainCounter{r: leaf.R}
 	// Full-size from the start: growing a slice of 400-byte events copies them again and again.
 	newChunk := func() chunk { return chunk{key: key, events: make([]cloudtrail.Event, 0, opt.chunkEvents)} }
 	cur := newChunk()
@@ -410,10 +405,14 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 	}
 	if errors.Is(err, cloudtrail.ErrNotCloudTrail) || errors.Is(err, cloudtrail.ErrEmpty) {
 		// The decoder judged the content by its start; a read error further on (a truncated
-		// gzip stream) is the real story, and reading to the end also completes the hash.
+		// gzip stream) is the real story.
 		if _, rerr := io.Copy(io.Discard, hr); rerr != nil {
 			err = fmt.Errorf("read: %w", rerr)
 		}
+	}
+	sha, herr := leaf.SHA256()
+	if herr != nil && (err == nil || errors.Is(err, cloudtrail.ErrNotCloudTrail) || errors.Is(err, cloudtrail.ErrEmpty)) {
+		err = fmt.Errorf("read: %w", herr) // bytes past the end of the content would not read
 	}
 	res.Format = string(format)
 	res.Bytes = hr.n
@@ -432,7 +431,7 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 		c.failed.Add(1)
 	}
 	cur.final = &res
-	cur.sha = hex.EncodeToString(hr.h.Sum(nil))
+	cur.sha = sha
 	send(cur)
 	return nil
 }

@@ -65,6 +65,11 @@ type Leaf struct {
 	Size  int64     // stored (compressed) size of the entry, or of the file
 	R     io.Reader // plain content, valid only during the callback; nil when Err is set
 	Err   error     // the entry could not be opened: refused (too large / bomb ratio), unsafe name, corrupt archive
+	// SHA256 is the hex SHA-256 of the file's bytes as stored, or of the archive entry's bytes as
+	// extracted, before any gzip layer is undone: what sha256sum prints for the file, or for the
+	// entry unpacked. Call it once done with R, during the callback: it reads whatever of those
+	// bytes R left unread. Nil when Err is set.
+	SHA256 func() (string, error)
 }
 
 // Expand unwraps r (the content of path, size bytes long, or -1 when unknown): gzip (multi-member
@@ -96,8 +101,8 @@ func Expand(ctx context.Context, path string, r io.Reader, size int64, lim Limit
 			ra = nil
 		}
 	}
-	top := &limitReader{ctx: ctx, r: r, what: path, max: -1}
-	return e.walk(node{stored: size, r: top, size: size, ra: ra})
+	top := newStoredHash(&limitReader{ctx: ctx, r: r, what: path, max: -1})
+	return e.walk(node{stored: size, r: top, size: size, ra: ra, hash: top})
 }
 
 // expander carries what every layer of one Expand call shares.
@@ -116,6 +121,7 @@ type node struct {
 	size   int64        // length of r's content when known (declared or on disk), else -1
 	ra     io.ReaderAt  // random access to r's content, when there is one
 	bound  *limitReader // the bound on r that a leaf tightens to MaxEntryBytes; nil when loose
+	hash   *storedHash  // the stored bytes of the file or entry r comes from, beneath any gzip
 	depth  int
 }
 
@@ -138,14 +144,16 @@ func (e *expander) walk(n node) error {
 	case isGzip(head):
 		return e.gunzip(n, br)
 	case isZip(head):
+		n.hash.stop() // its entries are hashed each
 		return e.unzip(n, br)
 	case isTar(head):
+		n.hash.stop()
 		return e.untar(n, br)
 	}
 	if n.bound != nil {
 		n.bound.tighten(e.lim.MaxEntryBytes)
 	}
-	return e.fn(Leaf{Path: e.path, Entry: JoinEntry(n.names), Size: n.stored, R: br})
+	return e.fn(Leaf{Path: e.path, Entry: JoinEntry(n.names), Size: n.stored, R: br, SHA256: n.hash.sum})
 }
 
 // fail hands fn a leaf that could not be opened, unless the real cause is cancellation.
@@ -178,7 +186,7 @@ func (e *expander) gunzip(n node, br *bufio.Reader) error {
 		// Nested without a known compressed size: bound by the bytes consumed so far.
 		bound.in = in
 	}
-	return e.walk(node{names: n.names, stored: n.stored, r: bound, size: -1, bound: bound, depth: n.depth + 1})
+	return e.walk(node{names: n.names, stored: n.stored, r: bound, size: -1, bound: bound, hash: n.hash, depth: n.depth + 1})
 }
 
 func (e *expander) untar(n node, br *bufio.Reader) error {
@@ -221,7 +229,8 @@ func (e *expander) untar(n node, br *bufio.Reader) error {
 		}
 		bound := &limitReader{ctx: e.ctx, r: tr, what: e.what(names), max: e.lim.MaxEntryBytes}
 		last = bound
-		if err := e.walk(node{names: names, stored: h.Size, r: bound, size: h.Size, bound: bound, depth: n.depth + 1}); err != nil {
+		hash := newStoredHash(bound)
+		if err := e.walk(node{names: names, stored: h.Size, r: hash, size: h.Size, bound: bound, hash: hash, depth: n.depth + 1}); err != nil {
 			return err
 		}
 	}
@@ -302,7 +311,8 @@ func (e *expander) zipEntry(n node, f *zip.File, names []string, overlap bool) e
 			}
 		}
 	}
-	return e.walk(node{names: names, stored: comp, r: bound, size: plain, ra: ra, bound: bound, depth: n.depth + 1})
+	hash := newStoredHash(bound)
+	return e.walk(node{names: names, stored: comp, r: hash, size: plain, ra: ra, bound: bound, hash: hash, depth: n.depth + 1})
 }
 
 // overlapping marks the zip entries whose compressed data overlaps another entry's.
