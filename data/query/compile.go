@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"modernc.org/sqlite"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
 )
 
 // Compile turns a parsed query into a SQL boolean expression and its arguments. The expression
@@ -293,7 +295,10 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 		if p, err := netip.ParsePrefix(v.Text()); err == nil {
 			s = "(" + name + " = " + c.arg(v.Text()) + " COLLATE NOCASE OR " + c.cidr(name, p) + ")"
 		} else {
-			s = name + " = " + c.arg(v.Text()) + " COLLATE NOCASE"
+			if col.keyed { // the index on keys finds the event; the text then confirms it
+				s = "e.event_key = " + c.arg(cloudtrail.EventKey(v.Text())) + " AND "
+			}
+			s += name + " = " + c.arg(v.Text()) + " COLLATE NOCASE"
 		}
 	}
 	if col.exact {

@@ -66,26 +66,28 @@ type column struct {
 	// dict names the table holding the column's distinct values folded to lower case, each
 	// with an id; events keep the id in the column's name plus "_id", which leads an index.
 	dict string
+	// keyed: events keep cloudtrail.EventKey of the column in event_key, which is indexed.
+	keyed bool
 }
 
 var columns = map[string]column{
-	"eventName":                {"event_name", true, "event_names"},
-	"eventSource":              {"event_source", true, ""},
-	"eventType":                {"event_type", true, ""},
-	"awsRegion":                {"region", true, ""},
-	"sourceIPAddress":          {"source_ip", true, "source_ips"},
-	"userAgent":                {"user_agent", true, ""},
-	"errorCode":                {"error_code", true, ""},
-	"recipientAccountId":       {"recipient_account", true, ""},
-	"userIdentity.type":        {"principal_type", true, ""},
-	"userIdentity.principalId": {"principal_id", true, ""},
-	"userIdentity.accountId":   {"principal_account", true, ""},
-	"userIdentity.accessKeyId": {"access_key", true, ""},
-	"userIdentity.invokedBy":   {"invoked_by", true, ""},
-	"userIdentity.sessionContext.sessionIssuer.arn": {"session_issuer", true, ""},
-	"userIdentity.arn":      {"principal_arn", false, "principal_arns"},
-	"userIdentity.userName": {"user_name", false, ""},
-	"eventID":               {"event_id", false, ""}, // its unique index is case-sensitive
+	"eventName":                {"event_name", true, "event_names", false},
+	"eventSource":              {"event_source", true, "", false},
+	"eventType":                {"event_type", true, "", false},
+	"awsRegion":                {"region", true, "", false},
+	"sourceIPAddress":          {"source_ip", true, "source_ips", false},
+	"userAgent":                {"user_agent", true, "", false},
+	"errorCode":                {"error_code", true, "", false},
+	"recipientAccountId":       {"recipient_account", true, "", false},
+	"userIdentity.type":        {"principal_type", true, "", false},
+	"userIdentity.principalId": {"principal_id", true, "", false},
+	"userIdentity.accountId":   {"principal_account", true, "", false},
+	"userIdentity.accessKeyId": {"access_key", true, "", false},
+	"userIdentity.invokedBy":   {"invoked_by", true, "", false},
+	"userIdentity.sessionContext.sessionIssuer.arn": {"session_issuer", true, "", false},
+	"userIdentity.arn":      {"principal_arn", false, "principal_arns", false},
+	"userIdentity.userName": {"user_name", false, "", false},
+	"eventID":               {"event_id", false, "", true},
 }
 
 // isTimeField reports whether a field is the event time, compared as a time (the time column).

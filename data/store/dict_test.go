@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/query"
 )
 
@@ -63,9 +64,10 @@ func TestDictionaryIDs(t *testing.T) {
 	}
 }
 
-// TestMigrateValueIDs turns a case back into its form before migration 0005 (text indexes on
-// lower(), no dictionaries), opens it again and checks that searches still match the oracle.
-func TestMigrateValueIDs(t *testing.T) {
+// TestMigrateIntegerKeys turns a case back into its form before migration 0005 (text indexes
+// on lower() and on eventIDs, no dictionaries), opens it again and checks the new columns, and
+// that searches still match the oracle.
+func TestMigrateIntegerKeys(t *testing.T) {
 	ctx := context.Background()
 	raws := genEvents(1500, 5)
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -75,9 +77,10 @@ func TestMigrateValueIDs(t *testing.T) {
 	}
 	loadRaws(t, st, raws)
 	if _, err := st.w.ExecContext(ctx, `
-		DROP INDEX events_name; DROP INDEX events_ip; DROP INDEX events_principal;
+		DROP INDEX events_name; DROP INDEX events_ip; DROP INDEX events_principal; DROP INDEX events_key;
 		ALTER TABLE events DROP COLUMN event_name_id; ALTER TABLE events DROP COLUMN source_ip_id;
-		ALTER TABLE events DROP COLUMN principal_arn_id;
+		ALTER TABLE events DROP COLUMN principal_arn_id; ALTER TABLE events DROP COLUMN event_key;
+		CREATE UNIQUE INDEX events_event_id ON events (event_id);
 		DROP TABLE event_names; DROP TABLE source_ips; DROP TABLE principal_arns;
 		CREATE INDEX events_name ON events (lower(event_name), time);
 		CREATE INDEX events_ip ON events (lower(source_ip), time);
@@ -93,9 +96,20 @@ func TestMigrateValueIDs(t *testing.T) {
 	}
 	defer st.Close()
 	checkDictionaries(t, st)
-	for _, idx := range []string{"events_name", "events_ip", "events_principal", "events_event_id", "events_time"} {
-		if !slices.Contains(indexNames(t, st), idx) {
-			t.Errorf("index %s missing after the migration", idx)
+	if got, want := indexNames(t, st), []string{"events_ip", "events_key", "events_name", "events_principal", "events_time"}; !slices.Equal(got, want) {
+		t.Errorf("indexes after the migration %v, want %v", got, want)
+	}
+	var badKeys int
+	if err := st.r.QueryRow(`SELECT count(*) FROM events WHERE event_key <> ` + eventKeyFunc + `(event_id)`).Scan(&badKeys); err != nil || badKeys > 0 {
+		t.Errorf("%d events with a wrong key (%v)", badKeys, err)
+	}
+	for _, raw := range raws[:50] {
+		e, err := cloudtrail.Extract(raw)
+		if err != nil {
+			continue
+		}
+		if got, err := st.Event(ctx, e.EventID); err != nil || len(got) == 0 {
+			t.Errorf("event %s: %v", e.EventID, err)
 		}
 	}
 	docs := newOracleDocs(t, raws)

@@ -63,10 +63,12 @@ type Loader struct {
 	extra map[string]struct{}
 	hash  func(string) uint64
 	same  *sqlitec.Stmt // 1 when row ? holds eventID ?
+	// Otherwise the eventID key answers: keyed counts the rows with a key and an eventID.
+	keyed *sqlitec.Stmt
 }
 
-// eventKeyIndex is the unique index on eventID that makes loading idempotent.
-const eventKeyIndex = "events_event_id"
+// eventKeyIndex is the index on eventID keys (cloudtrail.EventKey) that makes loading idempotent.
+const eventKeyIndex = "events_key"
 
 // maxSeen bounds the eventIDs kept in memory during a first load (about 40 MB); past it the
 // eventID key is built and takes over. (A variable for tests.)
@@ -210,16 +212,17 @@ func (l *Loader) open() error {
 		return err
 	}
 	p := sqlitec.Preparer{C: c}
-	l.event = p.Prepare(`INSERT OR IGNORE INTO events (event_id, time, event_source, event_name, event_type, region,
+	l.event = p.Prepare(`INSERT INTO events (event_id, time, event_source, event_name, event_type, region,
 		source_ip, user_agent, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by,
 		user_name, access_key, session_issuer, recipient_account, read_only, mfa, direction, file_id,
-		event_name_id, source_ip_id, principal_arn_id)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		event_name_id, source_ip_id, principal_arn_id, event_key)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	l.names, l.ips, l.arns = newDictWriter(&p, eventNames), newDictWriter(&p, sourceIPs), newDictWriter(&p, principalARNs)
 	l.raw = p.Prepare(`INSERT INTO event_json (id, json) VALUES (?, ?)`)
 	l.ins = p.Prepare(`INSERT OR IGNORE INTO insights (event_id, time, json, file_id) VALUES (?, ?, ?, ?)`)
 	l.dig = p.Prepare(`INSERT OR IGNORE INTO digests (key, json, file_id) VALUES (?, ?, ?)`)
 	l.same = p.Prepare(`SELECT count(*) FROM events WHERE id = ? AND event_id = ?`)
+	l.keyed = p.Prepare(`SELECT count(*) FROM events WHERE event_key = ? AND event_id = ?`)
 	l.file = p.Prepare(`INSERT INTO files (path, entry, size, sha256, format, events, added, status, reason, loaded_at)
 		VALUES (?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (path, entry) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, format = excluded.format,
@@ -244,7 +247,7 @@ func (l *Loader) begin() error {
 
 // close releases the statements and the connection; an open transaction is rolled back.
 func (l *Loader) close() {
-	for _, st := range []*sqlitec.Stmt{l.event, l.raw, l.ins, l.dig, l.file, l.same} {
+	for _, st := range []*sqlitec.Stmt{l.event, l.raw, l.ins, l.dig, l.file, l.same, l.keyed} {
 		if st != nil {
 			st.Close()
 		}
@@ -272,18 +275,25 @@ func (l *Loader) Event(e *cloudtrail.Event, fileID int64) (added bool, err error
 	if err := l.begin(); err != nil {
 		return false, err
 	}
+	key := cloudtrail.EventKey(e.EventID)
 	var h uint64
-	var collided bool
+	var dup, collided bool
 	if l.seen != nil {
 		h = l.hash(e.EventID)
-		var dup bool
-		if dup, collided, err = l.stored(h, e.EventID); err != nil {
-			return false, fmt.Errorf("store event %s: %w", e.EventID, err)
-		}
-		if dup {
-			l.pending++
-			return false, nil
-		}
+		dup, collided, err = l.stored(h, e.EventID)
+	} else {
+		l.keyed.Int(1, key)
+		l.keyed.Text(2, e.EventID)
+		var n int64
+		n, err = l.keyed.Int64()
+		dup = n > 0
+	}
+	if err != nil {
+		return false, fmt.Errorf("store event %s: %w", e.EventID, err)
+	}
+	if dup {
+		l.pending++
+		return false, nil
 	}
 	st := l.event
 	st.Text(1, e.EventID)
@@ -322,13 +332,11 @@ func (l *Loader) Event(e *cloudtrail.Event, fileID int64) (added bool, err error
 		}
 		st.Int(23+i, id)
 	}
+	st.Int(26, key)
 	if err := st.Exec(); err != nil {
 		return false, fmt.Errorf("store event %s: %w", e.EventID, err)
 	}
 	l.pending++
-	if l.c.Changes() == 0 {
-		return false, nil
-	}
 	id := l.c.LastInsertRowid()
 	if l.seen != nil {
 		if err := l.remember(h, collided, e.EventID, id); err != nil {

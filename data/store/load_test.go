@@ -116,7 +116,7 @@ func TestFirstLoadKeys(t *testing.T) {
 			if rows != len(es) || distinct != len(es) {
 				t.Errorf("events: %d rows, %d distinct, want %d", rows, distinct, len(es))
 			}
-			want := []string{"events_event_id", "events_ip", "events_name", "events_principal", "events_time"}
+			want := []string{"events_ip", "events_key", "events_name", "events_principal", "events_time"}
 			if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
 				t.Errorf("indexes %v, want %v", got, want)
 			}
@@ -129,7 +129,7 @@ func TestFirstLoadKeys(t *testing.T) {
 // BuildDeferredIndexes, and that later loads into a non-empty case keep them.
 func TestDeferredIndexes(t *testing.T) {
 	ctx := context.Background()
-	want := []string{"events_event_id", "events_ip", "events_name", "events_principal", "events_time"}
+	want := []string{"events_ip", "events_key", "events_name", "events_principal", "events_time"}
 	es := testEvents(t, 3000)
 	tests := []struct {
 		name   string
@@ -305,7 +305,7 @@ func TestCloseCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	want := []string{"events_event_id", "events_ip", "events_name", "events_principal", "events_time"}
+	want := []string{"events_ip", "events_key", "events_name", "events_principal", "events_time"}
 	if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
 		t.Errorf("indexes after reopening %v, want %v", got, want)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trailscope/trailscope/data/cloudtrail"
 )
 
 // ErrNoEvent is returned by Event when the case holds no event with that eventID.
@@ -369,8 +370,8 @@ func (s *Store) Histogram(ctx context.Context, f Filter, bin time.Duration) ([]B
 // Event returns the raw JSON of the event with this eventID, or ErrNoEvent.
 func (s *Store) Event(ctx context.Context, eventID string) ([]byte, error) {
 	var raw []byte
-	err := s.r.QueryRowContext(ctx, `SELECT j.json FROM events e JOIN event_json j ON j.id = e.id WHERE e.event_id = ?`,
-		eventID).Scan(&raw)
+	err := s.r.QueryRowContext(ctx, `SELECT j.json FROM events e JOIN event_json j ON j.id = e.id
+		WHERE e.event_key = ? AND e.event_id = ?`, cloudtrail.EventKey(eventID), eventID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("event %s: %w", eventID, ErrNoEvent)
 	}

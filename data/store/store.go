@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -17,8 +18,25 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
 )
+
+// eventKeyFunc computes cloudtrail.EventKey in SQL, for migration 0006.
+const eventKeyFunc = "trailscope_event_key"
+
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction(eventKeyFunc, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return cloudtrail.EventKey(v), nil
+		case []byte:
+			return cloudtrail.EventKey(string(v)), nil
+		}
+		return int64(0), nil
+	})
+}
 
 //go:embed migrations/*.sql
 var migrations embed.FS
