@@ -145,7 +145,7 @@ func TestErrors(t *testing.T) {
 func ptr(n int64) *int64 { return &n }
 
 // TestEmptyTextFirst binds an empty text on a statement whose buffer was never needed before:
-// it must be stored as '', not NULL.
+// it must be stored as an empty text, not NULL.
 func TestEmptyTextFirst(t *testing.T) {
 	c := open(t)
 	ins, err := c.Prepare(`INSERT INTO t (s) VALUES (?) RETURNING typeof(s)`)
