@@ -109,6 +109,8 @@ type decoder struct {
 	elem  []byte // current element of a streamed array
 	inner []byte // event inside a lookup-events entry or a Lake row
 	tmp   []byte // event inside an EventBridge envelope
+
+	innerInfo objInfo // the keys of inner or tmp
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -345,10 +347,11 @@ func (d *decoder) cloudWatchLine() (bool, error) {
 
 // handle classifies one decoded value and emits it, or counts it as skipped.
 func (d *decoder) handle(raw []byte, info *objInfo, container Format) error {
+	d.deep = 0 // raw is scanned: the next value starts afresh (see scanner.deep)
 	if d.container == "" {
 		d.container = container
 	}
-	kind, rec, form, ok := d.classify(raw, info, container)
+	kind, rec, recInfo, form, ok := d.classify(raw, info, container)
 	if !ok {
 		d.stats.Skipped++
 		if d.stats.Skipped == 1 {
@@ -374,18 +377,22 @@ func (d *decoder) handle(raw []byte, info *objInfo, container Format) error {
 	}
 	out := make([]byte, len(rec))
 	copy(out, rec)
-	return d.emit(Record{Kind: kind, Raw: out})
+	// Every record is scanned into its buffer from the start, so the offsets noted are Raw's.
+	values := recInfo.values
+	values.size = int32(len(out))
+	return d.emit(Record{Kind: kind, Raw: out, values: values})
 }
 
 // classify says whether raw is a CloudTrail record, which one, and where its event is:
 // raw itself, the detail of an EventBridge envelope, or the CloudTrailEvent string of a
-// lookup-events entry. form refines the container's form by what the record was wrapped in.
-func (d *decoder) classify(raw []byte, info *objInfo, container Format) (kind Kind, rec []byte, form Format, ok bool) {
+// lookup-events entry, with the keys noted in it. form refines the container's form by what the
+// record was wrapped in.
+func (d *decoder) classify(raw []byte, info *objInfo, container Format) (kind Kind, rec []byte, recInfo *objInfo, form Format, ok bool) {
 	if len(raw) == 0 || raw[0] != '{' {
-		return 0, nil, "", false
+		return 0, nil, nil, "", false
 	}
 	if k, ok := eventKind(raw, info); ok {
-		return k, raw, container, true
+		return k, raw, info, container, true
 	}
 	refine := func(f Format) Format {
 		if container == FormatJSONL || container == FormatArray {
@@ -395,39 +402,41 @@ func (d *decoder) classify(raw []byte, info *objInfo, container Format) (kind Ki
 	}
 	switch {
 	case info.present(raw, info.digestStart) && (info.present(raw, info.digestEnd) || info.present(raw, info.logFiles)):
-		return KindDigest, raw, refine(FormatDigest), true
+		return KindDigest, raw, info, refine(FormatDigest), true
 	case info.present(raw, info.detailType) && info.present(raw, info.detail) && raw[info.detail.from] == '{':
-		var si objInfo
+		si := &d.innerInfo
+		*si = objInfo{}
 		var err error
-		d.tmp, err = newBytesScanner(raw[info.detail.from:info.detail.to]).appendObject(d.tmp[:0], 1, &si)
+		d.tmp, err = newBytesScanner(raw[info.detail.from:info.detail.to]).appendObject(d.tmp[:0], 1, si)
 		if err != nil {
-			return 0, nil, "", false
+			return 0, nil, nil, "", false
 		}
-		if k, ok := eventKind(d.tmp, &si); ok {
-			return k, d.tmp, refine(FormatEventBridge), true
+		if k, ok := eventKind(d.tmp, si); ok {
+			return k, d.tmp, si, refine(FormatEventBridge), true
 		}
 	case info.present(raw, info.ctEvent) && raw[info.ctEvent.from] == '"':
 		var s string
 		if json.Unmarshal(raw[info.ctEvent.from:info.ctEvent.to], &s) != nil {
-			return 0, nil, "", false
+			return 0, nil, nil, "", false
 		}
 		sc := newBytesScanner([]byte(s))
 		if c, ok := sc.skipWS(); !ok || c != '{' {
-			return 0, nil, "", false
+			return 0, nil, nil, "", false
 		}
-		var si objInfo
+		si := &d.innerInfo
+		*si = objInfo{}
 		var err error
-		if d.inner, err = sc.appendObject(d.inner[:0], 1, &si); err != nil {
-			return 0, nil, "", false
+		if d.inner, err = sc.appendObject(d.inner[:0], 1, si); err != nil {
+			return 0, nil, nil, "", false
 		}
 		if _, more := sc.skipWS(); more {
-			return 0, nil, "", false
+			return 0, nil, nil, "", false
 		}
-		if k, ok := eventKind(d.inner, &si); ok {
-			return k, d.inner, refine(FormatLookupEvents), true
+		if k, ok := eventKind(d.inner, si); ok {
+			return k, d.inner, si, refine(FormatLookupEvents), true
 		}
 	}
-	return 0, nil, "", false
+	return 0, nil, nil, "", false
 }
 
 // eventKind recognises a CloudTrail event the way Extract does (eventTime plus eventName or
@@ -459,7 +468,8 @@ type objInfo struct {
 	detailType, detail                           span
 	digestStart, digestEnd, logFiles             span
 	ctEvent                                      span
-	keys                                         [3]span // the first keys, to describe what was seen
+	values                                       recordValues // what Extract reads, for Record.Extract
+	keys                                         [3]span      // the first keys, to describe what was seen
 	nkeys                                        int
 	// stream, on a top-level object only, may take over a key's value (see streamKey).
 	stream func(key []byte) (bool, error)
@@ -472,15 +482,31 @@ func (i *objInfo) note(kstart, kend, vstart, vend int, buf []byte) {
 	}
 	i.nkeys++
 	v := span{vstart, vend}
-	switch string(buf[key.from:key.to]) {
-	case "eventTime":
+	name := buf[key.from:key.to]
+	// One look-up of the name serves both the decoder and Record.Extract, for most keys.
+	k, _ := wanted(sTop, name)
+	switch k {
+	case kEventTime:
 		i.eventTime = v
-	case "eventName":
+	case kEventName:
 		i.eventName = v
-	case "eventSource":
+	case kEventSource:
 		i.eventSource = v
-	case "eventType":
+	case kEventType:
 		i.eventType = v
+	case -1:
+		i.noteOther(name, v)
+		if bytes.IndexByte(name, '\\') >= 0 {
+			i.values.noteEscaped(name, v)
+		}
+		return
+	}
+	i.values.note(k, false, v)
+}
+
+// noteOther notes the keys the decoder wants that Extract does not.
+func (i *objInfo) noteOther(name []byte, v span) {
+	switch string(name) {
 	case "detail-type":
 		i.detailType = v
 	case "detail":

@@ -46,6 +46,12 @@ type scanner struct {
 	base int64 // input offset of buf[0]
 	line int   // line of buf[pos]; newlines only occur in whitespace, so this stays exact
 	rerr error // sticky read error; io.EOF at the end
+	// deep counts the containers nested maxNesting deep or more since the decoder last handled
+	// a value (see decoder.handle): values in them would be deeper than Extract accepts, which
+	// Record.Extract must know without walking the record. Counting at the container's start,
+	// empty or not, and since the last value rather than the record's start, may count a record
+	// that Extract would accept; that only sends it the slow way (see Record.Extract).
+	deep int
 }
 
 func newScanner(r io.Reader) *scanner {
@@ -177,8 +183,11 @@ func (s *scanner) appendValue(dst []byte, depth int) ([]byte, error) {
 // noted there (for recognising events without a second parse); a top-level info may also
 // take over a "Records" or "Events" array and stream it instead of buffering it.
 func (s *scanner) appendObject(dst []byte, depth int, info *objInfo) ([]byte, error) {
-	if depth > maxDepth {
-		return dst, s.syntax("nesting deeper than %d", maxDepth)
+	if depth >= maxNesting {
+		if depth > maxDepth {
+			return dst, s.syntax("nesting deeper than %d", maxDepth)
+		}
+		s.deep++
 	}
 	s.pos++
 	dst = append(dst, '{')
@@ -240,6 +249,9 @@ func (s *scanner) appendObject(dst []byte, depth int, info *objInfo) ([]byte, er
 			}
 		case '}':
 			s.pos++
+			if info != nil {
+				info.values.deep = s.deep != 0
+			}
 			return append(dst, '}'), nil
 		default:
 			return dst, s.unexpected(c, "',' or '}' after object value")
@@ -248,8 +260,11 @@ func (s *scanner) appendObject(dst []byte, depth int, info *objInfo) ([]byte, er
 }
 
 func (s *scanner) appendArray(dst []byte, depth int) ([]byte, error) {
-	if depth > maxDepth {
-		return dst, s.syntax("nesting deeper than %d", maxDepth)
+	if depth >= maxNesting {
+		if depth > maxDepth {
+			return dst, s.syntax("nesting deeper than %d", maxDepth)
+		}
+		s.deep++
 	}
 	s.pos++
 	dst = append(dst, '[')

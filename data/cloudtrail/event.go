@@ -37,10 +37,13 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// Record is one decoded record: its kind and its compact JSON.
+// Record is one decoded record: its kind and its compact JSON. Record.Extract reads its fields.
 type Record struct {
 	Kind Kind
 	Raw  []byte
+	// values locates the top-level values Extract reads, noted by the decoder so that
+	// Record.Extract can skip the rest of Raw.
+	values recordValues
 }
 
 // Directions an event can take; see DESIGN.md "Direction".

@@ -35,6 +35,9 @@ import (
 // Unlike fastjson, which accepts some invalid JSON (NaN, 1.2.3, control characters and bad
 // escapes in strings), Extract rejects whatever encoding/json would reject, and like fastjson
 // it rejects values nested deeper than 300.
+//
+// For a record that Decode emitted, Record.Extract (extract_record.go) gives the same result
+// without walking the top-level values that no field reads.
 
 // maxNesting is fastjson's MaxDepth: deeper values were a parse error, and still are.
 const maxNesting = 300
@@ -260,16 +263,26 @@ var extractors = sync.Pool{New: func() any { return new(extractor) }}
 func Extract(raw []byte) (Event, error) {
 	x := extractors.Get().(*extractor)
 	e, err := x.extract(raw)
+	x.release()
+	return e, err
+}
+
+// release hands x back to the pool.
+func (x *extractor) release() {
 	x.b = nil
 	if cap(x.scratch) <= 64<<10 { // an outsized event's buffer is not worth keeping
 		extractors.Put(x)
 	}
-	return e, err
+}
+
+// reset readies x for reading raw.
+func (x *extractor) reset(raw []byte) {
+	x.b, x.nodes, x.vals = raw, x.nodes[:0], x.vals[:0]
+	x.fields = [nFields]int32{}
 }
 
 func (x *extractor) extract(raw []byte) (Event, error) {
-	x.b, x.nodes, x.vals = raw, x.nodes[:0], x.vals[:0]
-	x.fields = [nFields]int32{}
+	x.reset(raw)
 	i := skipWS(raw, 0)
 	if i == len(raw) {
 		return Event{}, fmt.Errorf("parse event: %w", &jsonError{i, "no JSON value"})
@@ -286,7 +299,13 @@ func (x *extractor) extract(raw []byte) (Event, error) {
 	if top == 0 {
 		return Event{}, ErrNotEvent
 	}
+	return x.event(top)
+}
 
+// event reads the fields from node top, the event's object, once the values it may read are
+// noted in x.vals and x.nodes.
+func (x *extractor) event(top int32) (Event, error) {
+	raw := x.b
 	// Which value each field reads: the old Extract's lookups, in its order, since the order
 	// can matter (see node).
 	f := &x.fields

@@ -376,7 +376,7 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 			cur.digests = append(cur.digests, rec.Raw)
 			return nil
 		}
-		e, err := cloudtrail.Extract(rec.Raw)
+		e, err := rec.Extract()
 		if err != nil {
 			// The decoder recognised the record; a field it cannot read (a bad eventTime) fails the file.
 			extractErr = err
