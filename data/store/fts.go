@@ -82,13 +82,6 @@ func (d *ftsDocs) reset() {
 // Three stages overlap: one goroutine reads, flattens and tokenizes the records, a second gathers
 // their terms and lays out each batch as a segment, and this one writes the segments.
 func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
-	return s.BuildFTSBeside(ctx, nil, progress)
-}
-
-// BuildFTSBeside is BuildFTS started while another writer still works on the case (a load
-// building its column indexes, one core's work): until busy is closed it reads and gathers on
-// one core only, leaving the other to that writer, and writes nothing. A nil busy is closed.
-func (s *Store) BuildFTSBeside(ctx context.Context, busy <-chan struct{}, progress func(done int64)) error {
 	mark, err := s.ftsMark(ctx)
 	if err != nil {
 		return err
@@ -101,30 +94,13 @@ func (s *Store) BuildFTSBeside(ctx context.Context, busy <-chan struct{}, progre
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// cpu holds a token per core the reading and gathering stages may use at once: one while
-	// busy is open, then two.
-	cpu := make(chan struct{}, 2)
-	cpu <- struct{}{}
-	if busy == nil {
-		cpu <- struct{}{}
-	} else {
-		go func() {
-			select {
-			case <-busy:
-				cpu <- struct{}{}
-			case <-ctx.Done():
-			}
-		}()
-	}
+	// work runs one stage's step unless the build was stopped.
 	work := func(f func()) bool {
-		select {
-		case <-cpu:
-			f()
-			cpu <- struct{}{}
-			return true
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return false
 		}
+		f()
+		return true
 	}
 	chunks := make(chan *ftsDocs, 2)
 	free := make(chan *ftsDocs, 3) // chunks back to the reader, to reuse their memory
@@ -164,12 +140,6 @@ func (s *Store) BuildFTSBeside(ctx context.Context, busy <-chan struct{}, progre
 			send()
 		}
 	}()
-	if busy != nil {
-		select {
-		case <-busy:
-		case <-ctx.Done():
-		}
-	}
 	var done int64
 	for seg := range segs {
 		if err := ctx.Err(); err == nil {
