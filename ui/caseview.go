@@ -92,6 +92,37 @@ func (v *caseView) start() {
 	do(v, func(ctx context.Context) (bool, error) { return v.c.NeedsAnalysis(ctx) }, func(need bool, err error) {
 		if err == nil && need {
 			v.analyze()
+			return
+		}
+		v.completeSearchIndex()
+	})
+}
+
+// completeSearchIndex finishes, in the background, a full-text index that an interrupted
+// import left short (word searches miss the events it lacks).
+func (v *caseView) completeSearchIndex() {
+	type prog struct{ done, pending int64 }
+	th := newThrottle(v.s.b, 150*time.Millisecond, func(p prog) {
+		frac := 0.0
+		if p.pending > 0 {
+			frac = float64(p.done) / float64(p.pending)
+		}
+		v.setStatus(fmt.Sprintf("Building the search index: %s of %s events", count(p.done), count(p.pending)), frac)
+	})
+	do(v, func(ctx context.Context) (bool, error) {
+		n, err := v.c.SearchIndexPending(ctx)
+		if err != nil || n == 0 {
+			return false, err
+		}
+		th.push(prog{0, n})
+		return true, v.c.CompleteSearchIndex(ctx, func(done, pending int64) { th.push(prog{done, pending}) })
+	}, func(ran bool, err error) {
+		th.stop()
+		if ran {
+			v.setStatus("", 0)
+		}
+		if err != nil {
+			v.s.showError("search index", err)
 		}
 	})
 }
@@ -169,6 +200,7 @@ func (v *caseView) analyze() {
 		}
 		v.sources.analysisDone(fmt.Sprintf("Analysis done in %s.", time.Since(start).Round(100*time.Millisecond)))
 		v.overview.load()
+		v.completeSearchIndex()
 	})
 }
 

@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -557,5 +558,29 @@ func TestImportPhases(t *testing.T) {
 		if !strings.HasPrefix(src.stats.Text, want) {
 			t.Errorf("%s: progress line %q, want it to start with %q", phase, src.stats.Text, want)
 		}
+	}
+}
+
+// TestOpenCompletesSearchIndex opens a case whose full-text index an interrupted import left
+// empty: the case view finishes it in the background.
+func TestOpenCompletesSearchIndex(t *testing.T) {
+	path := buildCase(t)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`INSERT INTO events_fts (events_fts) VALUES ('delete-all')`, `UPDATE settings SET value = '0' WHERE key = 'fts_done'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, errs := newTestShell(t, options{casePath: path})
+	if s.view == nil {
+		t.Fatal("no case open")
+	}
+	n, err := s.view.c.SearchIndexPending(context.Background())
+	if err != nil || n != 0 {
+		t.Errorf("%d events still missing from the search index (%v); stderr %s", n, err, errs.String())
 	}
 }

@@ -82,6 +82,10 @@ func (d *ftsDocs) reset() {
 // Three stages overlap: one goroutine reads, flattens and tokenizes the records, a second gathers
 // their terms and lays out each batch as a segment, and this one writes the segments.
 func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
+	// One build at a time (an import and the completion of an interrupted build may overlap):
+	// the second then starts from where the first left the mark.
+	s.ftsMu.Lock()
+	defer s.ftsMu.Unlock()
 	mark, err := s.ftsMark(ctx)
 	if err != nil {
 		return err
@@ -91,6 +95,7 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 		return fmt.Errorf("full-text index: %w", err)
 	}
 	defer w.close()
+	w.after = mark
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -1008,7 +1013,9 @@ func (s *ftsStructure) add(g ftsSeg) {
 type ftsWriter struct {
 	c                      *sqlitec.Conn
 	get, put, putIdx, mark *sqlitec.Stmt
-	pgsz                   int // FTS5's 'pgsz': the size leaves are filled to
+	getMark                *sqlitec.Stmt
+	after                  int64 // the mark the next segment must follow
+	pgsz                   int   // FTS5's 'pgsz': the size leaves are filled to
 }
 
 // ftsDataID is FTS5's rowid of a %_data record of a segment (fts5_dri).
@@ -1036,6 +1043,7 @@ func (s *Store) openFTSWriter() (*ftsWriter, error) {
 	w.putIdx = p.Prepare(`INSERT INTO events_fts_idx (segid, term, pgno) VALUES (?, ?, ?)`)
 	w.mark = p.Prepare(`INSERT INTO settings (key, value) VALUES ('` + ftsMark + `', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`)
+	w.getMark = p.Prepare(`SELECT coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = '` + ftsMark + `'), 0)`)
 	cfg := p.Prepare(`SELECT v FROM events_fts_config WHERE k = 'pgsz'`)
 	if p.Err != nil {
 		w.close()
@@ -1053,7 +1061,7 @@ func (s *Store) openFTSWriter() (*ftsWriter, error) {
 }
 
 func (w *ftsWriter) close() {
-	for _, st := range []*sqlitec.Stmt{w.get, w.put, w.putIdx, w.mark} {
+	for _, st := range []*sqlitec.Stmt{w.get, w.put, w.putIdx, w.mark, w.getMark} {
 		if st != nil {
 			st.Close()
 		}
@@ -1121,6 +1129,13 @@ func (w *ftsWriter) limitSegments() error {
 }
 
 func (w *ftsWriter) writeTx(seg *ftsSegment) error {
+	// Another build (another process: builds in one are serialised) may have indexed these
+	// events meanwhile; adding them again would list them twice.
+	if mark, err := w.getMark.Int64(); err != nil {
+		return err
+	} else if mark != w.after {
+		return ErrFTSMoved
+	}
 	raw, err := w.read(ftsStructureID)
 	if err != nil {
 		return err
@@ -1162,5 +1177,13 @@ func (w *ftsWriter) writeTx(seg *ftsSegment) error {
 		return err
 	}
 	w.mark.Text(1, strconv.FormatInt(seg.last, 10))
-	return w.mark.Exec()
+	if err := w.mark.Exec(); err != nil {
+		return err
+	}
+	w.after = seg.last
+	return nil
 }
+
+// ErrFTSMoved reports a full-text build that found the index moved on by another process
+// building it at the same time; the other build carries on, and what it leaves is built next time.
+var ErrFTSMoved = errors.New("another process is building the full-text index of this case")

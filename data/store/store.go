@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite" // registers the "sqlite" driver
@@ -48,6 +49,8 @@ type Store struct {
 	path string
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // read pool
+
+	ftsMu sync.Mutex // held by BuildFTS
 }
 
 // pageSize is set before the database turns to WAL; larger pages load about 1.5× faster.
