@@ -131,17 +131,7 @@ func TestRecordExtractFixtures(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}
-	n := 0
-	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += checkRecords(t, data, true)
-	}
-	if n < 20 {
-		t.Fatalf("only %d records in the fixtures", n)
-	}
+	checkRecordFiles(t, files, 20)
 }
 
 func TestRecordExtractSharedData(t *testing.T) {
@@ -149,6 +139,12 @@ func TestRecordExtractSharedData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkRecordFiles(t, files, 3000) // 2,900 + 310 per README.md
+}
+
+// checkRecordFiles runs checkRecords on each file, which must hold at least min records in all.
+func checkRecordFiles(t *testing.T, files []string, min int) {
+	t.Helper()
 	n := 0
 	for _, path := range files {
 		data, err := os.ReadFile(path)
@@ -157,7 +153,7 @@ func TestRecordExtractSharedData(t *testing.T) {
 		}
 		n += checkRecords(t, data, true)
 	}
-	if n < 3000 { // 2,900 + 310 per README.md
+	if n < min {
 		t.Fatalf("only %d records", n)
 	}
 }

@@ -300,16 +300,7 @@ func TestBuildFTSMergesSegments(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			l, err := s.BeginLoad(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := l.Events(es, 0); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
+			loadEvents(t, s, es)
 			if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
 				t.Fatal(err)
 			}
@@ -376,16 +367,7 @@ func TestBuildFTSTogether(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			l, err := s.BeginLoad(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := l.Events(es, 0); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
+			loadEvents(t, s, es)
 			other := s
 			if stores == 2 {
 				if other, err = Open(ctx, path); err != nil {

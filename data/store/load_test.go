@@ -33,6 +33,21 @@ func testEvents(t *testing.T, n int) []cloudtrail.Event {
 }
 
 // indexNames lists the indexes on events.
+// loadEvents loads es into s in one load.
+func loadEvents(t *testing.T, s *Store, es []cloudtrail.Event) {
+	t.Helper()
+	l, err := s.BeginLoad(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Events(es, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func indexNames(t *testing.T, s *Store) []string {
 	t.Helper()
 	rows, err := s.r.Query(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' ORDER BY name`)
@@ -216,16 +231,7 @@ func TestBuildFTSBatches(t *testing.T) {
 	defer s.Close()
 	es := testEvents(t, 2500)
 	for _, part := range [][]cloudtrail.Event{es[:1800], es[1800:]} {
-		l, err := s.BeginLoad(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := l.Events(part, 0); err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Close(); err != nil {
-			t.Fatal(err)
-		}
+		loadEvents(t, s, part)
 		var calls []int64
 		if err := s.BuildFTS(ctx, func(n int64) { calls = append(calls, n) }); err != nil {
 			t.Fatal(err)
