@@ -79,8 +79,8 @@ func (d *ftsDocs) reset() {
 // BuildFTS adds every event not yet indexed to the full-text index, in batches, reporting the
 // number indexed so far. It is built after a load because indexing inline slows the load; the
 // mark moves in the same transaction as the batch's segment, so an interrupted build resumes.
-// Three stages overlap: one goroutine reads, flattens and tokenizes the records, a second gathers
-// their terms and lays out each batch as a segment, and this one writes the segments.
+// Four stages overlap: one goroutine reads, flattens and tokenizes the records, a second gathers
+// their terms, a third lays out each batch as a segment, and this one writes the segments.
 func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 	// One build at a time (an import and the completion of an interrupted build may overlap):
 	// the second then starts from where the first left the mark.
@@ -115,10 +115,14 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 		defer close(chunks)
 		readErr <- s.readFTSDocs(ctx, mark, work, chunks, free)
 	}()
+	// Two builders take turns: one gathers a batch while the other's is laid out as a segment
+	// (19% off the build's time on 1M events, for about 50 MB more at its peak).
+	full := make(chan *ftsBuilder)     // batches gathered, to lay out
+	spare := make(chan *ftsBuilder, 1) // a builder laid out and reset, for the next batch
+	spare <- newFTSBuilder()
 	go func() {
 		defer close(segs)
-		b := newFTSBuilder()
-		send := func() {
+		for b := range full {
 			var seg *ftsSegment
 			if !work(func() { seg = b.segment(w.pgsz) }) {
 				return
@@ -126,8 +130,28 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 			select {
 			case segs <- seg:
 			case <-ctx.Done():
+				return
 			}
 			b.reset()
+			spare <- b
+		}
+	}()
+	go func() {
+		defer close(full)
+		b := newFTSBuilder()
+		// send hands the batch over and takes the spare builder, unless the build stops first.
+		send := func() bool {
+			select {
+			case full <- b:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case b = <-spare:
+				return true
+			case <-ctx.Done():
+				return false
+			}
 		}
 		for d := range chunks {
 			if !work(func() { b.add(d) }) {
@@ -137,8 +161,8 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 			case free <- d:
 			default:
 			}
-			if b.rows >= ftsBatch {
-				send()
+			if b.rows >= ftsBatch && !send() {
+				return
 			}
 		}
 		if b.rows > 0 {

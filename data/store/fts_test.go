@@ -401,3 +401,38 @@ func TestBuildFTSTogether(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildFTSCancelled cancels a full-text build after its first segment: it must stop with
+// the context's error (no stage left waiting), keep what it wrote, and a second build must
+// index the rest exactly once.
+func TestBuildFTSCancelled(t *testing.T) {
+	defer func(b, c int) { ftsBatch, ftsChunk = b, c }(ftsBatch, ftsChunk)
+	ftsBatch, ftsChunk = 50, 10
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	es := testEvents(t, 600)
+	loadEvents(t, s, es)
+	cctx, cancel := context.WithCancel(ctx)
+	err = s.BuildFTS(cctx, func(done int64) { cancel() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled build: %v, want context.Canceled", err)
+	}
+	left, err := s.FTSPending(ctx)
+	if err != nil || left == 0 || left >= int64(len(es)) {
+		t.Fatalf("%d events left after the cancelled build (%v), want some", left, err)
+	}
+	if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
+		t.Fatal(err)
+	}
+	var avg []byte
+	if err := s.r.QueryRow(`SELECT block FROM events_fts_data WHERE id = 1`).Scan(&avg); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := getVarint(avg); rows != uint64(len(es)) {
+		t.Errorf("the index counts %d rows for %d events", rows, len(es))
+	}
+}
