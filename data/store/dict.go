@@ -22,16 +22,17 @@ var (
 // idColumn is the events column holding the ids.
 func (d dictionary) idColumn() string { return d.column + "_id" }
 
-// Lookup is an SQL expression for the id of a value bound to its one parameter (NULL when the
+// lookup is an SQL expression for the id of a value bound to its one parameter (NULL when the
 // case has no such value), folded as the dictionary folds.
 func (d dictionary) lookup() string {
 	return "(SELECT id FROM " + d.table + " WHERE value = lower(?))"
 }
 
-// maxDictCache bounds the values a loader remembers per dictionary (a case may see millions of
-// addresses); past it the memory starts over and misses are read from the dictionary's index.
+// maxDictCache bounds the values a loader remembers per dictionary, about 5 MB of ARNs (a case
+// may see millions of addresses); past it the memory starts over and misses are read from the
+// dictionary's index (a few µs each).
 // (A variable for tests.)
-var maxDictCache = 1 << 18
+var maxDictCache = 1 << 16
 
 // dictWriter assigns ids to values during a load. It remembers the values it met as written
 // and as folded, so the common case (the same spelling again) costs one map lookup.
