@@ -130,9 +130,23 @@ func busy(text string) (fyne.CanvasObject, *widget.Label, *widget.ProgressBar) {
 
 // openCase opens the case at path (creating it when missing) and shows its overview.
 func (s *shell) openCase(path string) {
-	o, _, bar := busy("Opening " + filepath.Base(path) + "…")
-	bar.Hide()
-	s.setBody(container.NewStack(o, widget.NewProgressBarInfinite()))
+	label := widget.NewLabel("Opening " + filepath.Base(path) + "…")
+	label.Alignment = fyne.TextAlignCenter
+	label.Wrapping = fyne.TextWrapWord
+	// How long opening takes is not known: a moving bar under the text, not across the window.
+	s.setBody(container.NewCenter(container.NewGridWrap(fyne.NewSize(480, 110),
+		container.NewVBox(label, widget.NewProgressBarInfinite()))))
+	// A case made by an older version is upgraded as it opens: say so, it can take a minute.
+	run(s.b, func(ctx context.Context) (bool, error) { return app.NeedsUpgrade(ctx, path) }, func(up bool, err error) {
+		if err == nil && up {
+			label.SetText("Upgrading " + filepath.Base(path) + " to this version's format, once: a large case takes a minute…")
+		}
+		s.openCaseNow(path)
+	})
+}
+
+// openCaseNow opens the case behind the "Opening…" screen openCase put up.
+func (s *shell) openCaseNow(path string) {
 	type opened struct {
 		c    *app.Case
 		demo bool

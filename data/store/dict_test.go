@@ -91,10 +91,19 @@ func TestMigrateIntegerKeys(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if up, err := NeedsMigration(ctx, path); err != nil || !up {
+		t.Errorf("NeedsMigration before the upgrade: %v, %v; want true", up, err)
+	}
 	if st, err = Open(ctx, path); err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	if up, err := NeedsMigration(ctx, path); err != nil || up {
+		t.Errorf("NeedsMigration after the upgrade: %v, %v; want false", up, err)
+	}
+	if up, err := NeedsMigration(ctx, filepath.Join(t.TempDir(), "new.tsc")); err != nil || up {
+		t.Errorf("NeedsMigration of a file not made yet: %v, %v; want false", up, err)
+	}
 	checkDictionaries(t, st)
 	if got, want := indexNames(t, st), []string{"events_ip", "events_key", "events_name", "events_principal", "events_time"}; !slices.Equal(got, want) {
 		t.Errorf("indexes after the migration %v, want %v", got, want)

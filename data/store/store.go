@@ -145,6 +145,35 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
+// NeedsMigration reports whether Open would change the format of the existing case file at path
+// (rebuilding indexes of a large case takes a while); false when there is no such file yet.
+func NeedsMigration(ctx context.Context, path string) (bool, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'schema_migrations'`).Scan(&tables); err != nil {
+		return false, fmt.Errorf("case %s: %w", path, err)
+	}
+	if tables == 0 {
+		return false, nil // a new file: Open creates it
+	}
+	var applied int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		return false, fmt.Errorf("case %s: %w", path, err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return false, err
+	}
+	return applied < len(names), nil
+}
+
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
