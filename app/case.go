@@ -31,7 +31,9 @@ func Open(ctx context.Context, path string) (*Case, error) {
 
 // NeedsUpgrade reports whether opening the case file at path will bring it to this version's
 // format first, which takes a while for a large case.
-func NeedsUpgrade(ctx context.Context, path string) (bool, error) { return store.NeedsMigration(ctx, path) }
+func NeedsUpgrade(ctx context.Context, path string) (bool, error) {
+	return store.NeedsMigration(ctx, path)
+}
 
 // Close closes the case file.
 func (c *Case) Close() error { return c.st.Close() }
