@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -56,12 +55,11 @@ type Loader struct {
 	ckpt                 *checkpointer
 	commits              int
 
-	// While the eventID key is deferred (a first load), eventIDs are kept apart here: a hash
+	// While the eventID key is deferred (a first load), eventIDs are kept apart here: the key
 	// of each stored eventID and its row. A hash seen before is confirmed against the row, so
 	// a collision never drops an event; colliding eventIDs are then kept whole in extra.
 	seen  map[uint64]int64
 	extra map[string]struct{}
-	hash  func(string) uint64
 	same  *sqlitec.Stmt // 1 when row ? holds eventID ?
 	// Otherwise the eventID key answers: keyed counts the rows with a key and an eventID.
 	keyed *sqlitec.Stmt
@@ -74,11 +72,9 @@ const eventKeyIndex = "events_key"
 // eventID key is built and takes over. (A variable for tests.)
 var maxSeen = 2 << 20
 
-// keyHash hashes eventIDs for the in-memory check (a variable for tests, which make it collide).
-var keyHash = func() func(string) uint64 {
-	seed := maphash.MakeSeed()
-	return func(s string) uint64 { return maphash.String(seed, s) }
-}
+// keyHash, when set, replaces an eventID's key in the in-memory check (tests make it collide);
+// the check otherwise uses the key the event is stored with.
+var keyHash func(eventID string) uint64
 
 // loadCacheKiB is the writer's page cache during a load into a case that has events already,
 // where every index is kept up to date row by row: enough to keep the hot pages of the eventID
@@ -108,7 +104,7 @@ func (s *Store) BeginLoad(ctx context.Context) (*Loader, error) {
 	}
 	l := &Loader{s: s, ctx: ctx}
 	if keyDeferred {
-		l.seen, l.extra, l.hash = make(map[uint64]int64), make(map[string]struct{}), keyHash()
+		l.seen, l.extra = make(map[uint64]int64), make(map[string]struct{})
 	}
 	if err := l.open(); err != nil {
 		l.close()
@@ -279,7 +275,10 @@ func (l *Loader) Event(e *cloudtrail.Event, fileID int64) (added bool, err error
 	var h uint64
 	var dup, collided bool
 	if l.seen != nil {
-		h = l.hash(e.EventID)
+		h = uint64(key)
+		if keyHash != nil {
+			h = keyHash(e.EventID)
+		}
 		dup, collided, err = l.stored(h, e.EventID)
 	} else {
 		l.keyed.Int(1, key)

@@ -84,10 +84,8 @@ func TestFirstLoadKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func(h func() func(string) uint64, m int) { keyHash, maxSeen = h, m }(keyHash, maxSeen)
-			if tt.hash != nil {
-				keyHash = func() func(string) uint64 { return tt.hash }
-			}
+			defer func(h func(string) uint64, m int) { keyHash, maxSeen = h, m }(keyHash, maxSeen)
+			keyHash = tt.hash
 			maxSeen = tt.maxSeen
 			s, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
 			if err != nil {
