@@ -19,13 +19,10 @@ var (
 	principalARNs = dictionary{"principal_arns", "principal_arn"}
 )
 
-// idColumn is the events column holding the ids.
-func (d dictionary) idColumn() string { return d.column + "_id" }
-
-// lookup is an SQL expression for the id of a value bound to its one parameter (NULL when the
-// case has no such value), folded as the dictionary folds.
-func (d dictionary) lookup() string {
-	return "(SELECT id FROM " + d.table + " WHERE value = lower(?))"
+// is is an SQL condition on events (alias, such as "e.", before the column) that holds for the
+// events with the value bound to its one parameter, in any ASCII case.
+func (d dictionary) is(alias string) string {
+	return alias + d.column + "_id = (SELECT id FROM " + d.table + " WHERE value = lower(?))"
 }
 
 // maxDictCache bounds the values a loader remembers per dictionary, about 5 MB of ARNs (a case

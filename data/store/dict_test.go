@@ -32,7 +32,7 @@ func checkDictionaries(t *testing.T, st *Store) {
 	for _, d := range []dictionary{eventNames, sourceIPs, principalARNs} {
 		var bad, events int64
 		err := st.r.QueryRow(`SELECT count(*), coalesce(sum(d.value IS NOT lower(e.`+d.column+`)), 0)
-			FROM events e LEFT JOIN `+d.table+` d ON d.id = e.`+d.idColumn()).Scan(&events, &bad)
+			FROM events e LEFT JOIN `+d.table+` d ON d.id = e.`+d.column+`_id`).Scan(&events, &bad)
 		if err != nil {
 			t.Fatal(err)
 		}

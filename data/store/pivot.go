@@ -59,13 +59,13 @@ type Profile struct {
 // PivotIP profiles a source address: first and last seen, timeline, principals, APIs with
 // success and failure, user agents and regions.
 func (s *Store) PivotIP(ctx context.Context, ip string, opt PivotOptions) (*Profile, error) {
-	return s.pivot(ctx, "ip", ip, "e.source_ip_id = "+sourceIPs.lookup(), []any{ip}, opt)
+	return s.pivot(ctx, "ip", ip, sourceIPs.is("e."), []any{ip}, opt)
 }
 
 // PivotPrincipal profiles a principal ARN (as in the principal_arn column), plus the APIs it first
 // used inside [opt.WindowStart, opt.WindowEnd).
 func (s *Store) PivotPrincipal(ctx context.Context, arn string, opt PivotOptions) (*Profile, error) {
-	p, err := s.pivot(ctx, "principal", arn, "e.principal_arn_id = "+principalARNs.lookup(), []any{arn}, opt)
+	p, err := s.pivot(ctx, "principal", arn, principalARNs.is("e."), []any{arn}, opt)
 	if err != nil || opt.WindowStart.IsZero() && opt.WindowEnd.IsZero() {
 		return p, err
 	}
@@ -73,7 +73,7 @@ func (s *Store) PivotPrincipal(ctx context.Context, arn string, opt PivotOptions
 	// First use is over the whole case, not only the pivot's range.
 	rows, err := s.r.QueryContext(ctx, `SELECT event_source, event_name, min(time), max(time),
 			sum(error_code = ''), sum(error_code <> '')
-		FROM events WHERE principal_arn_id = `+principalARNs.lookup()+` GROUP BY event_source, event_name
+		FROM events WHERE `+principalARNs.is("")+` GROUP BY event_source, event_name
 		HAVING min(time) >= ? AND min(time) < ? ORDER BY min(time)`, arn, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("pivot principal %s: new APIs: %w", arn, err)
@@ -93,7 +93,7 @@ func (s *Store) PivotPrincipal(ctx context.Context, arn string, opt PivotOptions
 
 // PivotEvent profiles an API by event name: who ran it, from where, and when.
 func (s *Store) PivotEvent(ctx context.Context, name string, opt PivotOptions) (*Profile, error) {
-	return s.pivot(ctx, "event", name, "e.event_name_id = "+eventNames.lookup(), []any{name}, opt)
+	return s.pivot(ctx, "event", name, eventNames.is("e."), []any{name}, opt)
 }
 
 // PivotKey profiles an access key ID or a role session (a session ARN, or the ARN of the role
@@ -102,7 +102,7 @@ func (s *Store) PivotKey(ctx context.Context, key string, opt PivotOptions) (*Pr
 	where := "e.access_key = ?"
 	args := []any{key}
 	if strings.HasPrefix(key, "arn:") {
-		where = "e.principal_arn_id = " + principalARNs.lookup() + " OR e.session_issuer = ?"
+		where = principalARNs.is("e.") + " OR e.session_issuer = ?"
 		args = []any{key, key}
 	}
 	return s.pivot(ctx, "key", key, where, args, opt)
