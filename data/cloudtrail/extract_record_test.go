@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/trailscope/trailscope/data/synth"
 )
 
 // checkRecord compares rec.Extract with Extract(rec.Raw), which checkExtract compares with the
@@ -166,25 +164,15 @@ func TestRecordExtractGenerated(t *testing.T) {
 		t.Fatalf("%d records", n)
 	}
 
-	var specs []synth.ScenarioSpec
-	for _, name := range synth.ScenarioNames() {
-		specs = append(specs, synth.ScenarioSpec{Name: name})
-	}
-	perDay := 20000
-	if testing.Short() {
-		perDay = 4000
-	}
-	cfg := synth.Config{Seed: 11, Days: 1, End: time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC), EventsPerDay: perDay, Scenarios: specs}
 	var lines bytes.Buffer
-	if _, err := synth.Generate(t.Context(), cfg, func(_ time.Time, raw []byte) error {
+	generated := 0
+	synthEvents(t, 11, func(raw []byte) {
 		lines.Write(raw)
 		lines.WriteByte('\n')
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if n := checkRecords(t, lines.Bytes(), true); n < perDay/4 {
-		t.Fatalf("synth generated only %d events", n)
+		generated++
+	})
+	if n := checkRecords(t, lines.Bytes(), true); n != generated {
+		t.Fatalf("%d records of %d generated events", n, generated)
 	}
 }
 

@@ -264,6 +264,13 @@ func TestExtractGenerated(t *testing.T) {
 
 	// The synthetic traffic generator covers many more shapes: console sign-ins, service events,
 	// errors, federated and web identities, insight-like oddities, every attack scenario.
+	synthEvents(t, 7, func(raw []byte) { checkExtract(t, raw) })
+}
+
+// synthEvents calls fn on a day of generated traffic with every attack scenario in it, and
+// fails the test if there are suspiciously few events.
+func synthEvents(t *testing.T, seed uint64, fn func(raw []byte)) {
+	t.Helper()
 	var specs []synth.ScenarioSpec
 	for _, name := range synth.ScenarioNames() {
 		specs = append(specs, synth.ScenarioSpec{Name: name})
@@ -272,10 +279,10 @@ func TestExtractGenerated(t *testing.T) {
 	if testing.Short() {
 		perDay = 4000
 	}
-	cfg := synth.Config{Seed: 7, Days: 1, End: time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC), EventsPerDay: perDay, Scenarios: specs}
+	cfg := synth.Config{Seed: seed, Days: 1, End: time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC), EventsPerDay: perDay, Scenarios: specs}
 	n := 0
 	if _, err := synth.Generate(t.Context(), cfg, func(_ time.Time, raw []byte) error {
-		checkExtract(t, raw)
+		fn(raw)
 		n++
 		return nil
 	}); err != nil {
