@@ -22,17 +22,15 @@ func Compile(q string, since, until time.Time) (store.Filter, error) {
 	return store.Filter{Where: where, Args: args, Since: since, Until: until}, nil
 }
 
-// SearchIndexPending is the number of events the full-text index does not hold yet: a load
-// that was cancelled or killed while building it leaves some, and word searches miss them.
-func (c *Case) SearchIndexPending(ctx context.Context) (int64, error) { return c.st.FTSPending(ctx) }
-
 // CompleteSearchIndex adds the events it lacks to the full-text index, reporting how many of
-// pending are done; it resumes where an interrupted build stopped.
+// pending are done, from 0 when there are some (progress is not called when there are none);
+// it resumes where an interrupted build stopped.
 func (c *Case) CompleteSearchIndex(ctx context.Context, progress func(done, pending int64)) error {
 	pending, err := c.st.FTSPending(ctx)
 	if err != nil || pending == 0 {
 		return err
 	}
+	progress(0, pending)
 	return c.st.BuildFTS(ctx, func(done int64) { progress(done, pending) })
 }
 

@@ -110,12 +110,12 @@ func (v *caseView) completeSearchIndex() {
 		v.setStatus(fmt.Sprintf("Building the search index: %s of %s events", count(p.done), count(p.pending)), frac)
 	})
 	do(v, func(ctx context.Context) (bool, error) {
-		n, err := v.c.SearchIndexPending(ctx)
-		if err != nil || n == 0 {
-			return false, err
-		}
-		th.push(prog{0, n})
-		return true, v.c.CompleteSearchIndex(ctx, func(done, pending int64) { th.push(prog{done, pending}) })
+		ran := false // progress is only reported when there is something to index
+		err := v.c.CompleteSearchIndex(ctx, func(done, pending int64) {
+			ran = true
+			th.push(prog{done, pending})
+		})
+		return ran, err
 	}, func(ran bool, err error) {
 		th.stop()
 		if ran {

@@ -579,7 +579,7 @@ func TestOpenCompletesSearchIndex(t *testing.T) {
 	if s.view == nil {
 		t.Fatal("no case open")
 	}
-	n, err := s.view.c.SearchIndexPending(context.Background())
+	n, err := s.view.c.Store().FTSPending(context.Background())
 	if err != nil || n != 0 {
 		t.Errorf("%d events still missing from the search index (%v); stderr %s", n, err, errs.String())
 	}
