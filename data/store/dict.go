@@ -27,7 +27,7 @@ func (d dictionary) is(alias string) string {
 
 // maxDictCache bounds the values a loader remembers per dictionary, about 5 MB of ARNs (a case
 // may see millions of addresses); past it the memory starts over and misses are read from the
-// dictionary's index (a few µs each).
+// dictionary's index.
 // (A variable for tests.)
 var maxDictCache = 1 << 16
 
