@@ -306,6 +306,12 @@ func TestKilledLoadResumes(t *testing.T) {
 				t.Fatalf("the child finished before %d events were committed", killAt)
 			}
 			st := openCase(t, casePath)
+			// The first load wrote in rollback-journal mode: the open rolled the killed
+			// transaction back.
+			var check string
+			if err := st.DB().QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+				t.Fatalf("integrity check after the kill: %q, %v", check, err)
+			}
 			var before int64
 			st.DB().QueryRow(`SELECT count(*) FROM events`).Scan(&before)
 			if before < killAt || before >= int64(len(want)) {

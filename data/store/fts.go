@@ -86,6 +86,10 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 	// the second then starts from where the first left the mark.
 	s.ftsMu.Lock()
 	defer s.ftsMu.Unlock()
+	// Its reader gathers while its writer commits segments: that takes WAL.
+	if err := s.ensureWAL(ctx); err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
 	mark, err := s.ftsMark(ctx)
 	if err != nil {
 		return err

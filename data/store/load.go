@@ -52,8 +52,9 @@ type Loader struct {
 	names, ips, arns     *dictWriter
 	inTx                 bool // a transaction is open; the next write after a commit opens one
 	pending              int
-	ckpt                 *checkpointer
+	ckpt                 *checkpointer // nil in rollback mode
 	commits              int
+	rollback             bool // the case is in rollback-journal mode until the loader closes
 
 	// While the eventID key is deferred (a first load), eventIDs are kept apart here: the key
 	// of each stored eventID and its row. A hash seen before is confirmed against the row, so
@@ -204,7 +205,17 @@ func (l *Loader) open() error {
 		PRAGMA cache_size = -%d; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0`, loadCacheKiB)); err != nil {
 		return err
 	}
-	if l.ckpt, err = newCheckpointer(l.s.path); err != nil {
+	mode, err := journalMode(c)
+	if err != nil {
+		return err
+	}
+	if l.rollback = mode != journalWAL; l.rollback {
+		// A first load (chooseJournal): the journal's few pages are synced before the case file
+		// is written, as SQLite's default asks in this mode; there is no log to checkpoint.
+		if err := c.Exec(`PRAGMA synchronous = FULL`); err != nil {
+			return err
+		}
+	} else if l.ckpt, err = newCheckpointer(l.s.path); err != nil {
 		return err
 	}
 	p := sqlitec.Preparer{C: c}
@@ -254,6 +265,14 @@ func (l *Loader) close() {
 		}
 	}
 	if l.c != nil {
+		if l.rollback {
+			// Searches beside the full-text build, and later loads, need WAL again. Should the
+			// switch fail, the next Store.Open or full-text build makes it.
+			if l.inTx {
+				l.c.Exec("ROLLBACK")
+			}
+			l.c.Exec(`PRAGMA journal_mode = ` + journalWAL)
+		}
 		l.c.Close() // rolls back what was not committed
 		l.c = nil
 	}
@@ -261,6 +280,16 @@ func (l *Loader) close() {
 		l.ckpt.close()
 		l.ckpt = nil
 	}
+}
+
+// journalMode is the case's journal mode as c sees it.
+func journalMode(c *sqlitec.Conn) (string, error) {
+	st, err := c.Prepare(`PRAGMA journal_mode`)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	return st.String()
 }
 
 // Pending is the number of records written since the last commit.
@@ -552,6 +581,9 @@ func (l *Loader) Commit() error {
 	l.inTx = false
 	l.pending = 0
 	l.commits++
+	if l.ckpt == nil {
+		return nil // rollback-journal mode: nothing to checkpoint
+	}
 	var err error
 	if l.commits%restartEvery == 0 {
 		err = l.ckpt.catchUp() // the next transaction starts the WAL over

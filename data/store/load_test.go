@@ -32,7 +32,6 @@ func testEvents(t *testing.T, n int) []cloudtrail.Event {
 	return out
 }
 
-// indexNames lists the indexes on events.
 // loadEvents loads es into s in one load.
 func loadEvents(t *testing.T, s *Store, es []cloudtrail.Event) {
 	t.Helper()
@@ -48,6 +47,7 @@ func loadEvents(t *testing.T, s *Store, es []cloudtrail.Event) {
 	}
 }
 
+// indexNames lists the indexes on events.
 func indexNames(t *testing.T, s *Store) []string {
 	t.Helper()
 	rows, err := s.r.Query(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' ORDER BY name`)

@@ -44,7 +44,8 @@ var migrations embed.FS
 
 // Store is an open case file. Writes go through one connection, except during a load and a
 // full-text build, which write through connections of their own (one writer at a time all the
-// same: SQLite's write lock); reads use a separate pool (WAL).
+// same: SQLite's write lock); reads use a separate pool, beside the writers in WAL mode (see
+// chooseJournal).
 type Store struct {
 	path string
 	w    *sql.DB // the single writer connection
@@ -53,7 +54,8 @@ type Store struct {
 	ftsMu sync.Mutex // held by BuildFTS
 }
 
-// pageSize is set before the database turns to WAL; larger pages load about 1.5× faster.
+// pageSize is set before the case's first table, as WAL mode cannot change it; larger pages load
+// about 1.5× faster.
 const pageSize = 32768
 
 // Open opens the case file at path, creating it (mode 0600) when missing, and applies any
@@ -78,6 +80,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open case %s: %w", path, err)
 	}
+	if err := s.chooseJournal(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open case %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		w.Close()
@@ -86,6 +92,46 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	s.r = r
 	return s, nil
+}
+
+// Journal modes (PRAGMA journal_mode).
+const (
+	journalWAL      = "wal"
+	journalRollback = "delete" // SQLite's default
+)
+
+// chooseJournal puts a case that holds events in WAL mode, so that searches read while a load
+// or a full-text build writes, and an empty case in rollback-journal mode until its first load.
+// That load then writes each page once: a rollback journal keeps only the pages a transaction
+// changes that existed before it, where WAL writes every page twice (to the log, then into the
+// case file): a 1M-event first load is 6% quicker. Readers wait (busy timeout) while such a
+// load commits.
+//
+// It runs before the read pool opens: leaving WAL takes the only connection to the case. When
+// another process holds the case, an empty case stays in WAL, and loads as one with events.
+func (s *Store) chooseJournal(ctx context.Context) error {
+	var n int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return s.ensureWAL(ctx)
+	}
+	var mode string
+	_ = s.w.QueryRowContext(ctx, `PRAGMA journal_mode = `+journalRollback).Scan(&mode)
+	return nil
+}
+
+// ensureWAL puts the case in WAL mode, which every connection follows at its next read.
+func (s *Store) ensureWAL(ctx context.Context) error {
+	var mode string
+	if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode = `+journalWAL).Scan(&mode); err != nil {
+		return fmt.Errorf("WAL mode: %w", err)
+	}
+	if mode != journalWAL {
+		return fmt.Errorf("WAL mode: the case stays in %s mode", mode)
+	}
+	return nil
 }
 
 // createPrivate makes an empty file with mode 0600 so that SQLite never creates it world-readable.
@@ -102,9 +148,8 @@ func createPrivate(path string) error {
 
 func dsn(p string, readOnly bool) string {
 	q := url.Values{}
-	// page_size must come before the switch to WAL, and the driver runs the _pragma list sorted
-	// by name (journal_mode before page_size): WAL is asked for with the _journal_mode key,
-	// which the driver applies after the list.
+	// page_size takes effect when migrate creates a new case's first table, before chooseJournal
+	// can turn it to WAL.
 	pragmas := []string{
 		"page_size(" + strconv.Itoa(pageSize) + ")",
 		"busy_timeout(10000)",
@@ -120,9 +165,6 @@ func dsn(p string, readOnly bool) string {
 	}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
-	}
-	if !readOnly {
-		q.Set("_journal_mode", "WAL")
 	}
 	q.Set("_txlock", "immediate")
 	return "file:" + p + "?" + q.Encode()
