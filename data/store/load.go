@@ -216,7 +216,9 @@ func (l *Loader) open() error {
 	if l.rollback = mode != journalWAL; l.rollback {
 		// A first load (chooseJournal): the journal's few pages are synced before the case file
 		// is written, as SQLite's default asks in this mode; there is no log to checkpoint.
-		if err := c.Exec(`PRAGMA synchronous = FULL`); err != nil {
+		// Each commit waits for the searches under way to end, which may scan the events stored
+		// so far without an index for a few seconds: a long timeout keeps the load from failing.
+		if err := c.Exec(`PRAGMA synchronous = FULL; PRAGMA busy_timeout = 120000`); err != nil {
 			return err
 		}
 	} else if l.ckpt, err = newCheckpointer(l.s.path); err != nil {
