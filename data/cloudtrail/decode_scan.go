@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -103,6 +104,16 @@ func (s *scanner) ensure(n int) bool {
 		}
 	}
 	return true
+}
+
+// peekBuffered returns the byte at pos when it is buffered, else 0, without reading. The
+// value loops use it to meet the byte they expect in compact input without a call; anything
+// else goes through skipWS, which returns that same byte when it is not whitespace.
+func (s *scanner) peekBuffered() byte {
+	if s.pos < s.end {
+		return s.buf[s.pos]
+	}
+	return 0
 }
 
 // skipWS skips JSON whitespace and returns the next byte without consuming it.
@@ -209,11 +220,13 @@ func (s *scanner) appendObject(dst []byte, depth int, info *objInfo) ([]byte, er
 			return dst, err
 		}
 		kend := len(dst)
-		if c, ok = s.skipWS(); !ok {
-			return dst, s.eof("':' after object key")
-		}
-		if c != ':' {
-			return dst, s.unexpected(c, "':' after object key")
+		if s.peekBuffered() != ':' {
+			if c, ok = s.skipWS(); !ok {
+				return dst, s.eof("':' after object key")
+			}
+			if c != ':' {
+				return dst, s.unexpected(c, "':' after object key")
+			}
 		}
 		s.pos++
 		dst = append(dst, ':')
@@ -225,7 +238,12 @@ func (s *scanner) appendObject(dst []byte, depth int, info *objInfo) ([]byte, er
 			}
 		}
 		if !streamed {
-			if dst, err = s.appendValue(dst, depth); err != nil {
+			if s.peekBuffered() == '"' {
+				dst, err = s.appendString(dst) // most values: spare appendValue's dispatch
+			} else {
+				dst, err = s.appendValue(dst, depth)
+			}
+			if err != nil {
 				return dst, err
 			}
 			if len(dst) > MaxRecordSize {
@@ -237,15 +255,19 @@ func (s *scanner) appendObject(dst []byte, depth int, info *objInfo) ([]byte, er
 		} else {
 			dst = append(dst, "null"...) // keeps the buffered copy well-formed; it is discarded
 		}
-		if c, ok = s.skipWS(); !ok {
-			return dst, s.eof("',' or '}' after object value")
+		if c = s.peekBuffered(); c != ',' && c != '}' {
+			if c, ok = s.skipWS(); !ok {
+				return dst, s.eof("',' or '}' after object value")
+			}
 		}
 		switch c {
 		case ',':
 			s.pos++
 			dst = append(dst, ',')
-			if c, ok = s.skipWS(); !ok {
-				return dst, s.eof("a string key")
+			if c = s.peekBuffered(); c != '"' {
+				if c, ok = s.skipWS(); !ok {
+					return dst, s.eof("a string key")
+				}
 			}
 		case '}':
 			s.pos++
@@ -278,14 +300,21 @@ func (s *scanner) appendArray(dst []byte, depth int) ([]byte, error) {
 	}
 	for {
 		var err error
-		if dst, err = s.appendValue(dst, depth); err != nil {
+		if s.peekBuffered() == '"' {
+			dst, err = s.appendString(dst)
+		} else {
+			dst, err = s.appendValue(dst, depth)
+		}
+		if err != nil {
 			return dst, err
 		}
 		if len(dst) > MaxRecordSize {
 			return dst, s.tooLarge()
 		}
-		if c, ok = s.skipWS(); !ok {
-			return dst, s.eof("',' or ']' after array element")
+		if c = s.peekBuffered(); c != ',' && c != ']' {
+			if c, ok = s.skipWS(); !ok {
+				return dst, s.eof("',' or ']' after array element")
+			}
 		}
 		switch c {
 		case ',':
@@ -308,14 +337,34 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// special8 reports whether any of eight bytes needs a look in appendString: a control
-// character, '"', '\\' or a non-ASCII byte. It checks a word at a time (the classic
-// "has zero byte" test); a borrow can only follow a real match, so the answer is exact.
-func special8(x uint64) bool {
+// special reports which of eight bytes (little-endian) need a look in appendString: a control
+// character, '"', '\\' or a non-ASCII byte; each such byte has its top bit set in the result.
+// It is the classic "has zero byte" test: a borrow only runs upwards from a real match, so the
+// lowest bit set is exact, which is all plainPrefix uses. (The subtractions of bytes that have
+// their top bit set need no masking: x itself is or'ed in.)
+func special(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	q := x ^ (lo * '"')
 	e := x ^ (lo * '\\')
-	return ((x-lo*0x20)&^x|(q-lo)&^q|(e-lo)&^e|x)&hi != 0
+	return ((x - lo*0x20) | (q - lo) | (e - lo) | x) & hi
+}
+
+// special8 reports whether any of eight bytes needs a look in appendString; TestSpecial8
+// checks special through it against the plain table.
+func special8(x uint64) bool { return special(x) != 0 }
+
+// plainPrefix returns how many bytes at the start of b are plain, a word at a time. It is
+// written to be cheap enough to inline (go build -gcflags=-m tells), which saves a call on
+// every string.
+func plainPrefix(b []byte) (i int) {
+	for ; i+8 <= len(b); i += 8 {
+		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b) && plain[b[i]]; i++ {
+	}
+	return i
 }
 
 var hexDigit = func() (t [256]bool) {
@@ -329,75 +378,81 @@ var hexDigit = func() (t [256]bool) {
 // replaced by U+FFFD byte by byte, exactly as encoding/json does when it decodes, so the
 // output is valid UTF-8 and still parses equal to the input.
 func (s *scanner) appendString(dst []byte) ([]byte, error) {
+	// Most strings are buffered whole and plain: one scan and one copy, quotes included.
+	b := s.buf[s.pos+1 : s.end]
+	i := plainPrefix(b)
+	if i < len(b) && b[i] == '"' && len(dst)+1+i <= MaxRecordSize {
+		dst = append(dst, s.buf[s.pos:s.pos+i+2]...)
+		s.pos += i + 2
+		return dst, nil
+	}
+	// Otherwise go on from the first byte that is not plain, or from the end of the buffer.
 	start, startLine := s.offset(), s.line
-	s.pos++
-	dst = append(dst, '"')
+	dst = append(dst, s.buf[s.pos:s.pos+1+i]...)
+	s.pos += 1 + i
 	for {
+		if len(dst) > MaxRecordSize {
+			return dst, s.tooLarge()
+		}
+		if i < len(b) {
+			switch c := b[i]; {
+			case c == '"':
+				s.pos++
+				return append(dst, '"'), nil
+			case c == '\\':
+				if !s.ensure(2) {
+					return dst, s.eof("an escape sequence")
+				}
+				e := s.buf[s.pos+1]
+				switch e {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					dst = append(dst, '\\', e)
+					s.pos += 2
+				case 'u':
+					if !s.ensure(6) {
+						return dst, s.eof("four hex digits after \\u")
+					}
+					h := s.buf[s.pos+2 : s.pos+6]
+					if !hexDigit[h[0]] || !hexDigit[h[1]] || !hexDigit[h[2]] || !hexDigit[h[3]] {
+						return dst, s.syntax("invalid \\u escape in string, expected four hex digits")
+					}
+					dst = append(dst, s.buf[s.pos:s.pos+6]...)
+					s.pos += 6
+				default:
+					return dst, s.syntax("invalid escape \\%s in string", string(rune(e)))
+				}
+			case c < 0x20:
+				return dst, s.syntax("control character %s in string, expected it escaped", quoteByte(c))
+			default:
+				s.ensure(utf8.UTFMax) // best effort: near the end fewer bytes remain
+				r, size := utf8.DecodeRune(s.buf[s.pos:s.end])
+				if r == utf8.RuneError && size <= 1 {
+					dst = append(dst, "\uFFFD"...)
+					size = 1
+				} else {
+					dst = append(dst, s.buf[s.pos:s.pos+size]...)
+				}
+				s.pos += size
+			}
+		}
 		if s.pos >= s.end && !s.fill() {
 			if s.rerr != nil && !errors.Is(s.rerr, io.EOF) {
 				return dst, s.eof("")
 			}
 			return dst, &SyntaxError{Offset: start, Line: startLine, Msg: "string not closed before end of input"}
 		}
-		b := s.buf[s.pos:s.end]
-		i := 0
-		for i+8 <= len(b) && !special8(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
+		b = s.buf[s.pos:s.end]
+		i = plainPrefix(b)
 		dst = append(dst, b[:i]...)
 		s.pos += i
-		if len(dst) > MaxRecordSize {
-			return dst, s.tooLarge()
-		}
-		if i == len(b) {
-			continue
-		}
-		switch c := b[i]; {
-		case c == '"':
-			s.pos++
-			return append(dst, '"'), nil
-		case c == '\\':
-			if !s.ensure(2) {
-				return dst, s.eof("an escape sequence")
-			}
-			e := s.buf[s.pos+1]
-			switch e {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				dst = append(dst, '\\', e)
-				s.pos += 2
-			case 'u':
-				if !s.ensure(6) {
-					return dst, s.eof("four hex digits after \\u")
-				}
-				h := s.buf[s.pos+2 : s.pos+6]
-				if !hexDigit[h[0]] || !hexDigit[h[1]] || !hexDigit[h[2]] || !hexDigit[h[3]] {
-					return dst, s.syntax("invalid \\u escape in string, expected four hex digits")
-				}
-				dst = append(dst, s.buf[s.pos:s.pos+6]...)
-				s.pos += 6
-			default:
-				return dst, s.syntax("invalid escape \\%s in string", string(rune(e)))
-			}
-		case c < 0x20:
-			return dst, s.syntax("control character %s in string, expected it escaped", quoteByte(c))
-		default:
-			s.ensure(utf8.UTFMax) // best effort: near the end fewer bytes remain
-			r, size := utf8.DecodeRune(s.buf[s.pos:s.end])
-			if r == utf8.RuneError && size <= 1 {
-				dst = append(dst, "\uFFFD"...)
-				size = 1
-			} else {
-				dst = append(dst, s.buf[s.pos:s.pos+size]...)
-			}
-			s.pos += size
-		}
 	}
 }
 
 func (s *scanner) appendLiteral(dst []byte, lit string) ([]byte, error) {
+	if s.end-s.pos >= len(lit) && string(s.buf[s.pos:s.pos+len(lit)]) == lit {
+		s.pos += len(lit)
+		return append(dst, lit...), nil
+	}
 	s.ensure(len(lit))
 	n := min(len(lit), s.end-s.pos)
 	for i := range n {
@@ -426,6 +481,10 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // appendNumber copies a number after checking it against JSON's grammar.
 func (s *scanner) appendNumber(dst []byte) ([]byte, error) {
+	if n := bufferedNumber(s.buf[s.pos:s.end]); n > 0 {
+		s.pos += n
+		return append(dst, s.buf[s.pos-n:s.pos]...), nil
+	}
 	start := len(dst)
 	// digits copies a run of digits and reports how many there were.
 	digits := func() int {
@@ -480,6 +539,57 @@ func (s *scanner) appendNumber(dst []byte) ([]byte, error) {
 		return dst, s.tooLarge()
 	}
 	return dst, nil
+}
+
+// bufferedNumber returns the length of the well-formed number at the start of b when
+// something other than the number follows it in b, else 0: then the number may go on past the
+// buffered data, or be malformed, and appendNumber reads it byte by byte, with the checks and
+// errors that need. Numbers in a record are far shorter than MaxRecordSize.
+func bufferedNumber(b []byte) int {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i == len(b):
+		return 0
+	case b[i] == '0':
+		i++
+	case isDigit(b[i]):
+		i = digitsEnd(b, i+1)
+	default:
+		return 0
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digitsEnd(b, i+1)
+		if j == i+1 {
+			return 0
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digitsEnd(b, i)
+		if j == i {
+			return 0
+		}
+		i = j
+	}
+	if i == len(b) || i > MaxRecordSize {
+		return 0
+	}
+	return i
+}
+
+// digitsEnd returns the index of the first byte at or after i in b that is not a digit.
+func digitsEnd(b []byte, i int) int {
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return i
 }
 
 func (s *scanner) numberEnd(dst []byte, expected string) ([]byte, error) {
