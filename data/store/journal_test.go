@@ -188,8 +188,12 @@ func TestKilledFirstLoad(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	if _, err := os.Stat(path + "-journal"); err != nil {
+	fi, err := os.Stat(path + "-journal")
+	if err != nil {
 		t.Fatalf("no hot journal after the kill: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the journal has mode %v, want 0600 as the case", fi.Mode().Perm())
 	}
 	s, err := Open(context.Background(), path)
 	if err != nil {
