@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/wcharczuk/go-chart/v2"
@@ -154,9 +155,18 @@ func compact(v float64) string {
 // renderChart draws one direction's chart: the expected band shaded, the expected value dashed,
 // the observed count per bin as a line, and the anomalies as dots coloured by risk. It returns
 // the image and where each marker landed.
+// chartFont is go-chart's default font, parsed once. go-chart parses it on first use behind an
+// unsynchronised check, which the race detector caught when the dashboard's three charts were
+// first drawn at once; a chart given its font never makes that check.
+var chartFont = sync.OnceValues(chart.GetDefaultFont)
+
 func renderChart(s chartSpec) (image.Image, []marker, error) {
 	if s.W < 50 || s.H < 40 {
 		return nil, nil, fmt.Errorf("chart %dx%d: too small", s.W, s.H)
+	}
+	font, err := chartFont()
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart font: %w", err)
 	}
 	if s.DPI <= 0 {
 		s.DPI = 96
@@ -181,7 +191,7 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 		markers.items = append(markers.items, markerItem{x: tx(a.WindowStart.Add(s.Bin / 2)), y: observedAt(s.Points, a.WindowStart), a: a})
 	}
 	c := chart.Chart{
-		Width: s.W, Height: s.H, DPI: s.DPI,
+		Width: s.W, Height: s.H, DPI: s.DPI, Font: font,
 		Background: chart.Style{FillColor: drawColor(s.Colors.Background), Padding: chart.Box{Top: 8, Left: 8, Right: 8, Bottom: 4}},
 		Canvas:     chart.Style{FillColor: drawColor(s.Colors.Background)},
 		XAxis: chart.XAxis{
