@@ -349,10 +349,6 @@ func special(x uint64) uint64 {
 	return ((x - lo*0x20) | (q - lo) | (e - lo) | x) & hi
 }
 
-// special8 reports whether any of eight bytes needs a look in appendString; TestSpecial8
-// checks special through it against the plain table.
-func special8(x uint64) bool { return special(x) != 0 }
-
 // plainPrefix returns how many bytes at the start of b are plain, a word at a time. It is
 // written to be cheap enough to inline (go build -gcflags=-m tells), which saves a call on
 // every string.

@@ -52,12 +52,6 @@ func (s *scanner) diffState() scanState {
 func (s *scanner) diffAdvance()   { s.pos++ }
 func (s *scanner) diffResetDeep() { s.deep = 0 }
 
-func (s *refScanner) diffState() scanState {
-	return scanState{s.base, s.pos, s.end, s.line, s.deep, errText(s.rerr)}
-}
-func (s *refScanner) diffAdvance()   { s.pos++ }
-func (s *refScanner) diffResetDeep() { s.deep = 0 }
-
 // scanStep is one value the driver took from the scanner, as decoder.handle would get it.
 type scanStep struct {
 	Raw   string
@@ -481,125 +475,18 @@ func FuzzScanDiff(f *testing.F) {
 	})
 }
 
-// refScanner and its methods below are decode_scan.go as it was before the scanner was
-// tuned, with the type and helpers renamed; only the package-level declarations both share
-// (SyntaxError, the limits) are left out. Keep it unchanged: it is the reference.
+// refScanner and its methods below are the scanner methods the tuning rewrote, as they were
+// before it (decode_scan.go at 3094e3c^), with the type renamed and refSpecial8 for the old
+// special8. Keep them unchanged: they are the reference.
 
-// scanner is a forward-only reader over a buffered stream with JSON value scanning.
-type refScanner struct {
-	r    io.Reader
-	buf  []byte
-	pos  int   // next unread byte in buf
-	end  int   // end of valid data in buf
-	base int64 // input offset of buf[0]
-	line int   // line of buf[pos]; newlines only occur in whitespace, so this stays exact
-	rerr error // sticky read error; io.EOF at the end
-	// deep counts the containers nested maxNesting deep or more since the decoder last handled
-	// a value (see decoder.handle): values in them would be deeper than Extract accepts, which
-	// Record.Extract must know without walking the record. Counting at the container's start,
-	// empty or not, and since the last value rather than the record's start, may count a record
-	// that Extract would accept; that only sends it the slow way (see Record.Extract).
-	deep int
-}
+// refScanner takes from scanner the methods the tuning left as they were (reading, errors,
+// peekByte, numberEnd); the ones it rewrote are below, as they were.
+type refScanner struct{ scanner }
 
-func newRefScanner(r io.Reader) *refScanner {
-	return &refScanner{r: r, buf: make([]byte, readSize), line: 1}
-}
+func newRefScanner(r io.Reader) *refScanner { return &refScanner{*newScanner(r)} }
 
 // newRefBytesScanner scans an in-memory value (an embedded JSON string, a CSV cell).
-func newRefBytesScanner(b []byte) *refScanner {
-	return &refScanner{buf: b, end: len(b), line: 1, rerr: io.EOF}
-}
-
-func (s *refScanner) offset() int64 { return s.base + int64(s.pos) }
-
-// fill reads more input after sliding unread bytes to the front; false means nothing more
-// will come (end of input or a read error, kept in rerr).
-func (s *refScanner) fill() bool {
-	if s.rerr != nil {
-		return false
-	}
-	if s.pos > 0 {
-		n := copy(s.buf, s.buf[s.pos:s.end])
-		s.base += int64(s.pos)
-		s.end = n
-		s.pos = 0
-	}
-	if s.end == len(s.buf) {
-		return true // full already; only peekLine gets here and it checks
-	}
-	for range 100 {
-		n, err := s.r.Read(s.buf[s.end:])
-		s.end += n
-		if err != nil {
-			s.rerr = err
-			return n > 0
-		}
-		if n > 0 {
-			return true
-		}
-	}
-	s.rerr = io.ErrNoProgress
-	return false
-}
-
-// ensure makes n bytes available at pos if the input has them.
-func (s *refScanner) ensure(n int) bool {
-	for s.end-s.pos < n {
-		if !s.fill() {
-			return false
-		}
-	}
-	return true
-}
-
-// skipWS skips JSON whitespace and returns the next byte without consuming it.
-func (s *refScanner) skipWS() (byte, bool) {
-	for {
-		for s.pos < s.end {
-			c := s.buf[s.pos]
-			switch c {
-			case ' ', '\t', '\r':
-			case '\n':
-				s.line++
-			default:
-				return c, true
-			}
-			s.pos++
-		}
-		if !s.fill() {
-			return 0, false
-		}
-	}
-}
-
-func (s *refScanner) syntax(format string, args ...any) error {
-	return &SyntaxError{Offset: s.offset(), Line: s.line, Msg: fmt.Sprintf(format, args...)}
-}
-
-// eof reports running out of input while expecting something; a failing reader (truncated
-// gzip, network) is reported as such rather than as bad JSON.
-func (s *refScanner) eof(expected string) error {
-	if s.rerr != nil && !errors.Is(s.rerr, io.EOF) {
-		return fmt.Errorf("read at offset %d: %w", s.offset(), s.rerr)
-	}
-	return s.syntax("unexpected end of input, expected %s", expected)
-}
-
-func (s *refScanner) unexpected(c byte, expected string) error {
-	return s.syntax("found %s, expected %s", refQuoteByte(c), expected)
-}
-
-func refQuoteByte(c byte) string {
-	if c >= 0x20 && c < 0x7f {
-		return fmt.Sprintf("%q", rune(c))
-	}
-	return fmt.Sprintf("byte 0x%02x", c)
-}
-
-func (s *refScanner) tooLarge() error {
-	return s.syntax("value larger than %d MiB", MaxRecordSize>>20)
-}
+func newRefBytesScanner(b []byte) *refScanner { return &refScanner{*newBytesScanner(b)} }
 
 // appendValue appends the next JSON value in compact form.
 func (s *refScanner) appendValue(dst []byte, depth int) ([]byte, error) {
@@ -748,14 +635,6 @@ func (s *refScanner) appendArray(dst []byte, depth int) ([]byte, error) {
 	}
 }
 
-// refPlain marks string bytes that are copied as they are: printable ASCII except '"' and '\'.
-var refPlain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // refSpecial8 reports whether any of eight bytes needs a look in appendString: a control
 // character, '"', '\\' or a non-ASCII byte. It checks a word at a time (the classic
 // "has zero byte" test); a borrow can only follow a real match, so the answer is exact.
@@ -765,13 +644,6 @@ func refSpecial8(x uint64) bool {
 	e := x ^ (lo * '\\')
 	return ((x-lo*0x20)&^x|(q-lo)&^q|(e-lo)&^e|x)&hi != 0
 }
-
-var refHexDigit = func() (t [256]bool) {
-	for _, c := range "0123456789abcdefABCDEF" {
-		t[c] = true
-	}
-	return t
-}()
 
 // appendString appends the string at pos. Escapes are kept as written; invalid UTF-8 is
 // replaced by U+FFFD byte by byte, exactly as encoding/json does when it decodes, so the
@@ -792,7 +664,7 @@ func (s *refScanner) appendString(dst []byte) ([]byte, error) {
 		for i+8 <= len(b) && !refSpecial8(binary.LittleEndian.Uint64(b[i:])) {
 			i += 8
 		}
-		for i < len(b) && refPlain[b[i]] {
+		for i < len(b) && plain[b[i]] {
 			i++
 		}
 		dst = append(dst, b[:i]...)
@@ -821,7 +693,7 @@ func (s *refScanner) appendString(dst []byte) ([]byte, error) {
 					return dst, s.eof("four hex digits after \\u")
 				}
 				h := s.buf[s.pos+2 : s.pos+6]
-				if !refHexDigit[h[0]] || !refHexDigit[h[1]] || !refHexDigit[h[2]] || !refHexDigit[h[3]] {
+				if !hexDigit[h[0]] || !hexDigit[h[1]] || !hexDigit[h[2]] || !hexDigit[h[3]] {
 					return dst, s.syntax("invalid \\u escape in string, expected four hex digits")
 				}
 				dst = append(dst, s.buf[s.pos:s.pos+6]...)
@@ -830,7 +702,7 @@ func (s *refScanner) appendString(dst []byte) ([]byte, error) {
 				return dst, s.syntax("invalid escape \\%s in string", string(rune(e)))
 			}
 		case c < 0x20:
-			return dst, s.syntax("control character %s in string, expected it escaped", refQuoteByte(c))
+			return dst, s.syntax("control character %s in string, expected it escaped", quoteByte(c))
 		default:
 			s.ensure(utf8.UTFMax) // best effort: near the end fewer bytes remain
 			r, size := utf8.DecodeRune(s.buf[s.pos:s.end])
@@ -862,16 +734,6 @@ func (s *refScanner) appendLiteral(dst []byte, lit string) ([]byte, error) {
 	return append(dst, lit...), nil
 }
 
-// peekByte returns the byte at pos, reading more if needed.
-func (s *refScanner) peekByte() (byte, bool) {
-	if s.pos >= s.end && !s.fill() {
-		return 0, false
-	}
-	return s.buf[s.pos], true
-}
-
-func refIsDigit(c byte) bool { return c >= '0' && c <= '9' }
-
 // appendNumber copies a number after checking it against JSON's grammar.
 func (s *refScanner) appendNumber(dst []byte) ([]byte, error) {
 	start := len(dst)
@@ -880,7 +742,7 @@ func (s *refScanner) appendNumber(dst []byte) ([]byte, error) {
 		n := 0
 		for {
 			c, ok := s.peekByte()
-			if !ok || !refIsDigit(c) || n > MaxRecordSize {
+			if !ok || !isDigit(c) || n > MaxRecordSize {
 				return n
 			}
 			dst = append(dst, c)
@@ -900,7 +762,7 @@ func (s *refScanner) appendNumber(dst []byte) ([]byte, error) {
 	case c == '0':
 		dst = append(dst, c)
 		s.pos++
-	case refIsDigit(c):
+	case isDigit(c):
 		digits()
 	default:
 		return dst, s.unexpected(c, "a digit")
@@ -928,12 +790,4 @@ func (s *refScanner) appendNumber(dst []byte) ([]byte, error) {
 		return dst, s.tooLarge()
 	}
 	return dst, nil
-}
-
-func (s *refScanner) numberEnd(dst []byte, expected string) ([]byte, error) {
-	c, ok := s.peekByte()
-	if !ok {
-		return dst, s.eof(expected)
-	}
-	return dst, s.unexpected(c, expected)
 }
