@@ -136,9 +136,16 @@ func (s *Store) ensureWAL(ctx context.Context) error {
 }
 
 // createPrivate makes an empty file with mode 0600 so that SQLite never creates it world-readable.
+// An empty file that is there already (a file dialog's Save makes one) becomes a case here too,
+// so it is made private as well; SQLite gives the journal and WAL the case file's mode.
 func createPrivate(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 && fi.Mode().Perm() != 0o600 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return fmt.Errorf("case %s: make it private: %w", path, err)
+			}
+		}
 		return nil
 	}
 	if err != nil {
