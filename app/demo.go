@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -49,6 +50,10 @@ func (d DemoConfig) synth() (synth.Config, error) {
 	return cfg, nil
 }
 
+// ErrNotDemoCase is CreateDemo's refusal of a case that holds events of its own: generated
+// events and attacks mixed into real logs could no longer be told apart from them.
+var ErrNotDemoCase = errors.New("the case holds events that are not demo data")
+
 // ValidateDemo checks a demo configuration without generating anything.
 func ValidateDemo(d DemoConfig) error {
 	_, err := d.synth()
@@ -57,7 +62,8 @@ func ValidateDemo(d DemoConfig) error {
 
 // CreateDemo generates the demo organisation's traffic straight into the case (through the
 // ordinary ingest pipeline), marks the case as demo data and analyses it. progress gets a stage
-// name and the fraction done within it.
+// name and the fraction done within it. The case must be empty or a demo case already (more
+// scenarios may go into it); any other case gets ErrNotDemoCase and is left as it was.
 func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage string, frac float64)) error {
 	if progress == nil {
 		progress = func(string, float64) {}
@@ -65,6 +71,19 @@ func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage
 	cfg, err := d.synth()
 	if err != nil {
 		return err
+	}
+	demo, err := c.IsDemo(ctx)
+	if err != nil {
+		return err
+	}
+	if !demo {
+		_, _, has, err := c.TimeBounds(ctx)
+		if err != nil {
+			return err
+		}
+		if has {
+			return fmt.Errorf("%w: %s already holds events; write the demo into a new case file", ErrNotDemoCase, c.Path())
+		}
 	}
 	cl, err := c.Classifier(ctx)
 	if err != nil {
@@ -95,11 +114,14 @@ func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage
 	sum, err := ingest.RunInputs(ctx, c.st, []ingest.Input{in}, ingest.Options{
 		Classify: cl.Classify,
 		Progress: func(p ingest.Progress) {
-			if p.Phase == "indexing" {
-				progress("indexing", float64(p.Indexed)/float64(max(p.Added, 1)))
-				return
+			switch p.Phase {
+			case "loading":
+				progress("generating", min(float64(p.Events)/expected, 1))
+			case "sorting":
+				progress("indexing columns", 0)
+			case "indexing":
+				progress("indexing text", float64(p.Indexed)/float64(max(p.Added, 1)))
 			}
-			progress("generating", min(float64(p.Events)/expected, 1))
 		},
 	})
 	if err != nil {

@@ -204,6 +204,14 @@ func (v *caseView) analyze() {
 	})
 }
 
+// counted says how many of a thing, in the singular for one: "1 file", "2,417 files".
+func counted(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return count(n) + " " + many
+}
+
 // count formats a number with thousands separators.
 func count(n int64) string {
 	s := fmt.Sprint(n)

@@ -53,6 +53,10 @@ type sources struct {
 	running bool
 	cancel  context.CancelFunc
 	updates int // progress updates applied, for tests
+
+	// The question asked before logs go into the demo case, while it is shown.
+	demoAsk                 dialog.Dialog
+	demoHere, demoElsewhere *widget.Button
 }
 
 func newSources(v *caseView) *sources {
@@ -128,8 +132,9 @@ func (s *sources) refreshInfo() {
 		if in.FirstEvent != nil {
 			span = in.FirstEvent.Format("2006-01-02 15:04") + " – " + in.LastEvent.Format("2006-01-02 15:04") + " UTC"
 		}
-		s.info.SetText(fmt.Sprintf("This case holds %s events (%s) from %d files loaded; %d skipped, %d failed. Accounts: %s. Regions: %d.",
-			count(in.Events), span, in.FilesLoaded, in.FilesSkipped, in.FilesFailed, listOrNone(in.Accounts), len(in.Regions)))
+		s.info.SetText(fmt.Sprintf("This case holds %s (%s) from %s loaded; %d skipped, %d failed. Accounts: %s. Regions: %d.",
+			counted(in.Events, "event", "events"), span, counted(in.FilesLoaded, "file", "files"), in.FilesSkipped, in.FilesFailed,
+			listOrNone(in.Accounts), len(in.Regions)))
 	})
 }
 
@@ -168,8 +173,42 @@ func (s *sources) chooseFolder() {
 }
 
 // startImport loads paths into the case in the background, with progress and a Cancel button;
-// a successful load is followed by analysis.
+// a successful load is followed by analysis. Into the demo case, it asks first.
 func (s *sources) startImport(paths []string) {
+	if s.v.demo && !s.running {
+		s.askDemoImport(paths)
+		return
+	}
+	s.importNow(paths)
+}
+
+// askDemoImport offers a new case for logs chosen while the demo case is open: mixed into it,
+// an analyst's logs would sit beside generated attacks, under the banner that says none of it
+// is real. Importing into the demo case stays possible (a trainer may add a detonation).
+func (s *sources) askDemoImport(paths []string) {
+	msg := widget.NewLabel("This is the demo case: its events and attacks are generated. " +
+		"Your logs belong in a case of their own, where nothing generated can be taken for them.")
+	msg.Wrapping = fyne.TextWrapWord
+	var d *dialog.CustomDialog
+	s.demoElsewhere = widget.NewButtonWithIcon("Into a new case…", theme.DocumentCreateIcon(), func() {
+		d.Hide()
+		s.v.s.newCaseDialogThen(paths)
+	})
+	s.demoElsewhere.Importance = widget.HighImportance
+	s.demoHere = widget.NewButton("Into the demo case", func() {
+		d.Hide()
+		s.importNow(paths)
+	})
+	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	d = dialog.NewCustomWithoutButtons("Import into the demo case?", msg, s.v.s.win)
+	d.SetButtons([]fyne.CanvasObject{cancel, s.demoHere, s.demoElsewhere})
+	d.SetOnClosed(func() { s.demoAsk = nil })
+	d.Resize(fyne.NewSize(620, 180))
+	s.demoAsk = d
+	d.Show()
+}
+
+func (s *sources) importNow(paths []string) {
 	if s.running {
 		dialog.ShowInformation("Import running", "Wait for the running import to end, or cancel it first.", s.v.s.win)
 		return
@@ -238,8 +277,9 @@ func (s *sources) finish(sum ingest.Summary, err error) {
 		s.failBox.Show()
 	}
 	s.failList.Refresh()
-	counts := fmt.Sprintf("%s events added, %s duplicates, %d files loaded, %d skipped (not CloudTrail), %d failed.",
-		count(sum.Added), count(sum.Duplicates), sum.Loaded, len(sum.Skipped), len(sum.Failed))
+	counts := fmt.Sprintf("%s added, %s, %s loaded, %d skipped (not CloudTrail), %d failed.",
+		counted(sum.Added, "event", "events"), counted(sum.Duplicates, "duplicate", "duplicates"),
+		counted(int64(sum.Loaded), "file", "files"), len(sum.Skipped), len(sum.Failed))
 	switch {
 	case errors.Is(err, context.Canceled):
 		s.jobTitle.SetText("Import cancelled")

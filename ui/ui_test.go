@@ -20,6 +20,7 @@ import (
 	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
 	"github.com/trailscope/trailscope/data/ingest"
+	"github.com/trailscope/trailscope/data/store"
 )
 
 // day is the fixture's day; its events end at 23:50, so "last 24 hours" covers all of them.
@@ -582,5 +583,73 @@ func TestOpenCompletesSearchIndex(t *testing.T) {
 	n, err := s.view.c.Store().FTSPending(context.Background())
 	if err != nil || n != 0 {
 		t.Errorf("%d events still missing from the search index (%v); stderr %s", n, err, errs.String())
+	}
+}
+
+// TestImportIntoDemoAsks chooses logs while the demo case is open: the import waits for an
+// answer; "Into the demo case" loads them there, and a new case opened for them loads them into
+// that case, leaving the demo as it was.
+func TestImportIntoDemoAsks(t *testing.T) {
+	fake := func(ctx context.Context, path string, progress func(string, float64)) error {
+		c, err := app.Open(ctx, path)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		in := writeRecords(t, t.TempDir(), "demo.json", fixture())
+		if _, err := c.Ingest(ctx, []string{in}, nil); err != nil {
+			return err
+		}
+		return c.Store().SetSetting(ctx, app.SettingDemo, "true")
+	}
+	s, _ := newTestShell(t, options{buildDemo: fake})
+	if s.view == nil || !s.view.demo {
+		t.Fatal("the demo case is not open")
+	}
+	demo := s.view.c
+	count := func(c *app.Case) int64 {
+		t.Helper()
+		n, err := c.Count(context.Background(), store.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count(demo)
+	var evs []map[string]any
+	for i := range 5 {
+		evs = append(evs, fixtureEvent(1000+i, day.Add(time.Duration(i)*time.Minute), "GetObject", "s3.amazonaws.com", "10.0.0.9", ""))
+	}
+	logs := writeRecords(t, t.TempDir(), "mine.json", evs)
+
+	src := s.view.sources
+	src.startImport([]string{logs})
+	settle(t, s)
+	if src.demoAsk == nil || src.running {
+		t.Fatalf("no question before importing into the demo case (running %v)", src.running)
+	}
+	if n := count(demo); n != before {
+		t.Fatalf("the demo case went from %d to %d events before any answer", before, n)
+	}
+	test.Tap(src.demoHere)
+	settle(t, s)
+	if n := count(demo); n != before+5 {
+		t.Errorf("into the demo case: %d events, want %d", n, before+5)
+	}
+
+	path := filepath.Join(t.TempDir(), "mine.tsc")
+	s.openCaseThen(path, []string{logs})
+	settle(t, s)
+	if s.view == nil || s.view.c.Path() != path || s.view.demo {
+		t.Fatalf("the new case is not open")
+	}
+	if s.view.sources.demoAsk != nil {
+		t.Error("the new case asked as if it were the demo")
+	}
+	if n := count(s.view.c); n != 5 {
+		t.Errorf("the new case holds %d events, want 5", n)
+	}
+	if got := s.view.sources.jobTitle.Text; got != "Import finished" {
+		t.Errorf("the new case's import: %q", got)
 	}
 }

@@ -129,7 +129,10 @@ func busy(text string) (fyne.CanvasObject, *widget.Label, *widget.ProgressBar) {
 }
 
 // openCase opens the case at path (creating it when missing) and shows its overview.
-func (s *shell) openCase(path string) {
+func (s *shell) openCase(path string) { s.openCaseThen(path, nil) }
+
+// openCaseThen opens the case at path, then imports paths into it (if any).
+func (s *shell) openCaseThen(path string, paths []string) {
 	label := widget.NewLabel("Opening " + filepath.Base(path) + "…")
 	label.Alignment = fyne.TextAlignCenter
 	label.Wrapping = fyne.TextWrapWord
@@ -141,12 +144,12 @@ func (s *shell) openCase(path string) {
 		if err == nil && up {
 			label.SetText("Upgrading " + filepath.Base(path) + " to this version's format, once: a large case takes a minute…")
 		}
-		s.openCaseNow(path)
+		s.openCaseNow(path, paths)
 	})
 }
 
-// openCaseNow opens the case behind the "Opening…" screen openCase put up.
-func (s *shell) openCaseNow(path string) {
+// openCaseNow opens the case behind the "Opening…" screen openCaseThen put up, then imports paths.
+func (s *shell) openCaseNow(path string, paths []string) {
 	type opened struct {
 		c    *app.Case
 		demo bool
@@ -179,6 +182,10 @@ func (s *shell) openCaseNow(path string) {
 		s.view.show(screenOverview)
 		s.view.start()
 		s.buildMenu()
+		if len(paths) > 0 {
+			s.view.show(screenSources)
+			s.view.sources.startImport(paths)
+		}
 	})
 }
 
@@ -271,7 +278,10 @@ func (s *shell) showWelcome(note string) {
 	s.buildMenu()
 }
 
-func (s *shell) newCaseDialog() {
+func (s *shell) newCaseDialog() { s.newCaseDialogThen(nil) }
+
+// newCaseDialogThen asks for a new case file, opens it, and imports paths into it (if any).
+func (s *shell) newCaseDialogThen(paths []string) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
 			return
@@ -284,7 +294,7 @@ func (s *shell) newCaseDialog() {
 		} else {
 			// The dialog created an empty file; SQLite turns it into a case.
 		}
-		s.openCase(path)
+		s.openCaseThen(path, paths)
 	}, s.win)
 	d.SetFileName("case.tsc")
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".tsc"}))

@@ -43,6 +43,11 @@ func runIngest(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer c.Close()
+	if demo, err := c.IsDemo(ctx); err != nil {
+		return err
+	} else if demo {
+		fmt.Fprintf(env.Stderr, "note: %s is a demo case: what this loads sits beside its generated events, and the case stays marked as demo data\n", f.casePath)
+	}
 	bar := newProgressBar(env)
 	sum, err := c.IngestSources(ctx, paths, s3, bar.update)
 	bar.finish()

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -65,8 +66,11 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 		}
 		last = stage
 	})
-	if env.StderrTTY {
+	if env.StderrTTY && last != "" {
 		fmt.Fprintln(env.Stderr)
+	}
+	if errors.Is(err, app.ErrNotDemoCase) {
+		return usagef("%v", err) // the wrong case named, like a wrong flag: nothing was written
 	}
 	if err != nil {
 		return err
