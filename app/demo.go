@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -147,6 +148,11 @@ func WriteDemoFiles(ctx context.Context, dir string, d DemoConfig) (int, error) 
 	cfg, err := d.synth()
 	if err != nil {
 		return 0, err
+	}
+	// Checked first, so that a wrong path gets one plain error rather than one from deep inside
+	// the generator.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("demo files: %w", err)
 	}
 	_, n, err := synth.WriteS3Layout(ctx, dir, cfg, 1000)
 	return n, err

@@ -43,6 +43,15 @@ func TestDemoLeavesRealCaseAlone(t *testing.T) {
 		t.Errorf("the refused demo marked the real case as demo data: %q", stderr)
 	}
 
+	// A file named as --out-dir: one plain error, and the file left as it was.
+	_, stderr, code = run(t, "demo", "--out-dir", real, "--days", "1")
+	if code != ExitFailed || !strings.Contains(stderr, "not a directory") || strings.Contains(stderr, "synth") {
+		t.Errorf("--out-dir on a file: exit %d, stderr %q", code, stderr)
+	}
+	if after := events(real); after != before {
+		t.Errorf("--out-dir on the case file: %d events, want %d", after, before)
+	}
+
 	if testing.Short() {
 		return
 	}
