@@ -423,10 +423,10 @@ func TestImportCancel(t *testing.T) {
 	}
 }
 
-func TestFirstRunOpensDemo(t *testing.T) {
-	built := 0
-	fake := func(ctx context.Context, path string, progress func(string, float64)) error {
-		built++
+// fakeDemo builds a small demo case from the fixture, counting its builds in built.
+func fakeDemo(t *testing.T, built *int) demoBuilder {
+	return func(ctx context.Context, path string, progress func(string, float64)) error {
+		*built++
 		progress("events", 0.5)
 		c, err := app.Open(ctx, path)
 		if err != nil {
@@ -439,6 +439,11 @@ func TestFirstRunOpensDemo(t *testing.T) {
 		}
 		return c.Store().SetSetting(ctx, app.SettingDemo, "true")
 	}
+}
+
+func TestFirstRunOpensDemo(t *testing.T) {
+	built := 0
+	fake := fakeDemo(t, &built)
 	demoDir := t.TempDir()
 	s, _ := newTestShell(t, options{demoDir: demoDir, buildDemo: fake})
 	if built != 1 {
@@ -590,19 +595,8 @@ func TestOpenCompletesSearchIndex(t *testing.T) {
 // answer; "Into the demo case" loads them there, and a new case opened for them loads them into
 // that case, leaving the demo as it was.
 func TestImportIntoDemoAsks(t *testing.T) {
-	fake := func(ctx context.Context, path string, progress func(string, float64)) error {
-		c, err := app.Open(ctx, path)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		in := writeRecords(t, t.TempDir(), "demo.json", fixture())
-		if _, err := c.Ingest(ctx, []string{in}, nil); err != nil {
-			return err
-		}
-		return c.Store().SetSetting(ctx, app.SettingDemo, "true")
-	}
-	s, _ := newTestShell(t, options{buildDemo: fake})
+	var built int
+	s, _ := newTestShell(t, options{buildDemo: fakeDemo(t, &built)})
 	if s.view == nil || !s.view.demo {
 		t.Fatal("the demo case is not open")
 	}
