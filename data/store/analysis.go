@@ -79,7 +79,9 @@ func (s *Store) NeedsAnalysis(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return fmt.Sprint(mark) != done, nil
+	// A case with no events has nothing to analyse (a new case would otherwise show an analysis
+	// of nothing before its first import).
+	return mark != 0 && fmt.Sprint(mark) != done, nil
 }
 
 // AnomalyFilter narrows a listing of anomalies; zero values mean no bound.

@@ -50,3 +50,31 @@ func TestOpenEmptyFileIsPrivate(t *testing.T) {
 		t.Errorf("an existing case's mode changed on opening: %v (%v)", fi.Mode().Perm(), err)
 	}
 }
+
+// TestNeedsAnalysis: a new case has nothing to analyse; once it has events it does, until an
+// analysis made from all of them is saved.
+func TestNeedsAnalysis(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "c.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if need, err := s.NeedsAnalysis(ctx); err != nil || need {
+		t.Errorf("new case: NeedsAnalysis = %v, %v; want false", need, err)
+	}
+	loadEvents(t, s, testEvents(t, 20))
+	if need, err := s.NeedsAnalysis(ctx); err != nil || !need {
+		t.Errorf("after a load: NeedsAnalysis = %v, %v; want true", need, err)
+	}
+	mark, err := s.EventsMark(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveAnalysis(ctx, nil, nil, mark); err != nil {
+		t.Fatal(err)
+	}
+	if need, err := s.NeedsAnalysis(ctx); err != nil || need {
+		t.Errorf("after the analysis: NeedsAnalysis = %v, %v; want false", need, err)
+	}
+}
