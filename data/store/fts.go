@@ -86,6 +86,18 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 	// the second then starts from where the first left the mark.
 	s.ftsMu.Lock()
 	defer s.ftsMu.Unlock()
+	// Nothing to index, nothing to change. Above all not the journal mode: an empty case opened
+	// in the app asks for its index while its first load may hold the rollback journal, and the
+	// switch to WAL would wait for that load and fail.
+	var pending bool
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE id > coalesce(
+		(SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))`, ftsMark).Scan(&pending)
+	if err != nil {
+		return fmt.Errorf("full-text index: %w", err)
+	}
+	if !pending {
+		return nil
+	}
 	// Its reader gathers while its writer commits segments: that takes WAL.
 	if err := s.ensureWAL(ctx); err != nil {
 		return fmt.Errorf("full-text index: %w", err)

@@ -251,3 +251,40 @@ func TestKilledFirstLoadChild(t *testing.T) {
 	fmt.Println("spilled")
 	time.Sleep(time.Minute)
 }
+
+// TestFTSDuringFirstLoad asks for the full-text index of an empty case while its first load
+// holds the rollback journal, as the app does when it opens a new case and files are dropped on
+// it at once: with nothing to index the build must return at once and leave the journal alone
+// (switching to WAL would wait for the load and fail), and the load must go on.
+func TestFTSDuringFirstLoad(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	es := testEvents(t, 400)
+	l, err := s.BeginLoad(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.rollback {
+		t.Fatal("the first load does not run in rollback-journal mode")
+	}
+	if _, err := l.Events(es[:200], 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
+		t.Fatalf("full-text build during the first load: %v", err)
+	}
+	if _, err := l.Events(es[200:], 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
+		t.Fatal(err)
+	}
+	checkFTSRows(t, s, len(es))
+}
