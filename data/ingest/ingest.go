@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,6 +142,7 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 		opt.Now = time.Now
 	}
 	start := opt.Now()
+	inputs, own := skipCaseFiles(st.Path(), inputs)
 	var c counters
 	c.filesTotal = len(inputs)
 	for _, in := range inputs {
@@ -175,6 +179,7 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 	stopTicker := startTicker(opt, &c, start)
 	defer stopTicker()
 	sum, ld, werr := write(ctx, st, chunks, &opt, &c)
+	sum.Skipped = append(own, sum.Skipped...)
 	if werr != nil {
 		cancel()
 		for range chunks { // let the decoders finish
@@ -214,6 +219,29 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 	stopTicker()
 	report(opt, &c, start, "done")
 	return sum, nil
+}
+
+// skipCaseFiles sets aside the inputs that are the case file itself or its journal, WAL or
+// shared memory: a case saved in the folder of logs it is given would otherwise be read as a
+// log and fail (seen in the app).
+func skipCaseFiles(casePath string, inputs []Input) (keep []Input, skipped []FileResult) {
+	base := filepath.Base(casePath)
+	var own []os.FileInfo
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+		if fi, err := os.Stat(casePath + suffix); err == nil {
+			own = append(own, fi)
+		}
+	}
+	for _, in := range inputs {
+		if name := filepath.Base(in.Name); strings.HasPrefix(name, base) && len(name) <= len(base)+len("-journal") {
+			if fi, err := os.Stat(in.Name); err == nil && slices.ContainsFunc(own, func(o os.FileInfo) bool { return os.SameFile(o, fi) }) {
+				skipped = append(skipped, FileResult{Path: in.Name, Status: "skipped", Reason: "the case file itself, or its journal"})
+				continue
+			}
+		}
+		keep = append(keep, in)
+	}
+	return keep, skipped
 }
 
 // Phases of a load, as Progress.Phase says them.

@@ -381,3 +381,30 @@ func TestFixtureInputs(t *testing.T) {
 		t.Errorf("added %d from %d files", sum.Added, sum.Loaded)
 	}
 }
+
+// TestCaseInsideItsInput loads a folder that holds the case itself, as when a new case is saved
+// beside the logs it is given, twice (the second time with its WAL and shared memory there too):
+// the case's own files are skipped and said so, nothing fails, every event is added once.
+func TestCaseInsideItsInput(t *testing.T) {
+	dir := writeRecordsFiles(t, 3, 40)
+	casePath := filepath.Join(dir, "mine.tsc")
+	st := openCase(t, casePath)
+	for round, want := range []int64{120, 0} {
+		sum, err := Run(context.Background(), st, []string{dir}, Options{SkipIndex: round == 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Added != want || len(sum.Failed) > 0 || sum.Loaded != 3 {
+			t.Errorf("round %d: %d added (want %d), %d files loaded, failed %+v", round, sum.Added, want, sum.Loaded, sum.Failed)
+		}
+		var own int
+		for _, f := range sum.Skipped {
+			if strings.HasPrefix(filepath.Base(f.Path), "mine.tsc") && strings.Contains(f.Reason, "case file itself") {
+				own++
+			}
+		}
+		if own == 0 {
+			t.Errorf("round %d: the case's own files are not among the skipped: %+v", round, sum.Skipped)
+		}
+	}
+}
