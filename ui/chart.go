@@ -188,7 +188,8 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 	// The highest risk is drawn last, on top.
 	sort.SliceStable(bySeverity, func(i, j int) bool { return bySeverity[i].Risk < bySeverity[j].Risk })
 	for _, a := range bySeverity {
-		markers.items = append(markers.items, markerItem{x: tx(a.WindowStart.Add(s.Bin / 2)), y: observedAt(s.Points, a.WindowStart), a: a})
+		// On the observed line's point for the window's first bin (points sit at bin starts).
+		markers.items = append(markers.items, markerItem{x: tx(a.WindowStart), y: observedAt(s.Points, a.WindowStart), a: a})
 	}
 	c := chart.Chart{
 		Width: s.W, Height: s.H, DPI: s.DPI, Font: font,

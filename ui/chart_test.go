@@ -49,6 +49,44 @@ func TestRenderChartMarkers(t *testing.T) {
 	}
 }
 
+// TestMarkerOnLine: a marker sits on the observed line's point for its window, where the line's
+// two segments meet, not half a bin away in mid-air (visible once an hour fills the chart).
+func TestMarkerOnLine(t *testing.T) {
+	var pts []finding.Point
+	for b := range 12 {
+		pts = append(pts, finding.Point{Direction: "outbound", BinStart: day.Add(time.Duration(b) * 5 * time.Minute),
+			Observed: float64(10 * ((b + 1) % 2)), Expected: 0.5, Lower: 0, Upper: 1})
+	}
+	a := finding.Anomaly{ID: "peak", Risk: 9, Direction: "outbound", WindowStart: day.Add(30 * time.Minute), WindowEnd: day.Add(35 * time.Minute)}
+	img, ms, err := renderChart(chartSpec{Points: pts, Anomalies: []finding.Anomaly{a}, From: day, To: day.Add(time.Hour),
+		Bin: 5 * time.Minute, W: 900, H: 300, Colors: testPalette()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 {
+		t.Fatalf("markers = %+v", ms)
+	}
+	// The line leaves the peak on both sides: its colour shows in a ring just outside the dot.
+	left, right := 0, 0
+	for dy := -14; dy <= 14; dy++ {
+		for dx := -14; dx <= 14; dx++ {
+			if d := dx*dx + dy*dy; d < 9*9 || d > 14*14 {
+				continue
+			}
+			if c := colorAt(img, ms[0].X+dx, ms[0].Y+dy); c.B > 200 && c.R < 140 && c.G < 180 {
+				if dx < 0 {
+					left++
+				} else {
+					right++
+				}
+			}
+		}
+	}
+	if left == 0 || right == 0 {
+		t.Errorf("no line around the marker at (%d, %d): %d pixels left, %d right", ms[0].X, ms[0].Y, left, right)
+	}
+}
+
 func colorAt(img image.Image, x, y int) color.NRGBA {
 	return color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
 }
@@ -123,7 +161,7 @@ func TestRangeFor(t *testing.T) {
 		err              bool
 	}{
 		{rangeDay, "", "", end.Add(-24 * time.Hour), end, false},
-		{rangeWeek, "", "", end.Add(-7 * 24 * time.Hour), end, false},
+		{rangeWeek, "", "", day, end, false}, // four days of data: cut to them
 		{rangeAll, "", "", day, end, false},
 		{rangeCustom, "2024-05-09 20:00", "2024-05-10", day.Add(20 * time.Hour), day.Add(24 * time.Hour), false},
 		{rangeCustom, "2024-05-10", "2024-05-09", time.Time{}, time.Time{}, true},
@@ -139,6 +177,38 @@ func TestRangeFor(t *testing.T) {
 				t.Errorf("got %v – %v, want %v – %v", from, to, tt.wantFrom, tt.wantTo)
 			}
 		})
+	}
+}
+
+// TestRangeForShortData: the last day or week of a case holding less is cut to its data, and
+// a few minutes of data get at least minRangeBins bins.
+func TestRangeForShortData(t *testing.T) {
+	bin := 5 * time.Minute
+	for _, tt := range []struct {
+		name        string
+		first, last time.Time
+		wantFrom    time.Time
+		wantTo      time.Time
+	}{
+		{"an hour", day.Add(11*time.Hour + 47*time.Minute), day.Add(12*time.Hour + 41*time.Minute), day.Add(11*time.Hour + 45*time.Minute), day.Add(12*time.Hour + 45*time.Minute)},
+		{"three minutes", day.Add(10 * time.Hour), day.Add(10*time.Hour + 3*time.Minute), day.Add(9*time.Hour + 5*time.Minute), day.Add(10*time.Hour + 5*time.Minute)},
+		{"three days", day, day.Add(72 * time.Hour), day.Add(48*time.Hour + 5*time.Minute), day.Add(72*time.Hour + 5*time.Minute)},
+	} {
+		for _, choice := range []string{rangeDay, rangeWeek} {
+			t.Run(tt.name+" "+choice, func(t *testing.T) {
+				from, to, err := rangeFor(choice, tt.first, tt.last, bin, "", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantFrom := tt.wantFrom
+				if tt.name == "three days" && choice == rangeWeek {
+					wantFrom = day
+				}
+				if !from.Equal(wantFrom) || !to.Equal(tt.wantTo) {
+					t.Errorf("got %v – %v, want %v – %v", from, to, wantFrom, tt.wantTo)
+				}
+			})
+		}
 	}
 }
 

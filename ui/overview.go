@@ -125,12 +125,29 @@ func newOverview(v *caseView) *overview {
 	return o
 }
 
-// rangeFor turns the range choice into a half-open interval over the case's data.
+// minRangeBins is the fewest bins a range of the data is cut to.
+const minRangeBins = 12
+
+// rangeFor turns the range choice into a half-open interval over the case's data. The last day
+// or week of a case that holds less than that is cut to where its data starts (but to no fewer
+// than minRangeBins bins): an hour-long export then fills the charts instead of their last
+// twenty-fourth.
 func rangeFor(choice string, first, last time.Time, bin time.Duration, customFrom, customTo string) (time.Time, time.Time, error) {
 	end := last.Truncate(bin).Add(bin)
+	start := first.Truncate(bin)
+	if floor := end.Add(-minRangeBins * bin); floor.Before(start) {
+		start = floor
+	}
+	lastSpan := func(d time.Duration) (time.Time, time.Time, error) {
+		from := end.Add(-d)
+		if from.Before(start) {
+			from = start
+		}
+		return from, end, nil
+	}
 	switch choice {
 	case rangeWeek:
-		return end.Add(-7 * 24 * time.Hour), end, nil
+		return lastSpan(7 * 24 * time.Hour)
 	case rangeAll:
 		return first.Truncate(bin), end, nil
 	case rangeCustom:
@@ -147,7 +164,7 @@ func rangeFor(choice string, first, last time.Time, bin time.Duration, customFro
 		}
 		return from, to, nil
 	}
-	return end.Add(-24 * time.Hour), end, nil
+	return lastSpan(24 * time.Hour)
 }
 
 // parseWhen reads a time the way analysts type it, in UTC.
