@@ -172,7 +172,12 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 
 	d.addrTable = widget.NewTableWithHeaders(
 		func() (int, int) { return len(d.addrs), 4 },
-		func() fyne.CanvasObject { return widget.NewLabel("000.000.000.000") },
+		func() fyne.CanvasObject {
+			// Service names (secretsmanager.amazonaws.com) are longer than addresses.
+			l := widget.NewLabel("000.000.000.000")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
 			a := d.addrs[id.Row]
 			l := o.(*widget.Label)
@@ -194,7 +199,7 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 			o.(*widget.Label).SetText([]string{"Address", "Calls", "Succeeded", "Failed"}[id.Col])
 		}
 	}
-	for i, w := range []float32{190, 70, 90, 70} {
+	for i, w := range []float32{230, 70, 90, 70} {
 		d.addrTable.SetColumnWidth(i, w)
 	}
 
