@@ -647,3 +647,34 @@ func TestImportIntoDemoAsks(t *testing.T) {
 		t.Errorf("the new case's import: %q", got)
 	}
 }
+
+// TestRecentSkipsMissing: a case deleted since it was opened is neither offered on the welcome
+// page nor in the menu (opening its path would make a new, empty case).
+func TestRecentSkipsMissing(t *testing.T) {
+	s, _ := openedCase(t)
+	kept := s.view.c.Path()
+	gone := filepath.Join(t.TempDir(), "gone.tsc")
+	s.app.Preferences().SetStringList(prefRecent, []string{gone, kept})
+	if rec := s.recent(); len(rec) != 1 || rec[0] != kept {
+		t.Errorf("recent = %v, want only %s", rec, kept)
+	}
+	s.showWelcome("")
+	settle(t, s)
+	var labels []string
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Button:
+			labels = append(labels, w.Text)
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(s.body)
+	joined := strings.Join(labels, "|")
+	if strings.Contains(joined, "gone.tsc") || !strings.Contains(joined, filepath.Base(kept)) {
+		t.Errorf("welcome buttons %q: want %s and not gone.tsc", joined, filepath.Base(kept))
+	}
+}

@@ -102,11 +102,8 @@ func newShell(a fyne.App, w fyne.Window, opt options) *shell {
 func (s *shell) start() {
 	path := s.opt.casePath
 	if path == "" {
-		for _, p := range s.recent() {
-			if fileExists(p) {
-				path = p
-				break
-			}
+		if rec := s.recent(); len(rec) > 0 {
+			path = rec[0]
 		}
 	}
 	if path != "" {
@@ -271,7 +268,6 @@ func (s *shell) showWelcome(note string) {
 		items = append(items, widget.NewButtonWithIcon("Open the demo case", theme.MediaPlayIcon(), s.openDemo))
 	}
 	for _, p := range s.recent() {
-		p := p
 		items = append(items, widget.NewButton(filepath.Base(p)+"  —  "+filepath.Dir(p), func() { s.openCase(p) }))
 	}
 	s.setBody(container.NewCenter(container.NewGridWrap(fyne.NewSize(560, 40*float32(len(items))), container.NewVBox(items...))))
@@ -316,8 +312,16 @@ func (s *shell) openCaseDialog() {
 	d.Show()
 }
 
+// recent lists the cases opened lately, newest first. A case moved or deleted since is left out:
+// opening its path would make a new, empty case there.
 func (s *shell) recent() []string {
-	return s.app.Preferences().StringListWithFallback(prefRecent, nil)
+	var out []string
+	for _, p := range s.app.Preferences().StringListWithFallback(prefRecent, nil) {
+		if fileExists(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (s *shell) addRecent(path string) {
