@@ -678,3 +678,54 @@ func TestRecentSkipsMissing(t *testing.T) {
 		t.Errorf("welcome buttons %q: want %s and not gone.tsc", joined, filepath.Base(kept))
 	}
 }
+
+// TestDemoCancel cancels the demo case's generation on first run: the welcome page says so and
+// no half-built demo case is left to be opened next time.
+func TestDemoCancel(t *testing.T) {
+	started := make(chan struct{})
+	slow := func(ctx context.Context, path string, progress func(string, float64)) error {
+		c, err := app.Open(ctx, path)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		close(started)
+		<-ctx.Done() // generation in progress until cancelled
+		return ctx.Err()
+	}
+	demoDir := t.TempDir()
+	a := test.NewTempApp(t)
+	w := a.NewWindow("test")
+	s := newShell(a, w, options{demoDir: demoDir, buildDemo: slow, stderr: &syncBuffer{}})
+	attach(s)
+	t.Cleanup(func() { s.b.cancel(); settleQuiet(s); s.shutdown(); w.Close() })
+	s.start()
+	<-started
+	if s.demoCancel == nil || s.demoCancel.Disabled() {
+		t.Fatal("no Cancel button while the demo case is generated")
+	}
+	test.Tap(s.demoCancel)
+	settle(t, s)
+	if s.view != nil {
+		t.Fatal("a case is open after cancelling the demo")
+	}
+	if fileExists(filepath.Join(demoDir, "demo.tsc")) {
+		t.Error("the half-built demo case was left behind")
+	}
+	var texts []string
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Label:
+			texts = append(texts, w.Text)
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(s.body)
+	if !strings.Contains(strings.Join(texts, "|"), "cancelled") {
+		t.Errorf("the welcome page does not say the demo was cancelled: %q", texts)
+	}
+}

@@ -76,6 +76,8 @@ type shell struct {
 	view     *caseView       // nil when no case is open
 	caseJobs sync.WaitGroup  // closing cases
 	ready    sync.Once
+
+	demoCancel *widget.Button // stops the demo case's generation, while it runs
 }
 
 func newShell(a fyne.App, w fyne.Window, opt options) *shell {
@@ -116,13 +118,6 @@ func (s *shell) start() {
 func (s *shell) setBody(o fyne.CanvasObject) {
 	s.body.Objects = []fyne.CanvasObject{o}
 	s.body.Refresh()
-}
-
-func busy(text string) (fyne.CanvasObject, *widget.Label, *widget.ProgressBar) {
-	l := widget.NewLabel(text)
-	l.Alignment = fyne.TextAlignCenter
-	bar := widget.NewProgressBar()
-	return container.NewCenter(container.NewGridWrap(fyne.NewSize(480, 90), container.NewVBox(l, bar))), l, bar
 }
 
 // openCase opens the case at path (creating it when missing) and shows its overview.
@@ -213,8 +208,16 @@ func (s *shell) openDemo() {
 		s.showWelcome("The demo case is not available in this build.")
 		return
 	}
-	o, label, bar := busy("Generating the demo case (7 days of a sample organisation)…")
-	s.setBody(o)
+	label := widget.NewLabel("Generating the demo case (7 days of a sample organisation)…")
+	label.Alignment = fyne.TextAlignCenter
+	bar := widget.NewProgressBar()
+	stop := make(chan struct{})
+	s.demoCancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+		s.demoCancel.Disable()
+		close(stop)
+	})
+	s.setBody(container.NewCenter(container.NewGridWrap(fyne.NewSize(480, 130),
+		container.NewVBox(label, bar, container.NewCenter(s.demoCancel)))))
 	type prog struct {
 		stage string
 		frac  float64
@@ -224,6 +227,15 @@ func (s *shell) openDemo() {
 		bar.SetValue(p.frac)
 	})
 	run(s.b, func(ctx context.Context) (struct{}, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		if err := os.MkdirAll(s.opt.demoDir, 0o700); err != nil {
 			return struct{}{}, fmt.Errorf("demo folder: %w", err)
 		}
@@ -237,7 +249,12 @@ func (s *shell) openDemo() {
 		return struct{}{}, err
 	}, func(_ struct{}, err error) {
 		th.stop()
-		if err != nil {
+		s.demoCancel = nil
+		switch {
+		case errors.Is(err, context.Canceled):
+			s.showWelcome("Demo case not generated: cancelled.")
+			return
+		case err != nil:
 			s.showWelcome("Could not generate the demo case: " + err.Error())
 			return
 		}
