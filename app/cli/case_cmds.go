@@ -51,6 +51,10 @@ func runIngest(ctx context.Context, env Env, args []string) error {
 	bar := newProgressBar(env)
 	sum, err := c.IngestSources(ctx, paths, s3, bar.update)
 	bar.finish()
+	if err != nil && ctx.Err() != nil {
+		// Interrupted: say what stays, and how to go on.
+		return fmt.Errorf("interrupted: the %d events committed before stay in the case; the same command again loads the rest", sum.Added)
+	}
 	if err != nil {
 		return err
 	}
