@@ -188,8 +188,8 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 	// The highest risk is drawn last, on top.
 	sort.SliceStable(bySeverity, func(i, j int) bool { return bySeverity[i].Risk < bySeverity[j].Risk })
 	for _, a := range bySeverity {
-		// On the observed line's point for the window's first bin (points sit at bin starts).
-		markers.items = append(markers.items, markerItem{x: tx(a.WindowStart), y: observedAt(s.Points, a.WindowStart), a: a})
+		at, v := peakIn(s.Points, a.WindowStart, a.WindowEnd)
+		markers.items = append(markers.items, markerItem{x: tx(at), y: v, a: a})
 	}
 	c := chart.Chart{
 		Width: s.W, Height: s.H, DPI: s.DPI, Font: font,
@@ -222,6 +222,20 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 		return nil, nil, fmt.Errorf("draw chart: %w", err)
 	}
 	return img, markers.drawn, nil
+}
+
+// peakIn places an anomaly's marker on the observed line's point (points sit at bin starts):
+// the highest in its window [from, to), which may span several bins, so that the marker is on
+// the spike it explains; the window's first bin when the series has no point inside it.
+func peakIn(pts []finding.Point, from, to time.Time) (time.Time, float64) {
+	at, v := from, observedAt(pts, from)
+	i := sort.Search(len(pts), func(i int) bool { return !pts[i].BinStart.Before(from) })
+	for first := true; i < len(pts) && pts[i].BinStart.Before(to); i++ {
+		if first || pts[i].Observed > v {
+			at, v, first = pts[i].BinStart, pts[i].Observed, false
+		}
+	}
+	return at, v
 }
 
 // observedAt is the observed count of the bin starting at t (or the latest bin before it).

@@ -87,6 +87,26 @@ func TestMarkerOnLine(t *testing.T) {
 	}
 }
 
+// TestMarkerOnPeak: an anomaly whose window spans two bins is marked on the higher one, the
+// spike it explains, exactly where a one-bin anomaly on that bin would be.
+func TestMarkerOnPeak(t *testing.T) {
+	pts := daySeries("outbound", 12) // observed 0, 1, 2, … : the later bin is the higher
+	spec := chartSpec{Points: pts, From: day, To: day.Add(time.Hour), Bin: 5 * time.Minute, W: 900, H: 300, Colors: testPalette()}
+	at := func(from, to time.Duration) marker {
+		t.Helper()
+		spec.Anomalies = []finding.Anomaly{{ID: "x", Risk: 9, Direction: "outbound", WindowStart: day.Add(from), WindowEnd: day.Add(to)}}
+		_, ms, err := renderChart(spec)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("markers %+v, %v", ms, err)
+		}
+		return ms[0]
+	}
+	two, one := at(25*time.Minute, 35*time.Minute), at(30*time.Minute, 35*time.Minute)
+	if two.X != one.X || two.Y != one.Y {
+		t.Errorf("two-bin window marked at (%d, %d), want its peak bin's (%d, %d)", two.X, two.Y, one.X, one.Y)
+	}
+}
+
 func colorAt(img image.Image, x, y int) color.NRGBA {
 	return color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
 }
