@@ -12,8 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,16 +223,15 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 // shared memory: a case saved in the folder of logs it is given would otherwise be read as a
 // log and fail (seen in the app).
 func skipCaseFiles(casePath string, inputs []Input) (keep []Input, skipped []FileResult) {
-	base := filepath.Base(casePath)
-	var own []os.FileInfo
+	own := map[string]os.FileInfo{} // by base name
 	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
 		if fi, err := os.Stat(casePath + suffix); err == nil {
-			own = append(own, fi)
+			own[filepath.Base(casePath+suffix)] = fi
 		}
 	}
 	for _, in := range inputs {
-		if name := filepath.Base(in.Name); strings.HasPrefix(name, base) && len(name) <= len(base)+len("-journal") {
-			if fi, err := os.Stat(in.Name); err == nil && slices.ContainsFunc(own, func(o os.FileInfo) bool { return os.SameFile(o, fi) }) {
+		if o, ok := own[filepath.Base(in.Name)]; ok {
+			if fi, err := os.Stat(in.Name); err == nil && os.SameFile(o, fi) {
 				skipped = append(skipped, FileResult{Path: in.Name, Status: "skipped", Reason: "the case file itself, or its journal"})
 				continue
 			}

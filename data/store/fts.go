@@ -86,13 +86,15 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 	// the second then starts from where the first left the mark.
 	s.ftsMu.Lock()
 	defer s.ftsMu.Unlock()
+	mark, err := s.ftsMark(ctx)
+	if err != nil {
+		return err
+	}
 	// Nothing to index, nothing to change. Above all not the journal mode: an empty case opened
 	// in the app asks for its index while its first load may hold the rollback journal, and the
 	// switch to WAL would wait for that load and fail.
 	var pending bool
-	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE id > coalesce(
-		(SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))`, ftsMark).Scan(&pending)
-	if err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE id > ?)`, mark).Scan(&pending); err != nil {
 		return fmt.Errorf("full-text index: %w", err)
 	}
 	if !pending {
@@ -101,10 +103,6 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 	// Its reader gathers while its writer commits segments: that takes WAL.
 	if err := s.ensureWAL(ctx); err != nil {
 		return fmt.Errorf("full-text index: %w", err)
-	}
-	mark, err := s.ftsMark(ctx)
-	if err != nil {
-		return err
 	}
 	w, err := s.openFTSWriter()
 	if err != nil {
