@@ -128,6 +128,10 @@ func (s *sources) refreshInfo() {
 			s.info.SetText("Could not read the case: " + err.Error())
 			return
 		}
+		if in.Events == 0 && in.FilesLoaded+in.FilesSkipped+in.FilesFailed == 0 {
+			s.info.SetText("This case is empty: add CloudTrail logs below.")
+			return
+		}
 		span := "no events yet"
 		if in.FirstEvent != nil {
 			span = in.FirstEvent.Format("2006-01-02 15:04") + " – " + in.LastEvent.Format("2006-01-02 15:04") + " UTC"
@@ -244,14 +248,8 @@ func (s *sources) importNow(paths []string) {
 // showProgress draws one progress report.
 func (s *sources) showProgress(p ingest.Progress) {
 	s.updates++
-	frac := 0.0
-	switch {
-	case p.Phase == "indexing" && p.Added > 0:
-		frac = float64(p.Indexed) / float64(p.Added)
-	case p.BytesTotal > 0:
-		frac = float64(p.BytesRead) / float64(p.BytesTotal)
-	}
-	s.bar.SetValue(min(frac, 1))
+	frac := progressFraction(p)
+	s.bar.SetValue(frac)
 	phase := "Loading"
 	switch p.Phase {
 	case "sorting":
@@ -261,7 +259,25 @@ func (s *sources) showProgress(p ingest.Progress) {
 	}
 	s.stats.SetText(fmt.Sprintf("%s · files %d / %d · events %s (%s new) · %s events/s · errors %d",
 		phase, p.FilesDone, p.FilesTotal, count(p.Events), count(p.Added), count(int64(p.Rate())), p.Failed))
-	s.v.setStatus(fmt.Sprintf("Importing: %s events", count(p.Events)), min(frac, 1))
+	s.v.setStatus(fmt.Sprintf("Importing: %s events", count(p.Events)), frac)
+}
+
+// progressFraction is how far a load is, for its progress bar: the full-text build by events
+// indexed, the load by bytes read. Bytes run ahead of the decoding, and for a zip inside another
+// archive, which is copied out whole before its entries are read, far ahead: the bar stays short
+// of full until the last file is done.
+func progressFraction(p ingest.Progress) float64 {
+	switch {
+	case p.Phase == "indexing" && p.Added > 0:
+		return min(float64(p.Indexed)/float64(p.Added), 1)
+	case p.BytesTotal > 0:
+		frac := min(float64(p.BytesRead)/float64(p.BytesTotal), 1)
+		if p.Phase == "loading" && p.FilesDone < p.FilesTotal {
+			frac = min(frac, 0.99)
+		}
+		return frac
+	}
+	return 0
 }
 
 // finish shows the summary of a load and starts the analysis.
@@ -283,6 +299,7 @@ func (s *sources) finish(sum ingest.Summary, err error) {
 	switch {
 	case errors.Is(err, context.Canceled):
 		s.jobTitle.SetText("Import cancelled")
+		s.stats.SetText("") // not "Cancelling…" any more
 		s.summary.SetText("Cancelled. What was committed before the cancel stays in the case; importing the same files again adds only what is missing. " + counts)
 	case err != nil:
 		s.jobTitle.SetText("Import failed")

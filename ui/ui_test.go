@@ -418,6 +418,9 @@ func TestImportCancel(t *testing.T) {
 	if got := src.jobTitle.Text; got != "Import cancelled" {
 		t.Errorf("title = %q, want Import cancelled (summary %q)", got, src.summary.Text)
 	}
+	if strings.Contains(src.stats.Text, "Cancelling") {
+		t.Errorf("the progress line still says %q once the import stopped", src.stats.Text)
+	}
 	if src.running || src.pickFile.Disabled() {
 		t.Error("after a cancel the import buttons stay disabled")
 	}
@@ -563,6 +566,27 @@ func TestImportPhases(t *testing.T) {
 		src.showProgress(ingest.Progress{Phase: phase, FilesTotal: 3, FilesDone: 3, Events: 10, Added: 10, Indexed: 5})
 		if !strings.HasPrefix(src.stats.Text, want) {
 			t.Errorf("%s: progress line %q, want it to start with %q", phase, src.stats.Text, want)
+		}
+	}
+}
+
+// TestProgressFraction: the bar follows bytes read while loading but is not full before the
+// last file is done (a zip inside a tar.gz is read whole before its entries are decoded), then
+// follows the full-text build.
+func TestProgressFraction(t *testing.T) {
+	for _, tt := range []struct {
+		p    ingest.Progress
+		want float64
+	}{
+		{ingest.Progress{Phase: "loading", FilesTotal: 4, FilesDone: 1, BytesTotal: 100, BytesRead: 40}, 0.4},
+		{ingest.Progress{Phase: "loading", FilesTotal: 1, FilesDone: 0, BytesTotal: 100, BytesRead: 100}, 0.99},
+		{ingest.Progress{Phase: "loading", FilesTotal: 1, FilesDone: 1, BytesTotal: 100, BytesRead: 100}, 1},
+		{ingest.Progress{Phase: "sorting", FilesTotal: 1, FilesDone: 1, BytesTotal: 100, BytesRead: 100}, 1},
+		{ingest.Progress{Phase: "indexing", Added: 200, Indexed: 50}, 0.25},
+		{ingest.Progress{Phase: "loading"}, 0},
+	} {
+		if got := progressFraction(tt.p); got != tt.want {
+			t.Errorf("%+v: %v, want %v", tt.p, got, tt.want)
 		}
 	}
 }
