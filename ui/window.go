@@ -159,7 +159,8 @@ func (s *shell) openCaseNow(path string, paths []string) {
 		return opened{c, demo}, nil
 	}, func(r opened, err error) {
 		if err != nil {
-			s.showWelcome(fmt.Sprintf("Could not open %s: %v", path, err))
+			// The store's error names the file already.
+			s.showWelcome(fmt.Sprintf("Could not open %s: %s", path, strings.TrimPrefix(err.Error(), "open case "+path+": ")))
 			return
 		}
 		s.closeCase()

@@ -224,7 +224,29 @@ func NeedsMigration(ctx context.Context, path string) (bool, error) {
 	return applied < len(names), nil
 }
 
+// ErrNotCase is Open's refusal of a file that is not a case: one that is not an SQLite database,
+// or the database of another application (a case is never made inside it).
+var ErrNotCase = errors.New("not a Trailscope case")
+
+// sqliteNotADB is SQLITE_NOTADB, the code of a file that is not a database.
+const sqliteNotADB = 26
+
 func (s *Store) migrate(ctx context.Context) error {
+	// Before anything is written: Open is given files a user picked, and a wrong pick must leave
+	// the file as it was.
+	var foreign bool
+	err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')
+		AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')`).Scan(&foreign)
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) && coded.Code() == sqliteNotADB {
+		return fmt.Errorf("%w: not an SQLite database", ErrNotCase)
+	}
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	if foreign {
+		return fmt.Errorf("%w: an SQLite database of another application, left as it was", ErrNotCase)
+	}
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -77,4 +81,61 @@ func TestNeedsAnalysis(t *testing.T) {
 	if need, err := s.NeedsAnalysis(ctx); err != nil || need {
 		t.Errorf("after the analysis: NeedsAnalysis = %v, %v; want false", need, err)
 	}
+}
+
+// TestOpenRefusesOtherFiles opens files that are not cases, as a wrong pick in the Open dialog
+// would: a text file and another application's SQLite database. Both are refused with
+// ErrNotCase and left byte for byte as they were; an empty SQLite database becomes a case.
+func TestOpenRefusesOtherFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.tsc")
+	if err := os.WriteFile(text, []byte("not a database\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "crm.db")
+	db, err := sql.Open("sqlite", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('alice')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, path := range []string{text, other} {
+		before, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(ctx, path)
+		if err == nil {
+			s.Close()
+		}
+		if !errors.Is(err, ErrNotCase) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: Open = %v, want ErrNotCase naming the file", filepath.Base(path), err)
+		}
+		if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+			t.Errorf("%s: the file changed", filepath.Base(path))
+		}
+		for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+			if _, err := os.Stat(path + suffix); err == nil {
+				t.Errorf("%s: %s left beside it", filepath.Base(path), suffix)
+			}
+		}
+	}
+
+	empty := filepath.Join(dir, "empty.db")
+	db, err = sql.Open("sqlite", empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 1`); err != nil { // a valid file with no tables
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, empty)
+	if err != nil {
+		t.Fatalf("an empty SQLite database: %v", err)
+	}
+	s.Close()
 }
