@@ -727,3 +727,24 @@ func TestDemoCancel(t *testing.T) {
 		t.Errorf("the welcome page does not say the demo was cancelled:\n%s", page)
 	}
 }
+
+// TestEscapeLeavesDrilldown: Escape in an anomaly's drilldown returns to the overview, as the
+// back button does; elsewhere it does nothing.
+func TestEscapeLeavesDrilldown(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	if s.view.drill == nil {
+		t.Fatal("no drilldown open")
+	}
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	settle(t, s)
+	if s.view.drill != nil || s.view.current != screenOverview {
+		t.Errorf("after Escape: drilldown open %v, screen %d; want the overview", s.view.drill != nil, s.view.current)
+	}
+	s.view.show(screenSources)
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if s.view.current != screenSources {
+		t.Errorf("Escape on Sources moved to screen %d", s.view.current)
+	}
+}

@@ -427,6 +427,13 @@ func (s *shell) addShortcuts() {
 			s.showWelcome("")
 		}
 	})
+	// Escape leaves an anomaly's drilldown for the overview, as its back button does. (A focused
+	// entry takes the key itself.)
+	s.win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if ev.Name == fyne.KeyEscape && s.view != nil && s.view.drill != nil {
+			s.view.show(screenOverview)
+		}
+	})
 }
 
 // dashboardReady writes the one line scripts and the window test wait for, once per process.
