@@ -121,7 +121,7 @@ func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage
 			case "sorting":
 				progress("indexing columns", 0)
 			case "indexing":
-				progress("indexing text", float64(p.Indexed)/float64(max(p.Added, 1)))
+				progress("indexing text", float64(p.Indexed)/float64(max(p.IndexTotal(), 1)))
 			}
 		},
 	})

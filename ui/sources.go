@@ -268,8 +268,8 @@ func (s *sources) showProgress(p ingest.Progress) {
 // of full until the last file is done.
 func progressFraction(p ingest.Progress) float64 {
 	switch {
-	case p.Phase == "indexing" && p.Added > 0:
-		return min(float64(p.Indexed)/float64(p.Added), 1)
+	case p.Phase == "indexing" && p.IndexTotal() > 0:
+		return min(float64(p.Indexed)/float64(p.IndexTotal()), 1)
 	case p.BytesTotal > 0:
 		frac := min(float64(p.BytesRead)/float64(p.BytesTotal), 1)
 		if p.Phase == "loading" && p.FilesDone < p.FilesTotal {

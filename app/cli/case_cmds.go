@@ -109,7 +109,7 @@ func (b *progressBar) update(p ingest.Progress) {
 	case "sorting":
 		line = fmt.Sprintf("sorting   %d events into the column indexes", p.Added)
 	case "indexing":
-		line = fmt.Sprintf("indexing  %d / %d events for full-text search", p.Indexed, p.Added)
+		line = fmt.Sprintf("indexing  %d / %d events for full-text search", p.Indexed, p.IndexTotal())
 	default:
 		frac := 0.0
 		if p.BytesTotal > 0 {

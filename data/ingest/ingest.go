@@ -46,7 +46,18 @@ type Progress struct {
 	Duplicates int64
 	Failed     int   // plain streams that failed
 	Indexed    int64 // events added to the full-text index
+	ToIndex    int64 // events the full-text build has to index, once started: not always Added
 	Elapsed    time.Duration
+}
+
+// IndexTotal is what Indexed counts up to: the events waiting for the full-text index when its
+// build started, which an interrupted load or another process may have made more than this
+// load's Added; Added before then.
+func (p Progress) IndexTotal() int64 {
+	if p.ToIndex > 0 {
+		return p.ToIndex
+	}
+	return p.Added
 }
 
 // Rate is events decoded per second so far.
@@ -207,6 +218,9 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 		opt.Committed(sum.Added)
 	}
 	if !opt.SkipIndex {
+		if n, err := st.FTSPending(ctx); err == nil {
+			c.toIndex.Store(n)
+		}
 		c.phase.Store(phaseIndexing)
 		err := st.BuildFTS(ctx, func(done int64) { c.indexed.Store(done) })
 		sum.IndexTime = opt.Now().Sub(loaded)
@@ -253,7 +267,7 @@ type counters struct {
 	bytesTotal                     int64
 	filesDone, failed              atomic.Int64
 	bytesRead, events, added, dups atomic.Int64
-	indexed                        atomic.Int64
+	indexed, toIndex               atomic.Int64
 	phase                          atomic.Value // string: phaseLoading until the load moves on
 }
 
@@ -265,7 +279,7 @@ func report(opt Options, c *counters, start time.Time, phase string) {
 		Phase: phase, FilesTotal: c.filesTotal, FilesDone: int(c.filesDone.Load()),
 		BytesTotal: c.bytesTotal, BytesRead: c.bytesRead.Load(), Events: c.events.Load(),
 		Added: c.added.Load(), Duplicates: c.dups.Load(), Failed: int(c.failed.Load()),
-		Indexed: c.indexed.Load(), Elapsed: opt.Now().Sub(start),
+		Indexed: c.indexed.Load(), ToIndex: c.toIndex.Load(), Elapsed: opt.Now().Sub(start),
 	})
 }
 

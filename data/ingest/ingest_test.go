@@ -408,3 +408,28 @@ func TestCaseInsideItsInput(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexProgressCountsWhatWaits: when an earlier load left its events out of the full-text
+// index, the next load's build indexes them too, and its progress counts up to all of them,
+// not to the few this load added.
+func TestIndexProgressCountsWhatWaits(t *testing.T) {
+	dir := writeRecordsFiles(t, 2, 50)
+	st := openCase(t, filepath.Join(t.TempDir(), "c.tsc"))
+	first := filepath.Join(dir, "f000.json")
+	if _, err := Run(context.Background(), st, []string{first}, Options{SkipIndex: true}); err != nil {
+		t.Fatal(err)
+	}
+	var last Progress
+	sum, err := Run(context.Background(), st, []string{dir}, Options{Progress: func(p Progress) {
+		if p.Phase == phaseIndexing || p.Phase == "done" {
+			last = p
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != 50 || last.ToIndex != 100 || last.IndexTotal() != 100 || last.Indexed != 100 {
+		t.Errorf("added %d; progress indexed %d of %d (IndexTotal %d), want 50 added and 100 of 100",
+			sum.Added, last.Indexed, last.ToIndex, last.IndexTotal())
+	}
+}
