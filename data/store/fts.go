@@ -105,8 +105,12 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 	if !pending {
 		return nil
 	}
-	// Its reader gathers while its writer commits segments: that takes WAL.
-	if err := s.ensureWAL(ctx); err != nil {
+	// Its reader gathers while its writer commits segments: that takes WAL, once any first load
+	// running in this process has finished (and turned the case to WAL itself).
+	s.firstLoad.Lock()
+	err = s.ensureWAL(ctx)
+	s.firstLoad.Unlock()
+	if err != nil {
 		return fmt.Errorf("full-text index: %w", err)
 	}
 	w, err := s.openFTSWriter()

@@ -254,8 +254,9 @@ func TestKilledFirstLoadChild(t *testing.T) {
 
 // TestFTSDuringFirstLoad asks for the full-text index of an empty case while its first load
 // holds the rollback journal, as the app does when it opens a new case and files are dropped on
-// it at once: with nothing to index the build must return at once and leave the journal alone
-// (switching to WAL would wait for the load and fail), and the load must go on.
+// it at once. With nothing to index yet, the build returns at once and leaves the journal alone;
+// with a transaction committed, it waits for the load to end (switching to WAL under the load
+// would fail, or land in its middle). Either way the load goes on.
 func TestFTSDuringFirstLoad(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
@@ -277,14 +278,29 @@ func TestFTSDuringFirstLoad(t *testing.T) {
 	if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
 		t.Fatalf("full-text build during the first load: %v", err)
 	}
-	if _, err := l.Events(es[200:], 0); err != nil {
+	// Once a transaction is committed there is something to index: the build must wait for the
+	// load to end rather than switch the journal under it.
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Events(es[200:300], 0); err != nil { // a transaction open again
+		t.Fatal(err)
+	}
+	built := make(chan error, 1)
+	go func() { built <- s.BuildFTS(ctx, func(int64) {}) }()
+	select {
+	case err := <-built:
+		t.Fatalf("the full-text build ran during the first load: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := l.Events(es[300:], 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
-		t.Fatal(err)
+	if err := <-built; err != nil {
+		t.Fatalf("the full-text build after the first load: %v", err)
 	}
 	checkFTSRows(t, s, len(es))
 }

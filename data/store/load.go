@@ -55,6 +55,7 @@ type Loader struct {
 	ckpt                 *checkpointer // nil in rollback mode
 	commits              int
 	rollback             bool // the case is in rollback-journal mode until the loader closes
+	holdsFirst           bool // the loader holds s.firstLoad (see Store)
 
 	// While the eventID key is deferred (a first load), eventIDs are kept apart here: the key
 	// of each stored eventID and its row. A hash seen before is confirmed against the row, so
@@ -111,11 +112,24 @@ func (s *Store) BeginLoad(ctx context.Context) (*Loader, error) {
 	if keyDeferred {
 		l.seen, l.extra = make(map[uint64]int64), make(map[string]struct{})
 	}
+	s.firstLoad.Lock()
+	l.holdsFirst = true
 	if err := l.open(); err != nil {
 		l.close()
 		return nil, fmt.Errorf("begin load: %w", err)
 	}
+	if !l.rollback {
+		l.releaseFirst() // a load beside others, through WAL
+	}
 	return l, nil
+}
+
+// releaseFirst lets go of the Store's firstLoad, if this loader holds it.
+func (l *Loader) releaseFirst() {
+	if l.holdsFirst {
+		l.holdsFirst = false
+		l.s.firstLoad.Unlock()
+	}
 }
 
 // deferIndexes drops the indexes on events when the case holds no event yet, the eventID key
@@ -286,6 +300,7 @@ func (l *Loader) close() {
 		l.ckpt.close()
 		l.ckpt = nil
 	}
+	l.releaseFirst()
 }
 
 // journalMode is the case's journal mode as c sees it.

@@ -52,6 +52,10 @@ type Store struct {
 	r    *sql.DB // read pool
 
 	ftsMu sync.Mutex // held by BuildFTS
+	// firstLoad is held by a load into an empty case, which writes with the rollback journal
+	// until it closes, and by BuildFTS while it turns the case to WAL: that switch would fail
+	// (or land in the middle of the load) while such a load runs.
+	firstLoad sync.Mutex
 }
 
 // pageSize is set before the case's first table, as WAL mode cannot change it; larger pages load
