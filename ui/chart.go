@@ -228,11 +228,14 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 // the highest in its window [from, to), which may span several bins, so that the marker is on
 // the spike it explains; the window's first bin when the series has no point inside it.
 func peakIn(pts []finding.Point, from, to time.Time) (time.Time, float64) {
-	at, v := from, observedAt(pts, from)
 	i := sort.Search(len(pts), func(i int) bool { return !pts[i].BinStart.Before(from) })
-	for first := true; i < len(pts) && pts[i].BinStart.Before(to); i++ {
-		if first || pts[i].Observed > v {
-			at, v, first = pts[i].BinStart, pts[i].Observed, false
+	if i == len(pts) || !pts[i].BinStart.Before(to) {
+		return from, observedAt(pts, from)
+	}
+	at, v := pts[i].BinStart, pts[i].Observed
+	for i++; i < len(pts) && pts[i].BinStart.Before(to); i++ {
+		if pts[i].Observed > v {
+			at, v = pts[i].BinStart, pts[i].Observed
 		}
 	}
 	return at, v

@@ -98,11 +98,11 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 	// Nothing to index, nothing to change. Above all not the journal mode: an empty case opened
 	// in the app asks for its index while its first load may hold the rollback journal, and the
 	// switch to WAL would wait for that load and fail.
-	var pending bool
-	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE id > ?)`, mark).Scan(&pending); err != nil {
+	top, err := s.EventsMark(ctx)
+	if err != nil {
 		return fmt.Errorf("full-text index: %w", err)
 	}
-	if !pending {
+	if top <= mark {
 		return nil
 	}
 	// Its reader gathers while its writer commits segments: that takes WAL, once any first load
