@@ -74,7 +74,7 @@ type Engine struct {
 
 	principals map[string]*pstate
 	org        [numDims]counter
-	peers      map[string]*[numDims]counter // the account-wide view per peer group
+	peers      map[string]*[numDims]counter // the account-wide view per peer group, and per group and tool
 	orgPrin    counter
 	vol        map[string]*history // volume keys: direction, API, API × error code
 	account    string              // the most recent recipient account, named by drop findings
@@ -97,6 +97,7 @@ type rec struct {
 	account                                    string
 	service                                    bool   // an AWS service acting, not a person or workload
 	class                                      string // peer group
+	tool                                       string // peer group and user-agent family
 	v                                          [numDims]string
 }
 
@@ -178,6 +179,7 @@ func (e *Engine) Add(ev *cloudtrail.Event) error {
 	r.class = peerGroup(ev)
 	r.service = ev.PrincipalType == "AWSService" || ev.PrincipalARN == "" && ev.InvokedBy != ""
 	values(ev, &r.v)
+	r.tool = r.class + "\x00" + r.v[dimAgent]
 	e.buf = append(e.buf, r)
 	e.events++
 	return nil

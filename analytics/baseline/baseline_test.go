@@ -3,6 +3,7 @@ package baseline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -289,6 +290,19 @@ func TestSurprise(t *testing.T) {
 	if s := churn.surprise(0); s >= steady/2 {
 		t.Errorf("new value for a principal that often uses new values: %.1f bits, want well below %.1f", s, steady)
 	}
+	// A CI role: every deploy comes from a new runner address, used for three windows. Each
+	// address is seen three times, so Good-Turing alone finds no singletons and calls the
+	// next new address a surprise; the share of windows that brought one says otherwise.
+	var ci counter
+	for run := 0; run < 100; run++ {
+		for w := 0; w < 3; w++ {
+			ci.add(fmt.Sprintf("runner-%d", run), 1)
+			ci.window(w == 0)
+		}
+	}
+	if s := ci.surprise(0); s > 2 {
+		t.Errorf("new runner address for a role that gets one every third window: %.1f bits, want ≤ 2", s)
+	}
 	if a, b := c.surprise(0), c.surprise(1); a < b {
 		t.Errorf("new (%.1f) less surprising than seen once (%.1f)", a, b)
 	}
@@ -327,6 +341,7 @@ func TestNetworkAndKeys(t *testing.T) {
 	for in, want := range map[string]string{
 		"203.0.113.7": "203.0.113.0/24", "2001:db8:1:2::5": "2001:db8:1::/48", "AWS Internal": "AWS Internal",
 		"ec2.amazonaws.com": "ec2.amazonaws.com", "08.1.250.216": "08.1.250.216",
+		"10.17.51.219": "10.17.0.0/16", "192.168.3.4": "192.168.0.0/16",
 	} {
 		if got := network(in); got != want {
 			t.Errorf("network(%q) = %q, want %q", in, got, want)
@@ -392,4 +407,54 @@ func BenchmarkAnalyze(b *testing.B) {
 		_ = res
 	}
 	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// genDeploys is a CI role's deploys from `from` to `to`: one every 90 minutes, three windows
+// long, each from a new runner address, calling what a deploy tool calls.
+func genDeploys(role string, run0 int, from, to time.Time) []cloudtrail.Event {
+	a := actor{
+		arn:    fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/gha-run", testAccount, role),
+		issuer: fmt.Sprintf("arn:aws:iam::%s:role/%s", testAccount, role),
+		ptype:  "AssumedRole", key: "ASIADEPLOY",
+	}
+	agent := "APN/1.0 HashiCorp/1.0 Terraform/1.8.0 (+https://www.terraform.io) terraform-provider-aws/5.50.0 aws-sdk-go-v2/1.27.0"
+	apis := []string{"ec2.amazonaws.com/DescribeVpcs", "ec2.amazonaws.com/DescribeSubnets", "ec2.amazonaws.com/CreateTags",
+		"iam.amazonaws.com/GetRole", "iam.amazonaws.com/GetPolicy", "iam.amazonaws.com/PutRolePolicy",
+		"lambda.amazonaws.com/UpdateFunctionCode20150331v2", "ecs.amazonaws.com/RegisterTaskDefinition",
+		"ecs.amazonaws.com/UpdateService", "s3.amazonaws.com/GetBucketTagging", "sts.amazonaws.com/GetCallerIdentity"}
+	var out []cloudtrail.Event
+	run := run0
+	for t := from; t.Before(to); t = t.Add(90 * time.Minute) {
+		run++
+		ip := fmt.Sprintf("20.%d.%d.%d", 100+run/200, run%200, 10+run%40)
+		for i := 0; i < 36; i++ {
+			api := apis[(i*7+run)%len(apis)]
+			errc := ""
+			if i%17 == 5 {
+				errc = "NoSuchTagSet"
+			}
+			out = append(out, mkEvent(fmt.Sprintf("%s-%d-%d", role, run, i), t.Add(time.Duration(i)*25*time.Second), a, api, ip, agent, errc))
+		}
+	}
+	return out
+}
+
+// TestNewDeployRoleLikeItsPeers: a new CI role that deploys as an established one does (same
+// tool, same calls, a new runner address every time) is new, but it is no intrusion; an
+// instance role's credentials used from outside still rank first.
+func TestNewDeployRoleLikeItsPeers(t *testing.T) {
+	evs := genNormal(1, 7, end)
+	evs = append(evs, genDeploys("deploy-a", 0, end.Add(-7*24*time.Hour), end)...)
+	evs = append(evs, genDeploys("deploy-b", 1000, end.Add(-10*time.Hour), end)...)
+	evs = append(evs, genExfil(end.Add(-3*time.Hour-27*time.Minute))...)
+	sortEvents(evs)
+	res := analyze(t, evs, Options{})
+	if len(res.Anomalies) == 0 || !strings.Contains(res.Anomalies[0].Entity, "app-a") {
+		t.Fatalf("top anomaly is not the exfiltration: %+v", res.Anomalies[:min(1, len(res.Anomalies))])
+	}
+	for _, a := range res.Anomalies {
+		if strings.Contains(a.Entity, "deploy-") && a.Risk > 8 {
+			t.Errorf("risk %d for a deploy like its peers' (%s %s)", a.Risk, a.WindowStart.Format(time.RFC3339), a.Title)
+		}
+	}
 }

@@ -285,12 +285,21 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			if orgDims[d] {
 				ko := e.org[d].count(v)
 				orgNew = ko == 0 && e.org[d].n > 0
-				// Judge against the principal's peers (people, workloads, root…) once they have
-				// history: a new address is routine for CI runners and rare for people.
+				// Judge against the principal's peers once they have history: all of its kind
+				// (people, workloads, root…); a new address is routine for CI runners and rare
+				// for people.
+				ob = e.org[d].surprise(ko)
 				if pc := e.peers[first.class]; pc != nil && pc[d].n >= minPeerWindows {
 					ob = pc[d].surprise(pc[d].count(v))
-				} else {
-					ob = e.org[d].surprise(ko)
+				}
+				// Its peers using the same tool can only make a value less surprising: a new
+				// deploy role calls what the deploy tool always calls, from addresses as new as
+				// its runners' always are. What they have never done is judged by the wider
+				// group, whose estimate of "new" rests on more history.
+				if pt := e.peers[first.tool]; pt != nil && pt[d].n >= minPeerWindows {
+					if kt := pt[d].count(v); kt > 0 || sessionNews(d, v) {
+						ob = math.Min(ob, pt[d].surprise(kt))
+					}
 				}
 			}
 			// What the account has rarely seen matters only when it is unusual for this principal
@@ -417,32 +426,34 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 			ps = &pstate{first: b, apis: map[string]*pvol{}}
 			e.principals[pkey] = ps
 		}
-		pc := e.peers[evs[idx[0]].class]
-		if pc == nil {
-			pc = new([numDims]counter)
-			e.peers[evs[idx[0]].class] = pc
-		}
+		// The principal itself, then the account, its peer group and its peers using the same tool.
+		views := [...]*[numDims]counter{&ps.dims, &e.org, e.peer(evs[idx[0]].class), e.peer(evs[idx[0]].tool)}
 		// Values are counted once per principal and window: calls come in bursts, and a
 		// burst of a hundred calls from one address is one observation of it, not a hundred.
 		for d := dim(0); d < numDims; d++ {
+			n := len(views)
+			if !orgDims[d] {
+				n = 1
+			}
 			clear(e.seen)
+			var news [len(views)]bool
+			// A principal's first values are not news: the rate that matters is how often a
+			// principal with a history shows a new one, not how each one started.
+			known := ps.dims[d].w > 0
 			for _, i := range idx {
 				v := evs[i].v[d]
 				if v == "" || e.seen[v] {
 					continue
 				}
 				e.seen[v] = true
-				ps.dims[d].add(v, 1)
-				if orgDims[d] {
-					e.org[d].add(v, 1)
-					pc[d].add(v, 1)
+				fresh := known && sessionNews(d, v)
+				for j, c := range views[:n] {
+					news[j] = c[d].add(v, 1) && fresh || news[j]
 				}
 			}
 			if len(e.seen) > 0 {
-				ps.dims[d].w++
-				if orgDims[d] {
-					e.org[d].w++
-					pc[d].w++
+				for j, c := range views[:n] {
+					c[d].window(news[j])
 				}
 			}
 		}
@@ -459,6 +470,16 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 			pv.peak = max(pv.peak, c)
 		}
 	}
+}
+
+// peer returns the account-wide counters of a peer group, made on first use.
+func (e *Engine) peer(group string) *[numDims]counter {
+	pc := e.peers[group]
+	if pc == nil {
+		pc = new([numDims]counter)
+		e.peers[group] = pc
+	}
+	return pc
 }
 
 // top returns the most common value of a counter (ties by value) and its count.

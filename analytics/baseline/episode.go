@@ -400,9 +400,10 @@ func title(ep *episode, entity string, fs []*fct) string {
 // publicAddress reports whether s is an IP address outside private and special ranges.
 func publicAddress(s string) bool {
 	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return false
-	}
+	return err == nil && public(a)
+}
+
+func public(a netip.Addr) bool {
 	a = a.Unmap()
 	return !(a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified())
 }

@@ -25,6 +25,18 @@ const (
 
 var dimNames = [numDims]string{"API", "region", "source network", "user agent", "error code", "access key", "console sign-in"}
 
+// sessionNews reports whether a value new to a counter counts towards its fresh windows. An
+// outside address lasts a session: it is used for every call of a deploy or a sign-in, comes
+// back for a few windows and may never be seen again. Private addresses are left out: a role
+// whose tasks move between subnets has not shown that it moves between outside networks.
+func sessionNews(d dim, v string) bool {
+	if d != dimNetwork {
+		return false
+	}
+	p, err := netip.ParsePrefix(v)
+	return err == nil && public(p.Addr())
+}
+
 // orgDims are the dimensions also learned for the whole data set: a value nobody has used is
 // stronger evidence than a value one principal has not used.
 var orgDims = [numDims]bool{dimAPI: true, dimRegion: true, dimNetwork: true, dimAgent: true, dimError: true, dimMFA: true}
@@ -53,11 +65,15 @@ type counter struct {
 	n    uint64         // observations
 	w    uint64         // windows with at least one observation
 	cc   [ccMax + 1]int // cc[c]: values seen exactly c times, c ≤ ccMax
+	// fresh counts the windows that brought a new value that lasts a session (sessionNews):
+	// how often this principal or group shows one, whatever the session's length.
+	fresh uint64
 }
 
 func (c *counter) count(v string) uint32 { return c.vals[v] }
 
-func (c *counter) add(v string, k uint32) {
+// add counts k observations of v and reports whether v was new to the counter.
+func (c *counter) add(v string, k uint32) (isNew bool) {
 	if c.vals == nil {
 		c.vals = make(map[string]uint32, 4)
 	}
@@ -70,6 +86,16 @@ func (c *counter) add(v string, k uint32) {
 	}
 	if nw <= ccMax {
 		c.cc[nw]++
+	}
+	return old == 0
+}
+
+// window closes one window of observations; news says whether it brought a new value that
+// lasts a session.
+func (c *counter) window(news bool) {
+	c.w++
+	if news {
+		c.fresh++
 	}
 }
 
@@ -95,6 +121,11 @@ func (c *counter) surprise(k uint32) float64 {
 	// chance that one of them is this rare grows with how many a window usually holds.
 	if c.w > 0 {
 		p *= math.Max(1, float64(c.n)/float64(c.w))
+		// Good-Turing reads a value that comes back for a few windows (a CI runner's address
+		// over a deploy) as a repeat, not as news; where a value lasts a session, the share of
+		// windows that brought something new says how often news comes, and a value at most
+		// this common is no rarer.
+		p = math.Max(p, float64(c.fresh+1)/float64(c.w+2))
 	}
 	if p >= 1 {
 		return 0
@@ -166,6 +197,8 @@ func baseName(name string) string {
 
 // network reduces a source address to the network it belongs to (/24 for IPv4, /48 for IPv6),
 // so a principal moving within its usual network is not new; AWS service names stay as they are.
+// A private IPv4 address counts by its /16, the usual size of a VPC: a task started in another
+// subnet of the same VPC has not moved.
 func network(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
@@ -173,8 +206,11 @@ func network(ip string) string {
 	}
 	a = a.Unmap()
 	bits := 24
-	if a.Is6() {
+	switch {
+	case a.Is6():
 		bits = 48
+	case a.IsPrivate():
+		bits = 16
 	}
 	p, err := a.Prefix(bits)
 	if err != nil {
