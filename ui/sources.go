@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ type sources struct {
 	stats     *widget.Label
 	cancelBtn *widget.Button
 	summary   *widget.Label
-	failed    []ingest.FileResult
+	notLoaded []ingest.FileResult // the last import's failed files, then its skipped ones
 	failList  *widget.List
 	failBox   *fyne.Container
 
@@ -91,21 +92,21 @@ func newSources(v *caseView) *sources {
 	s.cancelBtn.Importance = widget.DangerImportance
 	s.summary = widget.NewLabel("")
 	s.summary.Wrapping = fyne.TextWrapWord
-	s.failList = widget.NewList(func() int { return len(s.failed) },
+	s.failList = widget.NewList(func() int { return len(s.notLoaded) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
 			l.Truncation = fyne.TextTruncateEllipsis
 			return l
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
-			f := s.failed[id]
+			f := s.notLoaded[id]
 			where := f.Path
 			if f.Entry != "" {
 				where += " ! " + f.Entry
 			}
-			o.(*widget.Label).SetText(where + " — " + f.Reason)
+			o.(*widget.Label).SetText(f.Status + ": " + where + " — " + f.Reason)
 		})
-	s.failBox = container.NewBorder(bold("Files that failed"), nil, nil, nil, s.failList)
+	s.failBox = container.NewBorder(bold("Files not loaded"), nil, nil, nil, s.failList)
 	s.failBox.Hide()
 	s.job = container.NewVBox(s.jobTitle, container.NewBorder(nil, nil, nil, s.cancelBtn, s.bar), s.stats, s.summary)
 	s.job.Hide()
@@ -221,7 +222,7 @@ func (s *sources) importNow(paths []string) {
 	s.pickFile.Disable()
 	s.pickDir.Disable()
 	s.cancelBtn.Enable()
-	s.failed = nil
+	s.notLoaded = nil
 	s.failBox.Hide()
 	s.summary.SetText("")
 	s.bar.SetValue(0)
@@ -288,12 +289,12 @@ func (s *sources) finish(sum ingest.Summary, err error) {
 	s.pickDir.Enable()
 	s.cancelBtn.Disable()
 	s.v.setStatus("", 0)
-	s.failed = sum.Failed
-	if len(sum.Failed) > 0 {
+	s.notLoaded = append(slices.Clip(sum.Failed), sum.Skipped...)
+	if len(s.notLoaded) > 0 {
 		s.failBox.Show()
 	}
 	s.failList.Refresh()
-	counts := fmt.Sprintf("%s added, %s, %s loaded, %d skipped (not CloudTrail), %d failed.",
+	counts := fmt.Sprintf("%s added, %s, %s loaded, %d skipped, %d failed.",
 		counted(sum.Added, "event", "events"), counted(sum.Duplicates, "duplicate", "duplicates"),
 		counted(int64(sum.Loaded), "file", "files"), len(sum.Skipped), len(sum.Failed))
 	switch {

@@ -373,6 +373,8 @@ func TestImportShowsProgressAndSummary(t *testing.T) {
 	writeRecords(t, in, "good.json", fixture())
 	bad := filepath.Join(in, "broken.json")
 	os.WriteFile(bad, []byte(`{"Records":[{"eventVersion":"1.08","eventTime":"2024-05-09T00:00:00Z",`), 0o600)
+	notes := filepath.Join(in, "notes.txt")
+	os.WriteFile(notes, []byte("what the customer sent\n"), 0o600)
 	s, _ := newTestShell(t, options{casePath: filepath.Join(dir, "new.tsc")})
 	src := s.view.sources
 	src.startImport([]string{in})
@@ -386,14 +388,16 @@ func TestImportShowsProgressAndSummary(t *testing.T) {
 	if got := src.jobTitle.Text; got != "Import finished" {
 		t.Errorf("title = %q, want Import finished", got)
 	}
-	if !strings.Contains(src.summary.Text, "53 events added") || !strings.Contains(src.summary.Text, "1 failed") {
+	if !strings.Contains(src.summary.Text, "53 events added") || !strings.Contains(src.summary.Text, "1 skipped, 1 failed") {
 		t.Errorf("summary = %q", src.summary.Text)
 	}
-	if len(src.failed) != 1 || src.failed[0].Path != bad || src.failed[0].Reason == "" {
-		t.Errorf("failed files = %+v, want %s with a reason", src.failed, bad)
+	// Failed files first, then skipped ones, each with its reason.
+	if nl := src.notLoaded; len(nl) != 2 || nl[0].Path != bad || nl[0].Status != "failed" || nl[0].Reason == "" ||
+		nl[1].Path != notes || nl[1].Status != "skipped" || nl[1].Reason == "" {
+		t.Errorf("files not loaded = %+v, want %s failed and %s skipped, with reasons", nl, bad, notes)
 	}
 	if src.failBox.Hidden {
-		t.Error("the failed files are not shown")
+		t.Error("the files not loaded are not shown")
 	}
 	if !strings.Contains(src.stats.Text, "errors 1") {
 		t.Errorf("progress line %q does not count the error", src.stats.Text)
