@@ -458,3 +458,13 @@ func TestNewDeployRoleLikeItsPeers(t *testing.T) {
 		}
 	}
 }
+
+// TestSpikeNeedsAPast: a job's second window against its first is weak evidence; the same
+// jump against fifty windows like the first is strong.
+func TestSpikeNeedsAPast(t *testing.T) {
+	young, _ := principalSpikeBits(87, pvol{bins: 1, calls: 12, peak: 12})
+	old, _ := principalSpikeBits(87, pvol{bins: 50, calls: 600, peak: 12})
+	if !(young < old/2) || old < 6 {
+		t.Errorf("spike bits after one window %.1f, after fifty %.1f: want the first under half the second, the second ≥ 6", young, old)
+	}
+}

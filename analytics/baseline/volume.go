@@ -187,6 +187,8 @@ type pvol struct {
 
 // principalSpikeBits scores a principal's count of one API in a bin against its own past: the
 // peak bin and twice the mean of its active bins. A first use is left to the novelty model.
+// A past of a bin or two says little about what is usual, so the score grows with it: a job's
+// first window of reads is no baseline for its second.
 func principalSpikeBits(c int, v pvol) (bits float64, base float64) {
 	if v.bins == 0 || c < 10 {
 		return 0, 0
@@ -197,5 +199,10 @@ func principalSpikeBits(c int, v pvol) (bits float64, base float64) {
 	if r <= 1.5 {
 		return 0, mean
 	}
-	return math.Min(16, 6*math.Log2(r/1.5)), mean
+	trust := float64(v.bins) / float64(v.bins+spikeShrinkBins)
+	return trust * math.Min(16, 6*math.Log2(r/1.5)), mean
 }
+
+// spikeShrinkBins is the past, in active bins of one API, at which a principal's own volume
+// counts half.
+const spikeShrinkBins = 4
