@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -466,5 +467,36 @@ func TestSpikeNeedsAPast(t *testing.T) {
 	old, _ := principalSpikeBits(87, pvol{bins: 50, calls: 600, peak: 12})
 	if !(young < old/2) || old < 6 {
 		t.Errorf("spike bits after one window %.1f, after fifty %.1f: want the first under half the second, the second ≥ 6", young, old)
+	}
+}
+
+// TestLateFindingsCountLess: over an episode of eight windows from a new address, a rare error
+// code met in the eighth counts three bits less than it would in the first, since eight windows
+// give it eight chances to turn up.
+func TestLateFindingsCountLess(t *testing.T) {
+	e := NewEngine(Options{})
+	evs := []rec{{id: "a", pkey: "user/x", etype: finding.EntityPrincipal}}
+	evs[0].v[dimNetwork] = "203.0.113.0/24"
+	addr := fct{dim: dimNames[dimNetwork], value: "203.0.113.0/24", label: finding.LabelNew, bits: 8,
+		match: func(r *rec) bool { return r.v[dimNetwork] == "203.0.113.0/24" }}
+	rare := fct{dim: dimNames[dimError], value: "NoSuchEntity", label: finding.LabelRare, bits: 6,
+		match: func(r *rec) bool { return false }}
+	const gk = "principal|user/x"
+	for b := int64(100); b < 108; b++ {
+		fs := []fct{addr}
+		if b == 107 {
+			fs = append(fs, rare)
+		}
+		e.extend(gk, b, evs, []int{0}, fs)
+	}
+	ep := e.open[gk]
+	if ep == nil || ep.start != 100 || ep.last != 107 {
+		t.Fatalf("episode %+v, want one from bin 100 to 107", ep)
+	}
+	if got := ep.factors[addr.key()].bits; got != 8 {
+		t.Errorf("the address found in the first window: %.2f bits, want 8", got)
+	}
+	if got := ep.factors[rare.key()].bits; math.Abs(got-3) > 1e-9 {
+		t.Errorf("the error found in the eighth window: %.2f bits, want 6 - log2(8) = 3", got)
 	}
 }

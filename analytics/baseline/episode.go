@@ -91,8 +91,16 @@ func (e *Engine) extend(gk string, b int64, evs []rec, idx []int, fs []fct) {
 		e.open[gk] = ep
 	}
 	ep.last = b
+	// Something one in 2^bits rare turns up by chance in one of n windows n times as often: an
+	// analyst working two hours from a new address trips over a rare error code or API sooner or
+	// later. What an episode finds after its first window counts that much less.
+	late := math.Log2(float64(b - ep.start + 1))
 	for i := range fs {
 		f := fs[i]
+		f.bits -= late
+		if f.bits <= 0 {
+			continue
+		}
 		k := f.key()
 		if old := ep.factors[k]; old == nil || f.bits > old.bits {
 			ep.factors[k] = &f
