@@ -9,7 +9,6 @@ import (
 
 	"github.com/trailscope/trailscope/app/cli"
 	"github.com/trailscope/trailscope/ui"
-	_ "github.com/trailscope/trailscope/ui/locale" // before Fyne reads the locale
 )
 
 func main() {

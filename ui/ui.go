@@ -18,6 +18,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+
+	_ "github.com/trailscope/trailscope/ui/locale" // initialised before Fyne reads the locale
 )
 
 // appID is the stable application ID; it matches FyneApp.toml and keys the preferences.

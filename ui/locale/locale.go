@@ -2,9 +2,9 @@
 // containers, as English. Fyne looks the locale up while its packages initialise and cannot
 // parse "C.UTF-8", so every command, the headless ones too, printed a "Fyne error" to stderr.
 //
-// Import it, for its side effect only, from main: Go initialises it before any Fyne package,
-// since it depends on nothing that Fyne needs (the spec's order since Go 1.21). A test in
-// package main checks that the error stays away.
+// Package ui imports it for its side effect only, so the program and ui's tests both have it: Go
+// initialises it before any Fyne package, since it depends on nothing that Fyne needs (the
+// spec's order since Go 1.21). A test in package main checks that the error stays away.
 package locale
 
 import (
