@@ -61,7 +61,9 @@ test-ui: build
 BENCH_CASE := $(CACHE)/bench-1m.tsc
 bench: build
 	$(GO) test -tags $(TAGS) -run '^$$' -bench Ingest -benchtime 1x -timeout 60m ./data/ingest/
-	@[ -f $(BENCH_CASE) ] || { echo "loading the 1M-event corpus into $(BENCH_CASE)"; \
+	@# The case is made again when the corpus was (a new generator makes a new corpus).
+	@[ $(BENCH_CASE) -nt $(CACHE)/bench/s3-1m-seed1.generator ] || { echo "loading the 1M-event corpus into $(BENCH_CASE)"; \
+		rm -f $(BENCH_CASE) $(BENCH_CASE)-wal $(BENCH_CASE)-shm; \
 		$(BIN) ingest --case $(BENCH_CASE) --format json $(CACHE)/bench/s3-1m-seed1 >/dev/null; }
 	/usr/bin/time -f "analyze --rebuild: %e s, peak %M KB" $(BIN) analyze --rebuild --case $(BENCH_CASE)
 	TRAILSCOPE_BENCH_CASE=$(abspath $(BENCH_CASE)) $(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x ./data/store/ ./app/

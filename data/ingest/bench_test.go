@@ -5,6 +5,8 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,12 +50,19 @@ func cacheDir(b testing.TB) string {
 
 // cached returns dir/name, making it with build (into a temporary sibling, renamed when complete)
 // when it does not exist yet, so an interrupted generation is never mistaken for a finished one.
-func cached(b testing.TB, name string, build func(tmp string) error) string {
+// The generator's fingerprint (see fingerprint) is kept beside it in name.generator: a folder
+// made by another version of the generator is made again, so the figures describe today's data.
+func cached(b testing.TB, name, fp string, build func(tmp string) error) string {
 	b.Helper()
 	final := filepath.Join(cacheDir(b), name)
-	if _, err := os.Stat(final); err == nil {
-		return final
+	mark := final + ".generator"
+	if got, err := os.ReadFile(mark); err == nil && string(got) == fp {
+		if _, err := os.Stat(final); err == nil {
+			return final
+		}
 	}
+	os.Remove(mark)
+	os.RemoveAll(final)
 	tmp := final + ".tmp"
 	os.RemoveAll(tmp)
 	start := time.Now()
@@ -64,18 +73,43 @@ func cached(b testing.TB, name string, build func(tmp string) error) string {
 	if err := os.Rename(tmp, final); err != nil {
 		b.Fatal(err)
 	}
+	if err := os.WriteFile(mark, []byte(fp), 0o644); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("generated %s in %v", final, time.Since(start).Round(time.Second))
 	return final
 }
 
+// fingerprint names what the generator makes of cfg: a hash of its first records and of how
+// they are laid out. Any change to the generator's output changes it.
+func fingerprint(b testing.TB, cfg synth.Config, layout string) string {
+	b.Helper()
+	h := sha256.New()
+	fmt.Fprintf(h, "%+v\n%s\n", cfg, layout)
+	n := 0
+	_, err := synth.Generate(context.Background(), cfg, func(t time.Time, raw []byte) error {
+		h.Write(raw)
+		if n++; n == 500 {
+			return errFull
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFull) {
+		b.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// s3Config is the 1,000,000-event corpus's organisation; s3Corpus lays it out 1,000 per file.
+var s3Config = synth.Config{Seed: 1, Days: 7, End: benchEnd, TotalEvents: 1_000_000}
+
 // s3Corpus is the 1,000,000-event corpus in S3 layout: .json.gz files of up to 1,000 records.
 func s3Corpus(b testing.TB) string {
-	return cached(b, "s3-1m-seed1", func(tmp string) error {
+	return cached(b, "s3-1m-seed1", fingerprint(b, s3Config, "s3 layout, 1000 per file"), func(tmp string) error {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return err
 		}
-		cfg := synth.Config{Seed: 1, Days: 7, End: benchEnd, TotalEvents: 1_000_000}
-		_, _, err := synth.WriteS3Layout(context.Background(), tmp, cfg, 1000)
+		_, _, err := synth.WriteS3Layout(context.Background(), tmp, s3Config, 1000)
 		return err
 	})
 }
@@ -86,7 +120,8 @@ var errFull = errors.New("file is full")
 // bigRecordsFile is a single {"Records":[...]} file of about 1 GiB, written as the generator
 // streams events, never held in memory.
 func bigRecordsFile(b testing.TB) string {
-	dir := cached(b, "records-1gib", func(tmp string) error {
+	cfg := synth.Config{Seed: 2, Days: 7, End: benchEnd, TotalEvents: 1_000_000}
+	dir := cached(b, "records-1gib", fingerprint(b, cfg, "one Records file of 1 GiB"), func(tmp string) error {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return err
 		}
@@ -99,7 +134,6 @@ func bigRecordsFile(b testing.TB) string {
 		const target = 1 << 30
 		var n int64
 		w.WriteString(`{"Records":[`)
-		cfg := synth.Config{Seed: 2, Days: 7, End: benchEnd, TotalEvents: 1_000_000}
 		_, err = synth.Generate(context.Background(), cfg, func(_ time.Time, raw []byte) error {
 			if n > 0 {
 				w.WriteByte(',')
@@ -130,7 +164,11 @@ func bigRecordsFile(b testing.TB) string {
 // of the S3 corpus, each still a .json.gz.
 func nestedArchive(b testing.TB) string {
 	corpus := s3Corpus(b)
-	dir := cached(b, "nested-200", func(tmp string) error {
+	fp, err := os.ReadFile(corpus + ".generator")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := cached(b, "nested-200", "tar.gz of a zip of the first 200 files of "+string(fp), func(tmp string) error {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return err
 		}
