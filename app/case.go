@@ -47,6 +47,10 @@ func (c *Case) Store() *store.Store { return c.st }
 // Info reads what the case holds.
 func (c *Case) Info(ctx context.Context) (store.Info, error) { return c.st.Info(ctx) }
 
+// DataVersion changes when something outside this Case's own writer commits to the case file:
+// another process's import, analysis or setting, or this process's loads. Windows poll it.
+func (c *Case) DataVersion(ctx context.Context) (int64, error) { return c.st.DataVersion(ctx) }
+
 // Case settings keys, shown and changed by `trailscope config` and the Settings screen.
 const (
 	SettingTrustedNetworks = "trusted_networks" // comma-separated CIDRs treated as internal

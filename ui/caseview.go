@@ -2,16 +2,19 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/store"
 )
 
 // caseView is the window's content while a case is open: navigation on the left, the current
@@ -40,6 +43,14 @@ type caseView struct {
 	statusBar *widget.ProgressBar
 	statusBox *fyne.Container
 	analyzing bool
+
+	// The case file as this window last read it (see checkVersion), and the banner that says
+	// another process has changed it since.
+	version  int64
+	checking bool
+	wrote    bool // this window has written since the version was last read
+	indexing bool // completeSearchIndex runs
+	changed  *fyne.Container
 }
 
 // do runs work on the case off the UI goroutine and hands the result to done on it, unless the
@@ -73,15 +84,81 @@ func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
 	v.statusBox = container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(220, 30), v.statusBar), v.status)
 	v.statusBox.Hide()
 
-	var top fyne.CanvasObject
+	top := container.NewVBox()
 	if demo {
 		note := widget.NewLabel("Demo data — a generated sample organisation, with the 2019 bucket-theft story in its last day. Not real logs.")
 		note.Importance = widget.WarningImportance
 		note.Wrapping = fyne.TextWrapWord
-		top = note
+		top.Add(note)
 	}
+	msg := widget.NewLabel("This case was changed outside this window: an import, an analysis or a setting. Reload to see it.")
+	msg.Importance = widget.WarningImportance
+	msg.Wrapping = fyne.TextWrapWord
+	reload := widget.NewButtonWithIcon("Reload", theme.ViewRefreshIcon(), v.reload)
+	v.changed = container.NewBorder(nil, nil, nil, reload, msg)
+	v.changed.Hide()
+	top.Add(v.changed)
 	v.content = container.NewBorder(top, v.statusBox, container.NewBorder(nil, nil, nil, widget.NewSeparator(), v.nav), nil, v.center)
 	return v
+}
+
+// watch checks the case file for changes made outside this window every so often, until the
+// case closes. (An import from a terminal, a trainer adding a scenario with trailscope demo.)
+func (v *caseView) watch(every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-v.ctx.Done():
+				return
+			case <-t.C:
+				v.s.b.post(v.checkVersion)
+			}
+		}
+	}()
+}
+
+// checkVersion reads the case file's data version off the UI goroutine and shows the banner when
+// it moved while this window was not writing. This window's own imports and full-text builds
+// move it too: while they run, and after, the new version is taken as read.
+func (v *caseView) checkVersion() {
+	if v.checking || v.ctx.Err() != nil {
+		return
+	}
+	v.checking = true
+	before := v.busy()
+	do(v, func(ctx context.Context) (int64, error) { return v.c.DataVersion(ctx) }, func(ver int64, err error) {
+		v.checking = false
+		busy := before || v.busy()
+		switch {
+		case err != nil:
+		case v.version == 0 || busy || v.wrote:
+			// Read with this window's own writes in it: unless a job runs, they all are.
+			v.version = ver
+			v.wrote = busy
+		case ver != v.version:
+			v.version = ver
+			v.changed.Show()
+		}
+	})
+}
+
+// busy reports whether this window runs a job that writes to the case through connections of
+// its own (which move the data version); wrote then stays set until a check after it.
+func (v *caseView) busy() bool {
+	b := v.sources.running || v.analyzing || v.indexing
+	v.wrote = v.wrote || b
+	return b
+}
+
+// reload reads the case again after a change made elsewhere, and analyses what is new.
+func (v *caseView) reload() {
+	v.changed.Hide()
+	v.start()
 }
 
 // start loads the case's screens and analyses new data.
@@ -109,6 +186,7 @@ func (v *caseView) completeSearchIndex() {
 		}
 		v.setStatus(fmt.Sprintf("Building the search index: %s of %s events", count(p.done), count(p.pending)), frac)
 	})
+	v.indexing, v.wrote = true, true
 	do(v, func(ctx context.Context) (bool, error) {
 		ran := false // progress is only reported when there is something to index
 		err := v.c.CompleteSearchIndex(ctx, func(done, pending int64) {
@@ -118,10 +196,12 @@ func (v *caseView) completeSearchIndex() {
 		return ran, err
 	}, func(ran bool, err error) {
 		th.stop()
+		v.indexing = false
 		if ran {
 			v.setStatus("", 0)
 		}
-		if err != nil {
+		// Another process building the same index (an import from a terminal) finishes it.
+		if err != nil && !errors.Is(err, store.ErrFTSMoved) {
 			v.s.showError("search index", err)
 		}
 	})
@@ -174,7 +254,7 @@ func (v *caseView) analyze() {
 	if v.analyzing {
 		return
 	}
-	v.analyzing = true
+	v.analyzing, v.wrote = true, true
 	type prog struct{ done, total int64 }
 	start := time.Now()
 	th := newThrottle(v.s.b, 150*time.Millisecond, func(p prog) {

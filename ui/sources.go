@@ -218,7 +218,7 @@ func (s *sources) importNow(paths []string) {
 		dialog.ShowInformation("Import running", "Wait for the running import to end, or cancel it first.", s.v.s.win)
 		return
 	}
-	s.running = true
+	s.running, s.v.wrote = true, true
 	s.pickFile.Disable()
 	s.pickDir.Disable()
 	s.cancelBtn.Enable()

@@ -36,6 +36,9 @@ type options struct {
 	buildDemo demoBuilder // generates the demo case; nil when this build has none
 	stderr    io.Writer   // receives the "dashboard ready" line
 	size      fyne.Size   // initial window size
+	// watchEvery is how often the open case is checked for changes made elsewhere; 0 never
+	// (tests check by hand).
+	watchEvery time.Duration
 }
 
 // Run opens the desktop app and returns the process exit code when its window closes.
@@ -69,7 +72,7 @@ func Run(args []string) int {
 }
 
 func parseOptions(args []string) (options, error) {
-	opt := options{stderr: os.Stderr, size: fyne.NewSize(1280, 800), buildDemo: defaultDemoBuilder}
+	opt := options{stderr: os.Stderr, size: fyne.NewSize(1280, 800), buildDemo: defaultDemoBuilder, watchEvery: 3 * time.Second}
 	fs := flag.NewFlagSet("trailscope", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&opt.casePath, "case", os.Getenv("TRAILSCOPE_CASE"), "case file to open")

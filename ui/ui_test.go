@@ -752,3 +752,67 @@ func TestEscapeLeavesDrilldown(t *testing.T) {
 		t.Errorf("Escape on Sources moved to screen %d", s.view.current)
 	}
 }
+
+// TestChangeElsewhereShowsReload: an import into the open case by another process (here a second
+// handle on the file, as SQLite sees another process) raises the banner; the window's own import
+// and analysis do not; Reload hides it and shows the new events.
+func TestChangeElsewhereShowsReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.tsc")
+	s, errs := newTestShell(t, options{casePath: path})
+	v := s.view
+	check := func() {
+		v.checkVersion()
+		settle(t, s)
+	}
+	check()
+	if v.version == 0 || v.changed.Visible() {
+		t.Fatalf("first check: version %d, banner shown %v", v.version, v.changed.Visible())
+	}
+	own := filepath.Join(dir, "own")
+	os.Mkdir(own, 0o700)
+	writeRecords(t, own, "a.json", fixture())
+	v.sources.startImport([]string{own})
+	settle(t, s)
+	check()
+	check()
+	if v.changed.Visible() {
+		t.Fatal("the window's own import raised the banner")
+	}
+
+	var more []map[string]any
+	for i := 0; i < 7; i++ {
+		more = append(more, fixtureEvent(1000+i, day.Add(time.Duration(i)*time.Minute), "ListUsers", "iam.amazonaws.com", "198.51.100.9", ""))
+	}
+	other := filepath.Join(dir, "other")
+	os.Mkdir(other, 0o700)
+	writeRecords(t, other, "b.json", more)
+	ctx := context.Background()
+	c, err := app.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Ingest(ctx, []string{other}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	check()
+	if !v.changed.Visible() {
+		t.Fatal("another process's import did not raise the banner")
+	}
+	v.reload()
+	settle(t, s)
+	if v.changed.Visible() {
+		t.Error("the banner stays after Reload")
+	}
+	if got := v.overview.eventsTile.value.Text; got != "60" {
+		t.Errorf("events tile after Reload = %q, want 60 (53 + 7)", got)
+	}
+	check()
+	if v.changed.Visible() {
+		t.Error("the window's analysis after Reload raised the banner")
+	}
+	if strings.Contains(errs.String(), "rror") {
+		t.Errorf("stderr: %s", errs.String())
+	}
+}

@@ -174,6 +174,7 @@ func (s *shell) openCaseNow(path string, paths []string) {
 		s.setBody(s.view.content)
 		s.view.show(screenOverview)
 		s.view.start()
+		s.view.watch(s.opt.watchEvery)
 		s.buildMenu()
 		if len(paths) > 0 {
 			s.view.show(screenSources)

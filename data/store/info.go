@@ -260,3 +260,14 @@ func (s *Store) Reclassify(ctx context.Context, classify func(*cloudtrail.Event)
 		}
 	}
 }
+
+// DataVersion changes whenever another connection commits to the case: another process, or this
+// one's loads and full-text builds; commits through the Store's own writer leave it as it is.
+// A window polls it to notice an import, an analysis or a setting made elsewhere.
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("data version: %w", err)
+	}
+	return v, nil
+}

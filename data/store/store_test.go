@@ -139,3 +139,43 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestDataVersion: a second handle on the case (another process, as far as SQLite knows)
+// loading events or saving an analysis moves the first handle's data version; nothing moves it
+// while nobody writes.
+func TestDataVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.tsc")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	v0, err := s.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.DataVersion(ctx); err != nil || v != v0 {
+		t.Errorf("no write: version %d, %v; want %d", v, err, v0)
+	}
+	loadEvents(t, other, testEvents(t, 20))
+	v1, err := s.DataVersion(ctx)
+	if err != nil || v1 == v0 {
+		t.Errorf("after the other handle's load: version %d, %v; want a change from %d", v1, err, v0)
+	}
+	mark, err := other.EventsMark(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SaveAnalysis(ctx, nil, nil, mark); err != nil {
+		t.Fatal(err)
+	}
+	if v2, err := s.DataVersion(ctx); err != nil || v2 == v1 {
+		t.Errorf("after the other handle's analysis: version %d, %v; want a change from %d", v2, err, v1)
+	}
+}
