@@ -800,7 +800,7 @@ func TestChangeElsewhereShowsReload(t *testing.T) {
 	if !v.changed.Visible() {
 		t.Fatal("another process's import did not raise the banner")
 	}
-	v.reload()
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyF5}) // as the banner's Reload
 	settle(t, s)
 	if v.changed.Visible() {
 		t.Error("the banner stays after Reload")

@@ -390,8 +390,9 @@ func (s *shell) buildMenu() {
 	}
 	noCase := s.view == nil
 	imp := item("Import from disk…", fyne.KeyI, s.importDialog)
+	reload := item("Reload case", fyne.KeyR, s.reloadCase)
 	closeItem := item("Close case", fyne.KeyW, func() { s.showWelcome("") })
-	imp.Disabled, closeItem.Disabled = noCase, noCase
+	imp.Disabled, reload.Disabled, closeItem.Disabled = noCase, noCase, noCase
 	file := fyne.NewMenu("File",
 		item("New case…", fyne.KeyN, s.newCaseDialog),
 		item("Open case…", fyne.KeyO, s.openCaseDialog),
@@ -399,6 +400,7 @@ func (s *shell) buildMenu() {
 		fyne.NewMenuItem("Open demo case", s.openDemo),
 		fyne.NewMenuItemSeparator(),
 		imp,
+		reload,
 		closeItem,
 	)
 	var nav []*fyne.MenuItem
@@ -423,6 +425,7 @@ func (s *shell) addShortcuts() {
 	add(fyne.KeyN, s.newCaseDialog)
 	add(fyne.KeyI, s.importDialog)
 	add(fyne.KeyF, func() { s.goTo(screenInvestigator) })
+	add(fyne.KeyR, s.reloadCase)
 	add(fyne.KeyW, func() {
 		if s.view != nil {
 			s.showWelcome("")
@@ -431,10 +434,21 @@ func (s *shell) addShortcuts() {
 	// Escape leaves an anomaly's drilldown for the overview, as its back button does. (A focused
 	// entry takes the key itself.)
 	s.win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
-		if ev.Name == fyne.KeyEscape && s.view != nil && s.view.drill != nil {
+		switch {
+		case ev.Name == fyne.KeyEscape && s.view != nil && s.view.drill != nil:
 			s.view.show(screenOverview)
+		case ev.Name == fyne.KeyF5:
+			s.reloadCase()
 		}
 	})
+}
+
+// reloadCase reads the open case again (Ctrl+R, F5), as the banner's Reload does after a change
+// made elsewhere.
+func (s *shell) reloadCase() {
+	if s.view != nil {
+		s.view.reload()
+	}
 }
 
 // dashboardReady writes the one line scripts and the window test wait for, once per process.
