@@ -343,13 +343,14 @@ var workloadAPIs = map[int][]struct {
 	id string
 	w  float64
 }{
-	wkEC2: {{"s3:GetObject", 30}, {"s3:PutObject", 14}, {"s3:HeadObject", 5}, {"kms:Decrypt", 3}, {"ssm:GetParameter", 6},
+	// Readers of a bucket list it now and then (ListObjectsV2 is logged as ListObjects).
+	wkEC2: {{"s3:GetObject", 30}, {"s3:PutObject", 14}, {"s3:HeadObject", 5}, {"s3:ListObjects", 2}, {"kms:Decrypt", 3}, {"ssm:GetParameter", 6},
 		{"ssm:GetParametersByPath", 2}, {"ssm:UpdateInstanceInformation", 5}, {"ssm:ListInstanceAssociations", 2},
 		{"secretsmanager:GetSecretValue", 2}, {"sts:GetCallerIdentity", 1}, {"ec2:DescribeTags", 2}, {"logs:CreateLogStream", 1}},
-	wkLambda: {{"s3:GetObject", 20}, {"s3:PutObject", 18}, {"dynamodb:DescribeTable", 3}, {"ssm:GetParameter", 8},
+	wkLambda: {{"s3:GetObject", 20}, {"s3:PutObject", 18}, {"s3:ListObjects", 1}, {"dynamodb:DescribeTable", 3}, {"ssm:GetParameter", 8},
 		{"secretsmanager:GetSecretValue", 6}, {"kms:Decrypt", 6}, {"sts:GetCallerIdentity", 1}, {"lambda:Invoke", 8}, {"logs:CreateLogStream", 3}},
 	wkECS: {{"ecr:GetAuthorizationToken", 2}, {"ecr:BatchGetImage", 2}, {"ecr:GetDownloadUrlForLayer", 6}, {"s3:GetObject", 25},
-		{"s3:PutObject", 15}, {"secretsmanager:GetSecretValue", 3}, {"kms:Decrypt", 4}, {"ssm:GetParameters", 4},
+		{"s3:PutObject", 15}, {"s3:ListObjects", 2}, {"secretsmanager:GetSecretValue", 3}, {"kms:Decrypt", 4}, {"ssm:GetParameters", 4},
 		{"sts:GetCallerIdentity", 1}, {"logs:CreateLogStream", 2}},
 }
 

@@ -1,8 +1,10 @@
 package synth
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // profile is a kind of job: the APIs such a person calls and the clients they call them with.
@@ -170,18 +172,30 @@ func (p *population) buildHumans(g *gen, r *rand.Rand) {
 			cands = append(cands, h)
 		}
 	}
-	h := cands[r.IntN(len(cands))]
-	var days []int64
-	for d := floorDiv(g.start/60+int64(h.tz), 1440); d*1440-int64(h.tz) < g.end/60; d++ {
-		if !isWeekend(weekday(d)) && h.present(d) && d*1440-int64(h.tz) >= g.start/60 {
-			days = append(days, d)
+	// One of the busier half travels (a quiet one may not call anything that day), the first
+	// who works a whole weekday inside the data after its first day, so that the address is new
+	// against a history; in a short period some have no such day.
+	slices.SortStableFunc(cands, func(a, b *human) int { return cmp.Compare(b.w, a.w) })
+	cands = cands[:(len(cands)+1)/2]
+	r.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	for _, h := range cands {
+		var days []int64
+		for d := floorDiv(g.start/60+int64(h.tz), 1440); d*1440-int64(h.tz) < g.end/60; d++ {
+			// The whole local day inside the data: a day that starts an hour before the end
+			// (a time zone ahead of UTC) holds no working hours.
+			from := d*1440 - int64(h.tz)
+			if !isWeekend(weekday(d)) && h.present(d) && from >= g.start/60+1440 && from+1440 <= g.end/60 {
+				days = append(days, d)
+			}
 		}
-	}
-	if len(days) > 0 {
+		if len(days) == 0 {
+			continue
+		}
 		h.awayDay = days[r.IntN(len(days))]
 		h.awayIP = o.publicIP(r, homeOctets)
 		h.away = g.addLabel(&Label{Scenario: "benign-new-address", Benign: true, Account: h.acct.id, Principal: h.p.arn,
 			SourceIP: h.awayIP, Description: h.name + " works one day from an address never seen before (travel), calling the same APIs with the same client as usual"})
+		return
 	}
 }
 
