@@ -130,10 +130,10 @@ func (v *caseView) checkVersion() {
 		return
 	}
 	v.checking = true
-	before := v.busy()
+	before := v.writing()
 	do(v, func(ctx context.Context) (int64, error) { return v.c.DataVersion(ctx) }, func(ver int64, err error) {
 		v.checking = false
-		busy := before || v.busy()
+		busy := before || v.writing()
 		switch {
 		case err != nil:
 		case v.version == 0 || busy || v.wrote:
@@ -147,13 +147,10 @@ func (v *caseView) checkVersion() {
 	})
 }
 
-// busy reports whether this window runs a job that writes to the case through connections of
-// its own (which move the data version); wrote then stays set until a check after it.
-func (v *caseView) busy() bool {
-	b := v.sources.running || v.analyzing || v.indexing
-	v.wrote = v.wrote || b
-	return b
-}
+// writing reports whether this window runs a job that writes to the case through connections
+// of its own (which move the data version). Each such job also sets wrote when it starts, so
+// that a job that begins and ends between two checks is taken as read too.
+func (v *caseView) writing() bool { return v.sources.running || v.analyzing || v.indexing }
 
 // reload reads the case again after a change made elsewhere, and analyses what is new.
 func (v *caseView) reload() {

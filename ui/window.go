@@ -213,10 +213,11 @@ func (s *shell) openDemo() {
 	label := widget.NewLabel("Generating the demo case (7 days of a sample organisation)…")
 	label.Alignment = fyne.TextAlignCenter
 	bar := widget.NewProgressBar()
-	stop := make(chan struct{})
+	// Derived from the window's context, which run hands the work: Cancel stops only this.
+	gen, cancel := context.WithCancel(s.b.ctx)
 	s.demoCancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
 		s.demoCancel.Disable()
-		close(stop)
+		cancel()
 	})
 	s.setBody(container.NewCenter(container.NewGridWrap(fyne.NewSize(480, 130),
 		container.NewVBox(label, bar, container.NewCenter(s.demoCancel)))))
@@ -228,20 +229,12 @@ func (s *shell) openDemo() {
 		label.SetText("Demo data: " + p.stage)
 		bar.SetValue(p.frac)
 	})
-	run(s.b, func(ctx context.Context) (struct{}, error) {
-		ctx, cancel := context.WithCancel(ctx)
+	run(s.b, func(context.Context) (struct{}, error) {
 		defer cancel()
-		go func() {
-			select {
-			case <-stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		if err := os.MkdirAll(s.opt.demoDir, 0o700); err != nil {
 			return struct{}{}, fmt.Errorf("demo folder: %w", err)
 		}
-		err := s.opt.buildDemo(ctx, path, func(stage string, frac float64) { th.push(prog{stage, frac}) })
+		err := s.opt.buildDemo(gen, path, func(stage string, frac float64) { th.push(prog{stage, frac}) })
 		if err != nil {
 			// A half-built demo must not be opened as if it were complete next time.
 			for _, p := range []string{path, path + "-wal", path + "-shm"} {
