@@ -51,6 +51,7 @@ type caseView struct {
 	wrote    bool // this window has written since the version was last read
 	indexing bool // completeSearchIndex runs
 	changed  *fyne.Container
+	top      *fyne.Container // the banners above the screens
 }
 
 // do runs work on the case off the UI goroutine and hands the result to done on it, unless the
@@ -85,6 +86,7 @@ func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
 	v.statusBox.Hide()
 
 	top := container.NewVBox()
+	v.top = top
 	if demo {
 		note := widget.NewLabel("Demo data — a generated sample organisation, with the 2019 bucket-theft story in its last day. Not real logs.")
 		note.Importance = widget.WarningImportance
@@ -142,7 +144,7 @@ func (v *caseView) checkVersion() {
 			v.wrote = busy
 		case ver != v.version:
 			v.version = ver
-			v.changed.Show()
+			v.showChanged(true)
 		}
 	})
 }
@@ -152,9 +154,20 @@ func (v *caseView) checkVersion() {
 // that a job that begins and ends between two checks is taken as read too.
 func (v *caseView) writing() bool { return v.sources.running || v.analyzing || v.indexing }
 
+// showChanged shows or hides the banner. A container's Show and Hide do not lay out its parent,
+// so the banners are laid out again: shown alone, the banner kept a size of zero.
+func (v *caseView) showChanged(on bool) {
+	if on {
+		v.changed.Show()
+	} else {
+		v.changed.Hide()
+	}
+	v.top.Refresh()
+}
+
 // reload reads the case again after a change made elsewhere, and analyses what is new.
 func (v *caseView) reload() {
-	v.changed.Hide()
+	v.showChanged(false)
 	v.start()
 }
 

@@ -800,6 +800,11 @@ func TestChangeElsewhereShowsReload(t *testing.T) {
 	if !v.changed.Visible() {
 		t.Fatal("another process's import did not raise the banner")
 	}
+	// Shown is not enough: the top of the window must make room for it (seen in the real
+	// window: a banner shown without a layout stayed invisible).
+	if sz := v.changed.Size(); sz.Height <= 0 || sz.Width <= 0 {
+		t.Errorf("the banner is shown but laid out at %v", sz)
+	}
 	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyF5}) // as the banner's Reload
 	settle(t, s)
 	if v.changed.Visible() {
