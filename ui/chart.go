@@ -29,6 +29,7 @@ type chartSpec struct {
 	From, To  time.Time         // the x range
 	Bin       time.Duration     // width of one bin
 	W, H      int               // size in pixels
+	Bars      bool              // the observed counts as bars, without the expected band (a pivot's timeline)
 	DPI       float64
 	Colors    palette
 }
@@ -204,14 +205,23 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 			ValueFormatter: func(v any) string { f, _ := v.(float64); return compact(f) },
 			GridMajorStyle: chart.Style{StrokeColor: withAlpha(s.Colors.Grid, 0x50), StrokeWidth: 1},
 		},
-		Series: []chart.Series{
+	}
+	if s.Bars {
+		// Each bar covers its bin, or the bucket that downsampling merged it into.
+		w := s.Bin
+		if len(pts) < len(s.Points) {
+			w = s.To.Sub(s.From) / time.Duration(s.W/2)
+		}
+		c.Series = []chart.Series{&barSeries{pts: pts, width: w, color: drawColor(s.Colors.Line)}}
+	} else {
+		c.Series = []chart.Series{
 			&bandSeries{pts: pts, color: drawColor(s.Colors.Band)},
 			&lineSeries{pts: pts, value: func(p finding.Point) float64 { return p.Expected },
 				style: chart.Style{StrokeColor: drawColor(s.Colors.Expected), StrokeWidth: 1, StrokeDashArray: []float64{4, 3}}},
 			&lineSeries{pts: pts, value: func(p finding.Point) float64 { return p.Observed },
 				style: chart.Style{StrokeColor: drawColor(s.Colors.Line), StrokeWidth: 1.6}},
 			markers,
-		},
+		}
 	}
 	var w chart.ImageWriter
 	if err := c.Render(chart.PNG, &w); err != nil {
@@ -262,6 +272,38 @@ func nearestMarker(ms []marker, x, y, maxDist float64) (marker, bool) {
 		}
 	}
 	return best, bestD <= maxDist
+}
+
+// barSeries draws each point's observed count as a bar over [BinStart, BinStart+width): a
+// pivot's activity comes and goes, and a line between two busy bins would draw calls where there
+// were none.
+type barSeries struct {
+	pts   []finding.Point
+	width time.Duration
+	color drawing.Color
+}
+
+func (b *barSeries) GetName() string           { return "" }
+func (b *barSeries) GetYAxis() chart.YAxisType { return chart.YAxisPrimary }
+func (b *barSeries) GetStyle() chart.Style     { return chart.Style{FillColor: b.color} }
+func (b *barSeries) Validate() error           { return nil }
+func (b *barSeries) Render(r chart.Renderer, box chart.Box, xr, yr chart.Range, _ chart.Style) {
+	r.SetFillColor(b.color)
+	r.SetStrokeWidth(0)
+	for _, p := range b.pts {
+		if p.Observed <= 0 {
+			continue
+		}
+		x0 := box.Left + xr.Translate(tx(p.BinStart))
+		x1 := max(box.Left+xr.Translate(tx(p.BinStart.Add(b.width))), x0+1)
+		y := box.Bottom - yr.Translate(p.Observed)
+		r.MoveTo(x0, box.Bottom)
+		r.LineTo(x0, y)
+		r.LineTo(x1, y)
+		r.LineTo(x1, box.Bottom)
+		r.Close()
+		r.Fill()
+	}
 }
 
 // lineSeries draws one value of the points as a polyline.

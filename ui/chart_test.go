@@ -268,3 +268,42 @@ func BenchmarkRenderChart(b *testing.B) {
 		}
 	}
 }
+
+// TestBarsCoverTheirBins: a pivot's timeline draws each busy bin as a bar over the bin and
+// leaves the quiet bins between them empty, where a line would have joined them.
+func TestBarsCoverTheirBins(t *testing.T) {
+	// Busy at 01:00–01:05 and 03:00–03:05 of a four-hour axis, nothing in between.
+	pts := []finding.Point{{BinStart: day.Add(time.Hour), Observed: 10}, {BinStart: day.Add(3 * time.Hour), Observed: 10}}
+	img, _, err := renderChart(chartSpec{Points: pts, From: day, To: day.Add(4 * time.Hour), Bin: 5 * time.Minute,
+		Bars: true, W: 960, H: 200, Colors: testPalette()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := testPalette().Line.(color.NRGBA)
+	// The plot spans most of the width; find the columns drawn in the line's colour at mid-height.
+	var cols []int
+	for x := 0; x < 960; x++ {
+		if c := colorAt(img, x, 120); c.R == line.R && c.G == line.G && c.B == line.B {
+			cols = append(cols, x)
+		}
+	}
+	if len(cols) < 4 {
+		t.Fatalf("no bars drawn at mid-height (%d columns)", len(cols))
+	}
+	// Two bars, each 5 minutes of a 240-minute axis wide: a few pixels each, far apart.
+	gaps := 0
+	for i := 1; i < len(cols); i++ {
+		if cols[i]-cols[i-1] > 1 {
+			gaps++
+			if d := cols[i] - cols[i-1]; d < 300 {
+				t.Errorf("bars %d px apart, want about half the plot (two hours of four)", d)
+			}
+		}
+	}
+	if gaps != 1 {
+		t.Errorf("%d gaps between drawn columns %v, want two separate bars", gaps, cols)
+	}
+	if w := len(cols) / 2; w < 5 || w > 40 {
+		t.Errorf("bars %d px wide, want a 5-minute bin of a 4-hour axis (about 18 px)", w)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
 	"github.com/trailscope/trailscope/data/store"
 )
@@ -44,6 +45,9 @@ type drilldown struct {
 	fieldsTable *widget.Table
 	fieldsHead  *widget.Label
 	selected    int64 // row id of the event shown, 0 when none
+	// Pivots on the event shown: what else its address did, who else made its call, what else
+	// its principal did.
+	pivotAddr, pivotCall, pivotPrincipal *widget.Button
 }
 
 // field is one leaf of an event's JSON, by its path.
@@ -192,6 +196,13 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 				l.SetText(count(a.Failures))
 			}
 		})
+	// Choosing an address asks what else it did, over the whole case.
+	d.addrTable.OnSelected = func(id widget.TableCellID) {
+		d.addrTable.Unselect(id) // so that choosing it again pivots again
+		if id.Row < len(d.addrs) && pivotable(app.PivotIP, d.addrs[id.Row].Address) {
+			openPivot(v, app.PivotIP, d.addrs[id.Row].Address, store.PivotOptions{Top: pivotTop})
+		}
+	}
 	d.addrTable.ShowHeaderColumn = false
 	d.addrTable.CreateHeader = d.events.CreateHeader
 	d.addrTable.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
@@ -225,10 +236,17 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	d.fieldsTable.SetColumnWidth(0, 260)
 	d.fieldsTable.SetColumnWidth(1, 520)
 	copyJSON := widget.NewButtonWithIcon("Copy JSON", theme.ContentCopyIcon(), func() { d.copyJSON() })
+	d.pivotAddr = widget.NewButton("Address", nil)
+	d.pivotCall = widget.NewButton("Call", nil)
+	d.pivotPrincipal = widget.NewButton("Principal", nil)
+	for _, b := range []*widget.Button{d.pivotAddr, d.pivotCall, d.pivotPrincipal} {
+		b.Disable()
+	}
+	eventActions := container.NewHBox(widget.NewLabel("Pivot on its"), d.pivotAddr, d.pivotCall, d.pivotPrincipal, copyJSON)
 
 	eventsPane := container.NewBorder(d.eventsHead, nil, nil, nil, d.events)
-	addrPane := container.NewBorder(bold("Addresses in the window"), nil, nil, nil, d.addrTable)
-	fieldsPane := container.NewBorder(container.NewBorder(nil, nil, nil, copyJSON, d.fieldsHead), nil, nil, nil, d.fieldsTable)
+	addrPane := container.NewBorder(bold("Addresses in the window (choose one to pivot on it)"), nil, nil, nil, d.addrTable)
+	fieldsPane := container.NewBorder(container.NewBorder(nil, nil, nil, eventActions, d.fieldsHead), nil, nil, nil, d.fieldsTable)
 	right := container.NewVSplit(addrPane, fieldsPane)
 	right.Offset = 0.3
 	lower := container.NewHSplit(eventsPane, right)
@@ -364,6 +382,12 @@ func abs(x int) int {
 // showEvent reads one event's raw JSON and lists every field.
 func (d *drilldown) showEvent(e store.ViewEvent) {
 	d.selected = e.ID
+	all := store.PivotOptions{Top: pivotTop}
+	d.setPivot(d.pivotAddr, app.PivotIP, e.SourceIP, all)
+	d.setPivot(d.pivotCall, app.PivotEvent, e.EventName, all)
+	// The principal's pivot also names the calls it first made inside the anomaly's window.
+	d.setPivot(d.pivotPrincipal, app.PivotPrincipal, e.Principal,
+		store.PivotOptions{Top: pivotTop, WindowStart: d.a.WindowStart, WindowEnd: d.a.WindowEnd})
 	d.fieldsHead.SetText(fmt.Sprintf("%s at %s", e.EventName, e.Time.Format("15:04:05")))
 	id := e.ID
 	do(d.v, func(ctx context.Context) ([]field, error) {
@@ -384,6 +408,17 @@ func (d *drilldown) showEvent(e store.ViewEvent) {
 		d.fieldsTable.Refresh()
 		d.fieldsTable.ScrollToTop()
 	})
+}
+
+// setPivot points b at the pivot on value, or disables it when value has none.
+func (d *drilldown) setPivot(b *widget.Button, kind, value string, opt store.PivotOptions) {
+	if !pivotable(kind, value) {
+		b.OnTapped = nil
+		b.Disable()
+		return
+	}
+	b.OnTapped = func() { openPivot(d.v, kind, value, opt) }
+	b.Enable()
 }
 
 func (d *drilldown) copyJSON() {

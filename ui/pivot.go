@@ -3,11 +3,15 @@ package ui
 import (
 	"context"
 	"fmt"
+	"image"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/trailscope/trailscope/app"
@@ -26,57 +30,162 @@ func pivotKind(entityType string) string {
 	return app.PivotPrincipal
 }
 
-// showPivot profiles the anomaly's entity off the UI goroutine and shows what else it did:
-// when, from where, which calls with their failures, with which tools, and what it did first
-// inside the anomaly's window.
+// pivotTop is how many entries each list of a pivot shows.
+const pivotTop = 15
+
+// Largest size of a pivot's dialog, and the height of its timeline, in device-independent pixels.
+const (
+	pivotW, pivotH = 1100, 820
+	timelineH      = 130
+)
+
+// showPivot profiles the anomaly's entity, with the calls it first made inside the anomaly's
+// window.
 func showPivot(v *caseView, a finding.Anomaly) {
-	kind := pivotKind(a.EntityType)
-	opt := store.PivotOptions{Top: 15, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd}
-	do(v, func(ctx context.Context) (*store.Profile, error) {
-		return v.c.Pivot(ctx, kind, a.Entity, opt)
-	}, func(p *store.Profile, err error) {
+	openPivot(v, pivotKind(a.EntityType), a.Entity, store.PivotOptions{Top: pivotTop, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd})
+}
+
+// pivotResult is a profile and its timeline drawn, made off the UI goroutine.
+type pivotResult struct {
+	p        *store.Profile
+	timeline image.Image // nil when there is nothing to draw
+}
+
+// openPivot profiles one address, principal or call off the UI goroutine and shows what else it
+// did: when, from where, which calls with their failures, with which tools. Every address,
+// principal and call listed opens its own pivot, so "what else did this address do" leads on to
+// "who else ran this call, and when" without leaving the window.
+func openPivot(v *caseView, kind, value string, opt store.PivotOptions) {
+	colors := currentPalette()
+	scale := v.s.win.Canvas().Scale()
+	win := v.s.win.Canvas().Size()
+	size := fyne.NewSize(min(pivotW, win.Width*0.85), min(pivotH, win.Height*0.85))
+	chartW := size.Width - 60 // the dialog's padding and scroll bar
+	do(v, func(ctx context.Context) (pivotResult, error) {
+		p, err := v.c.Pivot(ctx, kind, value, opt)
 		if err != nil {
-			v.s.showError("pivot on "+a.Entity, err)
+			return pivotResult{}, err
+		}
+		r := pivotResult{p: p}
+		if pts, from, to, bin := timelinePoints(p); len(pts) > 0 {
+			// The image is drawn at the screen's pixel density and shown at its logical size.
+			img, _, err := renderChart(chartSpec{Points: pts, From: from, To: to, Bin: bin, Bars: true,
+				W: int(chartW * scale), H: int(timelineH * scale), DPI: 96 * float64(scale), Colors: colors})
+			if err == nil {
+				r.timeline = img
+			}
+		}
+		return r, nil
+	}, func(r pivotResult, err error) {
+		if err != nil {
+			v.s.showError("pivot on "+value, err)
 			return
 		}
-		text := widget.NewLabel(profileText(p))
-		text.TextStyle = fyne.TextStyle{Monospace: true}
-		d := dialog.NewCustom("Pivot: "+kind+" "+a.Entity, "Close", container.NewVScroll(text), v.s.win)
-		d.Resize(fyne.NewSize(900, 600))
+		d := dialog.NewCustom("Pivot: "+kind+" "+value, "Close", container.NewVScroll(pivotContent(v, r, chartW)), v.s.win)
+		d.Resize(size)
 		d.Show()
 	})
 }
 
-// profileText writes a profile as aligned plain text.
-func profileText(p *store.Profile) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d events (%d failed), first %s, last %s\n", p.Events, p.Failures,
-		p.FirstSeen.UTC().Format("2006-01-02 15:04:05"), p.LastSeen.UTC().Format("2006-01-02 15:04:05"))
-	if len(p.NewAPIs) > 0 {
-		b.WriteString("\nFirst used inside the anomaly's window\n")
-		for _, a := range p.NewAPIs {
-			fmt.Fprintf(&b, "  %-40s %s\n", a.EventName, a.EventSource)
+// timelinePoints is a profile's timeline as a series, with the range it spans.
+func timelinePoints(p *store.Profile) (pts []finding.Point, from, to time.Time, bin time.Duration) {
+	if len(p.Timeline) == 0 || p.BinSeconds <= 0 {
+		return nil, from, to, 0
+	}
+	bin = time.Duration(p.BinSeconds) * time.Second
+	for _, b := range p.Timeline {
+		pts = append(pts, finding.Point{BinStart: b.Start, Observed: float64(b.Events)})
+	}
+	// A bin of margin on each side keeps the first and last bars off the axes.
+	return pts, p.Timeline[0].Start.Add(-bin), p.Timeline[len(p.Timeline)-1].Start.Add(2 * bin), bin
+}
+
+// pivotContent lays a profile out: a summary line, the timeline, then each list, with every
+// value that has a pivot of its own as a link to it.
+func pivotContent(v *caseView, r pivotResult, chartW float32) fyne.CanvasObject {
+	p := r.p
+	box := container.NewVBox(widget.NewLabel(fmt.Sprintf("%s events (%s failed) · first %s · last %s UTC", count(p.Events), count(p.Failures),
+		p.FirstSeen.UTC().Format("2006-01-02 15:04:05"), p.LastSeen.UTC().Format("2006-01-02 15:04:05"))))
+	if r.timeline != nil {
+		img := canvas.NewImageFromImage(r.timeline)
+		img.FillMode = canvas.ImageFillContain
+		img.SetMinSize(fyne.NewSize(chartW, timelineH))
+		box.Add(img)
+	}
+	link := func(text, kind, value string) fyne.CanvasObject {
+		if value == "" {
+			l := widget.NewLabel(text)
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		}
+		h := widget.NewHyperlink(text, nil)
+		h.Truncation = fyne.TextTruncateEllipsis
+		h.OnTapped = func() { openPivot(v, kind, value, store.PivotOptions{Top: pivotTop}) }
+		return h
+	}
+	calls := func(title string, apis []store.APICount, counts bool) {
+		if len(apis) == 0 {
+			return
+		}
+		box.Add(bold(title))
+		for _, a := range apis {
+			name := link(a.EventName, app.PivotEvent, a.EventName)
+			if !counts {
+				box.Add(container.NewBorder(nil, nil, nil, faint(a.EventSource), name))
+				continue
+			}
+			box.Add(container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(220, 36),
+				numbers(count(a.Success)+" succeeded", count(a.Failure)+" failed")), name))
 		}
 	}
-	if len(p.APIs) > 0 {
-		b.WriteString("\nCalls                                      succeeded   failed\n")
-		for _, a := range p.APIs {
-			fmt.Fprintf(&b, "  %-40s %9d %8d\n", a.EventName, a.Success, a.Failure)
-		}
-	}
-	section := func(title string, cs []store.Count) {
+	calls("First used inside the anomaly's window", p.NewAPIs, false)
+	calls("Calls", p.APIs, true)
+	section := func(title, kind string, cs []store.Count) {
 		if len(cs) == 0 {
 			return
 		}
-		fmt.Fprintf(&b, "\n%s\n", title)
+		box.Add(bold(title))
 		for _, c := range cs {
-			fmt.Fprintf(&b, "  %9d  %s\n", c.Events, c.Value)
+			value := ""
+			if kind != "" && pivotable(kind, c.Value) {
+				value = c.Value
+			}
+			box.Add(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(90, 36), numbers(count(c.Events))), nil,
+				link(c.Value, kind, value)))
 		}
 	}
-	section("Identities", p.Identities)
-	section("Principals", p.Principals)
-	section("Addresses", p.Addresses)
-	section("User agents", p.UserAgents)
-	section("Regions", p.Regions)
-	return b.String()
+	section("Identities", "", p.Identities)
+	section("Principals", app.PivotPrincipal, p.Principals)
+	section("Addresses", app.PivotIP, p.Addresses)
+	section("User agents", "", p.UserAgents)
+	section("Regions", "", p.Regions)
+	return box
+}
+
+// pivotable reports whether a listed value has a pivot of its own: principals by their ARN, and
+// addresses, not the AWS service names CloudTrail gives as the source of calls services make.
+func pivotable(kind, value string) bool {
+	switch kind {
+	case app.PivotPrincipal:
+		return strings.HasPrefix(value, "arn:")
+	case app.PivotIP:
+		return !strings.HasSuffix(value, ".amazonaws.com") && value != "AWS Internal"
+	}
+	return value != ""
+}
+
+// numbers lays counts out right-aligned, side by side.
+func numbers(texts ...string) fyne.CanvasObject {
+	row := container.New(layout.NewGridLayout(len(texts)))
+	for _, t := range texts {
+		row.Add(widget.NewLabelWithStyle(t, fyne.TextAlignTrailing, fyne.TextStyle{}))
+	}
+	return row
+}
+
+// faint is a label of lesser importance.
+func faint(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Importance = widget.LowImportance
+	return l
 }

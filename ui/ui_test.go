@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -533,11 +534,23 @@ func TestPivotShowsProfile(t *testing.T) {
 	if top == nil {
 		t.Fatal("no pivot dialog")
 	}
+	all := strings.Join(overlayTexts(top), "\n")
+	for _, want := range []string{"ListBuckets", "203.0.113.7", "Pivot: ip 203.0.113.7", "1 failed"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("pivot dialog lacks %q:\n%s", want, all)
+		}
+	}
+}
+
+// overlayTexts lists the texts of the labels and links inside o, in layout order.
+func overlayTexts(o fyne.CanvasObject) []string {
 	var texts []string
 	var walk func(o fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
 		switch w := o.(type) {
 		case *widget.Label:
+			texts = append(texts, w.Text)
+		case *widget.Hyperlink:
 			texts = append(texts, w.Text)
 		case *fyne.Container:
 			for _, c := range w.Objects {
@@ -549,11 +562,80 @@ func TestPivotShowsProfile(t *testing.T) {
 			}
 		}
 	}
-	walk(top)
-	all := strings.Join(texts, "\n")
-	for _, want := range []string{"ListBuckets", "203.0.113.7", "Pivot: ip 203.0.113.7", "failed"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("pivot dialog lacks %q:\n%s", want, all)
+	walk(o)
+	return texts
+}
+
+// findLink returns the link with the given text inside o, or nil.
+func findLink(o fyne.CanvasObject, text string) *widget.Hyperlink {
+	switch w := o.(type) {
+	case *widget.Hyperlink:
+		if w.Text == text {
+			return w
+		}
+	case *fyne.Container:
+		for _, c := range w.Objects {
+			if h := findLink(c, text); h != nil {
+				return h
+			}
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(w).Objects() {
+			if h := findLink(c, text); h != nil {
+				return h
+			}
+		}
+	}
+	return nil
+}
+
+// TestPivotsLeadOn: from the drilldown's addresses, "what else did this address do"; from that
+// pivot's calls, "who else made this call, and when"; from the event shown, its principal.
+func TestPivotsLeadOn(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	d.addrTable.Select(widget.TableCellID{Row: 0, Col: 0})
+	settle(t, s)
+	top := s.win.Canvas().Overlays().Top()
+	if top == nil || !slices.Contains(overlayTexts(top), "Pivot: ip 203.0.113.7") {
+		t.Fatalf("choosing the address opened no pivot on it: %v", top)
+	}
+	call := findLink(top, "GetObject")
+	if call == nil {
+		t.Fatalf("the address's pivot has no link to its call GetObject:\n%s", strings.Join(overlayTexts(top), "\n"))
+	}
+	// A link answers taps on its text only.
+	test.TapAt(call, fyne.NewPos(call.MinSize().Width/2, call.MinSize().Height/2))
+	settle(t, s)
+	top = s.win.Canvas().Overlays().Top()
+	texts := strings.Join(overlayTexts(top), "\n")
+	for _, want := range []string{"Pivot: event GetObject", "arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc", "4 events (1 failed)"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("the call's pivot lacks %q:\n%s", want, texts)
+		}
+	}
+	if findLink(top, "arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc") == nil {
+		t.Error("the call's pivot does not link to the principal that made it")
+	}
+
+	// Nothing is selected yet: the event's pivots wait for one.
+	if !d.pivotPrincipal.Disabled() {
+		t.Error("the principal pivot is enabled with no event shown")
+	}
+	d.events.Select(widget.TableCellID{Row: 0, Col: 1})
+	settle(t, s)
+	if d.pivotPrincipal.Disabled() || d.pivotAddr.Disabled() || d.pivotCall.Disabled() {
+		t.Fatal("the event's pivots stay disabled once it is shown")
+	}
+	test.Tap(d.pivotPrincipal)
+	settle(t, s)
+	texts = strings.Join(overlayTexts(s.win.Canvas().Overlays().Top()), "\n")
+	for _, want := range []string{"Pivot: principal arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc", "DescribeInstances", "53 events",
+		"First used inside the anomaly's window", "ListBuckets"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("the principal's pivot lacks %q:\n%s", want, texts)
 		}
 	}
 }
