@@ -500,3 +500,38 @@ func TestLateFindingsCountLess(t *testing.T) {
 		t.Errorf("the error found in the eighth window: %.2f bits, want 6 - log2(8) = 3", got)
 	}
 }
+
+// TestServiceSideErrorsCountLess: a new role's calls failing with a code nobody has had weigh
+// more when the service refused them (UnauthorizedOperation) than when it was busy
+// (ThrottlingException): throttling tells of load and volume, not intent.
+func TestServiceSideErrorsCountLess(t *testing.T) {
+	score := func(code string) float64 {
+		evs := genNormal(1, 7, end)
+		a := actor{arn: "arn:aws:sts::" + testAccount + ":assumed-role/tool/run-1", issuer: "arn:aws:iam::" + testAccount + ":role/tool",
+			ptype: "AssumedRole", key: "ASIATOOL", agent: "aws-cli/2.15.30"}
+		at := end.Add(-5*time.Hour - 2*time.Minute)
+		for i := range 6 {
+			evs = append(evs, mkEvent(fmt.Sprintf("tool-%d", i), at.Add(time.Duration(i)*time.Second), a,
+				"ec2.amazonaws.com/DescribeInstances", "198.51.100.20", a.agent, code))
+		}
+		sortEvents(evs)
+		for _, an := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if strings.Contains(an.Entity, "assumed-role/tool/") {
+				return an.Score
+			}
+		}
+		t.Fatalf("no anomaly for the new role failing with %s", code)
+		return 0
+	}
+	denied, busy := score("UnauthorizedOperation"), score("ThrottlingException")
+	if !(busy < denied-1) {
+		t.Errorf("score with ThrottlingException %.2f, with UnauthorizedOperation %.2f: want the first at least a bit lower", busy, denied)
+	}
+	for code, want := range map[string]bool{"Throttling": true, "ThrottlingException": true, "Client.RequestLimitExceeded": true,
+		"SlowDown": true, "TooManyRequestsException": true, "ServiceUnavailable": true, "InternalError": true,
+		"AccessDenied": false, "Client.UnauthorizedOperation": false, "NoSuchBucket": false, "ResourceNotFoundException": false} {
+		if got := serviceSideError(code); got != want {
+			t.Errorf("serviceSideError(%q) = %v, want %v", code, got, want)
+		}
+	}
+}

@@ -318,6 +318,11 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			if d == dimNetwork && !publicAddress(vals[v].example) {
 				bits *= 0.5 // a new private or service address is less alarming than a new outside one
 			}
+			if d == dimError && serviceSideError(v) {
+				// Throttling and service faults tell of the service's load and the caller's
+				// volume, which the volume factors weigh; not of what the caller meant to do.
+				bits *= 0.5
+			}
 			bits = math.Min(bits, maxFactorBits)
 			if bits < minFactorBits {
 				continue

@@ -174,6 +174,22 @@ func values(e *cloudtrail.Event, out *[numDims]string) {
 	}
 }
 
+// serviceSideError reports whether an error code says the service could not or would not serve
+// the call just then (throttling, rate limits, internal faults, timeouts), whatever the caller's
+// rights: Throttling, ThrottlingException, Client.RequestLimitExceeded, SlowDown,
+// TooManyRequestsException, ServiceUnavailable, InternalError, InternalFailure, RequestTimeout.
+func serviceSideError(code string) bool {
+	c := strings.ToLower(strings.TrimPrefix(code, "Client."))
+	c = strings.TrimPrefix(c, "server.")
+	for _, s := range []string{"throttl", "requestlimitexceeded", "slowdown", "toomanyrequests",
+		"serviceunavailable", "internalerror", "internalfailure", "internalserver", "requesttimeout"} {
+		if strings.Contains(c, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // apiKey names an API as eventSource/eventName, without Lambda-style version suffixes.
 func apiKey(e *cloudtrail.Event) string {
 	return e.EventSource + "/" + baseName(e.EventName)
