@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -30,7 +31,8 @@ type caseView struct {
 	overview *overview
 	sources  *sources
 	settings *settingsView
-	drill    *drilldown // the drilldown on show, if any
+	drill    *drilldown      // the drilldown on show, if any
+	pivots   []dialog.Dialog // pivot dialogs open, the latest last: Escape closes it
 
 	screens []screen
 	built   map[int]fyne.CanvasObject

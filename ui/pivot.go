@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,6 +84,10 @@ func openPivot(v *caseView, kind, value string, opt store.PivotOptions) {
 		}
 		d := dialog.NewCustom("Pivot: "+kind+" "+value, "Close", container.NewVScroll(pivotContent(v, r, chartW)), v.s.win)
 		d.Resize(size)
+		d.SetOnClosed(func() {
+			v.pivots = slices.DeleteFunc(v.pivots, func(o dialog.Dialog) bool { return o == d })
+		})
+		v.pivots = append(v.pivots, d)
 		d.Show()
 	})
 }

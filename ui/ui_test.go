@@ -815,7 +815,7 @@ func TestDemoCancel(t *testing.T) {
 }
 
 // TestEscapeLeavesDrilldown: Escape in an anomaly's drilldown returns to the overview, as the
-// back button does; elsewhere it does nothing.
+// back button does, after closing any pivot open over it; elsewhere it does nothing.
 func TestEscapeLeavesDrilldown(t *testing.T) {
 	s, _ := openedCase(t)
 	test.Tap(s.view.overview.riskTiles[9])
@@ -827,6 +827,25 @@ func TestEscapeLeavesDrilldown(t *testing.T) {
 	settle(t, s)
 	if s.view.drill != nil || s.view.current != screenOverview {
 		t.Errorf("after Escape: drilldown open %v, screen %d; want the overview", s.view.drill != nil, s.view.current)
+	}
+	// Over a pivot, Escape closes the pivot first, and only then leaves the drilldown.
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	showPivot(s.view, s.view.drill.a)
+	settle(t, s)
+	if s.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("no pivot dialog")
+	}
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	settle(t, s)
+	if top := s.win.Canvas().Overlays().Top(); top != nil || s.view.drill == nil || len(s.view.pivots) != 0 {
+		t.Errorf("after Escape over a pivot: overlay %v, drilldown open %v, %d pivots; want the pivot closed, the drilldown kept",
+			top, s.view.drill != nil, len(s.view.pivots))
+	}
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	settle(t, s)
+	if s.view.drill != nil {
+		t.Error("a second Escape did not leave the drilldown")
 	}
 	s.view.show(screenSources)
 	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})

@@ -424,10 +424,14 @@ func (s *shell) addShortcuts() {
 			s.showWelcome("")
 		}
 	})
-	// Escape leaves an anomaly's drilldown for the overview, as its back button does. (A focused
-	// entry takes the key itself.)
+	// Escape closes the latest pivot, or else leaves an anomaly's drilldown for the overview, as
+	// its back button does; under any other dialog it does nothing. (A focused entry takes the
+	// key itself.)
 	s.win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
 		switch {
+		case ev.Name == fyne.KeyEscape && s.view != nil && len(s.view.pivots) > 0:
+			s.view.pivots[len(s.view.pivots)-1].Hide()
+		case ev.Name == fyne.KeyEscape && s.win.Canvas().Overlays().Top() != nil:
 		case ev.Name == fyne.KeyEscape && s.view != nil && s.view.drill != nil:
 			s.view.show(screenOverview)
 		case ev.Name == fyne.KeyF5:
