@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -420,52 +419,9 @@ func reportLoad(b *testing.B, res childResult, rss int64) {
 func BenchmarkIngestS3(b *testing.B) {
 	corpus := s3Corpus(b)
 	for b.Loop() {
-		speed := yardstick(b, corpus)
 		res, rss := loadInChild(b, corpus)
 		reportLoad(b, res, rss)
-		b.ReportMetric(speed, "yardstick-us")
 	}
-}
-
-// yardstick times a fixed piece of CPU work just before a load: decoding and extracting one
-// file of the corpus, single-threaded, in µs per event. This machine's speed drifts by a third
-// between runs minutes apart, and every figure of a load drifts with it; the yardstick says
-// which kind of minute a load ran in, so two loads can be compared.
-func yardstick(b *testing.B, corpus string) float64 {
-	b.Helper()
-	var first string
-	filepath.WalkDir(corpus, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && first == "" {
-			first = p
-		}
-		return nil
-	})
-	f, err := os.Open(first)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReader(f))
-	if err != nil {
-		b.Fatal(err)
-	}
-	plain, err := io.ReadAll(zr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var events int
-	start := time.Now()
-	for time.Since(start) < time.Second {
-		_, err := cloudtrail.Decode(bytes.NewReader(plain), func(r cloudtrail.Record) error {
-			_, err := r.Extract()
-			events++
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	return float64(time.Since(start).Microseconds()) / float64(events)
 }
 
 // BenchmarkIngestBigFile loads one ~1 GiB {"Records":[...]} file: peak memory must not follow
