@@ -93,7 +93,7 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 		}
 	}
 	actions := container.NewHBox(
-		widget.NewButtonWithIcon("Pivot on "+a.EntityType, theme.SearchIcon(), func() { showPivot(v, a) }),
+		widget.NewButtonWithIcon(pivotLabel(a), theme.SearchIcon(), func() { showPivot(v, a) }),
 		widget.NewButtonWithIcon("Open in investigator", theme.ZoomInIcon(), part2("The investigator")),
 	)
 	header := container.NewBorder(nil, nil, container.NewHBox(back, container.NewGridWrap(fyne.NewSize(110, 64), badge)), actions,

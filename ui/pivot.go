@@ -40,9 +40,26 @@ const (
 	timelineH      = 130
 )
 
+// pivotLabel names the drilldown's pivot on the anomaly's entity.
+func pivotLabel(a finding.Anomaly) string {
+	if a.EntityType == finding.EntityAccount {
+		return "Pivot on the window"
+	}
+	return "Pivot on " + a.EntityType
+}
+
 // showPivot profiles the anomaly's entity, with the calls it first made inside the anomaly's
-// window.
+// window. An account-wide anomaly (a volume no principal dominates) has no one entity to
+// follow: its pivot is the window itself, everyone who was busy in it.
 func showPivot(v *caseView, a finding.Anomaly) {
+	if a.EntityType == finding.EntityAccount {
+		from, to := a.WindowStart, a.WindowEnd
+		title := fmt.Sprintf("Pivot: window %s – %s UTC", from.UTC().Format("2006-01-02 15:04"), to.UTC().Format("15:04"))
+		showProfile(v, title, func(ctx context.Context) (*store.Profile, error) {
+			return v.c.PivotWindow(ctx, from, to, store.PivotOptions{Top: pivotTop})
+		})
+		return
+	}
 	openPivot(v, pivotKind(a.EntityType), a.Entity, store.PivotOptions{Top: pivotTop, WindowStart: a.WindowStart, WindowEnd: a.WindowEnd})
 }
 
@@ -57,13 +74,21 @@ type pivotResult struct {
 // principal and call listed opens its own pivot, so "what else did this address do" leads on to
 // "who else ran this call, and when" without leaving the window.
 func openPivot(v *caseView, kind, value string, opt store.PivotOptions) {
+	showProfile(v, "Pivot: "+kind+" "+value, func(ctx context.Context) (*store.Profile, error) {
+		return v.c.Pivot(ctx, kind, value, opt)
+	})
+}
+
+// showProfile makes a profile with get off the UI goroutine, draws its timeline there too, and
+// shows both in a dialog.
+func showProfile(v *caseView, title string, get func(ctx context.Context) (*store.Profile, error)) {
 	colors := currentPalette()
 	scale := v.s.win.Canvas().Scale()
 	win := v.s.win.Canvas().Size()
 	size := fyne.NewSize(min(pivotW, win.Width*0.85), min(pivotH, win.Height*0.85))
 	chartW := size.Width - 60 // the dialog's padding and scroll bar
 	do(v, func(ctx context.Context) (pivotResult, error) {
-		p, err := v.c.Pivot(ctx, kind, value, opt)
+		p, err := get(ctx)
 		if err != nil {
 			return pivotResult{}, err
 		}
@@ -79,10 +104,10 @@ func openPivot(v *caseView, kind, value string, opt store.PivotOptions) {
 		return r, nil
 	}, func(r pivotResult, err error) {
 		if err != nil {
-			v.s.showError("pivot on "+value, err)
+			v.s.showError(strings.ToLower(title[:1])+title[1:], err)
 			return
 		}
-		d := dialog.NewCustom("Pivot: "+kind+" "+value, "Close", container.NewVScroll(pivotContent(v, r, chartW)), v.s.win)
+		d := dialog.NewCustom(title, "Close", container.NewVScroll(pivotContent(v, r, chartW)), v.s.win)
 		d.Resize(size)
 		d.SetOnClosed(func() {
 			v.pivots = slices.DeleteFunc(v.pivots, func(o dialog.Dialog) bool { return o == d })

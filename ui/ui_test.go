@@ -542,6 +542,25 @@ func TestPivotShowsProfile(t *testing.T) {
 	}
 }
 
+// TestAccountPivotIsTheWindow: an account-wide anomaly has no one entity; its pivot profiles its
+// window, with the principals and addresses busy in it.
+func TestAccountPivotIsTheWindow(t *testing.T) {
+	s, _ := openedCase(t)
+	a := anomOut
+	a.EntityType, a.Entity = finding.EntityAccount, "111122223333"
+	if got := pivotLabel(a); got != "Pivot on the window" {
+		t.Errorf("pivot button %q", got)
+	}
+	showPivot(s.view, a)
+	settle(t, s)
+	texts := strings.Join(overlayTexts(s.win.Canvas().Overlays().Top()), "\n")
+	for _, want := range []string{"Pivot: window 2024-05-09 20:25 – 20:30 UTC", "5 events (1 failed)", "203.0.113.7", "ListBuckets"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("the window's pivot lacks %q:\n%s", want, texts)
+		}
+	}
+}
+
 // overlayTexts lists the texts of the labels and links inside o, in layout order.
 func overlayTexts(o fyne.CanvasObject) []string {
 	var texts []string
