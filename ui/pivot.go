@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/trailscope/trailscope/app"
@@ -107,7 +108,12 @@ func showProfile(v *caseView, title string, get func(ctx context.Context) (*stor
 			v.s.showError(strings.ToLower(title[:1])+title[1:], err)
 			return
 		}
-		d := dialog.NewCustom(title, "Close", container.NewVScroll(pivotContent(v, r, chartW)), v.s.win)
+		d := dialog.NewCustomWithoutButtons(title, container.NewVScroll(pivotContent(v, r, chartW)), v.s.win)
+		// For a ticket or a report: the profile as aligned text, under the pivot's title.
+		copyText := widget.NewButtonWithIcon("Copy as text", theme.ContentCopyIcon(), func() {
+			v.s.app.Clipboard().SetContent(title + "\n\n" + profileText(r.p))
+		})
+		d.SetButtons([]fyne.CanvasObject{copyText, widget.NewButton("Close", d.Hide)})
 		d.Resize(size)
 		d.SetOnClosed(func() {
 			v.pivots = slices.DeleteFunc(v.pivots, func(o dialog.Dialog) bool { return o == d })
@@ -218,4 +224,38 @@ func faint(text string) *widget.Label {
 	l := widget.NewLabel(text)
 	l.Importance = widget.LowImportance
 	return l
+}
+
+// profileText writes a profile as aligned plain text.
+func profileText(p *store.Profile) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d events (%d failed), first %s, last %s\n", p.Events, p.Failures,
+		p.FirstSeen.UTC().Format("2006-01-02 15:04:05"), p.LastSeen.UTC().Format("2006-01-02 15:04:05"))
+	if len(p.NewAPIs) > 0 {
+		b.WriteString("\nFirst used inside the anomaly's window\n")
+		for _, a := range p.NewAPIs {
+			fmt.Fprintf(&b, "  %-40s %s\n", a.EventName, a.EventSource)
+		}
+	}
+	if len(p.APIs) > 0 {
+		b.WriteString("\nCalls                                      succeeded   failed\n")
+		for _, a := range p.APIs {
+			fmt.Fprintf(&b, "  %-40s %9d %8d\n", a.EventName, a.Success, a.Failure)
+		}
+	}
+	section := func(title string, cs []store.Count) {
+		if len(cs) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n%s\n", title)
+		for _, c := range cs {
+			fmt.Fprintf(&b, "  %9d  %s\n", c.Events, c.Value)
+		}
+	}
+	section("Identities", p.Identities)
+	section("Principals", p.Principals)
+	section("Addresses", p.Addresses)
+	section("User agents", p.UserAgents)
+	section("Regions", p.Regions)
+	return b.String()
 }

@@ -540,6 +540,42 @@ func TestPivotShowsProfile(t *testing.T) {
 			t.Errorf("pivot dialog lacks %q:\n%s", want, all)
 		}
 	}
+	// Copy as text puts the profile, under its title, on the clipboard.
+	copyText := findButton(top, "Copy as text")
+	if copyText == nil {
+		t.Fatal("no Copy as text button")
+	}
+	test.Tap(copyText)
+	got := s.app.Clipboard().Content()
+	for _, want := range []string{"Pivot: ip 203.0.113.7", "5 events (1 failed)", "GetObject", "3        1", "arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("copied text lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// findButton returns the button with the given text inside o, or nil.
+func findButton(o fyne.CanvasObject, text string) *widget.Button {
+	switch w := o.(type) {
+	case *widget.Button:
+		if w.Text == text {
+			return w
+		}
+		return nil
+	case *fyne.Container:
+		for _, c := range w.Objects {
+			if b := findButton(c, text); b != nil {
+				return b
+			}
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(w).Objects() {
+			if b := findButton(c, text); b != nil {
+				return b
+			}
+		}
+	}
+	return nil
 }
 
 // TestAccountPivotIsTheWindow: an account-wide anomaly has no one entity; its pivot profiles its
