@@ -307,3 +307,11 @@ func TestBarsCoverTheirBins(t *testing.T) {
 		t.Errorf("bars %d px wide, want a 5-minute bin of a 4-hour axis (about 18 px)", w)
 	}
 }
+
+func TestBinWords(t *testing.T) {
+	for sec, want := range map[int64]string{300: "5 min", 3600: "hour", 21600: "6 hours", 5400: "90 min", 45: "45s"} {
+		if got := binWords(sec); got != want {
+			t.Errorf("binWords(%d) = %q, want %q", sec, got, want)
+		}
+	}
+}

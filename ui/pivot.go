@@ -140,8 +140,13 @@ func timelinePoints(p *store.Profile) (pts []finding.Point, from, to time.Time, 
 // value that has a pivot of its own as a link to it.
 func pivotContent(v *caseView, r pivotResult, chartW float32) fyne.CanvasObject {
 	p := r.p
-	box := container.NewVBox(widget.NewLabel(fmt.Sprintf("%s events (%s failed) · first %s · last %s UTC", count(p.Events), count(p.Failures),
-		p.FirstSeen.UTC().Format("2006-01-02 15:04:05"), p.LastSeen.UTC().Format("2006-01-02 15:04:05"))))
+	summary := fmt.Sprintf("%s events (%s failed) · first %s · last %s UTC", count(p.Events), count(p.Failures),
+		p.FirstSeen.UTC().Format("2006-01-02 15:04:05"), p.LastSeen.UTC().Format("2006-01-02 15:04:05"))
+	if r.timeline != nil {
+		// The bars' width changes with the span (5 minutes, or an hour past two days): say it.
+		summary += " · bars: events per " + binWords(p.BinSeconds)
+	}
+	box := container.NewVBox(widget.NewLabel(summary))
 	if r.timeline != nil {
 		img := canvas.NewImageFromImage(r.timeline)
 		img.FillMode = canvas.ImageFillContain
@@ -258,4 +263,18 @@ func profileText(p *store.Profile) string {
 	section("User agents", p.UserAgents)
 	section("Regions", p.Regions)
 	return b.String()
+}
+
+// binWords names a timeline bin: "5 min", "hour", "6 hours".
+func binWords(seconds int64) string {
+	d := time.Duration(seconds) * time.Second
+	switch {
+	case d == time.Hour:
+		return "hour"
+	case d > time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return d.String()
 }

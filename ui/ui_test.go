@@ -666,7 +666,8 @@ func TestPivotsLeadOn(t *testing.T) {
 	settle(t, s)
 	top = s.win.Canvas().Overlays().Top()
 	texts := strings.Join(overlayTexts(top), "\n")
-	for _, want := range []string{"Pivot: event GetObject", "arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc", "4 events (1 failed)"} {
+	for _, want := range []string{"Pivot: event GetObject", "arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc", "4 events (1 failed)",
+		"bars: events per 5 min"} {
 		if !strings.Contains(texts, want) {
 			t.Errorf("the call's pivot lacks %q:\n%s", want, texts)
 		}
