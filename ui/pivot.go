@@ -88,7 +88,21 @@ func showProfile(v *caseView, title string, get func(ctx context.Context) (*stor
 	win := v.s.win.Canvas().Size()
 	size := fyne.NewSize(min(pivotW, win.Width*0.85), min(pivotH, win.Height*0.85))
 	chartW := size.Width - 60 // the dialog's padding and scroll bar
-	do(v, func(ctx context.Context) (pivotResult, error) {
+	// A pivot on a common call in a big case reads for seconds: past pivotWait a dialog says it
+	// is working, and its Cancel (or Escape) stops the reading.
+	ctx, cancel := context.WithCancel(v.ctx)
+	finished := false
+	var wait dialog.Dialog
+	v.s.b.later(pivotWait, func() {
+		if finished {
+			return
+		}
+		wait = dialog.NewCustom(title, "Cancel", container.NewVBox(widget.NewLabel("Reading the case…"),
+			widget.NewProgressBarInfinite()), v.s.win)
+		v.trackPivot(wait, cancel)
+		wait.Show()
+	})
+	do(v, func(context.Context) (pivotResult, error) {
 		p, err := get(ctx)
 		if err != nil {
 			return pivotResult{}, err
@@ -104,6 +118,11 @@ func showProfile(v *caseView, title string, get func(ctx context.Context) (*stor
 		}
 		return r, nil
 	}, func(r pivotResult, err error) {
+		finished = true
+		if wait != nil {
+			wait.Hide()
+		}
+		cancel()
 		if err != nil {
 			v.s.showError(strings.ToLower(title[:1])+title[1:], err)
 			return
@@ -115,11 +134,23 @@ func showProfile(v *caseView, title string, get func(ctx context.Context) (*stor
 		})
 		d.SetButtons([]fyne.CanvasObject{copyText, widget.NewButton("Close", d.Hide)})
 		d.Resize(size)
-		d.SetOnClosed(func() {
-			v.pivots = slices.DeleteFunc(v.pivots, func(o dialog.Dialog) bool { return o == d })
-		})
-		v.pivots = append(v.pivots, d)
+		v.trackPivot(d, nil)
 		d.Show()
+	})
+}
+
+// pivotWait is how long a pivot reads before a dialog says so. (A variable for tests.)
+var pivotWait = 300 * time.Millisecond
+
+// trackPivot keeps d among the pivot dialogs that Escape closes, latest first, until it closes;
+// closing it also calls closed, when set.
+func (v *caseView) trackPivot(d dialog.Dialog, closed func()) {
+	v.pivots = append(v.pivots, d)
+	d.SetOnClosed(func() {
+		v.pivots = slices.DeleteFunc(v.pivots, func(o dialog.Dialog) bool { return o == d })
+		if closed != nil {
+			closed()
+		}
 	})
 }
 

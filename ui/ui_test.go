@@ -597,6 +597,41 @@ func TestAccountPivotIsTheWindow(t *testing.T) {
 	}
 }
 
+// TestSlowPivotCanBeCancelled: a pivot still reading after pivotWait shows a dialog whose Cancel
+// stops the reading, and then nothing else opens: no profile, no error.
+func TestSlowPivotCanBeCancelled(t *testing.T) {
+	s, _ := openedCase(t)
+	defer func(d time.Duration) { pivotWait = d }(pivotWait)
+	pivotWait = 0
+	stopped := make(chan struct{})
+	showProfile(s.view, "Pivot: event Slow", func(ctx context.Context) (*store.Profile, error) {
+		<-ctx.Done() // as a long read does when interrupted
+		close(stopped)
+		return nil, ctx.Err()
+	})
+	// The pivot never finishes by itself, so settle would wait for ever: run the hand-offs here.
+	q, _ := queues.Load(s)
+	var top fyne.CanvasObject
+	for deadline := time.Now().Add(5 * time.Second); top == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		q.(*uiQueue).drain()
+		top = s.win.Canvas().Overlays().Top()
+	}
+	cancel := findButton(top, "Cancel")
+	if cancel == nil || !slices.Contains(overlayTexts(top), "Reading the case…") {
+		t.Fatalf("no working dialog with Cancel over a slow pivot: %v", top)
+	}
+	test.Tap(cancel)
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Cancel did not stop the pivot's reading")
+	}
+	settle(t, s)
+	if top := s.win.Canvas().Overlays().Top(); top != nil {
+		t.Errorf("after Cancel a dialog is open: %v", overlayTexts(top))
+	}
+}
+
 // overlayTexts lists the texts of the labels and links inside o, in layout order.
 func overlayTexts(o fyne.CanvasObject) []string {
 	var texts []string
