@@ -234,14 +234,12 @@ func pivotContent(v *caseView, r pivotResult, chartW float32) fyne.CanvasObject 
 	return box
 }
 
-// pivotable reports whether a listed value has a pivot of its own: principals by their ARN, and
-// addresses, not the AWS service names CloudTrail gives as the source of calls services make.
+// pivotable reports whether a listed value has a pivot of its own: principals by their ARN (a
+// user name alone is no principal_arn), any other value when there is one. A source that is an
+// AWS service's name ("s3.amazonaws.com", "AWS Internal") pivots too: on whose behalf it called.
 func pivotable(kind, value string) bool {
-	switch kind {
-	case app.PivotPrincipal:
+	if kind == app.PivotPrincipal {
 		return strings.HasPrefix(value, "arn:")
-	case app.PivotIP:
-		return !strings.HasSuffix(value, ".amazonaws.com") && value != "AWS Internal"
 	}
 	return value != ""
 }
