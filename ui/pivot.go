@@ -171,6 +171,13 @@ func timelinePoints(p *store.Profile) (pts []finding.Point, from, to time.Time, 
 // value that has a pivot of its own as a link to it.
 func pivotContent(v *caseView, r pivotResult, chartW float32) fyne.CanvasObject {
 	p := r.p
+	if p.Events == 0 {
+		noun := map[string]string{app.PivotIP: "address", app.PivotEvent: "call", app.PivotKey: "key"}[p.Kind]
+		if noun == "" {
+			noun = p.Kind // principal, window
+		}
+		return widget.NewLabel("No events in the case for this " + noun + ".")
+	}
 	summary := fmt.Sprintf("%s events (%s failed) · first %s · last %s UTC", count(p.Events), count(p.Failures),
 		p.FirstSeen.UTC().Format("2006-01-02 15:04:05"), p.LastSeen.UTC().Format("2006-01-02 15:04:05"))
 	if r.timeline != nil {
@@ -262,6 +269,9 @@ func faint(text string) *widget.Label {
 
 // profileText writes a profile as aligned plain text.
 func profileText(p *store.Profile) string {
+	if p.Events == 0 {
+		return "No events.\n"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d events (%d failed), first %s, last %s\n", p.Events, p.Failures,
 		p.FirstSeen.UTC().Format("2006-01-02 15:04:05"), p.LastSeen.UTC().Format("2006-01-02 15:04:05"))

@@ -597,6 +597,18 @@ func TestAccountPivotIsTheWindow(t *testing.T) {
 	}
 }
 
+// TestPivotOnNothing: a pivot on a value no event has says so, instead of a profile of zeros
+// first seen in the year 1.
+func TestPivotOnNothing(t *testing.T) {
+	s, _ := openedCase(t)
+	openPivot(s.view, app.PivotIP, "198.51.100.99", store.PivotOptions{Top: pivotTop})
+	settle(t, s)
+	texts := strings.Join(overlayTexts(s.win.Canvas().Overlays().Top()), "\n")
+	if !strings.Contains(texts, "No events in the case for this address.") || strings.Contains(texts, "0001-01-01") {
+		t.Errorf("pivot on an absent address shows:\n%s", texts)
+	}
+}
+
 // TestSlowPivotCanBeCancelled: a pivot still reading after pivotWait shows a dialog whose Cancel
 // stops the reading, and then nothing else opens: no profile, no error.
 func TestSlowPivotCanBeCancelled(t *testing.T) {
