@@ -554,30 +554,6 @@ func TestPivotShowsProfile(t *testing.T) {
 	}
 }
 
-// findButton returns the button with the given text inside o, or nil.
-func findButton(o fyne.CanvasObject, text string) *widget.Button {
-	switch w := o.(type) {
-	case *widget.Button:
-		if w.Text == text {
-			return w
-		}
-		return nil
-	case *fyne.Container:
-		for _, c := range w.Objects {
-			if b := findButton(c, text); b != nil {
-				return b
-			}
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(w).Objects() {
-			if b := findButton(c, text); b != nil {
-				return b
-			}
-		}
-	}
-	return nil
-}
-
 // TestAccountPivotIsTheWindow: an account-wide anomaly has no one entity; its pivot profiles its
 // window, with the principals and addresses busy in it.
 func TestAccountPivotIsTheWindow(t *testing.T) {
@@ -644,48 +620,51 @@ func TestSlowPivotCanBeCancelled(t *testing.T) {
 	}
 }
 
+// objects lists o and every object inside it, containers and widgets' renderers, in layout order.
+func objects(o fyne.CanvasObject) []fyne.CanvasObject {
+	out := []fyne.CanvasObject{o}
+	switch w := o.(type) {
+	case *fyne.Container:
+		for _, c := range w.Objects {
+			out = append(out, objects(c)...)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(w).Objects() {
+			out = append(out, objects(c)...)
+		}
+	}
+	return out
+}
+
 // overlayTexts lists the texts of the labels and links inside o, in layout order.
 func overlayTexts(o fyne.CanvasObject) []string {
 	var texts []string
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		switch w := o.(type) {
+	for _, c := range objects(o) {
+		switch w := c.(type) {
 		case *widget.Label:
 			texts = append(texts, w.Text)
 		case *widget.Hyperlink:
 			texts = append(texts, w.Text)
-		case *fyne.Container:
-			for _, c := range w.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(w).Objects() {
-				walk(c)
-			}
 		}
 	}
-	walk(o)
 	return texts
 }
 
-// findLink returns the link with the given text inside o, or nil.
+// findButton returns the button labelled text inside o, or nil.
+func findButton(o fyne.CanvasObject, text string) *widget.Button {
+	for _, c := range objects(o) {
+		if b, ok := c.(*widget.Button); ok && b.Text == text {
+			return b
+		}
+	}
+	return nil
+}
+
+// findLink returns the link labelled text inside o, or nil.
 func findLink(o fyne.CanvasObject, text string) *widget.Hyperlink {
-	switch w := o.(type) {
-	case *widget.Hyperlink:
-		if w.Text == text {
-			return w
-		}
-	case *fyne.Container:
-		for _, c := range w.Objects {
-			if h := findLink(c, text); h != nil {
-				return h
-			}
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(w).Objects() {
-			if h := findLink(c, text); h != nil {
-				return h
-			}
+	for _, c := range objects(o) {
+		if h, ok := c.(*widget.Hyperlink); ok && h.Text == text {
+			return h
 		}
 	}
 	return nil
