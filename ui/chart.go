@@ -172,7 +172,8 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 	if s.DPI <= 0 {
 		s.DPI = 96
 	}
-	pts := downsample(s.Points, s.From, s.To, s.W/2)
+	cols := s.W / 2 // buckets of two pixels each at most
+	pts := downsample(s.Points, s.From, s.To, cols)
 	ymax := 1.0
 	for _, p := range pts {
 		ymax = max(ymax, p.Observed, p.Upper)
@@ -210,7 +211,7 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 		// Each bar covers its bin, or the bucket that downsampling merged it into.
 		w := s.Bin
 		if len(pts) < len(s.Points) {
-			w = s.To.Sub(s.From) / time.Duration(s.W/2)
+			w = s.To.Sub(s.From) / time.Duration(cols)
 		}
 		c.Series = []chart.Series{&barSeries{pts: pts, width: w, color: drawColor(s.Colors.Line)}}
 	} else {

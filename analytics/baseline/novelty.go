@@ -178,9 +178,9 @@ func values(e *cloudtrail.Event, out *[numDims]string) {
 // the call just then (throttling, rate limits, internal faults, timeouts), whatever the caller's
 // rights: Throttling, ThrottlingException, Client.RequestLimitExceeded, SlowDown,
 // TooManyRequestsException, ServiceUnavailable, InternalError, InternalFailure, RequestTimeout.
+// EC2's "Client." and "Server." prefixes need no stripping: the words are matched anywhere.
 func serviceSideError(code string) bool {
-	c := strings.ToLower(strings.TrimPrefix(code, "Client."))
-	c = strings.TrimPrefix(c, "server.")
+	c := strings.ToLower(code)
 	for _, s := range []string{"throttl", "requestlimitexceeded", "slowdown", "toomanyrequests",
 		"serviceunavailable", "internalerror", "internalfailure", "internalserver", "requesttimeout"} {
 		if strings.Contains(c, s) {
