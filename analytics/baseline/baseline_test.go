@@ -501,10 +501,11 @@ func TestLateFindingsCountLess(t *testing.T) {
 	}
 }
 
-// TestServiceSideErrorsCountLess: a new role's calls failing with a code nobody has had weigh
-// more when the service refused them (UnauthorizedOperation) than when it was busy
-// (ThrottlingException): throttling tells of load and volume, not intent.
-func TestServiceSideErrorsCountLess(t *testing.T) {
+// TestServiceSideAndNotFoundErrorsCountLess: a new role's calls failing with a code nobody has
+// had weigh more when the service refused them (UnauthorizedOperation) than when it was busy
+// (ThrottlingException) or found nothing (NotFound): those tell of load, volume and existence
+// checks, not intent.
+func TestServiceSideAndNotFoundErrorsCountLess(t *testing.T) {
 	score := func(code string) float64 {
 		evs := genNormal(1, 7, end)
 		a := actor{arn: "arn:aws:sts::" + testAccount + ":assumed-role/tool/run-1", issuer: "arn:aws:iam::" + testAccount + ":role/tool",
@@ -523,15 +524,24 @@ func TestServiceSideErrorsCountLess(t *testing.T) {
 		t.Fatalf("no anomaly for the new role failing with %s", code)
 		return 0
 	}
-	denied, busy := score("UnauthorizedOperation"), score("ThrottlingException")
-	if !(busy < denied-1) {
-		t.Errorf("score with ThrottlingException %.2f, with UnauthorizedOperation %.2f: want the first at least a bit lower", busy, denied)
+	denied := score("UnauthorizedOperation")
+	for _, code := range []string{"ThrottlingException", "Client.InvalidGroup.NotFound"} {
+		if got := score(code); !(got < denied-1) {
+			t.Errorf("score with %s %.2f, with UnauthorizedOperation %.2f: want the first at least a bit lower", code, got, denied)
+		}
 	}
 	for code, want := range map[string]bool{"Throttling": true, "ThrottlingException": true, "Client.RequestLimitExceeded": true,
 		"SlowDown": true, "TooManyRequestsException": true, "ServiceUnavailable": true, "InternalError": true,
 		"AccessDenied": false, "Client.UnauthorizedOperation": false, "NoSuchBucket": false, "ResourceNotFoundException": false} {
 		if got := serviceSideError(code); got != want {
 			t.Errorf("serviceSideError(%q) = %v, want %v", code, got, want)
+		}
+	}
+	for code, want := range map[string]bool{"NoSuchEntity": true, "NoSuchBucketPolicy": true, "ResourceNotFoundException": true,
+		"Client.InvalidGroup.NotFound": true, "DBInstanceNotFound": true, "EntityDoesNotExistException": true,
+		"AccessDenied": false, "Client.UnauthorizedOperation": false, "ValidationException": false, "Throttling": false} {
+		if got := notFoundError(code); got != want {
+			t.Errorf("notFoundError(%q) = %v, want %v", code, got, want)
 		}
 	}
 }

@@ -318,9 +318,11 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			if d == dimNetwork && !publicAddress(vals[v].example) {
 				bits *= 0.5 // a new private or service address is less alarming than a new outside one
 			}
-			if d == dimError && serviceSideError(v) {
+			if d == dimError && (serviceSideError(v) || notFoundError(v)) {
 				// Throttling and service faults tell of the service's load and the caller's
 				// volume, which the volume factors weigh; not of what the caller meant to do.
+				// "Not found" is the answer to an existence check, which infrastructure tools
+				// make all day; a brute force of names shows as a volume of it.
 				bits *= 0.5
 			}
 			bits = math.Min(bits, maxFactorBits)

@@ -190,6 +190,14 @@ func serviceSideError(code string) bool {
 	return false
 }
 
+// notFoundError reports whether an error code says the thing asked for does not exist:
+// NoSuchEntity, NoSuchBucketPolicy, ResourceNotFoundException, Client.InvalidGroup.NotFound,
+// DBInstanceNotFound, ParameterNotFound, EntityDoesNotExistException.
+func notFoundError(code string) bool {
+	c := strings.ToLower(code)
+	return strings.Contains(c, "notfound") || strings.Contains(c, "nosuch") || strings.Contains(c, "doesnotexist")
+}
+
 // apiKey names an API as eventSource/eventName, without Lambda-style version suffixes.
 func apiKey(e *cloudtrail.Event) string {
 	return e.EventSource + "/" + baseName(e.EventName)

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/trailscope/trailscope/analytics/baseline"
 	"github.com/trailscope/trailscope/analytics/direction"
 	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/synth"
 )
 
 // sharedData returns ../shared/data relative to the repository root, skipping the test when it
@@ -202,4 +204,150 @@ func TestStratusInInvictus(t *testing.T) {
 		t.Logf("%-58s events %3d  max risk %2d  rank %3d  %s", name, len(tech), best, rank, title)
 	}
 	t.Logf("Stratus techniques reaching risk ≥ 7 in the Invictus hour: %d of %d", reached, len(files))
+}
+
+// victim is an IAM user of the generated organisation whose identity a detonation takes over.
+type victim struct {
+	arn, account, id, name, key, ip, region string
+}
+
+// busiestUser picks the IAM user with the most events in evs, with its usual address and region.
+func busiestUser(evs []cloudtrail.Event) victim {
+	count := map[string]int{}
+	for i := range evs {
+		if evs[i].PrincipalType == "IAMUser" {
+			count[evs[i].PrincipalARN]++
+		}
+	}
+	var v victim
+	best := 0
+	for arn, n := range count {
+		if n > best || n == best && arn < v.arn {
+			v.arn, best = arn, n
+		}
+	}
+	ips, regions, keys := map[string]int{}, map[string]int{}, map[string]int{}
+	for i := range evs {
+		if e := &evs[i]; e.PrincipalARN == v.arn {
+			v.account, v.id, v.name = e.PrincipalAccount, e.PrincipalID, e.UserName
+			ips[e.SourceIP]++
+			regions[e.Region]++
+			keys[e.AccessKey]++
+		}
+	}
+	v.ip, v.region, v.key = mostOf(ips), mostOf(regions), mostOf(keys)
+	return v
+}
+
+func mostOf(m map[string]int) string {
+	best, n := "", 0
+	for k, c := range m {
+		if c > n || c == n && k < best {
+			best, n = k, c
+		}
+	}
+	return best
+}
+
+// TestStratusInWeek puts each Stratus Red Team detonation into the last day of a generated
+// week, as if the organisation's busiest IAM user had been compromised: the technique's own
+// user becomes that user, its regions the user's usual one. Once the calls come from the
+// attacker's addresses, once from the user's usual address. Real attack call sequences meet a
+// week of baseline here, which the Invictus hour cannot give; the test reports, and fails only
+// when a detonation is not among the day's top anomalies.
+func TestStratusInWeek(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluation skipped in -short mode")
+	}
+	dir := sharedData(t, "stratus-detonations")
+	files, _ := filepath.Glob(filepath.Join(dir, "aws.*.json"))
+	slices.Sort(files)
+	cfg, _, _ := evalConfig()
+	var base []cloudtrail.Event
+	if _, err := synth.Generate(context.Background(), synth.Config{Seed: 11, Days: cfg.Days, End: cfg.End, EventsPerDay: cfg.EventsPerDay},
+		func(_ time.Time, raw []byte) error {
+			e, err := cloudtrail.Extract(raw)
+			e.Raw = nil
+			base = append(base, e)
+			return err
+		}); err != nil {
+		t.Fatal(err)
+	}
+	v := busiestUser(base)
+	t.Logf("victim %s, usual address %s, region %s", v.arn, v.ip, v.region)
+	for _, inside := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inside=%v", inside), func(t *testing.T) {
+			t.Parallel()
+			stratusInWeek(t, files, base, v, cfg, inside)
+		})
+	}
+}
+
+// stratusInWeek runs each detonation in base as v, from v's usual address when inside.
+func stratusInWeek(t *testing.T, files []string, base []cloudtrail.Event, v victim, cfg Config, inside bool) {
+	at := cfg.End.Add(-9*time.Hour - 35*time.Minute)
+	dayStart := cfg.End.Add(-24 * time.Hour)
+	c := direction.New(cfg.Direction)
+	{
+		reached, top3 := 0, 0
+		for _, f := range files {
+			tech, err := readEvents(f)
+			if err != nil || len(tech) == 0 {
+				t.Errorf("read %s: %v", f, err)
+				continue
+			}
+			slices.SortStableFunc(tech, func(a, b cloudtrail.Event) int { return a.Time.Compare(b.Time) })
+			users := map[string]int{}
+			for i := range tech {
+				if tech[i].PrincipalType == "IAMUser" {
+					users[tech[i].PrincipalARN]++
+				}
+			}
+			attacker := mostOf(users)
+			shift := at.Sub(tech[0].Time)
+			ids := map[string]bool{}
+			for i := range tech {
+				e := &tech[i]
+				e.Time = e.Time.Add(shift)
+				e.Region = v.region
+				ids[e.EventID] = true
+				if attacker != "" && e.PrincipalARN == attacker {
+					e.PrincipalARN, e.PrincipalAccount, e.PrincipalID, e.UserName, e.AccessKey = v.arn, v.account, v.id, v.name, v.key
+					e.RecipientAccount = v.account
+					if inside {
+						e.SourceIP = v.ip
+					}
+				}
+			}
+			evs := append(slices.Clone(base), tech...)
+			classifyAll(evs, c)
+			res := run(evs, baseline.Options{MinRisk: 1})
+			best, rank, title := 0, 0, ""
+			day := 0
+			for _, a := range res.Anomalies {
+				if a.WindowStart.Before(dayStart) {
+					continue
+				}
+				day++
+				if slices.ContainsFunc(a.EventIDs, func(id string) bool { return ids[id] }) && a.Risk > best {
+					best, rank, title = a.Risk, day, a.Title
+				}
+			}
+			if best >= 7 {
+				reached++
+			}
+			if rank >= 1 && rank <= 3 {
+				top3++
+			}
+			name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "aws."), ".json")
+			if len(title) > 120 {
+				title = title[:120] + "…"
+			}
+			t.Logf("inside=%-5v %-56s events %3d  max risk %2d  day rank %3d  %s", inside, name, len(tech), best, rank, title)
+			if best == 0 || rank > 20 {
+				t.Errorf("%s (inside=%v): day rank %d (risk %d); want its events among the day's top 20 anomalies", name, inside, rank, best)
+			}
+		}
+		t.Logf("inside=%v: techniques reaching risk ≥ 7: %d of %d; among the day's top 3: %d", inside, reached, len(files), top3)
+	}
 }
