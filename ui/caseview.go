@@ -28,11 +28,12 @@ type caseView struct {
 	cancel context.CancelFunc
 	jobs   sync.WaitGroup // work on the case in flight
 
-	overview *overview
-	sources  *sources
-	settings *settingsView
-	drill    *drilldown      // the drilldown on show, if any
-	pivots   []dialog.Dialog // pivot dialogs open, the latest last: Escape closes it
+	overview     *overview
+	investigator *investigator
+	sources      *sources
+	settings     *settingsView
+	drill        *drilldown      // the drilldown on show, if any
+	pivots       []dialog.Dialog // pivot dialogs open, the latest last: Escape closes it
 
 	screens []screen
 	built   map[int]fyne.CanvasObject
@@ -74,6 +75,7 @@ func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
 	ctx, cancel := context.WithCancel(s.b.ctx)
 	v := &caseView{s: s, c: c, demo: demo, ctx: ctx, cancel: cancel, screens: screens(), built: map[int]fyne.CanvasObject{}, current: -1}
 	v.overview = newOverview(v)
+	v.investigator = newInvestigator(v)
 	v.sources = newSources(v)
 	v.settings = newSettingsView(v)
 
@@ -233,6 +235,9 @@ func (v *caseView) show(i int) {
 	v.current = i
 	v.center.Objects = []fyne.CanvasObject{o}
 	v.center.Refresh()
+	if i == screenInvestigator {
+		v.investigator.shown()
+	}
 	if v.nav.OnSelected != nil {
 		// Selecting in the list calls OnSelected again; avoid the loop.
 		cb := v.nav.OnSelected
@@ -240,6 +245,13 @@ func (v *caseView) show(i int) {
 		v.nav.Select(i)
 		v.nav.OnSelected = cb
 	}
+}
+
+// investigate opens the investigator on query q.
+func (v *caseView) investigate(q string) {
+	v.investigator.ran = true // the query below is the first search, not the newest events
+	v.show(screenInvestigator)
+	v.investigator.setQuery(q)
 }
 
 // openAnomaly shows the drilldown of one anomaly in place of the overview.

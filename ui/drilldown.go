@@ -48,6 +48,7 @@ type drilldown struct {
 	// Pivots on the event shown: what else its address did, who else made its call, what else
 	// its principal did.
 	pivotAddr, pivotCall, pivotPrincipal *widget.Button
+	copyBtn                              *widget.Button // Copy JSON, enabled once an event is shown
 }
 
 // field is one leaf of an event's JSON, by its path.
@@ -87,14 +88,9 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	if a.Confidence != "" && a.Confidence != "full" {
 		sub.SetText(sub.Text + " · confidence: " + a.Confidence)
 	}
-	part2 := func(what string) func() {
-		return func() {
-			dialog.ShowInformation(what, what+" arrives in part 2: search every field, expand a record, turn a query into a rule.", v.s.win)
-		}
-	}
 	actions := container.NewHBox(
 		widget.NewButtonWithIcon(pivotLabel(a), theme.SearchIcon(), func() { showPivot(v, a) }),
-		widget.NewButtonWithIcon("Open in investigator", theme.ZoomInIcon(), part2("The investigator")),
+		widget.NewButtonWithIcon("Open in investigator", theme.ZoomInIcon(), func() { v.investigate(anomalyQuery(a)) }),
 	)
 	header := container.NewBorder(nil, nil, container.NewHBox(back, container.NewGridWrap(fyne.NewSize(110, 64), badge)), actions,
 		container.NewVBox(title, sub))
@@ -215,31 +211,26 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	}
 
 	d.fieldsHead = widget.NewLabelWithStyle("Select an event to see every field", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	d.fieldsTable = widget.NewTable(
-		func() (int, int) { return len(d.fields), 2 },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			f := d.fields[id.Row]
-			l := o.(*widget.Label)
-			if id.Col == 0 {
-				l.SetText(f.Key)
-				l.TextStyle.Bold = true
-			} else {
-				l.SetText(f.Value)
-				l.TextStyle.Bold = false
-			}
-		})
-	d.fieldsTable.SetColumnWidth(0, 260)
-	d.fieldsTable.SetColumnWidth(1, 520)
+	d.fieldsTable = newFieldsTable(&d.fields)
+	// Choosing a field searches the window for events with the same value.
+	d.fieldsTable.OnSelected = func(id widget.TableCellID) {
+		d.fieldsTable.Unselect(id)
+		if id.Row >= len(d.fields) {
+			return
+		}
+		q, err := addFieldTo(anomalyQuery(a), d.fields[id.Row])
+		if err != nil {
+			dialog.ShowInformation("Search", err.Error(), v.s.win)
+			return
+		}
+		v.investigate(q)
+	}
 	copyJSON := widget.NewButtonWithIcon("Copy JSON", theme.ContentCopyIcon(), func() { d.copyJSON() })
 	d.pivotAddr = widget.NewButton("Address", nil)
 	d.pivotCall = widget.NewButton("Call", nil)
 	d.pivotPrincipal = widget.NewButton("Principal", nil)
-	for _, b := range []*widget.Button{d.pivotAddr, d.pivotCall, d.pivotPrincipal} {
+	d.copyBtn = copyJSON
+	for _, b := range []*widget.Button{d.pivotAddr, d.pivotCall, d.pivotPrincipal, copyJSON} {
 		b.Disable()
 	}
 	eventActions := container.NewHBox(widget.NewLabel("Pivot on its"), d.pivotAddr, d.pivotCall, d.pivotPrincipal, copyJSON)
@@ -382,11 +373,12 @@ func abs(x int) int {
 // showEvent reads one event's raw JSON and lists every field.
 func (d *drilldown) showEvent(e store.ViewEvent) {
 	d.selected = e.ID
+	d.copyBtn.Enable()
 	all := store.PivotOptions{Top: pivotTop}
-	d.setPivot(d.pivotAddr, app.PivotIP, e.SourceIP, all)
-	d.setPivot(d.pivotCall, app.PivotEvent, e.EventName, all)
+	setPivot(d.v, d.pivotAddr, app.PivotIP, e.SourceIP, all)
+	setPivot(d.v, d.pivotCall, app.PivotEvent, e.EventName, all)
 	// The principal's pivot also names the calls it first made inside the anomaly's window.
-	d.setPivot(d.pivotPrincipal, app.PivotPrincipal, e.Principal,
+	setPivot(d.v, d.pivotPrincipal, app.PivotPrincipal, e.Principal,
 		store.PivotOptions{Top: pivotTop, WindowStart: d.a.WindowStart, WindowEnd: d.a.WindowEnd})
 	d.fieldsHead.SetText(fmt.Sprintf("%s at %s", e.EventName, e.Time.Format("15:04:05")))
 	id := e.ID
@@ -411,13 +403,13 @@ func (d *drilldown) showEvent(e store.ViewEvent) {
 }
 
 // setPivot points b at the pivot on value, or disables it when value has none.
-func (d *drilldown) setPivot(b *widget.Button, kind, value string, opt store.PivotOptions) {
+func setPivot(v *caseView, b *widget.Button, kind, value string, opt store.PivotOptions) {
 	if !pivotable(kind, value) {
 		b.OnTapped = nil
 		b.Disable()
 		return
 	}
-	b.OnTapped = func() { openPivot(d.v, kind, value, opt) }
+	b.OnTapped = func() { openPivot(v, kind, value, opt) }
 	b.Enable()
 }
 
@@ -430,13 +422,17 @@ func (d *drilldown) copyJSON() {
 		if err != nil {
 			return
 		}
-		var out bytes.Buffer
-		if json.Indent(&out, raw, "", "  ") != nil {
-			out.Reset()
-			out.Write(raw)
-		}
-		d.v.s.app.Clipboard().SetContent(out.String())
+		d.v.s.app.Clipboard().SetContent(indentJSON(raw))
 	})
+}
+
+// indentJSON lays out an event's JSON for a person, or returns it as it is when it does not parse.
+func indentJSON(raw []byte) string {
+	var out bytes.Buffer
+	if json.Indent(&out, raw, "", "  ") != nil {
+		return string(raw)
+	}
+	return out.String()
 }
 
 // flatten lists every leaf of a JSON object in document order, keyed by its path

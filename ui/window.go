@@ -47,9 +47,7 @@ const (
 func screens() []screen {
 	return []screen{
 		{"Overview", theme.HomeIcon(), func(v *caseView) fyne.CanvasObject { return v.overview.content }},
-		{"Investigator", theme.SearchIcon(), func(*caseView) fyne.CanvasObject {
-			return placeholder("Investigator", "Search every field of every event, expand a record and click a field to add it to the query — coming in part 2.")
-		}},
+		{"Investigator", theme.SearchIcon(), func(v *caseView) fyne.CanvasObject { return v.investigator.content }},
 		{"Rules", theme.ListIcon(), func(*caseView) fyne.CanvasObject {
 			return placeholder("Rules", "Saved queries that run on a schedule and raise indicators beside the anomalies — coming in part 2.")
 		}},

@@ -1,0 +1,415 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/query"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// Results the investigator fetches at first, and adds with each "Show more"; it never holds more
+// than maxHits (each keeps its raw JSON, about 1.6 KB). Variables for tests.
+var (
+	pageHits = 500
+	maxHits  = 20000
+)
+
+// queryHelp is the one line of syntax under the query.
+const queryHelp = "Words search every value · field:value (eventName:ListBuckets, requestParameters.bucketName:prod-*) · " +
+	"sourceIPAddress:10.0.0.0/8 · AND OR NOT - ( ) · eventTime>=2024-05-09T03:00:00Z · Enter searches"
+
+var hitColumns = []struct {
+	title string
+	width float32
+	cell  func(h *store.Hit) string
+}{
+	{"Time (UTC)", 150, func(h *store.Hit) string { return h.Time.UTC().Format("2006-01-02 15:04:05") }},
+	{"Event", 170, func(h *store.Hit) string { return h.EventName }},
+	{"Principal", 250, func(h *store.Hit) string { return shortPrincipal(h) }},
+	{"Address", 120, func(h *store.Hit) string { return h.SourceIP }},
+	{"Region", 100, func(h *store.Hit) string { return h.Region }},
+	{"Error", 130, func(h *store.Hit) string { return h.ErrorCode }},
+}
+
+// investigator searches every field of every event: a query, its newest matches, and the chosen
+// event's fields, each a click away from narrowing the query.
+type investigator struct {
+	v       *caseView
+	query   *widget.Entry
+	status  *widget.Label
+	more    *widget.Button
+	results *widget.Table
+	content fyne.CanvasObject
+
+	hits   []store.Hit
+	limit  int
+	gen    int                // the search on show: results of older ones are dropped
+	cancel context.CancelFunc // stops the search on show
+	ran    bool               // a search has been started since the screen was built
+
+	sel            int // index into hits of the event shown, -1 for none
+	fields         []field
+	fieldsHead     *widget.Label
+	fieldsTable    *widget.Table
+	pivotAddr      *widget.Button
+	pivotCall      *widget.Button
+	pivotPrincipal *widget.Button
+	copyJSON       *widget.Button
+}
+
+func newInvestigator(v *caseView) *investigator {
+	iv := &investigator{v: v, limit: pageHits, sel: -1}
+	iv.query = widget.NewEntry()
+	iv.query.SetPlaceHolder("Search every field: a word, field:value, or both (empty: every event)")
+	iv.query.OnSubmitted = func(string) { iv.run() }
+	searchBtn := widget.NewButtonWithIcon("Search", theme.SearchIcon(), iv.run)
+	searchBtn.Importance = widget.HighImportance
+	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), func() { iv.setQuery("") })
+	help := widget.NewLabel(queryHelp)
+	help.Wrapping = fyne.TextWrapWord
+	help.TextStyle.Italic = true
+	iv.status = widget.NewLabel("")
+	iv.status.Wrapping = fyne.TextWrapWord
+	iv.more = widget.NewButton("Show more", func() {
+		iv.limit = min(iv.limit+pageHits, maxHits)
+		iv.run()
+	})
+	iv.more.Hide()
+
+	iv.results = widget.NewTableWithHeaders(
+		func() (int, int) { return len(iv.hits), len(hitColumns) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			if id.Row < len(iv.hits) {
+				o.(*widget.Label).SetText(hitColumns[id.Col].cell(&iv.hits[id.Row]))
+			}
+		})
+	iv.results.ShowHeaderColumn = false
+	iv.results.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	iv.results.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText(hitColumns[id.Col].title)
+		}
+	}
+	for i, c := range hitColumns {
+		iv.results.SetColumnWidth(i, c.width)
+	}
+	iv.results.OnSelected = func(id widget.TableCellID) { iv.showHit(id.Row) }
+
+	iv.fieldsHead = widget.NewLabelWithStyle("Choose an event to see every field", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	iv.fieldsHead.Truncation = fyne.TextTruncateEllipsis
+	iv.fieldsTable = newFieldsTable(&iv.fields)
+	// Choosing a field narrows the query to events with the same value.
+	iv.fieldsTable.OnSelected = func(id widget.TableCellID) {
+		iv.fieldsTable.Unselect(id)
+		if id.Row < len(iv.fields) {
+			iv.addField(iv.fields[id.Row])
+		}
+	}
+	iv.pivotAddr = widget.NewButton("Address", nil)
+	iv.pivotCall = widget.NewButton("Call", nil)
+	iv.pivotPrincipal = widget.NewButton("Principal", nil)
+	iv.copyJSON = widget.NewButtonWithIcon("Copy JSON", theme.ContentCopyIcon(), func() {
+		if iv.sel >= 0 && iv.sel < len(iv.hits) {
+			v.s.app.Clipboard().SetContent(indentJSON(iv.hits[iv.sel].Raw))
+		}
+	})
+	for _, b := range []*widget.Button{iv.pivotAddr, iv.pivotCall, iv.pivotPrincipal, iv.copyJSON} {
+		b.Disable()
+	}
+	actions := container.NewHBox(widget.NewLabel("Pivot on its"), iv.pivotAddr, iv.pivotCall, iv.pivotPrincipal, iv.copyJSON)
+	fieldsHint := widget.NewLabel("Choose a field to add it to the query.")
+	fieldsHint.TextStyle.Italic = true
+	fieldsPane := container.NewBorder(container.NewVBox(iv.fieldsHead, container.NewBorder(nil, nil, fieldsHint, actions)),
+		nil, nil, nil, iv.fieldsTable)
+
+	bar := container.NewBorder(nil, nil, nil, container.NewHBox(clear, searchBtn), iv.query)
+	head := container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
+		container.NewBorder(nil, nil, nil, iv.more, iv.status))
+	split := container.NewHSplit(iv.results, fieldsPane)
+	split.Offset = 0.58
+	iv.content = container.NewBorder(head, nil, nil, nil, split)
+	return iv
+}
+
+// maxKeyChars is about what the fields table's first column shows of a path in bold.
+const maxKeyChars = 34
+
+// shortKey shortens a long field path in its middle, where its segments matter least:
+// userIdentity.sessionContext.sessionIssuer.principalId reads userIdentity.….sessionIssuer.principalId.
+func shortKey(k string, max int) string {
+	segs := strings.Split(k, ".")
+	if len(k) <= max || len(segs) < 3 {
+		return k
+	}
+	tail := segs[len(segs)-1]
+	for i := len(segs) - 2; i > 0 && len(segs[0])+3+len(segs[i])+1+len(tail) <= max; i-- {
+		tail = segs[i] + "." + tail
+	}
+	return segs[0] + ".…." + tail
+}
+
+// newFieldsTable lists an event's fields, path and value, from *fs.
+func newFieldsTable(fs *[]field) *widget.Table {
+	t := widget.NewTable(
+		func() (int, int) { return len(*fs), 2 },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			f := (*fs)[id.Row]
+			l := o.(*widget.Label)
+			if id.Col == 0 {
+				l.SetText(shortKey(f.Key, maxKeyChars))
+				l.TextStyle.Bold = true
+			} else {
+				l.SetText(f.Value)
+				l.TextStyle.Bold = false
+			}
+		})
+	t.SetColumnWidth(0, 280) // maxKeyChars in bold
+	t.SetColumnWidth(1, 520)
+	return t
+}
+
+// shown is called when the screen comes up: the first time, it lists the newest events.
+func (iv *investigator) shown() {
+	if !iv.ran {
+		iv.run()
+	}
+	iv.v.s.win.Canvas().Focus(iv.query)
+}
+
+// setQuery puts q in the query bar and searches, from the first page.
+func (iv *investigator) setQuery(q string) {
+	iv.query.SetText(q)
+	iv.limit = pageHits
+	iv.run()
+}
+
+// run searches for the query in the bar: the newest matches, then how many there are in all.
+// A new search stops the one under way.
+func (iv *investigator) run() {
+	iv.ran = true
+	text := strings.TrimSpace(iv.query.Text)
+	f, err := app.Compile(text, time.Time{}, time.Time{})
+	if iv.cancel != nil {
+		iv.cancel()
+		iv.cancel = nil
+	}
+	iv.gen++
+	gen := iv.gen
+	if err != nil {
+		msg := queryErrorText(err)
+		if len(iv.hits) > 0 {
+			msg += " — the events below are the last search's"
+		}
+		iv.setStatus(msg, widget.DangerImportance)
+		return
+	}
+	ctx, cancel := context.WithCancel(iv.v.ctx)
+	iv.cancel = cancel
+	iv.setStatus("Searching…", widget.MediumImportance)
+	iv.more.Hide()
+	limit := iv.limit
+	start := time.Now()
+	do(iv.v, func(context.Context) ([]store.Hit, error) {
+		var hits []store.Hit
+		err := iv.v.c.Search(ctx, f, limit+1, func(h store.Hit) error {
+			hits = append(hits, h)
+			return nil
+		})
+		return hits, err
+	}, func(hits []store.Hit, err error) {
+		if gen != iv.gen {
+			return
+		}
+		if err != nil {
+			cancel()
+			if !errors.Is(err, context.Canceled) {
+				iv.setStatus("The search failed: "+err.Error(), widget.DangerImportance)
+			}
+			return
+		}
+		took := time.Since(start)
+		full := len(hits) > limit // there are more than the page holds
+		if full {
+			hits = hits[:limit]
+		}
+		iv.setHits(hits)
+		if !full {
+			cancel()
+			iv.setStatus(fmt.Sprintf("%s · %s", counted(int64(len(hits)), "event matches", "events match"), took.Round(time.Millisecond)), widget.MediumImportance)
+			return
+		}
+		shown := fmt.Sprintf("newest %s shown", count(int64(len(hits))))
+		iv.setStatus("Counting the matches… · "+shown, widget.MediumImportance)
+		if len(hits) < maxHits {
+			iv.more.Show()
+		}
+		do(iv.v, func(context.Context) (int64, error) { return iv.v.c.Count(ctx, f) }, func(n int64, err error) {
+			if gen != iv.gen {
+				return
+			}
+			cancel()
+			if err != nil {
+				if !errors.Is(err, context.Canceled) {
+					iv.setStatus("Counting failed: "+err.Error()+" · "+shown, widget.DangerImportance)
+				}
+				return
+			}
+			iv.setStatus(fmt.Sprintf("%s · %s · %s", counted(n, "event matches", "events match"), shown, took.Round(time.Millisecond)), widget.MediumImportance)
+		})
+	})
+}
+
+func (iv *investigator) setStatus(text string, imp widget.Importance) {
+	iv.status.Importance = imp
+	iv.status.SetText(text)
+}
+
+// setHits shows a search's results, keeping the event shown when it is still among them.
+func (iv *investigator) setHits(hits []store.Hit) {
+	var keep string
+	if iv.sel >= 0 && iv.sel < len(iv.hits) {
+		keep = iv.hits[iv.sel].EventID
+	}
+	iv.hits = hits
+	iv.results.UnselectAll()
+	iv.results.Refresh()
+	iv.sel = -1
+	for i := range hits {
+		if keep != "" && hits[i].EventID == keep {
+			iv.sel = i
+			return
+		}
+	}
+	if keep != "" {
+		iv.clearHit()
+	}
+}
+
+// showHit shows every field of result i, with pivots on its address, call and principal.
+func (iv *investigator) showHit(i int) {
+	if i < 0 || i >= len(iv.hits) {
+		return
+	}
+	h := &iv.hits[i]
+	fs, err := flatten(h.Raw)
+	if err != nil {
+		iv.v.s.showError("read the event", err)
+		return
+	}
+	iv.sel = i
+	iv.fields = fs
+	iv.fieldsHead.SetText(fmt.Sprintf("%s at %s UTC", h.EventName, h.Time.UTC().Format("2006-01-02 15:04:05")))
+	all := store.PivotOptions{Top: pivotTop}
+	setPivot(iv.v, iv.pivotAddr, app.PivotIP, h.SourceIP, all)
+	setPivot(iv.v, iv.pivotCall, app.PivotEvent, h.EventName, all)
+	setPivot(iv.v, iv.pivotPrincipal, app.PivotPrincipal, h.PrincipalARN, all)
+	iv.copyJSON.Enable()
+	iv.fieldsTable.Refresh()
+	iv.fieldsTable.ScrollToTop()
+}
+
+func (iv *investigator) clearHit() {
+	iv.sel = -1
+	iv.fields = nil
+	iv.fieldsHead.SetText("Choose an event to see every field")
+	for _, b := range []*widget.Button{iv.pivotAddr, iv.pivotCall, iv.pivotPrincipal, iv.copyJSON} {
+		b.Disable()
+	}
+	iv.fieldsTable.Refresh()
+}
+
+// addField adds field:value to the query (AND) and searches again.
+func (iv *investigator) addField(f field) {
+	q, err := addFieldTo(iv.query.Text, f)
+	if err != nil {
+		iv.setStatus(err.Error(), widget.DangerImportance)
+		return
+	}
+	iv.setQuery(q)
+}
+
+// arrayIndex matches the [n] of an array element in a flattened path.
+var arrayIndex = regexp.MustCompile(`\[\d+\]`)
+
+// addFieldTo returns query q with the field's value added (AND), as canonical text. The query
+// language looks into arrays by itself, so resources[0].ARN becomes resources.ARN.
+func addFieldTo(q string, f field) (string, error) {
+	switch f.Value {
+	case "{}", "[]", "null":
+		return "", fmt.Errorf("%s is empty: there is no value to search for", f.Key)
+	}
+	term := query.FieldValue(arrayIndex.ReplaceAllString(f.Key, ""), f.Value)
+	e, err := query.Parse(q)
+	if err != nil {
+		return "", fmt.Errorf("the query does not parse, so the field cannot be added: %s", queryErrorText(err))
+	}
+	return query.AndTerm(e, term)
+}
+
+// queryErrorText says where a query went wrong.
+func queryErrorText(err error) string {
+	var qe *query.Error
+	if errors.As(err, &qe) {
+		return fmt.Sprintf("Query error at column %d: %s", qe.Col, qe.Msg)
+	}
+	return "Query error: " + err.Error()
+}
+
+// anomalyQuery is the investigator's query for an anomaly: its window, and its entity when it
+// has one a field can name.
+func anomalyQuery(a finding.Anomaly) string {
+	terms := []string{
+		"eventTime>=" + a.WindowStart.UTC().Format(time.RFC3339),
+		"eventTime<" + a.WindowEnd.UTC().Format(time.RFC3339),
+	}
+	switch a.EntityType {
+	case finding.EntityIP:
+		terms = append(terms, query.FieldValue("sourceIPAddress", a.Entity))
+	case finding.EntityAPI:
+		terms = append(terms, query.FieldValue("eventName", a.Entity))
+	case finding.EntityPrincipal:
+		if strings.HasPrefix(a.Entity, "arn:") {
+			terms = append(terms, query.FieldValue("userIdentity.arn", a.Entity))
+		}
+	}
+	return strings.Join(terms, " ")
+}
+
+// shortPrincipal names who made a call without the ARN's fixed prefix:
+// assumed-role/web-waf/i-0abc, user/alice.
+func shortPrincipal(h *store.Hit) string {
+	if arn := h.PrincipalARN; arn != "" {
+		if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 && parts[5] != "" {
+			return parts[5]
+		}
+		return arn
+	}
+	if h.UserName != "" {
+		return h.UserName
+	}
+	return h.PrincipalType
+}

@@ -1,0 +1,190 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/data/query"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// investigatorOn opens the investigator of the fixture case.
+func investigatorOn(t *testing.T) (*shell, *investigator) {
+	t.Helper()
+	s, _ := openedCase(t)
+	s.view.nav.Select(screenInvestigator)
+	settle(t, s)
+	return s, s.view.investigator
+}
+
+// search types q into the query bar and submits it as Enter does.
+func search(t *testing.T, s *shell, iv *investigator, q string) {
+	t.Helper()
+	iv.query.SetText(q)
+	iv.query.OnSubmitted(q)
+	settle(t, s)
+}
+
+// fieldRow is the index of the shown event's field with this path.
+func fieldRow(t *testing.T, iv *investigator, key string) int {
+	t.Helper()
+	i := slices.IndexFunc(iv.fields, func(f field) bool { return f.Key == key })
+	if i < 0 {
+		t.Fatalf("the event shown has no field %s", key)
+	}
+	return i
+}
+
+// TestInvestigatorSearches: the screen opens on the newest events; a query narrows them, newest
+// first; a malformed query says where it went wrong and keeps the results on show.
+func TestInvestigatorSearches(t *testing.T) {
+	s, iv := investigatorOn(t)
+	if len(iv.hits) != 53 || !strings.HasPrefix(iv.status.Text, "53 events match") {
+		t.Fatalf("opened on %d events, status %q; want the case's 53", len(iv.hits), iv.status.Text)
+	}
+	search(t, s, iv, "getobject")
+	if len(iv.hits) != 4 || !strings.HasPrefix(iv.status.Text, "4 events match") {
+		t.Fatalf("a bare word found %d events, status %q; want the 4 GetObject calls", len(iv.hits), iv.status.Text)
+	}
+	for i := 1; i < len(iv.hits); i++ {
+		if iv.hits[i].Time.After(iv.hits[i-1].Time) {
+			t.Errorf("results are not newest first: %v before %v", iv.hits[i-1].Time, iv.hits[i].Time)
+		}
+	}
+	search(t, s, iv, "errorCode:AccessDenied OR eventName:ListBuckets")
+	if len(iv.hits) != 2 {
+		t.Errorf("an OR of two fields found %d events, want 2", len(iv.hits))
+	}
+	search(t, s, iv, "eventName:(")
+	if !strings.HasPrefix(iv.status.Text, "Query error at column 11") || iv.status.Importance != widget.DangerImportance {
+		t.Errorf("a malformed query shows %q (importance %v); want its position, as an error", iv.status.Text, iv.status.Importance)
+	}
+	if len(iv.hits) != 2 {
+		t.Errorf("a malformed query cleared the results on show: %d left", len(iv.hits))
+	}
+}
+
+// TestInvestigatorFieldNarrows: choosing a field of the event shown adds field:value to the
+// query, arrays looked into, and searches again; the event stays shown.
+func TestInvestigatorFieldNarrows(t *testing.T) {
+	s, iv := investigatorOn(t)
+	// The burst's failed GetObject.
+	iv.results.Select(widget.TableCellID{Row: slices.IndexFunc(iv.hits, func(h store.Hit) bool { return h.EventID == "evt-00104" }), Col: 1})
+	settle(t, s)
+	if got, _ := fieldValue(iv.fields, "errorCode"); got != "AccessDenied" {
+		t.Fatalf("the burst's last event shows errorCode %q, want AccessDenied", got)
+	}
+	if iv.pivotAddr.Disabled() || iv.copyJSON.Disabled() {
+		t.Error("the event's pivots and copy stay disabled once it is shown")
+	}
+	iv.fieldsTable.Select(widget.TableCellID{Row: fieldRow(t, iv, "sourceIPAddress"), Col: 1})
+	settle(t, s)
+	if iv.query.Text != "sourceIPAddress:203.0.113.7" || len(iv.hits) != 5 {
+		t.Fatalf("after choosing the address: query %q, %d events; want sourceIPAddress:203.0.113.7 and the 5 of the burst", iv.query.Text, len(iv.hits))
+	}
+	iv.fieldsTable.Select(widget.TableCellID{Row: fieldRow(t, iv, "resources[0].ARN"), Col: 0})
+	settle(t, s)
+	want := query.Format(query.MustParse(`sourceIPAddress:203.0.113.7 AND resources.ARN:"arn:aws:s3:::prod-data"`))
+	if iv.query.Text != want || len(iv.hits) != 5 {
+		t.Errorf("after choosing an array's field: query %q, %d events; want %q and 5", iv.query.Text, len(iv.hits), want)
+	}
+	if iv.sel < 0 || iv.hits[iv.sel].EventID != "evt-00104" {
+		t.Errorf("the event shown was lost when the query changed (sel %d)", iv.sel)
+	}
+	test.Tap(iv.copyJSON)
+	if got := s.app.Clipboard().Content(); !strings.Contains(got, `"eventID": "evt-00104"`) {
+		t.Errorf("Copy JSON put %q on the clipboard", got)
+	}
+}
+
+// TestInvestigatorShowsMore: past a page the count says how many match in all, and "Show more"
+// fetches the next page.
+func TestInvestigatorShowsMore(t *testing.T) {
+	old := pageHits
+	pageHits = 20
+	t.Cleanup(func() { pageHits = old })
+	s, iv := investigatorOn(t)
+	if len(iv.hits) != 20 || iv.status.Text[:len("53 events match · newest 20 shown")] != "53 events match · newest 20 shown" || !iv.more.Visible() {
+		t.Fatalf("first page: %d events, status %q, more shown %v", len(iv.hits), iv.status.Text, iv.more.Visible())
+	}
+	test.Tap(iv.more)
+	settle(t, s)
+	test.Tap(iv.more)
+	settle(t, s)
+	if len(iv.hits) != 53 || iv.more.Visible() {
+		t.Errorf("after two more pages: %d events, more shown %v; want all 53 and no more", len(iv.hits), iv.more.Visible())
+	}
+}
+
+// TestDrilldownOpensInvestigator: from an anomaly, "Open in investigator" searches its window and
+// entity, and choosing a field of an event searches the window for that value.
+func TestDrilldownOpensInvestigator(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	test.Tap(findButton(d.content, "Open in investigator"))
+	settle(t, s)
+	iv := s.view.investigator
+	if s.view.current != screenInvestigator || s.view.drill != nil {
+		t.Fatalf("the investigator is not on show (screen %d)", s.view.current)
+	}
+	want := query.Format(query.MustParse("eventTime>=2024-05-09T20:25:00Z eventTime<2024-05-09T20:30:00Z sourceIPAddress:203.0.113.7"))
+	if iv.query.Text != want || len(iv.hits) != 5 {
+		t.Fatalf("opened on %q with %d events; want %q and the 5 of the burst", iv.query.Text, len(iv.hits), want)
+	}
+
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d = s.view.drill
+	d.events.Select(widget.TableCellID{Row: 0, Col: 1})
+	settle(t, s)
+	d.fieldsTable.Select(widget.TableCellID{Row: slices.IndexFunc(d.fields, func(f field) bool { return f.Key == "eventName" }), Col: 1})
+	settle(t, s)
+	if !strings.Contains(iv.query.Text, "eventName:ListBuckets") || len(iv.hits) != 1 {
+		t.Errorf("choosing the event's name searched %q and found %d; want the window's one ListBuckets", iv.query.Text, len(iv.hits))
+	}
+}
+
+func TestAddFieldTo(t *testing.T) {
+	for _, c := range []struct {
+		q    string
+		f    field
+		want string
+	}{
+		{"", field{"eventName", "GetObject"}, "eventName:GetObject"},
+		{"getobject", field{"resources[2].ARN", "arn:aws:s3:::b"}, `getobject AND resources.ARN:"arn:aws:s3:::b"`},
+		{"", field{"requestParameters.key", "a b"}, `requestParameters.key:"a b"`},
+		{"x OR y", field{"readOnly", "true"}, "(x OR y) AND readOnly:true"},
+	} {
+		got, err := addFieldTo(c.q, c.f)
+		if err != nil || got != query.Format(query.MustParse(c.want)) {
+			t.Errorf("addFieldTo(%q, %v) = %q, %v; want %q", c.q, c.f, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		q string
+		f field
+	}{{"", field{"responseElements", "null"}}, {"", field{"resources", "[]"}}, {"eventName:(", field{"eventName", "X"}}} {
+		if got, err := addFieldTo(c.q, c.f); err == nil {
+			t.Errorf("addFieldTo(%q, %v) = %q; want an error", c.q, c.f, got)
+		}
+	}
+}
+
+func TestShortKey(t *testing.T) {
+	for k, want := range map[string]string{
+		"eventName": "eventName",
+		"userIdentity.sessionContext.sessionIssuer.principalId":   "userIdentity.….principalId",
+		"userIdentity.sessionContext.attributes.mfaAuthenticated": "userIdentity.….mfaAuthenticated",
+		"requestParameters.a.b":                                   "requestParameters.a.b",
+	} {
+		if got := shortKey(k, maxKeyChars); got != want || len(got) > maxKeyChars+2 {
+			t.Errorf("shortKey(%q) = %q, want %q", k, got, want)
+		}
+	}
+}
