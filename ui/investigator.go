@@ -379,13 +379,34 @@ func queryErrorText(err error) string {
 	return "Query error: " + err.Error()
 }
 
+// windowQuery selects the events from one time to another.
+func windowQuery(from, to time.Time) string {
+	return "eventTime>=" + from.UTC().Format(time.RFC3339) + " eventTime<" + to.UTC().Format(time.RFC3339)
+}
+
+// pivotQuery selects the events a pivot profiles (see the store's Pivot methods).
+func pivotQuery(kind, value string) string {
+	switch kind {
+	case app.PivotIP:
+		return query.FieldValue("sourceIPAddress", value)
+	case app.PivotEvent:
+		return query.FieldValue("eventName", value)
+	case app.PivotPrincipal:
+		return query.FieldValue("userIdentity.arn", value)
+	case app.PivotKey:
+		if strings.HasPrefix(value, "arn:") {
+			return query.FieldValue("userIdentity.arn", value) + " OR " +
+				query.FieldValue("userIdentity.sessionContext.sessionIssuer.arn", value)
+		}
+		return query.FieldValue("userIdentity.accessKeyId", value)
+	}
+	return ""
+}
+
 // anomalyQuery is the investigator's query for an anomaly: its window, and its entity when it
 // has one a field can name.
 func anomalyQuery(a finding.Anomaly) string {
-	terms := []string{
-		"eventTime>=" + a.WindowStart.UTC().Format(time.RFC3339),
-		"eventTime<" + a.WindowEnd.UTC().Format(time.RFC3339),
-	}
+	terms := []string{windowQuery(a.WindowStart, a.WindowEnd)}
 	switch a.EntityType {
 	case finding.EntityIP:
 		terms = append(terms, query.FieldValue("sourceIPAddress", a.Entity))

@@ -5,9 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/query"
 	"github.com/trailscope/trailscope/data/store"
 )
@@ -185,6 +187,52 @@ func TestShortKey(t *testing.T) {
 	} {
 		if got := shortKey(k, maxKeyChars); got != want || len(got) > maxKeyChars+2 {
 			t.Errorf("shortKey(%q) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// TestPivotSearchesItsEvents: a pivot's "Search these events" closes the pivots and lists, in the
+// investigator, the events the profile counted.
+func TestPivotSearchesItsEvents(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	s.view.drill.addrTable.Select(widget.TableCellID{Row: 0, Col: 0})
+	settle(t, s)
+	top := s.win.Canvas().Overlays().Top()
+	call := findLink(top, "GetObject")
+	test.TapAt(call, fyne.NewPos(call.MinSize().Width/2, call.MinSize().Height/2)) // over its text
+
+	settle(t, s)
+	if len(s.view.pivots) != 2 {
+		t.Fatalf("%d pivots open, want the address's and the call's", len(s.view.pivots))
+	}
+	test.Tap(findButton(s.win.Canvas().Overlays().Top(), "Search these events"))
+	settle(t, s)
+	iv := s.view.investigator
+	if len(s.view.pivots) != 0 || s.win.Canvas().Overlays().Top() != nil {
+		t.Errorf("pivots still open over the investigator: %d", len(s.view.pivots))
+	}
+	if s.view.current != screenInvestigator || iv.query.Text != "eventName:GetObject" || len(iv.hits) != 4 {
+		t.Errorf("the call's events: screen %d, query %q, %d events; want the investigator on eventName:GetObject with 4",
+			s.view.current, iv.query.Text, len(iv.hits))
+	}
+}
+
+func TestPivotQuery(t *testing.T) {
+	for _, c := range []struct{ kind, value, want string }{
+		{app.PivotIP, "203.0.113.7", "sourceIPAddress:203.0.113.7"},
+		{app.PivotEvent, "GetObject", "eventName:GetObject"},
+		{app.PivotPrincipal, "arn:aws:iam::1:user/a b", `userIdentity.arn:"arn:aws:iam::1:user/a b"`},
+		{app.PivotKey, "AKIAEXAMPLE", "userIdentity.accessKeyId:AKIAEXAMPLE"},
+		{app.PivotKey, "arn:aws:iam::1:role/r", "userIdentity.arn:arn:aws:iam::1:role/r OR userIdentity.sessionContext.sessionIssuer.arn:arn:aws:iam::1:role/r"},
+	} {
+		got := pivotQuery(c.kind, c.value)
+		if got != c.want {
+			t.Errorf("pivotQuery(%s, %q) = %q, want %q", c.kind, c.value, got, c.want)
+		}
+		if _, err := query.Parse(got); err != nil {
+			t.Errorf("pivotQuery(%s, %q) = %q does not parse: %v", c.kind, c.value, got, err)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func showPivot(v *caseView, a finding.Anomaly) {
 	if a.EntityType == finding.EntityAccount {
 		from, to := a.WindowStart, a.WindowEnd
 		title := fmt.Sprintf("Pivot: window %s – %s UTC", from.UTC().Format("2006-01-02 15:04"), to.UTC().Format("15:04"))
-		showProfile(v, title, func(ctx context.Context) (*store.Profile, error) {
+		showProfile(v, title, windowQuery(from, to), func(ctx context.Context) (*store.Profile, error) {
 			return v.c.PivotWindow(ctx, from, to, store.PivotOptions{Top: pivotTop})
 		})
 		return
@@ -75,14 +75,14 @@ type pivotResult struct {
 // principal and call listed opens its own pivot, so "what else did this address do" leads on to
 // "who else ran this call, and when" without leaving the window.
 func openPivot(v *caseView, kind, value string, opt store.PivotOptions) {
-	showProfile(v, "Pivot: "+kind+" "+value, func(ctx context.Context) (*store.Profile, error) {
+	showProfile(v, "Pivot: "+kind+" "+value, pivotQuery(kind, value), func(ctx context.Context) (*store.Profile, error) {
 		return v.c.Pivot(ctx, kind, value, opt)
 	})
 }
 
 // showProfile makes a profile with get off the UI goroutine, draws its timeline there too, and
-// shows both in a dialog.
-func showProfile(v *caseView, title string, get func(ctx context.Context) (*store.Profile, error)) {
+// shows both in a dialog, whose "Search these events" opens the investigator on search.
+func showProfile(v *caseView, title, search string, get func(ctx context.Context) (*store.Profile, error)) {
 	colors := currentPalette()
 	scale := v.s.win.Canvas().Scale()
 	win := v.s.win.Canvas().Size()
@@ -132,7 +132,14 @@ func showProfile(v *caseView, title string, get func(ctx context.Context) (*stor
 		copyText := widget.NewButtonWithIcon("Copy as text", theme.ContentCopyIcon(), func() {
 			v.s.app.Clipboard().SetContent(title + "\n\n" + profileText(r.p))
 		})
-		d.SetButtons([]fyne.CanvasObject{copyText, widget.NewButton("Close", d.Hide)})
+		// Every event behind the profile, one by one: the pivots give way to the investigator.
+		searchAll := widget.NewButtonWithIcon("Search these events", theme.SearchIcon(), func() {
+			for _, p := range slices.Clone(v.pivots) {
+				p.Hide()
+			}
+			v.investigate(search)
+		})
+		d.SetButtons([]fyne.CanvasObject{searchAll, copyText, widget.NewButton("Close", d.Hide)})
 		d.Resize(size)
 		v.trackPivot(d, nil)
 		d.Show()

@@ -592,7 +592,7 @@ func TestSlowPivotCanBeCancelled(t *testing.T) {
 	defer func(d time.Duration) { pivotWait = d }(pivotWait)
 	pivotWait = 0
 	stopped := make(chan struct{})
-	showProfile(s.view, "Pivot: event Slow", func(ctx context.Context) (*store.Profile, error) {
+	showProfile(s.view, "Pivot: event Slow", "eventName:Slow", func(ctx context.Context) (*store.Profile, error) {
 		<-ctx.Done() // as a long read does when interrupted
 		close(stopped)
 		return nil, ctx.Err()
