@@ -69,7 +69,7 @@ var eventColumns = []struct {
 	{"Event", 190, func(e store.ViewEvent) string { return e.EventName }},
 	{"Source", 170, func(e store.ViewEvent) string { return e.EventSource }},
 	{"Address", 130, func(e store.ViewEvent) string { return e.SourceIP }},
-	{"Principal", 300, func(e store.ViewEvent) string { return e.Principal }},
+	{"Principal", 300, func(e store.ViewEvent) string { return shortARN(e.Principal) }},
 	{"Error", 140, func(e store.ViewEvent) string { return e.ErrorCode }},
 	{"Direction", 90, func(e store.ViewEvent) string { return e.Direction }},
 }

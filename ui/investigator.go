@@ -423,14 +423,21 @@ func anomalyQuery(a finding.Anomaly) string {
 // shortPrincipal names who made a call without the ARN's fixed prefix:
 // assumed-role/web-waf/i-0abc, user/alice.
 func shortPrincipal(h *store.Hit) string {
-	if arn := h.PrincipalARN; arn != "" {
-		if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 && parts[5] != "" {
-			return parts[5]
-		}
-		return arn
+	if h.PrincipalARN != "" {
+		return shortARN(h.PrincipalARN)
 	}
 	if h.UserName != "" {
 		return h.UserName
 	}
 	return h.PrincipalType
+}
+
+// shortARN drops an ARN's partition, service, region and account, which a table column has no
+// room for: arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc reads assumed-role/web-waf/i-0abc.
+// Anything else is returned as it is.
+func shortARN(s string) string {
+	if parts := strings.SplitN(s, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[5] != "" {
+		return parts[5]
+	}
+	return s
 }

@@ -236,3 +236,18 @@ func TestPivotQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestShortARN(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:sts::111122223333:assumed-role/web-waf/i-0abc": "assumed-role/web-waf/i-0abc",
+		"arn:aws:iam::111122223333:user/alice":                  "user/alice",
+		"arn:aws:iam::111122223333:root":                        "root",
+		"AWS Internal":                                          "AWS Internal",
+		"alice":                                                 "alice",
+		"arn:aws:s3:::bucket/key:with:colons":                   "bucket/key:with:colons",
+	} {
+		if got := shortARN(in); got != want {
+			t.Errorf("shortARN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
