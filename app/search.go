@@ -42,6 +42,11 @@ func (c *Case) Search(ctx context.Context, f store.Filter, limit int, fn func(st
 // Count is the number of events matching f.
 func (c *Case) Count(ctx context.Context, f store.Filter) (int64, error) { return c.st.Count(ctx, f) }
 
+// Histogram counts the events matching f per time bin, oldest first; empty bins are left out.
+func (c *Case) Histogram(ctx context.Context, f store.Filter, bin time.Duration) ([]store.Bin, error) {
+	return c.st.Histogram(ctx, f, bin)
+}
+
 // Pivot kinds.
 const (
 	PivotIP        = "ip"

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -46,12 +49,13 @@ var hitColumns = []struct {
 // investigator searches every field of every event: a query, its newest matches, and the chosen
 // event's fields, each a click away from narrowing the query.
 type investigator struct {
-	v       *caseView
-	query   *widget.Entry
-	status  *widget.Label
-	more    *widget.Button
-	results *widget.Table
-	content fyne.CanvasObject
+	v        *caseView
+	query    *widget.Entry
+	status   *widget.Label
+	more     *widget.Button
+	results  *widget.Table
+	timeline *canvas.Image // the matches over time
+	content  fyne.CanvasObject
 
 	hits   []store.Hit
 	limit  int
@@ -142,8 +146,11 @@ func newInvestigator(v *caseView) *investigator {
 		nil, nil, nil, iv.fieldsTable)
 
 	bar := container.NewBorder(nil, nil, nil, container.NewHBox(clear, searchBtn), iv.query)
+	iv.timeline = canvas.NewImageFromImage(nil)
+	iv.timeline.FillMode = canvas.ImageFillContain
+	iv.timeline.Hide()
 	head := container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
-		container.NewBorder(nil, nil, nil, iv.more, iv.status))
+		container.NewBorder(nil, nil, nil, iv.more, iv.status), iv.timeline)
 	split := container.NewHSplit(iv.results, fieldsPane)
 	split.Offset = 0.58
 	iv.content = container.NewBorder(head, nil, nil, nil, split)
@@ -233,6 +240,8 @@ func (iv *investigator) run() {
 	iv.more.Hide()
 	limit := iv.limit
 	start := time.Now()
+	colors, scale := currentPalette(), iv.v.s.win.Canvas().Scale()
+	chartW := max(iv.content.Size().Width, 400)
 	do(iv.v, func(context.Context) ([]store.Hit, error) {
 		var hits []store.Hit
 		err := iv.v.c.Search(ctx, f, limit+1, func(h store.Hit) error {
@@ -257,30 +266,131 @@ func (iv *investigator) run() {
 			hits = hits[:limit]
 		}
 		iv.setHits(hits)
+		shown := ""
+		if full {
+			shown = fmt.Sprintf(" · newest %s shown", count(int64(len(hits))))
+			if len(hits) < maxHits {
+				iv.more.Show()
+			}
+		}
+		iv.setStatus(fmt.Sprintf("Counting the matches…%s · %s", shown, took.Round(time.Millisecond)), widget.MediumImportance)
+		// The matches over time, and from them how many there are: all of them in hand when the
+		// page holds them, else counted by the case per 5 minutes.
+		var inHand []time.Time
 		if !full {
-			cancel()
-			iv.setStatus(fmt.Sprintf("%s · %s", counted(int64(len(hits)), "event matches", "events match"), took.Round(time.Millisecond)), widget.MediumImportance)
-			return
+			for i := range hits {
+				inHand = append(inHand, hits[i].Time)
+			}
 		}
-		shown := fmt.Sprintf("newest %s shown", count(int64(len(hits))))
-		iv.setStatus("Counting the matches… · "+shown, widget.MediumImportance)
-		if len(hits) < maxHits {
-			iv.more.Show()
-		}
-		do(iv.v, func(context.Context) (int64, error) { return iv.v.c.Count(ctx, f) }, func(n int64, err error) {
+		do(iv.v, func(context.Context) (matchTimeline, error) {
+			var bins []store.Bin
+			if full {
+				var err error
+				if bins, err = iv.v.c.Histogram(ctx, f, 5*time.Minute); err != nil {
+					return matchTimeline{}, err
+				}
+			} else {
+				bins = binTimes(inHand, 5*time.Minute)
+			}
+			return drawMatches(bins, colors, chartW, scale), nil
+		}, func(m matchTimeline, err error) {
 			if gen != iv.gen {
 				return
 			}
 			cancel()
 			if err != nil {
 				if !errors.Is(err, context.Canceled) {
-					iv.setStatus("Counting failed: "+err.Error()+" · "+shown, widget.DangerImportance)
+					iv.setStatus("Counting failed: "+err.Error()+shown, widget.DangerImportance)
 				}
 				return
 			}
-			iv.setStatus(fmt.Sprintf("%s · %s · %s", counted(n, "event matches", "events match"), shown, took.Round(time.Millisecond)), widget.MediumImportance)
+			text := fmt.Sprintf("%s%s · %s", counted(m.total, "event matches", "events match"), shown, took.Round(time.Millisecond))
+			if m.img != nil {
+				text += " · bars: events per " + binWords(int64(m.bin/time.Second))
+			}
+			iv.setStatus(text, widget.MediumImportance)
+			iv.showTimeline(m.img, chartW)
 		})
 	})
+}
+
+// matchTimeline is a search's matches per time bin, drawn, and their total.
+type matchTimeline struct {
+	total int64
+	bin   time.Duration
+	img   image.Image // nil when there is nothing to draw
+}
+
+// timelineBins are the bin widths a search's timeline may take, the narrowest that keeps it
+// to maxBars bars.
+var timelineBins = []time.Duration{5 * time.Minute, time.Hour, 24 * time.Hour}
+
+const maxBars = 400
+
+// drawMatches coarsens 5-minute bins to the width the span needs and draws them as bars.
+func drawMatches(bins []store.Bin, colors palette, w float32, scale float32) matchTimeline {
+	var m matchTimeline
+	for _, b := range bins {
+		m.total += b.Events
+	}
+	if len(bins) == 0 {
+		return m
+	}
+	span := bins[len(bins)-1].Start.Sub(bins[0].Start)
+	m.bin = timelineBins[len(timelineBins)-1]
+	for _, b := range timelineBins {
+		if span/b < maxBars {
+			m.bin = b
+			break
+		}
+	}
+	var pts []finding.Point
+	for _, b := range bins {
+		start := b.Start.Truncate(m.bin)
+		if n := len(pts); n > 0 && pts[n-1].BinStart.Equal(start) {
+			pts[n-1].Observed += float64(b.Events)
+			continue
+		}
+		pts = append(pts, finding.Point{BinStart: start, Observed: float64(b.Events)})
+	}
+	// A bin of margin on each side keeps the first and last bars off the axes.
+	from, to := pts[0].BinStart.Add(-m.bin), pts[len(pts)-1].BinStart.Add(2*m.bin)
+	img, _, err := renderChart(chartSpec{Points: pts, From: from, To: to, Bin: m.bin, Bars: true,
+		W: int(w * scale), H: int(matchesH * scale), DPI: 96 * float64(scale), Colors: colors})
+	if err == nil {
+		m.img = img
+	}
+	return m
+}
+
+// matchesH is the height of a search's timeline.
+const matchesH = 110
+
+// binTimes counts times per bin (aligned on the Unix epoch, as the case's histogram is), oldest
+// first.
+func binTimes(ts []time.Time, bin time.Duration) []store.Bin {
+	var out []store.Bin
+	for _, t := range slices.SortedFunc(slices.Values(ts), time.Time.Compare) {
+		start := t.UTC().Truncate(bin)
+		if n := len(out); n > 0 && out[n-1].Start.Equal(start) {
+			out[n-1].Events++
+			continue
+		}
+		out = append(out, store.Bin{Start: start, Events: 1})
+	}
+	return out
+}
+
+// showTimeline puts a search's timeline above its results, or takes it away.
+func (iv *investigator) showTimeline(img image.Image, w float32) {
+	if img == nil {
+		iv.timeline.Hide()
+		return
+	}
+	iv.timeline.Image = img
+	iv.timeline.SetMinSize(fyne.NewSize(w, matchesH))
+	iv.timeline.Show()
+	iv.timeline.Refresh()
 }
 
 func (iv *investigator) setStatus(text string, imp widget.Importance) {

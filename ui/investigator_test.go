@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -249,5 +250,40 @@ func TestShortARN(t *testing.T) {
 		if got := shortARN(in); got != want {
 			t.Errorf("shortARN(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestMatchTimeline: a search's timeline counts every match, in bins as wide as its span needs.
+func TestMatchTimeline(t *testing.T) {
+	s, iv := investigatorOn(t)
+	if !iv.timeline.Visible() || iv.timeline.Image == nil || !strings.Contains(iv.status.Text, "bars: events per 5 min") {
+		t.Errorf("no timeline of the case's events (status %q)", iv.status.Text)
+	}
+	iv.limit = 3
+	search(t, s, iv, "DescribeInstances")
+	// 48 calls, one every half hour: more than the page, counted by the case.
+	if !strings.HasPrefix(iv.status.Text, "48 events match · newest 3 shown") || !iv.timeline.Visible() {
+		t.Errorf("status %q, timeline shown %v; want 48 counted beyond the page, with a timeline", iv.status.Text, iv.timeline.Visible())
+	}
+	search(t, s, iv, "nosuchvalue")
+	if !strings.HasPrefix(iv.status.Text, "0 events match") || iv.timeline.Visible() {
+		t.Errorf("no match: status %q, timeline shown %v", iv.status.Text, iv.timeline.Visible())
+	}
+
+	day := time.Date(2024, 5, 9, 0, 0, 0, 0, time.UTC)
+	var ts []time.Time
+	for i := range 10 {
+		ts = append(ts, day.Add(time.Duration(i)*24*time.Hour+time.Duration(i)*time.Minute))
+	}
+	bins := binTimes(ts, 5*time.Minute)
+	if len(bins) != 10 || bins[0].Start != day || bins[9].Events != 1 {
+		t.Fatalf("binTimes: %+v", bins)
+	}
+	m := drawMatches(bins, currentPalette(), 600, 1)
+	if m.total != 10 || m.bin != time.Hour || m.img == nil {
+		t.Errorf("nine days of matches: total %d, bin %v, drawn %v; want 10 per hour", m.total, m.bin, m.img != nil)
+	}
+	if m := drawMatches(nil, currentPalette(), 600, 1); m.total != 0 || m.img != nil {
+		t.Errorf("no matches drew %v, total %d", m.img != nil, m.total)
 	}
 }
