@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -58,6 +61,9 @@ type investigator struct {
 	content  fyne.CanvasObject
 
 	hits   []store.Hit
+	onShow store.Filter // the search whose results are on show, which Export writes out
+	total  int64        // how many events it matches, once counted
+	export *widget.Button
 	limit  int
 	gen    int                // the search on show: results of older ones are dropped
 	cancel context.CancelFunc // stops the search on show
@@ -91,6 +97,8 @@ func newInvestigator(v *caseView) *investigator {
 		iv.run()
 	})
 	iv.more.Hide()
+	iv.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), iv.chooseExport)
+	iv.export.Disable()
 
 	iv.results = widget.NewTableWithHeaders(
 		func() (int, int) { return len(iv.hits), len(hitColumns) },
@@ -150,7 +158,7 @@ func newInvestigator(v *caseView) *investigator {
 	iv.timeline.FillMode = canvas.ImageFillContain
 	iv.timeline.Hide()
 	head := container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
-		container.NewBorder(nil, nil, nil, iv.more, iv.status), iv.timeline)
+		container.NewBorder(nil, nil, nil, container.NewHBox(iv.more, iv.export), iv.status), iv.timeline)
 	split := container.NewHSplit(iv.results, fieldsPane)
 	split.Offset = 0.58
 	iv.content = container.NewBorder(head, nil, nil, nil, split)
@@ -266,6 +274,8 @@ func (iv *investigator) run() {
 			hits = hits[:limit]
 		}
 		iv.setHits(hits)
+		iv.onShow, iv.total = f, -1
+		iv.export.Disable() // until the matches are counted
 		shown := ""
 		if full {
 			shown = fmt.Sprintf(" · newest %s shown", count(int64(len(hits))))
@@ -303,6 +313,10 @@ func (iv *investigator) run() {
 					iv.setStatus("Counting failed: "+err.Error()+shown, widget.DangerImportance)
 				}
 				return
+			}
+			iv.total = m.total
+			if m.total > 0 {
+				iv.export.Enable()
 			}
 			text := fmt.Sprintf("%s%s · %s", counted(m.total, "event matches", "events match"), shown, took.Round(time.Millisecond))
 			if m.img != nil {
@@ -391,6 +405,63 @@ func (iv *investigator) showTimeline(img image.Image, w float32) {
 	iv.timeline.SetMinSize(fyne.NewSize(w, matchesH))
 	iv.timeline.Show()
 	iv.timeline.Refresh()
+}
+
+// chooseExport asks in which form to export the matches on show, then where.
+func (iv *investigator) chooseExport() {
+	win := iv.v.s.win
+	var ask dialog.Dialog
+	pick := func(name string) func() {
+		return func() {
+			ask.Hide()
+			save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+				if err != nil || w == nil {
+					return
+				}
+				// The export writes its own file beside the one the dialog made, and renames it
+				// over it at the end.
+				path := w.URI().Path()
+				w.Close()
+				iv.exportTo(path, true)
+			}, win)
+			save.SetFileName(name)
+			save.Resize(fyne.NewSize(900, 600))
+			save.Show()
+		}
+	}
+	msg := widget.NewLabel(fmt.Sprintf("Export the %s matching the search shown, newest first:", counted(iv.total, "event", "events")))
+	ask = dialog.NewCustom("Export", "Cancel", container.NewVBox(msg,
+		widget.NewButton("JSON lines — each event's raw record", pick("trailscope-search.jsonl")),
+		widget.NewButton("CSV — time, event, address, principal, error, user agent", pick("trailscope-search.csv"))), win)
+	ask.Show()
+}
+
+// exportTo writes the matches on show to path (as app.ExportFormat names), with progress and a
+// Cancel; the file appears only when the export is whole. When the save dialog made the file
+// (empty), a failed or cancelled export takes it away again.
+func (iv *investigator) exportTo(path string, dialogMade bool) {
+	f := iv.onShow
+	ctx, cancel := context.WithCancel(iv.v.ctx)
+	label := widget.NewLabel("Exporting…")
+	wait := dialog.NewCustom("Export to "+filepath.Base(path), "Cancel", container.NewVBox(label, widget.NewProgressBarInfinite()), iv.v.s.win)
+	wait.SetOnClosed(cancel)
+	wait.Show()
+	th := newThrottle(iv.v.s.b, 150*time.Millisecond, func(n int64) { label.SetText("Exporting… " + counted(n, "event", "events")) })
+	do(iv.v, func(context.Context) (int64, error) { return iv.v.c.Export(ctx, f, path, th.push) }, func(n int64, err error) {
+		th.stop()
+		wait.Hide()
+		if fi, serr := os.Stat(path); err != nil && dialogMade && serr == nil && fi.Size() == 0 {
+			os.Remove(path)
+		}
+		switch {
+		case errors.Is(err, context.Canceled):
+			iv.setStatus("Export cancelled: "+path+" was not written.", widget.MediumImportance)
+		case err != nil:
+			iv.v.s.showError("export", err)
+		default:
+			iv.setStatus(fmt.Sprintf("Exported %s to %s.", counted(n, "event", "events"), path), widget.MediumImportance)
+		}
+	})
 }
 
 func (iv *investigator) setStatus(text string, imp widget.Importance) {

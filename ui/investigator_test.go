@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -285,5 +287,33 @@ func TestMatchTimeline(t *testing.T) {
 	}
 	if m := drawMatches(nil, currentPalette(), 600, 1); m.total != 0 || m.img != nil {
 		t.Errorf("no matches drew %v, total %d", m.img != nil, m.total)
+	}
+}
+
+// TestInvestigatorExports: the search on show goes to a file, every match of it, not only the
+// page; the status says where.
+func TestInvestigatorExports(t *testing.T) {
+	s, iv := investigatorOn(t)
+	iv.limit = 2
+	search(t, s, iv, "DescribeInstances")
+	if iv.export.Disabled() {
+		t.Fatal("Export is disabled with 48 matches counted")
+	}
+	path := filepath.Join(t.TempDir(), "out.csv")
+	iv.exportTo(path, false)
+	settle(t, s)
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(body), "\n"); lines != 49 || !strings.HasPrefix(string(body), "event_time,event_id,") {
+		t.Errorf("the CSV export has %d lines, want a header and the 48 matches:\n%s", lines, body)
+	}
+	if iv.status.Text != "Exported 48 events to "+path+"." || s.win.Canvas().Overlays().Top() != nil {
+		t.Errorf("after the export: status %q, dialog left open %v", iv.status.Text, s.win.Canvas().Overlays().Top() != nil)
+	}
+	search(t, s, iv, "nosuchvalue")
+	if !iv.export.Disabled() {
+		t.Error("Export is enabled with nothing to export")
 	}
 }

@@ -57,12 +57,8 @@ func runSearch(ctx context.Context, env Env, args []string) error {
 			return err
 		})
 	}
-	l := newListing(env.Stdout, f.format, "event_time", "event_id", "event_source", "event_name", "region",
-		"source_ip", "principal_arn", "error_code", "user_agent", "direction")
-	err = c.Search(ctx, filter, *limit, func(h store.Hit) error {
-		return l.row(nil, fmtTime(h.Time), h.EventID, h.EventSource, h.EventName, h.Region, h.SourceIP,
-			h.PrincipalARN, h.ErrorCode, h.UserAgent, h.Direction)
-	})
+	l := newListing(env.Stdout, f.format, app.SearchColumns...)
+	err = c.Search(ctx, filter, *limit, func(h store.Hit) error { return l.row(nil, app.SearchRow(&h)...) })
 	if err != nil {
 		return err
 	}

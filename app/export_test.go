@@ -1,0 +1,73 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestExport: an export holds every match, newest first, as raw JSON lines or CSV; the file is
+// the owner's only; a cancelled export leaves the file that was there, and no partial file.
+func TestExport(t *testing.T) {
+	c, _ := viewsCase(t)
+	ctx := context.Background()
+	f, err := Compile("sourceIPAddress:203.0.113.7", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+
+	jsonPath := filepath.Join(dir, "out.jsonl")
+	n, err := c.Export(ctx, f, jsonPath, nil)
+	if err != nil || n != 5 {
+		t.Fatalf("export JSON: %d events, %v; want the 5 from the address", n, err)
+	}
+	body, _ := os.ReadFile(jsonPath)
+	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+	var ids []string
+	for _, l := range lines {
+		var e struct{ EventID string }
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("line %q is not an event: %v", l, err)
+		}
+		ids = append(ids, e.EventID)
+	}
+	if strings.Join(ids, ",") != "e08,e06,e04,e02,e00" {
+		t.Errorf("exported %v, want newest first e08…e00", ids)
+	}
+	if fi, _ := os.Stat(jsonPath); fi.Mode().Perm() != 0o600 {
+		t.Errorf("export mode %v, want 0600", fi.Mode().Perm())
+	}
+
+	csvPath := filepath.Join(dir, "out.CSV")
+	if n, err := c.Export(ctx, f, csvPath, nil); err != nil || n != 5 {
+		t.Fatalf("export CSV: %d, %v", n, err)
+	}
+	body, _ = os.ReadFile(csvPath)
+	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 6 || strings.Join(rows[0], ",") != strings.Join(SearchColumns, ",") || rows[1][1] != "e08" || rows[1][7] != "AccessDenied" {
+		t.Fatalf("CSV export: %v, %q", err, rows)
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.Export(cancelled, f, csvPath, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled export: %v, want context.Canceled", err)
+	}
+	if again, _ := os.ReadFile(csvPath); !bytes.Equal(again, body) {
+		t.Error("a cancelled export changed the file that was there")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*part")); len(left) > 0 {
+		t.Errorf("partial files left behind: %v", left)
+	}
+	if _, err := c.Export(ctx, f, filepath.Join(dir, "no-such-dir", "x.csv"), nil); err == nil || !strings.Contains(err.Error(), "no-such-dir") {
+		t.Errorf("export into a missing folder: %v; want an error naming the path", err)
+	}
+}
