@@ -54,11 +54,7 @@ type drilldown struct {
 // field is one leaf of an event's JSON, by its path.
 type field struct{ Key, Value string }
 
-var eventColumns = []struct {
-	title string
-	width float32
-	cell  func(e store.ViewEvent) string
-}{
+var eventColumns = []column[store.ViewEvent]{
 	{"", 28, func(e store.ViewEvent) string {
 		if e.Marked {
 			return "●" // one of the anomaly's own events
@@ -96,16 +92,10 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 		container.NewVBox(title, sub))
 
 	// The explanation: one row per factor.
-	factors := widget.NewTableWithHeaders(
-		func() (int, int) { return len(a.Factors), 4 },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
+	factors := newHeaderTable([]string{"Factor", "Observed", "Baseline", "Label"}, []float32{300, 380, 300, 110},
+		func() int { return len(a.Factors) },
+		func(id widget.TableCellID, l *widget.Label) {
 			f := a.Factors[id.Row]
-			l := o.(*widget.Label)
 			l.Importance = widget.MediumImportance
 			switch id.Col {
 			case 0:
@@ -119,68 +109,23 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 				l.SetText(f.Label)
 			}
 		})
-	factors.ShowHeaderColumn = false
-	factors.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	factors.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText([]string{"Factor", "Observed", "Baseline", "Label"}[id.Col])
-		}
-	}
-	for i, w := range []float32{300, 380, 300, 110} {
-		factors.SetColumnWidth(i, w)
-	}
 	var why fyne.CanvasObject = container.NewBorder(bold("Why it stands out"), nil, nil, nil, factors)
 	if len(a.Factors) == 0 {
 		why = widget.NewLabel("No factors recorded for this anomaly.")
 	}
 
 	d.eventsHead = widget.NewLabelWithStyle("Events in the window", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	d.events = widget.NewTableWithHeaders(
-		func() (int, int) { return d.total, len(eventColumns) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			l := o.(*widget.Label)
-			if e, ok := d.row(id.Row); ok {
-				l.SetText(eventColumns[id.Col].cell(e))
-			} else {
-				l.SetText("…")
-			}
-		})
-	d.events.ShowHeaderColumn = false
-	d.events.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	d.events.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText(eventColumns[id.Col].title)
-		}
-	}
-	for i, c := range eventColumns {
-		d.events.SetColumnWidth(i, c.width)
-	}
+	d.events = newColumnTable(eventColumns, func() int { return d.total }, d.row)
 	d.events.OnSelected = func(id widget.TableCellID) {
 		if e, ok := d.row(id.Row); ok {
 			d.showEvent(e)
 		}
 	}
 
-	d.addrTable = widget.NewTableWithHeaders(
-		func() (int, int) { return len(d.addrs), 4 },
-		func() fyne.CanvasObject {
-			// Service names (secretsmanager.amazonaws.com) are longer than addresses.
-			l := widget.NewLabel("000.000.000.000")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
+	d.addrTable = newHeaderTable([]string{"Address", "Calls", "Succeeded", "Failed"}, []float32{230, 70, 90, 70},
+		func() int { return len(d.addrs) },
+		func(id widget.TableCellID, l *widget.Label) {
 			a := d.addrs[id.Row]
-			l := o.(*widget.Label)
 			switch id.Col {
 			case 0:
 				l.SetText(a.Address)
@@ -199,17 +144,6 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 			openPivot(v, app.PivotIP, d.addrs[id.Row].Address, store.PivotOptions{Top: pivotTop})
 		}
 	}
-	d.addrTable.ShowHeaderColumn = false
-	d.addrTable.CreateHeader = d.events.CreateHeader
-	d.addrTable.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText([]string{"Address", "Calls", "Succeeded", "Failed"}[id.Col])
-		}
-	}
-	for i, w := range []float32{230, 70, 90, 70} {
-		d.addrTable.SetColumnWidth(i, w)
-	}
-
 	d.fieldsHead = widget.NewLabelWithStyle("Select an event to see every field", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.fieldsTable = newFieldsTable(&d.fields)
 	// Choosing a field searches the window for events with the same value.
@@ -380,7 +314,7 @@ func (d *drilldown) showEvent(e store.ViewEvent) {
 	// The principal's pivot also names the calls it first made inside the anomaly's window.
 	setPivot(d.v, d.pivotPrincipal, app.PivotPrincipal, e.Principal,
 		store.PivotOptions{Top: pivotTop, WindowStart: d.a.WindowStart, WindowEnd: d.a.WindowEnd})
-	d.fieldsHead.SetText(fmt.Sprintf("%s at %s", e.EventName, e.Time.Format("15:04:05")))
+	d.fieldsHead.SetText(fmt.Sprintf("%s at %s · choose a field to search for it", e.EventName, e.Time.Format("15:04:05")))
 	id := e.ID
 	do(d.v, func(ctx context.Context) ([]field, error) {
 		raw, err := d.v.c.EventJSON(ctx, id)

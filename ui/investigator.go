@@ -36,11 +36,7 @@ var (
 const queryHelp = "Words search every value · field:value (eventName:ListBuckets, requestParameters.bucketName:prod-*) · " +
 	"sourceIPAddress:10.0.0.0/8 · AND OR NOT - ( ) · eventTime>=2024-05-09T03:00:00Z · Enter searches"
 
-var hitColumns = []struct {
-	title string
-	width float32
-	cell  func(h *store.Hit) string
-}{
+var hitColumns = []column[*store.Hit]{
 	{"Time (UTC)", 150, func(h *store.Hit) string { return h.Time.UTC().Format("2006-01-02 15:04:05") }},
 	{"Event", 170, func(h *store.Hit) string { return h.EventName }},
 	{"Principal", 250, func(h *store.Hit) string { return shortPrincipal(h) }},
@@ -100,30 +96,12 @@ func newInvestigator(v *caseView) *investigator {
 	iv.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), iv.chooseExport)
 	iv.export.Disable()
 
-	iv.results = widget.NewTableWithHeaders(
-		func() (int, int) { return len(iv.hits), len(hitColumns) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			if id.Row < len(iv.hits) {
-				o.(*widget.Label).SetText(hitColumns[id.Col].cell(&iv.hits[id.Row]))
-			}
-		})
-	iv.results.ShowHeaderColumn = false
-	iv.results.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	iv.results.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText(hitColumns[id.Col].title)
+	iv.results = newColumnTable(hitColumns, func() int { return len(iv.hits) }, func(row int) (*store.Hit, bool) {
+		if row < len(iv.hits) {
+			return &iv.hits[row], true
 		}
-	}
-	for i, c := range hitColumns {
-		iv.results.SetColumnWidth(i, c.width)
-	}
+		return nil, false
+	})
 	iv.results.OnSelected = func(id widget.TableCellID) { iv.showHit(id.Row) }
 
 	iv.fieldsHead = widget.NewLabelWithStyle("Choose an event to see every field", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -163,48 +141,6 @@ func newInvestigator(v *caseView) *investigator {
 	split.Offset = 0.58
 	iv.content = container.NewBorder(head, nil, nil, nil, split)
 	return iv
-}
-
-// maxKeyChars is about what the fields table's first column shows of a path in bold.
-const maxKeyChars = 34
-
-// shortKey shortens a long field path in its middle, where its segments matter least:
-// userIdentity.sessionContext.sessionIssuer.principalId reads userIdentity.….sessionIssuer.principalId.
-func shortKey(k string, max int) string {
-	segs := strings.Split(k, ".")
-	if len(k) <= max || len(segs) < 3 {
-		return k
-	}
-	tail := segs[len(segs)-1]
-	for i := len(segs) - 2; i > 0 && len(segs[0])+3+len(segs[i])+1+len(tail) <= max; i-- {
-		tail = segs[i] + "." + tail
-	}
-	return segs[0] + ".…." + tail
-}
-
-// newFieldsTable lists an event's fields, path and value, from *fs.
-func newFieldsTable(fs *[]field) *widget.Table {
-	t := widget.NewTable(
-		func() (int, int) { return len(*fs), 2 },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			f := (*fs)[id.Row]
-			l := o.(*widget.Label)
-			if id.Col == 0 {
-				l.SetText(shortKey(f.Key, maxKeyChars))
-				l.TextStyle.Bold = true
-			} else {
-				l.SetText(f.Value)
-				l.TextStyle.Bold = false
-			}
-		})
-	t.SetColumnWidth(0, 280) // maxKeyChars in bold
-	t.SetColumnWidth(1, 520)
-	return t
 }
 
 // shown is called when the screen comes up: the first time, it lists the newest events.

@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+)
+
+// newHeaderTable is a table of one-line text cells under a row of column titles; cell fills the
+// label of one cell.
+func newHeaderTable(titles []string, widths []float32, rows func() int, cell func(id widget.TableCellID, l *widget.Label)) *widget.Table {
+	t := widget.NewTableWithHeaders(
+		func() (int, int) { return rows(), len(titles) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) { cell(id, o.(*widget.Label)) })
+	t.ShowHeaderColumn = false
+	t.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText(titles[id.Col])
+		}
+	}
+	for i, w := range widths {
+		t.SetColumnWidth(i, w)
+	}
+	return t
+}
+
+// column is one column of a table of rows of type T: its title, width and text.
+type column[T any] struct {
+	title string
+	width float32
+	cell  func(T) string
+}
+
+// newColumnTable lists rows of type T, which get fetches ("…" while a row is not at hand).
+func newColumnTable[T any](cols []column[T], rows func() int, get func(row int) (T, bool)) *widget.Table {
+	titles, widths := make([]string, len(cols)), make([]float32, len(cols))
+	for i, c := range cols {
+		titles[i], widths[i] = c.title, c.width
+	}
+	return newHeaderTable(titles, widths, rows, func(id widget.TableCellID, l *widget.Label) {
+		if r, ok := get(id.Row); ok {
+			l.SetText(cols[id.Col].cell(r))
+		} else {
+			l.SetText("…")
+		}
+	})
+}
+
+// maxKeyChars is about what the fields table's first column shows of a path in bold.
+const maxKeyChars = 34
+
+// shortKey shortens a long field path in its middle, where its segments matter least:
+// userIdentity.sessionContext.sessionIssuer.principalId reads userIdentity.….sessionIssuer.principalId.
+func shortKey(k string, max int) string {
+	segs := strings.Split(k, ".")
+	if len(k) <= max || len(segs) < 3 {
+		return k
+	}
+	tail := segs[len(segs)-1]
+	for i := len(segs) - 2; i > 0 && len(segs[0])+3+len(segs[i])+1+len(tail) <= max; i-- {
+		tail = segs[i] + "." + tail
+	}
+	return segs[0] + ".…." + tail
+}
+
+// newFieldsTable lists an event's fields, path and value, from *fs.
+func newFieldsTable(fs *[]field) *widget.Table {
+	t := widget.NewTable(
+		func() (int, int) { return len(*fs), 2 },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			f := (*fs)[id.Row]
+			l := o.(*widget.Label)
+			if id.Col == 0 {
+				l.SetText(shortKey(f.Key, maxKeyChars))
+				l.TextStyle.Bold = true
+			} else {
+				l.SetText(f.Value)
+				l.TextStyle.Bold = false
+			}
+		})
+	t.SetColumnWidth(0, 280) // maxKeyChars in bold
+	t.SetColumnWidth(1, 520)
+	return t
+}
