@@ -49,7 +49,7 @@ var hitColumns = []column[*store.Hit]{
 // event's fields, each a click away from narrowing the query.
 type investigator struct {
 	v        *caseView
-	query    *widget.Entry
+	query    *widget.SelectEntry // its list holds the recent queries
 	status   *widget.Label
 	more     *widget.Button
 	results  *widget.Table
@@ -77,7 +77,7 @@ type investigator struct {
 
 func newInvestigator(v *caseView) *investigator {
 	iv := &investigator{v: v, limit: pageHits, sel: -1}
-	iv.query = widget.NewEntry()
+	iv.query = widget.NewSelectEntry(v.s.app.Preferences().StringListWithFallback(prefQueries, nil))
 	iv.query.SetPlaceHolder("Search every field: a word, field:value, or both (empty: every event)")
 	iv.query.OnSubmitted = func(string) { iv.run() }
 	searchBtn := widget.NewButtonWithIcon("Search", theme.SearchIcon(), iv.run)
@@ -205,6 +205,7 @@ func (iv *investigator) run() {
 			return
 		}
 		took := time.Since(start)
+		iv.remember(text)
 		full := len(hits) > limit // there are more than the page holds
 		if full {
 			hits = hits[:limit]
@@ -398,6 +399,22 @@ func (iv *investigator) exportTo(path string, dialogMade bool) {
 			iv.setStatus(fmt.Sprintf("Exported %s to %s.", counted(n, "event", "events"), path), widget.MediumImportance)
 		}
 	})
+}
+
+// maxQueries is how many recent queries the query bar offers.
+const maxQueries = 20
+
+// remember puts a query that ran at the top of the recent ones, kept across sessions.
+func (iv *investigator) remember(q string) {
+	if q == "" {
+		return
+	}
+	prefs := iv.v.s.app.Preferences()
+	list := slices.DeleteFunc(prefs.StringListWithFallback(prefQueries, nil), func(s string) bool { return s == q })
+	list = append([]string{q}, list...)
+	list = list[:min(len(list), maxQueries)]
+	prefs.SetStringList(prefQueries, list)
+	iv.query.SetOptions(list)
 }
 
 func (iv *investigator) setStatus(text string, imp widget.Importance) {

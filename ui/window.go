@@ -23,7 +23,8 @@ import (
 
 // Preference keys.
 const (
-	prefRecent = "recentCases" // case paths, most recent first
+	prefRecent  = "recentCases"   // case paths, most recent first
+	prefQueries = "recentQueries" // the investigator's queries, most recent first
 	prefTheme  = "theme"       // system, light or dark
 	maxRecent  = 8
 )
