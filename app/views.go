@@ -19,6 +19,13 @@ type Overview struct {
 	RiskCounts  [11]int                    // anomalies in range per risk level (index 1–10)
 	Anomalies   []finding.Anomaly          // anomalies in range, highest risk first
 	Series      map[string][]finding.Point // per direction, in time order
+	Indicators  []RuleHits                 // rules with matches in range, highest severity first
+}
+
+// RuleHits is a rule and how many events it matched in a range.
+type RuleHits struct {
+	Rule   store.Rule
+	Events int64
 }
 
 // Directions lists the three directions in the order the dashboard stacks them.
@@ -59,6 +66,21 @@ func (c *Case) Overview(ctx context.Context, from, to time.Time) (Overview, erro
 	for _, a := range ov.Anomalies {
 		if a.Risk >= 1 && a.Risk <= 10 {
 			ov.RiskCounts[a.Risk]++
+		}
+	}
+	hits, err := c.st.RuleHits(ctx, from, to)
+	if err != nil {
+		return ov, fmt.Errorf("overview: %w", err)
+	}
+	if len(hits) > 0 {
+		rules, err := c.st.Rules(ctx) // highest severity first
+		if err != nil {
+			return ov, fmt.Errorf("overview: %w", err)
+		}
+		for _, r := range rules {
+			if n := hits[r.ID]; n > 0 {
+				ov.Indicators = append(ov.Indicators, RuleHits{Rule: r, Events: n})
+			}
 		}
 	}
 	pts, err := c.st.Series(ctx, "", from, to)

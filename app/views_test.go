@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/store"
 )
 
 // viewsCase builds a case of 10 events a minute apart from two addresses, the last two failing,
@@ -135,5 +136,20 @@ func TestOverview(t *testing.T) {
 	}
 	if demo, err := c.IsDemo(ctx); err != nil || demo {
 		t.Errorf("IsDemo = %v, %v; want false", demo, err)
+	}
+
+	// Rule matches in range, per rule, highest severity first.
+	for _, r := range []store.Rule{{Name: "low", Query: "getobject", Severity: 2, Every: 60, Enabled: true},
+		{Name: "high", Query: "errorCode:AccessDenied", Severity: 9, Every: 60, Enabled: true}} {
+		if _, err := c.SaveRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.RunRules(ctx, time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	ov, err = c.Overview(ctx, t0, t0.Add(9*time.Minute))
+	if err != nil || len(ov.Indicators) != 2 || ov.Indicators[0].Rule.Name != "high" || ov.Indicators[0].Events != 1 || ov.Indicators[1].Events != 9 {
+		t.Errorf("indicators in range: %+v, %v; want high (1 of the 2 denied calls in range), then low (9)", ov.Indicators, err)
 	}
 }

@@ -30,6 +30,7 @@ type caseView struct {
 
 	overview     *overview
 	investigator *investigator
+	rules        *rulesView
 	sources      *sources
 	settings     *settingsView
 	drill        *drilldown      // the drilldown on show, if any
@@ -53,6 +54,7 @@ type caseView struct {
 	checking bool
 	wrote    bool // this window has written since the version was last read
 	indexing bool // completeSearchIndex runs
+	ruling   bool // runRules runs
 	changed  *fyne.Container
 	top      *fyne.Container // the banners above the screens
 }
@@ -76,6 +78,7 @@ func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
 	v := &caseView{s: s, c: c, demo: demo, ctx: ctx, cancel: cancel, screens: screens(), built: map[int]fyne.CanvasObject{}, current: -1}
 	v.overview = newOverview(v)
 	v.investigator = newInvestigator(v)
+	v.rules = newRulesView(v)
 	v.sources = newSources(v)
 	v.settings = newSettingsView(v)
 
@@ -117,12 +120,16 @@ func (v *caseView) watch(every time.Duration) {
 	go func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
+		r := time.NewTicker(time.Minute) // rules whose schedule says it is time
+		defer r.Stop()
 		for {
 			select {
 			case <-v.ctx.Done():
 				return
 			case <-t.C:
 				v.s.b.post(v.checkVersion)
+			case <-r.C:
+				v.s.b.post(func() { v.runRules(true) })
 			}
 		}
 	}()
@@ -156,7 +163,7 @@ func (v *caseView) checkVersion() {
 // writing reports whether this window runs a job that writes to the case through connections
 // of its own (which move the data version). Each such job also sets wrote when it starts, so
 // that a job that begins and ends between two checks is taken as read too.
-func (v *caseView) writing() bool { return v.sources.running || v.analyzing || v.indexing }
+func (v *caseView) writing() bool { return v.sources.running || v.analyzing || v.indexing || v.ruling }
 
 // showChanged shows or hides the banner. A container's Show and Hide do not lay out its parent,
 // so the banners are laid out again: shown alone, the banner kept a size of zero.
@@ -214,6 +221,7 @@ func (v *caseView) completeSearchIndex() {
 		if ran {
 			v.setStatus("", 0)
 		}
+		v.runRules(false) // over what the index now holds
 		// Another process building the same index (an import from a terminal) finishes it.
 		if err != nil && !errors.Is(err, store.ErrFTSMoved) {
 			v.s.showError("search index", err)
@@ -235,8 +243,11 @@ func (v *caseView) show(i int) {
 	v.current = i
 	v.center.Objects = []fyne.CanvasObject{o}
 	v.center.Refresh()
-	if i == screenInvestigator {
+	switch i {
+	case screenInvestigator:
 		v.investigator.shown()
+	case screenRules:
+		v.rules.load()
 	}
 	if v.nav.OnSelected != nil {
 		// Selecting in the list calls OnSelected again; avoid the loop.
@@ -305,6 +316,32 @@ func (v *caseView) analyze() {
 		v.sources.analysisDone(fmt.Sprintf("Analysis done in %s.", time.Since(start).Round(100*time.Millisecond)))
 		v.overview.load()
 		v.completeSearchIndex()
+	})
+}
+
+// runRules gives the case the built-in rules it lacks and runs the rules over the events that
+// arrived since each last ran: every enabled rule, or (due) those whose schedule says so. New
+// matches show on the overview and the Rules screen.
+func (v *caseView) runRules(due bool) {
+	if v.ruling || v.analyzing || v.indexing || v.sources.running {
+		return // the run that follows them reads what they wrote
+	}
+	v.ruling, v.wrote = true, true
+	do(v, func(ctx context.Context) (int64, error) {
+		if err := v.c.InstallRules(ctx); err != nil {
+			return 0, err
+		}
+		return v.c.RunRules(ctx, time.Now(), due)
+	}, func(added int64, err error) {
+		v.ruling = false
+		if err != nil {
+			v.s.showError("rules", err)
+			return
+		}
+		if added > 0 || !due {
+			v.overview.load()
+			v.rules.load()
+		}
 	})
 }
 

@@ -56,14 +56,15 @@ type investigator struct {
 	timeline *canvas.Image // the matches over time
 	content  fyne.CanvasObject
 
-	hits   []store.Hit
-	onShow store.Filter // the search whose results are on show, which Export writes out
-	total  int64        // how many events it matches, once counted
-	export *widget.Button
-	limit  int
-	gen    int                // the search on show: results of older ones are dropped
-	cancel context.CancelFunc // stops the search on show
-	ran    bool               // a search has been started since the screen was built
+	hits     []store.Hit
+	onShow   store.Filter // the search whose results are on show, which Export writes out
+	total    int64        // how many events it matches, once counted
+	export   *widget.Button
+	saveRule *widget.Button
+	limit    int
+	gen      int                // the search on show: results of older ones are dropped
+	cancel   context.CancelFunc // stops the search on show
+	ran      bool               // a search has been started since the screen was built
 
 	sel            int // index into hits of the event shown, -1 for none
 	fields         []field
@@ -95,6 +96,10 @@ func newInvestigator(v *caseView) *investigator {
 	iv.more.Hide()
 	iv.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), iv.chooseExport)
 	iv.export.Disable()
+	// The query on show, watched on a schedule: each match an indicator.
+	iv.saveRule = widget.NewButtonWithIcon("Save as rule…", theme.DocumentSaveIcon(), func() {
+		showRuleEditor(v, store.Rule{Query: strings.TrimSpace(iv.query.Text), Severity: 5, Every: 60, Enabled: true})
+	})
 
 	iv.results = newColumnTable(hitColumns, func() int { return len(iv.hits) }, func(row int) (*store.Hit, bool) {
 		if row < len(iv.hits) {
@@ -136,7 +141,7 @@ func newInvestigator(v *caseView) *investigator {
 	iv.timeline.FillMode = canvas.ImageFillContain
 	iv.timeline.Hide()
 	head := container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
-		container.NewBorder(nil, nil, nil, container.NewHBox(iv.more, iv.export), iv.status), iv.timeline)
+		container.NewBorder(nil, nil, nil, container.NewHBox(iv.more, iv.export, iv.saveRule), iv.status), iv.timeline)
 	split := container.NewHSplit(iv.results, fieldsPane)
 	split.Offset = 0.58
 	iv.content = container.NewBorder(head, nil, nil, nil, split)
@@ -484,6 +489,18 @@ func (iv *investigator) addField(f field) {
 		return
 	}
 	iv.setQuery(q)
+}
+
+// andQuery is a AND b, each kept whole (b may hold ORs), as canonical text.
+func andQuery(a, b string) (string, error) {
+	ea, err := query.Parse(a)
+	if err != nil {
+		return "", err
+	}
+	if _, err := query.Parse(b); err != nil {
+		return "", err
+	}
+	return query.AndTerm(ea, "("+b+")")
 }
 
 // arrayIndex matches the [n] of an array element in a flattened path.

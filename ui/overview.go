@@ -50,6 +50,7 @@ type overview struct {
 	charts     map[string]*chartView
 	top        *widget.List
 	topLabel   *widget.Label
+	indicators *fyne.Container // a button per rule with matches in range
 
 	data       app.Overview
 	bin        time.Duration
@@ -88,8 +89,10 @@ func newOverview(v *caseView) *overview {
 		o.riskTiles[r] = newTile(fmt.Sprintf("Risk %d", r), severityColor(r), func() { o.openTopOfRisk(r) })
 		tiles = append(tiles, o.riskTiles[r])
 	}
-	// Rule indicators will get a row of their own under this one.
 	tileRow := container.NewGridWithColumns(len(tiles), tiles...)
+	// Rule indicators: each rule with matches in range, highest severity first.
+	o.indicators = container.NewHBox()
+	indicatorRow := container.NewBorder(nil, nil, bold("Rule matches"), nil, container.NewHScroll(o.indicators))
 
 	var stacked []fyne.CanvasObject
 	for _, dir := range app.Directions() {
@@ -121,7 +124,7 @@ func newOverview(v *caseView) *overview {
 	split.Offset = 0.7
 
 	header := container.NewBorder(nil, nil, heading, container.NewHBox(o.custom, container.NewGridWrap(fyne.NewSize(250, 36), o.rangeSel)), o.rangeLabel)
-	o.content = container.NewBorder(container.NewVBox(header, tileRow), nil, nil, nil, split)
+	o.content = container.NewBorder(container.NewVBox(header, tileRow, indicatorRow), nil, nil, nil, split)
 	return o
 }
 
@@ -231,6 +234,7 @@ func (o *overview) apply(ov app.Overview, bin time.Duration) {
 	for r := 1; r <= 10; r++ {
 		o.riskTiles[r].setValue(strconv.Itoa(ov.RiskCounts[r]), ov.RiskCounts[r] > 0)
 	}
+	o.showIndicators(ov)
 	o.topLabel.SetText(fmt.Sprintf("Top anomalies (%d in range)", len(ov.Anomalies)))
 	o.top.Refresh()
 	o.pending = len(o.charts)
@@ -242,6 +246,33 @@ func (o *overview) apply(ov app.Overview, bin time.Duration) {
 			}
 		}
 		cv.setData(ov.Series[dir], anoms, ov.From, ov.To, bin)
+	}
+}
+
+// showIndicators lists the rules with matches in range; choosing one searches them.
+func (o *overview) showIndicators(ov app.Overview) {
+	o.indicators.RemoveAll()
+	if len(ov.Indicators) == 0 {
+		o.indicators.Add(widget.NewLabel("none in range"))
+		return
+	}
+	for _, h := range ov.Indicators {
+		r := h.Rule
+		b := widget.NewButton(fmt.Sprintf("%d · %s · %s", r.Severity, r.Name, counted(h.Events, "event", "events")), func() {
+			q, err := andQuery(windowQuery(ov.From, ov.To), r.Query)
+			if err != nil {
+				o.v.s.showError("rule "+r.Name, err)
+				return
+			}
+			o.v.investigate(q)
+		})
+		switch finding.Severity(r.Severity) {
+		case "critical":
+			b.Importance = widget.DangerImportance
+		case "high":
+			b.Importance = widget.WarningImportance
+		}
+		o.indicators.Add(b)
 	}
 }
 

@@ -25,8 +25,8 @@ import (
 const (
 	prefRecent  = "recentCases"   // case paths, most recent first
 	prefQueries = "recentQueries" // the investigator's queries, most recent first
-	prefTheme  = "theme"       // system, light or dark
-	maxRecent  = 8
+	prefTheme   = "theme"         // system, light or dark
+	maxRecent   = 8
 )
 
 // screen is one entry of the navigation: built from this list, not wired by hand.
@@ -49,19 +49,10 @@ func screens() []screen {
 	return []screen{
 		{"Overview", theme.HomeIcon(), func(v *caseView) fyne.CanvasObject { return v.overview.content }},
 		{"Investigator", theme.SearchIcon(), func(v *caseView) fyne.CanvasObject { return v.investigator.content }},
-		{"Rules", theme.ListIcon(), func(*caseView) fyne.CanvasObject {
-			return placeholder("Rules", "Saved queries that run on a schedule and raise indicators beside the anomalies — coming in part 2.")
-		}},
+		{"Rules", theme.ListIcon(), func(v *caseView) fyne.CanvasObject { return v.rules.content }},
 		{"Sources", theme.StorageIcon(), func(v *caseView) fyne.CanvasObject { return v.sources.content }},
 		{"Settings", theme.SettingsIcon(), func(v *caseView) fyne.CanvasObject { return v.settings.content }},
 	}
-}
-
-func placeholder(title, text string) fyne.CanvasObject {
-	h := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	l := widget.NewLabel(text)
-	l.Wrapping = fyne.TextWrapWord
-	return container.NewVBox(h, l)
 }
 
 // shell is the main window: the open case's views, or a welcome page when no case is open.

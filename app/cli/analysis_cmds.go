@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trailscope/trailscope/app"
@@ -142,6 +143,42 @@ func runSeries(ctx context.Context, env Env, args []string) error {
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, p := range pts {
 		if err := l.row(p, p.Direction, fmtTime(p.BinStart), num(p.Observed), num(p.Expected), num(p.Lower), num(p.Upper)); err != nil {
+			return err
+		}
+	}
+	return l.close()
+}
+
+// runRules gives the case the built-in rules it lacks, runs every enabled rule over the events
+// that arrived since it last ran (after the full-text index is complete, which words need), and
+// lists the rules with their matches, highest severity first.
+func runRules(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "rules", true)
+	if _, err := f.parse(env, args); err != nil {
+		return err
+	}
+	c, err := openCase(ctx, f.casePath, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := completeSearchIndex(ctx, env, c); err != nil {
+		return err
+	}
+	if err := c.InstallRules(ctx); err != nil {
+		return err
+	}
+	if _, err := c.RunRules(ctx, time.Now(), false); err != nil {
+		return err
+	}
+	rules, err := c.Rules(ctx)
+	if err != nil {
+		return err
+	}
+	l := newListing(env.Stdout, f.format, "name", "severity", "stage", "label", "tags", "every_minutes", "enabled", "matches", "query")
+	for _, r := range rules {
+		if err := l.row(r, r.Name, strconv.Itoa(r.Severity), r.Stage, r.Label, strings.Join(r.Tags, ","), strconv.Itoa(r.Every),
+			strconv.FormatBool(r.Enabled), strconv.FormatInt(r.Matches, 10), r.Query); err != nil {
 			return err
 		}
 	}

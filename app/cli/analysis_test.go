@@ -118,3 +118,39 @@ func TestAnalysisContract(t *testing.T) {
 		t.Errorf("%d events still inbound after trusting every network", n)
 	}
 }
+
+// TestRulesCommand: `trailscope rules` installs the built-in pack, runs it, and lists each rule
+// with its matches; a second run adds nothing.
+func TestRulesCommand(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "in.json", twoEvents)
+	casePath := filepath.Join(dir, "c.tsc")
+	if _, stderr, code := run(t, "ingest", "--case", casePath, in); code != 0 {
+		t.Fatalf("ingest: %d %s", code, stderr)
+	}
+	for range 2 {
+		out, stderr, code := run(t, "rules", "--case", casePath, "--format", "json")
+		if code != 0 {
+			t.Fatalf("rules: %d %s", code, stderr)
+		}
+		matched := map[string]float64{}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		for _, line := range lines {
+			var r map[string]any
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			for _, k := range []string{"name", "severity", "stage", "label", "tags", "every_minutes", "enabled", "matches", "query"} {
+				if _, ok := r[k]; !ok {
+					t.Fatalf("rule lacks %q: %s", k, line)
+				}
+			}
+			if n := r["matches"].(float64); n > 0 {
+				matched[r["name"].(string)] = n
+			}
+		}
+		if len(lines) < 20 || len(matched) != 1 || matched["Instance credentials listing buckets"] != 1 {
+			t.Errorf("%d rules; matched %v; want the instance role's ListBuckets once", len(lines), matched)
+		}
+	}
+}

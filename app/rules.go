@@ -1,0 +1,207 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trailscope/trailscope/data/query"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// Stages are the kill-chain stages a rule may name: the tactics of MITRE ATT&CK for cloud, in
+// the order an intrusion meets them.
+var Stages = []string{"Reconnaissance", "Initial Access", "Execution", "Persistence", "Privilege Escalation",
+	"Defense Evasion", "Credential Access", "Discovery", "Lateral Movement", "Collection", "Exfiltration", "Impact"}
+
+// settingRulesPack is the version of the built-in pack a case has been given (see InstallRules).
+const settingRulesPack = "rules_pack"
+
+// rulesPack is the built-in pack's version: raise it when a rule is added, so that cases that
+// have the older pack get the new rule (and not, again, the ones their users deleted).
+const rulesPack = "1"
+
+// BuiltinRules is the pack of well-known CloudTrail detections every case starts with. Each is
+// exact: it names events that are worth a look whatever the baseline says, which matters most
+// when there is little history to learn from.
+func BuiltinRules() []store.Rule {
+	r := func(name, stage string, severity int, tags, query, desc string) store.Rule {
+		return store.Rule{Name: name, Stage: stage, Severity: severity, Tags: strings.Split(tags, ","), Query: query,
+			Description: desc, Every: 60, Label: "built-in", Enabled: true, Builtin: true}
+	}
+	return []store.Rule{
+		r("CloudTrail logging stopped or deleted", "Defense Evasion", 9, "T1562.008",
+			"eventSource:cloudtrail.amazonaws.com AND (eventName:StopLogging OR eventName:DeleteTrail)",
+			"A trail stops recording: what follows may never reach the logs."),
+		r("CloudTrail trail or event selectors changed", "Defense Evasion", 7, "T1562.008",
+			"eventSource:cloudtrail.amazonaws.com AND (eventName:UpdateTrail OR eventName:PutEventSelectors OR eventName:PutInsightSelectors)",
+			"What a trail records was changed: selectors can drop data or management events quietly."),
+		r("Detection or audit service disabled", "Defense Evasion", 8, "T1562.001",
+			"eventName:DeleteDetector OR eventName:DisassociateFromMasterAccount OR eventName:StopConfigurationRecorder OR "+
+				"eventName:DeleteConfigurationRecorder OR eventName:DeleteDeliveryChannel OR eventName:DisableSecurityHub",
+			"GuardDuty, AWS Config or Security Hub turned off."),
+		r("Network or DNS logs deleted", "Defense Evasion", 7, "T1562.008",
+			"eventName:DeleteFlowLogs OR eventName:DeleteResolverQueryLogConfig OR eventName:DisassociateResolverQueryLogConfig",
+			"VPC flow logs or Route 53 resolver query logging removed."),
+		r("Account left its organisation", "Defense Evasion", 9, "T1562",
+			"eventName:LeaveOrganization", "The account leaves the organisation's guardrails and central logging."),
+		r("Root user activity", "Privilege Escalation", 8, "T1078.004",
+			"userIdentity.type:Root -eventType:AwsServiceEvent",
+			"The root user has no limits; everyday work should never need it."),
+		r("Console login without MFA", "Initial Access", 6, "T1078.004",
+			"eventName:ConsoleLogin AND additionalEventData.MFAUsed:No AND responseElements.ConsoleLogin:Success",
+			"A password alone opened the console."),
+		r("Failed console login", "Credential Access", 4, "T1110",
+			"eventName:ConsoleLogin AND responseElements.ConsoleLogin:Failure", "A console sign-in was refused."),
+		r("Snapshot or image shared", "Exfiltration", 8, "T1537",
+			"(eventName:ModifySnapshotAttribute AND requestParameters.createVolumePermission.add:*) OR "+
+				"(eventName:ModifyImageAttribute AND requestParameters.launchPermission.add:*) OR "+
+				"(eventName:ModifyDBSnapshotAttribute AND requestParameters.attributeName:restore) OR "+
+				"(eventName:ModifyDBClusterSnapshotAttribute AND requestParameters.attributeName:restore)",
+			"An EBS snapshot, AMI or RDS snapshot made usable by another account."),
+		r("Access key created", "Persistence", 5, "T1098.001",
+			"eventName:CreateAccessKey", "Long-lived keys for an IAM user: a common backdoor."),
+		r("Console password created or changed", "Persistence", 6, "T1098",
+			"eventName:CreateLoginProfile OR eventName:UpdateLoginProfile", "An IAM user can now sign in to the console."),
+		r("Administrator policy attached", "Privilege Escalation", 8, "T1098.003",
+			"(eventName:AttachUserPolicy OR eventName:AttachRolePolicy OR eventName:AttachGroupPolicy) AND requestParameters.policyArn:*AdministratorAccess",
+			"Full rights granted to a user, role or group."),
+		r("Role trust policy changed", "Persistence", 6, "T1098",
+			"eventName:UpdateAssumeRolePolicy", "Who may assume a role was changed: a way back in."),
+		r("Federation token issued", "Persistence", 3, "T1550.001",
+			"eventName:GetFederationToken", "Temporary credentials that outlive the user's key being disabled. "+
+				"Some federation brokers and billing tools ask for them all day: disable the rule where that is so."),
+		r("Instance credentials listing buckets", "Discovery", 6, "T1619",
+			"eventName:ListBuckets AND userIdentity.arn:*:assumed-role/*/i-*",
+			"An EC2 instance role listing every bucket: workloads rarely need to; stolen credentials often do."),
+		r("Windows password data read", "Credential Access", 6, "T1552.005",
+			"eventName:GetPasswordData", "The administrator password of a Windows instance asked for."),
+		r("Secrets read in a batch", "Credential Access", 5, "T1555.006",
+			"eventName:BatchGetSecretValue", "Several Secrets Manager secrets read in one call."),
+		r("Security group opened to the internet", "Lateral Movement", 6, "T1021",
+			"eventName:AuthorizeSecurityGroupIngress AND (requestParameters.cidrIp:*/0 OR "+
+				"requestParameters.ipPermissions.items.ipRanges.items.cidrIp:*/0 OR requestParameters.ipPermissions.items.ipv6Ranges.items.cidrIpv6:*/0)",
+			"Inbound traffic allowed from any address (a /0 range)."),
+		r("Lambda function opened to anyone", "Persistence", 7, "T1546",
+			`eventName:AddPermission* AND eventSource:lambda.amazonaws.com AND requestParameters.principal:"*"`,
+			"Any AWS account, or anyone, may now invoke the function."),
+		r("IAM Roles Anywhere trust anchor created", "Persistence", 7, "T1098",
+			"eventName:CreateTrustAnchor", "Certificates from an outside authority can now obtain role credentials."),
+		r("Instance user data changed", "Execution", 6, "T1059.009",
+			"eventName:ModifyInstanceAttribute AND requestParameters.userData:*", "Code that runs when the instance next starts."),
+		r("Instance user data read", "Credential Access", 4, "T1552.005",
+			"eventName:DescribeInstanceAttribute AND requestParameters.attribute:userData", "User data often holds secrets."),
+		r("Command run on instances through SSM", "Execution", 4, "T1651",
+			"eventSource:ssm.amazonaws.com AND (eventName:SendCommand OR eventName:StartSession)",
+			"A shell on an instance, without SSH."),
+		r("SSH key pushed to an instance", "Lateral Movement", 5, "T1021.004",
+			"eventName:SendSSHPublicKey OR eventName:SendSerialConsoleSSHPublicKey OR eventName:EnableSerialConsoleAccess",
+			"EC2 Instance Connect or the serial console opened to a key."),
+		r("GPU instances launched", "Impact", 5, "T1496",
+			"eventName:RunInstances AND (requestParameters.instanceType:p* OR requestParameters.instanceType:g*)",
+			"Costly accelerated instances, a favourite of cryptomining."),
+		r("Bedrock model access enabled", "Impact", 5, "T1496",
+			"eventSource:bedrock.amazonaws.com AND (eventName:PutFoundationModelEntitlement OR eventName:PutUseCaseForModelAccess OR eventName:CreateFoundationModelAgreement)",
+			"Foundation models switched on: stolen keys are resold for LLM access."),
+		r("KMS key disabled or scheduled for deletion", "Impact", 7, "T1485",
+			"eventName:ScheduleKeyDeletion OR eventName:DisableKey", "Data encrypted under the key becomes unreadable."),
+		r("Offensive security tool user agent", "Initial Access", 8, "T1078.004",
+			"userAgent:*kali* OR userAgent:*parrot* OR userAgent:*pentoo* OR userAgent:*pacu*",
+			"Calls made from a penetration-testing distribution or framework."),
+	}
+}
+
+// InstallRules gives the case the built-in pack the first time it opens with this version of it:
+// rules it lacks by name are added, and none the user deleted comes back until the pack grows.
+func (c *Case) InstallRules(ctx context.Context) error {
+	have, err := c.st.Setting(ctx, settingRulesPack, "")
+	if err != nil || have == rulesPack {
+		return err
+	}
+	rules, err := c.st.Rules(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range BuiltinRules() {
+		if slices.ContainsFunc(rules, func(o store.Rule) bool { return o.Name == r.Name }) {
+			continue
+		}
+		if _, err := c.st.SaveRule(ctx, r); err != nil {
+			return err
+		}
+	}
+	return c.st.SetSetting(ctx, settingRulesPack, rulesPack)
+}
+
+// Rules lists the case's rules, highest severity first.
+func (c *Case) Rules(ctx context.Context) ([]store.Rule, error) { return c.st.Rules(ctx) }
+
+// ValidateRule says what is wrong with a rule, naming the field.
+func ValidateRule(r store.Rule) error {
+	switch {
+	case strings.TrimSpace(r.Name) == "":
+		return errors.New("name: a rule needs a name")
+	case strings.TrimSpace(r.Query) == "":
+		return errors.New("query: a rule needs a query")
+	case r.Severity < 1 || r.Severity > 10:
+		return fmt.Errorf("severity: %d is not 1–10", r.Severity)
+	case r.Every < 1:
+		return fmt.Errorf("schedule: every %d minutes is not a schedule", r.Every)
+	case r.Stage != "" && !slices.Contains(Stages, r.Stage):
+		return fmt.Errorf("stage: %q is not one of %s", r.Stage, strings.Join(Stages, ", "))
+	}
+	if _, err := query.Parse(r.Query); err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	return nil
+}
+
+// SaveRule validates and stores a rule (a new one when its ID is 0), and returns its ID.
+func (c *Case) SaveRule(ctx context.Context, r store.Rule) (int64, error) {
+	r.Name, r.Query = strings.TrimSpace(r.Name), strings.TrimSpace(r.Query)
+	if err := ValidateRule(r); err != nil {
+		return 0, err
+	}
+	return c.st.SaveRule(ctx, r)
+}
+
+// DeleteRule removes a rule and its indicators.
+func (c *Case) DeleteRule(ctx context.Context, id int64) error { return c.st.DeleteRule(ctx, id) }
+
+// RunRules runs the enabled rules over the events that arrived since each last ran, all of them
+// or (due) those whose schedule says it is time at now, and returns how many indicators they
+// added. A rule whose words need the full-text index runs up to where the index reaches.
+func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, error) {
+	rules, err := c.st.Rules(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var added int64
+	for _, r := range rules {
+		if !r.Enabled || due && !r.LastRun.IsZero() && now.Sub(r.LastRun) < time.Duration(r.Every)*time.Minute {
+			continue
+		}
+		f, err := Compile(r.Query, time.Time{}, time.Time{})
+		if err != nil {
+			return added, fmt.Errorf("rule %q: %w", r.Name, err)
+		}
+		mark, err := c.st.RuleMark(ctx, f)
+		if err != nil {
+			return added, err
+		}
+		n, err := c.st.RunRule(ctx, r.ID, f, mark, now)
+		if err != nil {
+			return added, fmt.Errorf("rule %q: %w", r.Name, err)
+		}
+		added += n
+	}
+	return added, nil
+}
+
+// RuleHits counts each rule's indicators from one time to another (zero: no bound).
+func (c *Case) RuleHits(ctx context.Context, from, to time.Time) (map[int64]int64, error) {
+	return c.st.RuleHits(ctx, from, to)
+}

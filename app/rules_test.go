@@ -1,0 +1,235 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// stratusDir is ../shared/data/stratus-detonations from the repository root, or the test skips.
+func stratusDir(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared", "data", "stratus-detonations")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("real data %s not present (%v); skipping", dir, err)
+	}
+	return dir
+}
+
+// TestBuiltinRulesOnStratus loads every Stratus Red Team detonation into one case, runs the
+// built-in pack, and checks technique by technique that the rule made for it fires.
+func TestBuiltinRulesOnStratus(t *testing.T) {
+	dir := stratusDir(t)
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(t.TempDir(), "c.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Ingest(ctx, []string{dir}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InstallRules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RunRules(ctx, time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	// Which technique each event belongs to.
+	files, _ := filepath.Glob(filepath.Join(dir, "aws.*.json"))
+	techOf := map[string]string{}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []struct{ EventID string }
+		if err := json.Unmarshal(body, &evs); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, e := range evs {
+			techOf[e.EventID] = strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "aws."), ".json")
+		}
+	}
+	rules, err := c.Rules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fired := map[string][]string{} // technique → rules
+	for _, r := range rules {
+		ins, err := c.Store().Indicators(ctx, r.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(ins)) != r.Matches {
+			t.Errorf("rule %q: %d indicators listed, %d counted", r.Name, len(ins), r.Matches)
+		}
+		for _, in := range ins {
+			tech := techOf[in.EventID]
+			if tech == "" {
+				t.Errorf("rule %q matched event %s of no technique", r.Name, in.EventID)
+				continue
+			}
+			if !slices.Contains(fired[tech], r.Name) {
+				fired[tech] = append(fired[tech], r.Name)
+			}
+		}
+	}
+	want := map[string]string{
+		"defense-evasion.cloudtrail-stop":                         "CloudTrail logging stopped or deleted",
+		"defense-evasion.cloudtrail-delete":                       "CloudTrail logging stopped or deleted",
+		"defense-evasion.cloudtrail-event-selectors":              "CloudTrail trail or event selectors changed",
+		"defense-evasion.dns-delete-logs":                         "Network or DNS logs deleted",
+		"defense-evasion.vpc-remove-flow-logs":                    "Network or DNS logs deleted",
+		"defense-evasion.organizations-leave":                     "Account left its organisation",
+		"exfiltration.ec2-share-ebs-snapshot":                     "Snapshot or image shared",
+		"exfiltration.ec2-share-ami":                              "Snapshot or image shared",
+		"exfiltration.rds-share-snapshot":                         "Snapshot or image shared",
+		"exfiltration.ec2-security-group-open-port-22-ingress":    "Security group opened to the internet",
+		"persistence.iam-backdoor-user":                           "Access key created",
+		"persistence.iam-create-admin-user":                       "Administrator policy attached",
+		"persistence.iam-create-user-login-profile":               "Console password created or changed",
+		"privilege-escalation.iam-update-user-login-profile":      "Console password created or changed",
+		"persistence.iam-backdoor-role":                           "Role trust policy changed",
+		"persistence.sts-federation-token":                        "Federation token issued",
+		"credential-access.ec2-get-password-data":                 "Windows password data read",
+		"credential-access.secretsmanager-batch-retrieve-secrets": "Secrets read in a batch",
+		"initial-access.console-login-without-mfa":                "Console login without MFA",
+		"persistence.lambda-backdoor-function":                    "Lambda function opened to anyone",
+		"persistence.rolesanywhere-create-trust-anchor":           "IAM Roles Anywhere trust anchor created",
+		"execution.ec2-user-data":                                 "Instance user data changed",
+		"discovery.ec2-download-user-data":                        "Instance user data read",
+		"execution.ssm-send-command":                              "Command run on instances through SSM",
+		"execution.ssm-start-session":                             "Command run on instances through SSM",
+		"credential-access.ec2-steal-instance-credentials":        "Command run on instances through SSM",
+		"lateral-movement.ec2-instance-connect":                   "SSH key pushed to an instance",
+		"lateral-movement.ec2-serial-console-send-ssh-public-key": "SSH key pushed to an instance",
+		"execution.ec2-launch-unusual-instances":                  "GPU instances launched",
+		"impact.bedrock-invoke-model":                             "Bedrock model access enabled",
+	}
+	for tech, rule := range want {
+		if !slices.Contains(fired[tech], rule) {
+			t.Errorf("%s: rule %q did not fire (fired: %q)", tech, rule, fired[tech])
+		}
+	}
+	techs := slices.Sorted(func(yield func(string) bool) {
+		seen := map[string]bool{}
+		for _, tech := range techOf {
+			if !seen[tech] {
+				seen[tech] = true
+				if !yield(tech) {
+					return
+				}
+			}
+		}
+	})
+	covered := 0
+	for _, tech := range techs {
+		if len(fired[tech]) > 0 {
+			covered++
+		}
+		t.Logf("%-58s %q", tech, fired[tech])
+	}
+	t.Logf("techniques with an indicator: %d of %d", covered, len(techs))
+}
+
+// TestRulesRunIncrementally: a rule reads only what arrived since it last ran, a changed query
+// starts it over, a disabled rule does not run, and a bad rule is refused with the field named.
+func TestRulesRunIncrementally(t *testing.T) {
+	c, _ := viewsCase(t)
+	ctx := context.Background()
+	id, err := c.SaveRule(ctx, store.Rule{Name: "denied", Query: "errorCode:AccessDenied", Severity: 5, Every: 60, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)
+	if n, err := c.RunRules(ctx, now, false); err != nil || n != 2 {
+		t.Fatalf("first run added %d, %v; want the 2 denied calls", n, err)
+	}
+	if n, _ := c.RunRules(ctx, now.Add(2*time.Hour), false); n != 0 {
+		t.Errorf("a second run over the same events added %d", n)
+	}
+	r, err := c.Store().Rule(ctx, id)
+	if err != nil || r.Matches != 2 || !r.LastRun.Equal(now.Add(2*time.Hour)) {
+		t.Fatalf("rule after two runs: %+v, %v", r, err)
+	}
+	// Not due within its hour.
+	r.Query = "sourceIPAddress:203.0.113.7"
+	if _, err := c.SaveRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := c.Store().Rule(ctx, id); r.Matches != 0 || !r.LastRun.IsZero() {
+		t.Errorf("a changed query kept %d indicators, last run %v", r.Matches, r.LastRun)
+	}
+	if n, _ := c.RunRules(ctx, now.Add(3*time.Hour), true); n != 5 {
+		t.Errorf("the changed rule, due at once, added %d; want the 5 calls from the address", n)
+	}
+	if n, _ := c.RunRules(ctx, now.Add(3*time.Hour+time.Minute), true); n != 0 {
+		t.Errorf("a rule not yet due ran and added %d", n)
+	}
+	r, _ = c.Store().Rule(ctx, id)
+	r.Enabled = false
+	r.Query = "getobject"
+	if _, err := c.SaveRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.RunRules(ctx, now.Add(5*time.Hour), false); n != 0 {
+		t.Errorf("a disabled rule added %d", n)
+	}
+	for _, bad := range []store.Rule{
+		{Name: "", Query: "x", Severity: 5, Every: 60},
+		{Name: "q", Query: "eventName:(", Severity: 5, Every: 60},
+		{Name: "s", Query: "x", Severity: 11, Every: 60},
+		{Name: "e", Query: "x", Severity: 5, Every: 0},
+		{Name: "t", Query: "x", Severity: 5, Every: 60, Stage: "Lunch"},
+	} {
+		if _, err := c.SaveRule(ctx, bad); err == nil {
+			t.Errorf("rule %+v was accepted", bad)
+		}
+	}
+	if _, err := c.SaveRule(ctx, store.Rule{Name: "denied", Query: "x", Severity: 5, Every: 60}); err == nil {
+		t.Error("a second rule of the same name was accepted")
+	}
+	if err := c.DeleteRule(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if hits, _ := c.RuleHits(ctx, time.Time{}, time.Time{}); len(hits) != 0 {
+		t.Errorf("indicators of a deleted rule remain: %v", hits)
+	}
+}
+
+// TestInstallRules: the pack arrives once; a built-in rule the user deleted stays deleted.
+func TestInstallRules(t *testing.T) {
+	c, _ := viewsCase(t)
+	ctx := context.Background()
+	if err := c.InstallRules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rules, _ := c.Rules(ctx)
+	if len(rules) != len(BuiltinRules()) {
+		t.Fatalf("%d rules installed, want %d", len(rules), len(BuiltinRules()))
+	}
+	for _, r := range BuiltinRules() {
+		if err := ValidateRule(r); err != nil {
+			t.Errorf("built-in rule %q: %v", r.Name, err)
+		}
+	}
+	if err := c.DeleteRule(ctx, rules[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InstallRules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := c.Rules(ctx); len(again) != len(rules)-1 {
+		t.Errorf("after a delete and another install: %d rules, want %d", len(again), len(rules)-1)
+	}
+}

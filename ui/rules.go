@@ -1,0 +1,336 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+var ruleColumns = []column[*store.Rule]{
+	{"On", 44, func(r *store.Rule) string {
+		if r.Enabled {
+			return "✓"
+		}
+		return "–"
+	}},
+	{"Severity", 80, func(r *store.Rule) string { return strconv.Itoa(r.Severity) }},
+	{"Name", 330, func(r *store.Rule) string { return r.Name }},
+	{"Stage", 160, func(r *store.Rule) string { return r.Stage }},
+	{"Matches", 80, func(r *store.Rule) string { return count(r.Matches) }},
+	{"Every", 90, func(r *store.Rule) string { return everyWords(r.Every) }},
+}
+
+// schedules are the choices of how often a rule runs, in minutes.
+var schedules = []struct {
+	words   string
+	minutes int
+}{{"5 minutes", 5}, {"15 minutes", 15}, {"hour", 60}, {"day", 1440}}
+
+func everyWords(minutes int) string {
+	for _, s := range schedules {
+		if s.minutes == minutes {
+			return s.words
+		}
+	}
+	return fmt.Sprintf("%d minutes", minutes)
+}
+
+// rulesView lists the case's rules: saved queries that run on a schedule, each match an
+// indicator beside the anomalies.
+type rulesView struct {
+	v       *caseView
+	content fyne.CanvasObject
+	rules   []store.Rule
+	table   *widget.Table
+	status  *widget.Label
+	sel     int // index into rules of the rule shown, -1 for none
+
+	title, meta, desc, query *widget.Label
+	show, edit, toggle, del  *widget.Button
+}
+
+func newRulesView(v *caseView) *rulesView {
+	rv := &rulesView{v: v, sel: -1}
+	rv.table = newColumnTable(ruleColumns, func() int { return len(rv.rules) }, func(row int) (*store.Rule, bool) {
+		if row < len(rv.rules) {
+			return &rv.rules[row], true
+		}
+		return nil, false
+	})
+	rv.table.OnSelected = func(id widget.TableCellID) { rv.showRule(id.Row) }
+	rv.status = widget.NewLabel("")
+	newRule := widget.NewButtonWithIcon("New rule…", theme.ContentAddIcon(), func() {
+		showRuleEditor(v, store.Rule{Severity: 5, Every: 60, Enabled: true})
+	})
+	runNow := widget.NewButtonWithIcon("Run now", theme.MediaPlayIcon(), func() { v.runRules(false) })
+
+	rv.title = widget.NewLabelWithStyle("Choose a rule", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	rv.title.Wrapping = fyne.TextWrapWord
+	rv.meta = widget.NewLabel("")
+	rv.meta.Wrapping = fyne.TextWrapWord
+	rv.desc = widget.NewLabel("")
+	rv.desc.Wrapping = fyne.TextWrapWord
+	rv.query = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	rv.query.Wrapping = fyne.TextWrapBreak
+	rv.show = widget.NewButtonWithIcon("Show matches", theme.SearchIcon(), func() {
+		if r, ok := rv.current(); ok {
+			v.investigate(r.Query)
+		}
+	})
+	rv.edit = widget.NewButtonWithIcon("Edit…", theme.DocumentCreateIcon(), func() {
+		if r, ok := rv.current(); ok {
+			showRuleEditor(v, r)
+		}
+	})
+	rv.toggle = widget.NewButton("Disable", func() {
+		if r, ok := rv.current(); ok {
+			r.Enabled = !r.Enabled
+			rv.save(r)
+		}
+	})
+	rv.del = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() {
+		r, ok := rv.current()
+		if !ok {
+			return
+		}
+		dialog.ShowConfirm("Delete rule", fmt.Sprintf("Delete %q and its %s?", r.Name, counted(r.Matches, "match", "matches")), func(yes bool) {
+			if !yes {
+				return
+			}
+			v.wrote = true
+			do(v, func(ctx context.Context) (struct{}, error) { return struct{}{}, v.c.DeleteRule(ctx, r.ID) }, func(_ struct{}, err error) {
+				if err != nil {
+					v.s.showError("delete rule", err)
+					return
+				}
+				rv.sel = -1
+				rv.load()
+				v.overview.load()
+			})
+		}, v.s.win)
+	})
+	rv.clearRule()
+
+	detail := container.NewVBox(rv.title, rv.meta, rv.desc, bold("Query"), rv.query,
+		container.NewHBox(rv.show, rv.edit, rv.toggle, rv.del))
+	head := container.NewBorder(nil, nil, widget.NewLabelWithStyle("Rules", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewHBox(runNow, newRule), rv.status)
+	split := container.NewHSplit(rv.table, container.NewVScroll(detail))
+	split.Offset = 0.6
+	rv.content = container.NewBorder(head, nil, nil, nil, split)
+	return rv
+}
+
+func (rv *rulesView) current() (store.Rule, bool) {
+	if rv.sel < 0 || rv.sel >= len(rv.rules) {
+		return store.Rule{}, false
+	}
+	return rv.rules[rv.sel], true
+}
+
+// load reads the rules again, keeping the one shown.
+func (rv *rulesView) load() {
+	keep := int64(0)
+	if r, ok := rv.current(); ok {
+		keep = r.ID
+	}
+	do(rv.v, func(ctx context.Context) ([]store.Rule, error) { return rv.v.c.Rules(ctx) }, func(rules []store.Rule, err error) {
+		if err != nil {
+			rv.status.SetText("Could not read the rules: " + err.Error())
+			return
+		}
+		rv.rules = rules
+		rv.table.Refresh()
+		var on, matches int64
+		var last time.Time
+		rv.sel = -1
+		for i, r := range rules {
+			if r.Enabled {
+				on++
+			}
+			matches += r.Matches
+			if r.LastRun.After(last) {
+				last = r.LastRun
+			}
+			if r.ID == keep {
+				rv.sel = i
+			}
+		}
+		text := fmt.Sprintf("%s, %d enabled · %s", counted(int64(len(rules)), "rule", "rules"), on, counted(matches, "match", "matches"))
+		if !last.IsZero() {
+			text += " · last run " + last.Local().Format("15:04:05")
+		}
+		rv.status.SetText(text)
+		if rv.sel >= 0 {
+			rv.showRule(rv.sel)
+		} else {
+			rv.clearRule()
+		}
+	})
+}
+
+func (rv *rulesView) showRule(i int) {
+	if i < 0 || i >= len(rv.rules) {
+		return
+	}
+	rv.sel = i
+	r := rv.rules[i]
+	rv.title.SetText(r.Name)
+	meta := []string{fmt.Sprintf("severity %d (%s)", r.Severity, finding.Severity(r.Severity))}
+	if r.Stage != "" {
+		meta = append(meta, r.Stage)
+	}
+	if len(r.Tags) > 0 {
+		meta = append(meta, "ATT&CK "+strings.Join(r.Tags, ", "))
+	}
+	if r.Label != "" {
+		meta = append(meta, "label "+r.Label)
+	}
+	meta = append(meta, "every "+everyWords(r.Every), counted(r.Matches, "match", "matches"))
+	if !r.Enabled {
+		meta = append(meta, "disabled")
+	}
+	rv.meta.SetText(strings.Join(meta, " · "))
+	rv.desc.SetText(r.Description)
+	rv.query.SetText(r.Query)
+	rv.toggle.SetText(map[bool]string{true: "Disable", false: "Enable"}[r.Enabled])
+	for _, b := range []*widget.Button{rv.show, rv.edit, rv.toggle, rv.del} {
+		b.Enable()
+	}
+}
+
+func (rv *rulesView) clearRule() {
+	rv.title.SetText("Choose a rule to see it; each event it matches is an indicator on the overview.")
+	for _, l := range []*widget.Label{rv.meta, rv.desc, rv.query} {
+		l.SetText("")
+	}
+	for _, b := range []*widget.Button{rv.show, rv.edit, rv.toggle, rv.del} {
+		b.Disable()
+	}
+}
+
+// save stores r and runs the rules, so that a new or changed rule shows its matches.
+func (rv *rulesView) save(r store.Rule) {
+	v := rv.v
+	v.wrote = true
+	do(v, func(ctx context.Context) (int64, error) { return v.c.SaveRule(ctx, r) }, func(_ int64, err error) {
+		if err != nil {
+			v.s.showError("save rule", err)
+			return
+		}
+		rv.load()
+		v.runRules(false)
+	})
+}
+
+// showRuleEditor edits r (a new rule when its ID is 0) in a dialog; Save checks it first and
+// says what is wrong, field by field.
+func showRuleEditor(v *caseView, r store.Rule) {
+	name := widget.NewEntry()
+	name.SetText(r.Name)
+	desc := widget.NewMultiLineEntry()
+	desc.Wrapping = fyne.TextWrapWord
+	desc.SetMinRowsVisible(2)
+	desc.SetText(r.Description)
+	q := widget.NewMultiLineEntry()
+	q.Wrapping = fyne.TextWrapWord
+	q.SetMinRowsVisible(3)
+	q.SetText(r.Query)
+	stage := widget.NewSelect(append([]string{"(none)"}, app.Stages...), nil)
+	stage.SetSelected(r.Stage)
+	if r.Stage == "" {
+		stage.SetSelected("(none)")
+	}
+	sevs := make([]string, 10)
+	for i := range sevs {
+		sevs[i] = strconv.Itoa(i + 1)
+	}
+	sev := widget.NewSelect(sevs, nil)
+	sev.SetSelected(strconv.Itoa(max(1, min(10, r.Severity))))
+	var everyOpts []string
+	for _, s := range schedules {
+		everyOpts = append(everyOpts, s.words)
+	}
+	every := widget.NewSelect(everyOpts, nil)
+	every.SetSelected(everyWords(r.Every))
+	label := widget.NewEntry()
+	label.SetText(r.Label)
+	tags := widget.NewEntry()
+	tags.SetPlaceHolder("T1562.008, T1078")
+	tags.SetText(strings.Join(r.Tags, ", "))
+	enabled := widget.NewCheck("Enabled", nil)
+	enabled.SetChecked(r.Enabled)
+	problem := widget.NewLabel("")
+	problem.Importance = widget.DangerImportance
+	problem.Wrapping = fyne.TextWrapWord
+
+	form := widget.NewForm(
+		widget.NewFormItem("Name", name),
+		widget.NewFormItem("Description", desc),
+		widget.NewFormItem("Query", q),
+		widget.NewFormItem("Kill-chain stage", stage),
+		widget.NewFormItem("Severity (1–10)", sev),
+		widget.NewFormItem("Runs every", every),
+		widget.NewFormItem("Label", label),
+		widget.NewFormItem("ATT&CK tags", tags),
+		widget.NewFormItem("", enabled),
+	)
+	title := "New rule"
+	if r.ID != 0 {
+		title = "Edit rule"
+	}
+	var d *dialog.CustomDialog
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+		out := r
+		out.Name, out.Description, out.Query, out.Label = name.Text, desc.Text, q.Text, label.Text
+		out.Stage = stage.Selected
+		if out.Stage == "(none)" {
+			out.Stage = ""
+		}
+		out.Severity, _ = strconv.Atoi(sev.Selected)
+		for _, s := range schedules {
+			if s.words == every.Selected {
+				out.Every = s.minutes
+			}
+		}
+		out.Tags = nil
+		for _, t := range strings.Split(tags.Text, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				out.Tags = append(out.Tags, t)
+			}
+		}
+		out.Enabled = enabled.Checked
+		if err := app.ValidateRule(out); err != nil {
+			problem.SetText(err.Error())
+			return
+		}
+		v.wrote = true
+		do(v, func(ctx context.Context) (int64, error) { return v.c.SaveRule(ctx, out) }, func(_ int64, err error) {
+			if err != nil {
+				problem.SetText(err.Error()) // a name another rule has
+				return
+			}
+			d.Hide()
+			v.rules.load()
+			v.runRules(false)
+		})
+	})
+	save.Importance = widget.HighImportance
+	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(form, problem), v.s.win)
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.Hide), save})
+	d.Resize(fyne.NewSize(760, 560))
+	d.Show()
+	v.s.win.Canvas().Focus(name)
+}

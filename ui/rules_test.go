@@ -1,0 +1,109 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// entries lists the entries inside o, in layout order.
+func entries(o fyne.CanvasObject) []*widget.Entry {
+	var out []*widget.Entry
+	for _, c := range objects(o) {
+		if e, ok := c.(*widget.Entry); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// indicatorButtons are the overview's rule-match buttons' labels.
+func indicatorButtons(o *overview) []string {
+	var out []string
+	for _, c := range o.indicators.Objects {
+		if b, ok := c.(*widget.Button); ok {
+			out = append(out, b.Text)
+		}
+	}
+	return out
+}
+
+// TestRulesOnOpen: a case gets the built-in rules when it opens and they run over its events; the
+// fixture's instance role listing buckets is an indicator on the overview, which searches it.
+func TestRulesOnOpen(t *testing.T) {
+	s, _ := openedCase(t)
+	s.view.nav.Select(screenRules)
+	settle(t, s)
+	rv := s.view.rules
+	if len(rv.rules) != len(app.BuiltinRules()) {
+		t.Fatalf("%d rules listed, want the %d built in", len(rv.rules), len(app.BuiltinRules()))
+	}
+	i := slices.IndexFunc(rv.rules, func(r store.Rule) bool { return r.Name == "Instance credentials listing buckets" })
+	if i < 0 || rv.rules[i].Matches != 1 {
+		t.Fatalf("the instance role's ListBuckets did not match its rule: %+v", rv.rules)
+	}
+	want := "6 · Instance credentials listing buckets · 1 event"
+	if got := indicatorButtons(s.view.overview); !slices.Equal(got, []string{want}) {
+		t.Fatalf("overview indicators %q, want %q", got, want)
+	}
+	test.Tap(findButton(s.view.overview.content, want))
+	settle(t, s)
+	if iv := s.view.investigator; s.view.current != screenInvestigator || len(iv.hits) != 1 || iv.hits[0].EventName != "ListBuckets" {
+		t.Errorf("the indicator searched %q and found %d events", iv.query.Text, len(iv.hits))
+	}
+
+	// Disabling a rule keeps it, off.
+	s.view.nav.Select(screenRules)
+	settle(t, s)
+	rv.table.Select(widget.TableCellID{Row: i, Col: 2})
+	test.Tap(rv.toggle)
+	settle(t, s)
+	if rv.rules[rv.sel].Name != "Instance credentials listing buckets" || rv.rules[rv.sel].Enabled || rv.toggle.Text != "Enable" {
+		t.Errorf("after Disable: %+v, button %q", rv.rules[rv.sel], rv.toggle.Text)
+	}
+}
+
+// TestSaveSearchAsRule: the investigator's query becomes a rule in two steps; a rule without a
+// name is refused with the reason, and the dialog stays.
+func TestSaveSearchAsRule(t *testing.T) {
+	s, iv := investigatorOn(t)
+	search(t, s, iv, "errorCode:AccessDenied")
+	test.Tap(iv.saveRule)
+	top := s.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("Save as rule opened no dialog")
+	}
+	es := entries(top)
+	if !slices.ContainsFunc(es, func(e *widget.Entry) bool { return e.Text == "errorCode:AccessDenied" }) {
+		t.Fatal("the rule editor does not hold the search's query")
+	}
+	test.Tap(findButton(top, "Save"))
+	settle(t, s)
+	if s.win.Canvas().Overlays().Top() != top || !slices.ContainsFunc(overlayTexts(top), func(t string) bool { return strings.HasPrefix(t, "name:") }) {
+		t.Fatalf("a rule without a name was not refused: %q", overlayTexts(top))
+	}
+	es[0].SetText("Denied calls") // the name comes first
+	test.Tap(findButton(top, "Save"))
+	settle(t, s)
+	if s.win.Canvas().Overlays().Top() != nil {
+		t.Fatalf("the editor stayed open: %q", overlayTexts(s.win.Canvas().Overlays().Top()))
+	}
+	rules, err := s.view.c.Rules(s.view.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(rules, func(r store.Rule) bool { return r.Name == "Denied calls" })
+	if i < 0 || rules[i].Matches != 1 || rules[i].Query != "errorCode:AccessDenied" {
+		t.Fatalf("saved rule: %+v", rules)
+	}
+	if !slices.Contains(indicatorButtons(s.view.overview), "5 · Denied calls · 1 event") {
+		t.Errorf("the new rule's match is not on the overview: %q", indicatorButtons(s.view.overview))
+	}
+}
