@@ -233,3 +233,51 @@ func TestInstallRules(t *testing.T) {
 		t.Errorf("after a delete and another install: %d rules, want %d", len(again), len(rules)-1)
 	}
 }
+
+// TestBuiltinRulesOnInvictus runs the pack over the Invictus hour of real logs, where attack
+// simulations (user agent stratus-red-team_…) sit among everyday work and Terraform: nearly every
+// indicator must be an attack call.
+func TestBuiltinRulesOnInvictus(t *testing.T) {
+	dir := filepath.Join(filepath.Dir(stratusDir(t)), "invictus-aws-dataset")
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(t.TempDir(), "c.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Ingest(ctx, []string{dir}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InstallRules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RunRules(ctx, time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Compile("userAgent:*stratus-red-team*", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attack := map[string]bool{}
+	if err := c.Search(ctx, f, 0, func(h store.Hit) error { attack[h.EventID] = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rules, _ := c.Rules(ctx)
+	var all, hits int
+	for _, r := range rules {
+		ins, err := c.Store().Indicators(ctx, r.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range ins {
+			all++
+			if attack[in.EventID] {
+				hits++
+			}
+		}
+	}
+	t.Logf("Invictus: %d indicators, %d of them attack-simulation calls (%d such calls in all)", all, hits, len(attack))
+	if all < 20 || float64(hits) < 0.9*float64(all) {
+		t.Errorf("%d indicators, %d on attack calls; want at least 20, 90%% of them attack calls", all, hits)
+	}
+}
