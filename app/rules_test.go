@@ -25,16 +25,15 @@ func stratusDir(t *testing.T) string {
 	return dir
 }
 
-// TestBuiltinRulesOnStratus loads every Stratus Red Team detonation into one case, runs the
-// built-in pack, and checks technique by technique that the rule made for it fires.
-func TestBuiltinRulesOnStratus(t *testing.T) {
-	dir := stratusDir(t)
+// rulesRun loads dir into a new case and runs the built-in pack over it.
+func rulesRun(t *testing.T, dir string) *Case {
+	t.Helper()
 	ctx := context.Background()
 	c, err := Open(ctx, filepath.Join(t.TempDir(), "c.tsc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	if _, err := c.Ingest(ctx, []string{dir}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +43,15 @@ func TestBuiltinRulesOnStratus(t *testing.T) {
 	if _, err := c.RunRules(ctx, time.Now(), false); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// TestBuiltinRulesOnStratus loads every Stratus Red Team detonation into one case, runs the
+// built-in pack, and checks technique by technique that the rule made for it fires.
+func TestBuiltinRulesOnStratus(t *testing.T) {
+	dir := stratusDir(t)
+	ctx := context.Background()
+	c := rulesRun(t, dir)
 	// Which technique each event belongs to.
 	files, _ := filepath.Glob(filepath.Join(dir, "aws.*.json"))
 	techOf := map[string]string{}
@@ -240,20 +248,7 @@ func TestInstallRules(t *testing.T) {
 func TestBuiltinRulesOnInvictus(t *testing.T) {
 	dir := filepath.Join(filepath.Dir(stratusDir(t)), "invictus-aws-dataset")
 	ctx := context.Background()
-	c, err := Open(ctx, filepath.Join(t.TempDir(), "c.tsc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Ingest(ctx, []string{dir}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InstallRules(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RunRules(ctx, time.Now(), false); err != nil {
-		t.Fatal(err)
-	}
+	c := rulesRun(t, dir)
 	f, err := Compile("userAgent:*stratus-red-team*", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)

@@ -158,6 +158,19 @@ func run(evs []cloudtrail.Event, opt baseline.Options) baseline.Result {
 	return e.Finish()
 }
 
+// readTechnique reads one detonation's events in time order; a file that cannot be read fails
+// the test and gives none.
+func readTechnique(t *testing.T, path string) []cloudtrail.Event {
+	t.Helper()
+	tech, err := readEvents(path)
+	if err != nil || len(tech) == 0 {
+		t.Errorf("read %s: %d events, %v", path, len(tech), err)
+		return nil
+	}
+	slices.SortStableFunc(tech, func(a, b cloudtrail.Event) int { return a.Time.Compare(b.Time) })
+	return tech
+}
+
 // TestStratusInInvictus merges each Stratus Red Team detonation into the Invictus hour and
 // reports the highest risk its events reach.
 func TestStratusInInvictus(t *testing.T) {
@@ -172,12 +185,10 @@ func TestStratusInInvictus(t *testing.T) {
 	at := time.Date(2023, 7, 10, 12, 21, 0, 0, time.UTC)
 	reached := 0
 	for _, f := range files {
-		tech, err := readEvents(f)
-		if err != nil || len(tech) == 0 {
-			t.Errorf("read %s: %v", f, err)
+		tech := readTechnique(t, f)
+		if len(tech) == 0 {
 			continue
 		}
-		slices.SortStableFunc(tech, func(a, b cloudtrail.Event) int { return a.Time.Compare(b.Time) })
 		shift := at.Sub(tech[0].Time)
 		ids := map[string]bool{}
 		for i := range tech {
@@ -291,12 +302,10 @@ func stratusInWeek(t *testing.T, files []string, base []cloudtrail.Event, v vict
 	{
 		reached, top3 := 0, 0
 		for _, f := range files {
-			tech, err := readEvents(f)
-			if err != nil || len(tech) == 0 {
-				t.Errorf("read %s: %v", f, err)
+			tech := readTechnique(t, f)
+			if len(tech) == 0 {
 				continue
 			}
-			slices.SortStableFunc(tech, func(a, b cloudtrail.Event) int { return a.Time.Compare(b.Time) })
 			users := map[string]int{}
 			for i := range tech {
 				if tech[i].PrincipalType == "IAMUser" {
