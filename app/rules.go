@@ -201,7 +201,3 @@ func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, er
 	return added, nil
 }
 
-// RuleHits counts each rule's indicators from one time to another (zero: no bound).
-func (c *Case) RuleHits(ctx context.Context, from, to time.Time) (map[int64]int64, error) {
-	return c.st.RuleHits(ctx, from, to)
-}

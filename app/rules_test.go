@@ -210,7 +210,7 @@ func TestRulesRunIncrementally(t *testing.T) {
 	if err := c.DeleteRule(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if hits, _ := c.RuleHits(ctx, time.Time{}, time.Time{}); len(hits) != 0 {
+	if hits, _ := c.Indicators(ctx, time.Time{}, time.Time{}); len(hits) != 0 {
 		t.Errorf("indicators of a deleted rule remain: %v", hits)
 	}
 }

@@ -28,6 +28,26 @@ type RuleHits struct {
 	Events int64
 }
 
+// Indicators lists the rules with matches from one time to another, highest severity first, and
+// how many each matched.
+func (c *Case) Indicators(ctx context.Context, from, to time.Time) ([]RuleHits, error) {
+	hits, err := c.st.RuleHits(ctx, from, to)
+	if err != nil || len(hits) == 0 {
+		return nil, err
+	}
+	rules, err := c.st.Rules(ctx) // highest severity first
+	if err != nil {
+		return nil, err
+	}
+	var out []RuleHits
+	for _, r := range rules {
+		if n := hits[r.ID]; n > 0 {
+			out = append(out, RuleHits{Rule: r, Events: n})
+		}
+	}
+	return out, nil
+}
+
 // Directions lists the three directions in the order the dashboard stacks them.
 func Directions() []string {
 	return []string{cloudtrail.Inbound, cloudtrail.Internal, cloudtrail.Outbound}
@@ -68,20 +88,8 @@ func (c *Case) Overview(ctx context.Context, from, to time.Time) (Overview, erro
 			ov.RiskCounts[a.Risk]++
 		}
 	}
-	hits, err := c.st.RuleHits(ctx, from, to)
-	if err != nil {
+	if ov.Indicators, err = c.Indicators(ctx, from, to); err != nil {
 		return ov, fmt.Errorf("overview: %w", err)
-	}
-	if len(hits) > 0 {
-		rules, err := c.st.Rules(ctx) // highest severity first
-		if err != nil {
-			return ov, fmt.Errorf("overview: %w", err)
-		}
-		for _, r := range rules {
-			if n := hits[r.ID]; n > 0 {
-				ov.Indicators = append(ov.Indicators, RuleHits{Rule: r, Events: n})
-			}
-		}
 	}
 	pts, err := c.st.Series(ctx, "", from, to)
 	if err != nil {

@@ -327,6 +327,10 @@ func (v *caseView) runRules(due bool) {
 		return // the run that follows them reads what they wrote
 	}
 	v.ruling, v.wrote = true, true
+	if !due {
+		// A first run over a million events reads them all for each rule: a few seconds.
+		v.setStatus("Running the detection rules…", 0)
+	}
 	do(v, func(ctx context.Context) (int64, error) {
 		if err := v.c.InstallRules(ctx); err != nil {
 			return 0, err
@@ -334,6 +338,9 @@ func (v *caseView) runRules(due bool) {
 		return v.c.RunRules(ctx, time.Now(), due)
 	}, func(added int64, err error) {
 		v.ruling = false
+		if !due {
+			v.setStatus("", 0)
+		}
 		if err != nil {
 			v.s.showError("rules", err)
 			return

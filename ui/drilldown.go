@@ -48,7 +48,8 @@ type drilldown struct {
 	// Pivots on the event shown: what else its address did, who else made its call, what else
 	// its principal did.
 	pivotAddr, pivotCall, pivotPrincipal *widget.Button
-	copyBtn                              *widget.Button // Copy JSON, enabled once an event is shown
+	copyBtn                              *widget.Button  // Copy JSON, enabled once an event is shown
+	indicators                           *fyne.Container // a button per rule with matches in the window
 }
 
 // field is one leaf of an event's JSON, by its path.
@@ -178,7 +179,9 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	lower.Offset = 0.55
 	body := container.NewVSplit(why, lower)
 	body.Offset = 0.3
-	d.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), nil, nil, nil, body)
+	d.indicators = container.NewHBox()
+	rules := container.NewBorder(nil, nil, bold("Rule matches in the window"), nil, container.NewHScroll(d.indicators))
+	d.content = container.NewBorder(container.NewVBox(header, rules, widget.NewSeparator()), nil, nil, nil, body)
 	d.load()
 	return d
 }
@@ -223,6 +226,7 @@ func (d *drilldown) load() {
 		total int64
 		first []store.ViewEvent
 		addrs []store.ViewAddress
+		rules []app.RuleHits
 	}
 	from, to := d.a.WindowStart, d.a.WindowEnd
 	do(d.v, func(ctx context.Context) (head, error) {
@@ -235,7 +239,11 @@ func (d *drilldown) load() {
 			return head{}, err
 		}
 		addrs, err := d.v.c.WindowAddresses(ctx, from, to, 500)
-		return head{n, first, addrs}, err
+		if err != nil {
+			return head{}, err
+		}
+		rules, err := d.v.c.Indicators(ctx, from, to)
+		return head{n, first, addrs, rules}, err
 	}, func(h head, err error) {
 		if err != nil {
 			d.v.s.showError("read the window's events", err)
@@ -244,6 +252,8 @@ func (d *drilldown) load() {
 		d.total = int(h.total)
 		d.pages[0] = h.first
 		d.addrs = h.addrs
+		d.indicators.Objects = indicatorButtons(d.v, h.rules, from, to)
+		d.indicators.Refresh()
 		d.eventsHead.SetText(fmt.Sprintf("Events in the window (%s; ● the anomaly's own %s, listed first)",
 			count(h.total), count(int64(len(d.a.EventIDs)))))
 		d.events.Refresh()

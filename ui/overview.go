@@ -251,20 +251,26 @@ func (o *overview) apply(ov app.Overview, bin time.Duration) {
 
 // showIndicators lists the rules with matches in range; choosing one searches them.
 func (o *overview) showIndicators(ov app.Overview) {
-	o.indicators.RemoveAll()
-	if len(ov.Indicators) == 0 {
-		o.indicators.Add(widget.NewLabel("none in range"))
-		return
+	o.indicators.Objects = indicatorButtons(o.v, ov.Indicators, ov.From, ov.To)
+	o.indicators.Refresh()
+}
+
+// indicatorButtons makes a button per rule with matches from one time to another, coloured by
+// severity, that searches those matches; "none in range" when there are none.
+func indicatorButtons(v *caseView, hits []app.RuleHits, from, to time.Time) []fyne.CanvasObject {
+	if len(hits) == 0 {
+		return []fyne.CanvasObject{widget.NewLabel("none in range")}
 	}
-	for _, h := range ov.Indicators {
+	var out []fyne.CanvasObject
+	for _, h := range hits {
 		r := h.Rule
 		b := widget.NewButton(fmt.Sprintf("%d · %s · %s", r.Severity, r.Name, counted(h.Events, "event", "events")), func() {
-			q, err := andQuery(windowQuery(ov.From, ov.To), r.Query)
+			q, err := andQuery(windowQuery(from, to), r.Query)
 			if err != nil {
-				o.v.s.showError("rule "+r.Name, err)
+				v.s.showError("rule "+r.Name, err)
 				return
 			}
-			o.v.investigate(q)
+			v.investigate(q)
 		})
 		switch finding.Severity(r.Severity) {
 		case "critical":
@@ -272,8 +278,9 @@ func (o *overview) showIndicators(ov app.Overview) {
 		case "high":
 			b.Importance = widget.WarningImportance
 		}
-		o.indicators.Add(b)
+		out = append(out, b)
 	}
+	return out
 }
 
 // chartDrawn is called by each chart once it has drawn the current data.

@@ -24,8 +24,8 @@ func entries(o fyne.CanvasObject) []*widget.Entry {
 	return out
 }
 
-// indicatorButtons are the overview's rule-match buttons' labels.
-func indicatorButtons(o *overview) []string {
+// indicatorTexts are the overview's rule-match buttons' labels.
+func indicatorTexts(o *overview) []string {
 	var out []string
 	for _, c := range o.indicators.Objects {
 		if b, ok := c.(*widget.Button); ok {
@@ -50,7 +50,7 @@ func TestRulesOnOpen(t *testing.T) {
 		t.Fatalf("the instance role's ListBuckets did not match its rule: %+v", rv.rules)
 	}
 	want := "6 · Instance credentials listing buckets · 1 event"
-	if got := indicatorButtons(s.view.overview); !slices.Equal(got, []string{want}) {
+	if got := indicatorTexts(s.view.overview); !slices.Equal(got, []string{want}) {
 		t.Fatalf("overview indicators %q, want %q", got, want)
 	}
 	test.Tap(findButton(s.view.overview.content, want))
@@ -103,7 +103,7 @@ func TestSaveSearchAsRule(t *testing.T) {
 	if i < 0 || rules[i].Matches != 1 || rules[i].Query != "errorCode:AccessDenied" {
 		t.Fatalf("saved rule: %+v", rules)
 	}
-	if !slices.Contains(indicatorButtons(s.view.overview), "5 · Denied calls · 1 event") {
-		t.Errorf("the new rule's match is not on the overview: %q", indicatorButtons(s.view.overview))
+	if !slices.Contains(indicatorTexts(s.view.overview), "5 · Denied calls · 1 event") {
+		t.Errorf("the new rule's match is not on the overview: %q", indicatorTexts(s.view.overview))
 	}
 }
