@@ -252,6 +252,9 @@ func (o *overview) apply(ov app.Overview, bin time.Duration) {
 // showIndicators lists the rules with matches in range; choosing one searches them.
 func (o *overview) showIndicators(ov app.Overview) {
 	o.indicators.Objects = indicatorButtons(o.v, ov.Indicators, ov.From, ov.To)
+	if len(ov.Indicators) == 0 && o.v.ruling {
+		o.indicators.Objects = []fyne.CanvasObject{widget.NewLabel("the rules are running…")}
+	}
 	o.indicators.Refresh()
 }
 
