@@ -76,6 +76,7 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./data/cloudtrail
 	$(GO) test -run '^$$' -fuzz FuzzExpand -fuzztime 60s ./data/source
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./data/query
+	$(GO) test -run '^$$' -fuzz FuzzImport -fuzztime 60s ./data/sigma
 
 package: deps
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release -tags $(TAGS)

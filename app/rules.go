@@ -4,18 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
+	"github.com/trailscope/trailscope/data/finding"
 	"github.com/trailscope/trailscope/data/query"
+	"github.com/trailscope/trailscope/data/sigma"
 	"github.com/trailscope/trailscope/data/store"
 )
-
-// Stages are the kill-chain stages a rule may name: the tactics of MITRE ATT&CK for cloud, in
-// the order an intrusion meets them.
-var Stages = []string{"Reconnaissance", "Initial Access", "Execution", "Persistence", "Privilege Escalation",
-	"Defense Evasion", "Credential Access", "Discovery", "Lateral Movement", "Collection", "Exfiltration", "Impact"}
 
 // settingRulesPack is the version of the built-in pack a case has been given (see InstallRules).
 const settingRulesPack = "rules_pack"
@@ -150,8 +150,8 @@ func ValidateRule(r store.Rule) error {
 		return fmt.Errorf("severity: %d is not 1–10", r.Severity)
 	case r.Every < 1:
 		return fmt.Errorf("schedule: every %d minutes is not a schedule", r.Every)
-	case r.Stage != "" && !slices.Contains(Stages, r.Stage):
-		return fmt.Errorf("stage: %q is not one of %s", r.Stage, strings.Join(Stages, ", "))
+	case r.Stage != "" && !slices.Contains(finding.Stages, r.Stage):
+		return fmt.Errorf("stage: %q is not one of %s", r.Stage, strings.Join(finding.Stages, ", "))
 	}
 	if _, err := query.Parse(r.Query); err != nil {
 		return fmt.Errorf("query: %w", err)
@@ -201,3 +201,48 @@ func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, er
 	return added, nil
 }
 
+// ImportSigma adds the Sigma rule (AWS CloudTrail) in the file at path, and returns it with its
+// ID; an error names the file.
+func (c *Case) ImportSigma(ctx context.Context, path string) (store.Rule, error) {
+	r, err := readSigma(path)
+	if err == nil {
+		r.ID, err = c.SaveRule(ctx, r)
+	}
+	if err != nil {
+		return store.Rule{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// readSigma reads a Sigma rule file, refusing one far larger than a rule before reading it all.
+func readSigma(path string) (store.Rule, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return store.Rule{}, err
+	}
+	defer fh.Close()
+	src, err := io.ReadAll(io.LimitReader(fh, 4<<20))
+	if err != nil {
+		return store.Rule{}, err
+	}
+	return sigma.Import(src)
+}
+
+// ExportSigma writes a rule as a Sigma rule for AWS CloudTrail.
+func ExportSigma(r store.Rule) ([]byte, error) { return sigma.Export(r) }
+
+// SigmaFileName is a file name for a rule's Sigma form: its name in lower case, words joined by
+// underscores, as SigmaHQ names its files.
+func SigmaFileName(r store.Rule) string {
+	var b strings.Builder
+	for _, w := range strings.FieldsFunc(strings.ToLower(r.Name), func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }) {
+		if b.Len() > 0 {
+			b.WriteByte('_')
+		}
+		b.WriteString(w)
+	}
+	if b.Len() == 0 {
+		b.WriteString("rule")
+	}
+	return b.String() + ".yml"
+}

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -55,10 +57,12 @@ type rulesView struct {
 	rules   []store.Rule
 	table   *widget.Table
 	status  *widget.Label
-	sel     int // index into rules of the rule shown, -1 for none
+	note    string // the last import, shown before the summary
+	sel     int    // index into rules of the rule shown, -1 for none
 
 	title, meta, desc, query *widget.Label
 	show, edit, toggle, del  *widget.Button
+	export                   *widget.Button
 }
 
 func newRulesView(v *caseView) *rulesView {
@@ -75,6 +79,7 @@ func newRulesView(v *caseView) *rulesView {
 		showRuleEditor(v, store.Rule{Severity: 5, Every: 60, Enabled: true})
 	})
 	runNow := widget.NewButtonWithIcon("Run now", theme.MediaPlayIcon(), func() { v.runRules(false) })
+	importSigma := widget.NewButtonWithIcon("Import Sigma…", theme.FolderOpenIcon(), rv.chooseSigma)
 
 	rv.title = widget.NewLabelWithStyle("Choose a rule", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	rv.title.Wrapping = fyne.TextWrapWord
@@ -121,12 +126,17 @@ func newRulesView(v *caseView) *rulesView {
 			})
 		}, v.s.win)
 	})
+	rv.export = widget.NewButtonWithIcon("Export Sigma…", theme.DocumentSaveIcon(), func() {
+		if r, ok := rv.current(); ok {
+			rv.exportSigma(r)
+		}
+	})
 	rv.clearRule()
 
 	detail := container.NewVBox(rv.title, rv.meta, rv.desc, bold("Query"), rv.query,
-		container.NewHBox(rv.show, rv.edit, rv.toggle, rv.del))
+		container.NewHBox(rv.show, rv.edit, rv.toggle, rv.del), container.NewHBox(rv.export))
 	head := container.NewBorder(nil, nil, widget.NewLabelWithStyle("Rules", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewHBox(runNow, newRule), rv.status)
+		container.NewHBox(importSigma, runNow, newRule), rv.status)
 	split := container.NewHSplit(rv.table, container.NewVScroll(detail))
 	split.Offset = 0.6
 	rv.content = container.NewBorder(head, nil, nil, nil, split)
@@ -172,6 +182,9 @@ func (rv *rulesView) load() {
 		if !last.IsZero() {
 			text += " · last run " + last.Local().Format("15:04:05")
 		}
+		if rv.note != "" {
+			text = rv.note + " · " + text
+		}
 		rv.status.SetText(text)
 		if rv.sel >= 0 {
 			rv.showRule(rv.sel)
@@ -206,7 +219,7 @@ func (rv *rulesView) showRule(i int) {
 	rv.desc.SetText(r.Description)
 	rv.query.SetText(r.Query)
 	rv.toggle.SetText(map[bool]string{true: "Disable", false: "Enable"}[r.Enabled])
-	for _, b := range []*widget.Button{rv.show, rv.edit, rv.toggle, rv.del} {
+	for _, b := range []*widget.Button{rv.show, rv.edit, rv.toggle, rv.del, rv.export} {
 		b.Enable()
 	}
 }
@@ -216,9 +229,67 @@ func (rv *rulesView) clearRule() {
 	for _, l := range []*widget.Label{rv.meta, rv.desc, rv.query} {
 		l.SetText("")
 	}
-	for _, b := range []*widget.Button{rv.show, rv.edit, rv.toggle, rv.del} {
+	for _, b := range []*widget.Button{rv.show, rv.edit, rv.toggle, rv.del, rv.export} {
 		b.Disable()
 	}
+}
+
+// chooseSigma asks for a Sigma rule file (AWS CloudTrail) and adds it.
+func (rv *rulesView) chooseSigma() {
+	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
+		if err != nil || rc == nil {
+			return
+		}
+		path := rc.URI().Path()
+		rc.Close()
+		rv.importSigma(path)
+	}, rv.v.s.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".yml", ".yaml"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// importSigma adds the Sigma rule in path, runs it, and shows it; a rule that cannot be read
+// says why, naming the file.
+func (rv *rulesView) importSigma(path string) {
+	v := rv.v
+	v.wrote = true
+	do(v, func(ctx context.Context) (store.Rule, error) { return v.c.ImportSigma(ctx, path) }, func(r store.Rule, err error) {
+		if err != nil {
+			v.s.showError("import", err)
+			return
+		}
+		rv.note = fmt.Sprintf("Imported %q from %s", r.Name, filepath.Base(path))
+		rv.sel = -1
+		rv.load()
+		v.runRules(false)
+	})
+}
+
+// exportSigma asks where to write r as a Sigma rule.
+func (rv *rulesView) exportSigma(r store.Rule) {
+	out, err := app.ExportSigma(r)
+	if err != nil {
+		rv.v.s.showError("export "+r.Name, err)
+		return
+	}
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		_, werr := w.Write(out)
+		if cerr := w.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			rv.v.s.showError("export "+r.Name, werr)
+			return
+		}
+		rv.status.SetText(fmt.Sprintf("Exported %q to %s.", r.Name, w.URI().Path()))
+	}, rv.v.s.win)
+	d.SetFileName(app.SigmaFileName(r))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
 }
 
 // save stores r and runs the rules, so that a new or changed rule shows its matches.
@@ -248,7 +319,7 @@ func showRuleEditor(v *caseView, r store.Rule) {
 	q.Wrapping = fyne.TextWrapWord
 	q.SetMinRowsVisible(3)
 	q.SetText(r.Query)
-	stage := widget.NewSelect(append([]string{"(none)"}, app.Stages...), nil)
+	stage := widget.NewSelect(append([]string{"(none)"}, finding.Stages...), nil)
 	stage.SetSelected(r.Stage)
 	if r.Stage == "" {
 		stage.SetSelected("(none)")

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -105,5 +106,27 @@ func TestSaveSearchAsRule(t *testing.T) {
 	}
 	if !slices.Contains(indicatorTexts(s.view.overview), "5 · Denied calls · 1 event") {
 		t.Errorf("the new rule's match is not on the overview: %q", indicatorTexts(s.view.overview))
+	}
+}
+
+// TestImportSigmaRule: a Sigma file becomes a rule that runs; one for Windows is refused with a
+// message naming the file.
+func TestImportSigmaRule(t *testing.T) {
+	s, _ := openedCase(t)
+	s.view.nav.Select(screenRules)
+	settle(t, s)
+	rv := s.view.rules
+	dir := filepath.Join("..", "data", "sigma", "testdata")
+	rv.importSigma(filepath.Join(dir, "trail_tampering.yml"))
+	settle(t, s)
+	if !slices.ContainsFunc(rv.rules, func(r store.Rule) bool { return r.Name == "CloudTrail logging switched off" && r.Label == "sigma" }) ||
+		!strings.HasPrefix(rv.status.Text, "Imported \"CloudTrail logging switched off\"") {
+		t.Fatalf("the Sigma rule is not listed (status %q)", rv.status.Text)
+	}
+	rv.importSigma(filepath.Join(dir, "windows.yml"))
+	settle(t, s)
+	top := s.win.Canvas().Overlays().Top()
+	if top == nil || !slices.ContainsFunc(overlayTexts(top), func(t string) bool { return strings.Contains(t, "windows.yml") && strings.Contains(t, "logsource") }) {
+		t.Errorf("a Windows rule was not refused with its file and reason: %v", top)
 	}
 }

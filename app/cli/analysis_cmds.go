@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -154,14 +156,27 @@ func runSeries(ctx context.Context, env Env, args []string) error {
 // lists the rules with their matches, highest severity first.
 func runRules(ctx context.Context, env Env, args []string) error {
 	f := newFlags(env, "rules", true)
-	if _, err := f.parse(env, args); err != nil {
+	imp := f.Bool("import", false, "first add the Sigma rules (AWS CloudTrail) in the files named after the flags")
+	exp := f.String("export", "", "write every rule as a Sigma rule into this folder")
+	files, err := f.parse(env, args)
+	if err != nil {
 		return err
+	}
+	if len(files) > 0 && !*imp {
+		return usagef("files named without --import: %s", strings.Join(files, " "))
 	}
 	c, err := openCase(ctx, f.casePath, false)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	var failed []string
+	for _, p := range files {
+		if _, err := c.ImportSigma(ctx, p); err != nil {
+			fmt.Fprintf(env.Stderr, "import %v\n", err)
+			failed = append(failed, p)
+		}
+	}
 	if err := completeSearchIndex(ctx, env, c); err != nil {
 		return err
 	}
@@ -175,6 +190,11 @@ func runRules(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *exp != "" {
+		if err := exportSigma(*exp, rules); err != nil {
+			return err
+		}
+	}
 	l := newListing(env.Stdout, f.format, "name", "severity", "stage", "label", "tags", "every_minutes", "enabled", "matches", "query")
 	for _, r := range rules {
 		if err := l.row(r, r.Name, strconv.Itoa(r.Severity), r.Stage, r.Label, strings.Join(r.Tags, ","), strconv.Itoa(r.Every),
@@ -182,5 +202,29 @@ func runRules(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 	}
-	return l.close()
+	if err := l.close(); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return partialError{fmt.Sprintf("%d of %d Sigma files not imported", len(failed), len(files))}
+	}
+	return nil
+}
+
+// exportSigma writes each rule into dir as a Sigma file named after it.
+func exportSigma(dir string, rules []store.Rule) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	for _, r := range rules {
+		out, err := app.ExportSigma(r)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, app.SigmaFileName(r))
+		if err := os.WriteFile(p, out, 0o644); err != nil {
+			return fmt.Errorf("export %s: %w", p, err)
+		}
+	}
+	return nil
 }

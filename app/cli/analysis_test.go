@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -152,5 +153,41 @@ func TestRulesCommand(t *testing.T) {
 		if len(lines) < 20 || len(matched) != 1 || matched["Instance credentials listing buckets"] != 1 {
 			t.Errorf("%d rules; matched %v; want the instance role's ListBuckets once", len(lines), matched)
 		}
+	}
+}
+
+// TestRulesSigma: Sigma files come in with --import (a Windows rule is refused, exit code 3,
+// the others added), and every rule goes out with --export as a file that reads back.
+func TestRulesSigma(t *testing.T) {
+	dir := t.TempDir()
+	casePath := filepath.Join(dir, "c.tsc")
+	if _, stderr, code := run(t, "ingest", "--case", casePath, writeFile(t, dir, "in.json", twoEvents)); code != 0 {
+		t.Fatalf("ingest: %d %s", code, stderr)
+	}
+	sig := filepath.Join("..", "..", "data", "sigma", "testdata")
+	out, stderr, code := run(t, "rules", "--case", casePath, "--format", "csv", "--import",
+		filepath.Join(sig, "trail_tampering.yml"), filepath.Join(sig, "windows.yml"))
+	if code != ExitPartial || !strings.Contains(stderr, "windows.yml") || !strings.Contains(out, "CloudTrail logging switched off,7,Defense Evasion,sigma,") {
+		t.Fatalf("import: exit %d\n%s\n%s", code, stderr, out)
+	}
+	if _, stderr, code := run(t, "rules", "--case", casePath, "x.yml"); code != ExitUsage {
+		t.Errorf("a file without --import: exit %d %s", code, stderr)
+	}
+	exp := filepath.Join(dir, "sigma")
+	if _, stderr, code := run(t, "rules", "--case", casePath, "--export", exp); code != 0 {
+		t.Fatalf("export: %d %s", code, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(exp, "*.yml"))
+	if len(files) < 20 || !slices.Contains(files, filepath.Join(exp, "cloudtrail_logging_switched_off.yml")) {
+		t.Fatalf("exported %d files: %v", len(files), files)
+	}
+	other := filepath.Join(dir, "other.tsc")
+	if _, stderr, code := run(t, "ingest", "--case", other, writeFile(t, dir, "in2.json", twoEvents)); code != 0 {
+		t.Fatalf("ingest: %d %s", code, stderr)
+	}
+	// An exported rule reads back into another case.
+	out, _, code = run(t, "rules", "--case", other, "--format", "csv", "--import", filepath.Join(exp, "cloudtrail_logging_switched_off.yml"))
+	if code != 0 || !strings.Contains(out, "CloudTrail logging switched off") {
+		t.Errorf("re-import of an exported rule: exit %d\n%s", code, out)
 	}
 }

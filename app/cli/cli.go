@@ -72,7 +72,7 @@ func commands() []command {
 		{"analyze", "--case FILE [--rebuild]", "run the baseline engine", runAnalyze},
 		{"anomalies", "--case FILE [--min-risk N] [--direction D]", "anomalies, highest risk first", runAnomalies},
 		{"series", "--case FILE [--direction D]", "per direction and bin: observed and expected", runSeries},
-		{"rules", "--case FILE", "runs the detection rules over new events and lists them with their matches", runRules},
+		{"rules", "--case FILE [--import SIGMA.yml...] [--export DIR]", "runs the detection rules over new events and lists them with their matches; imports and exports Sigma rules", runRules},
 	}
 }
 

@@ -4,6 +4,11 @@ package finding
 
 import "time"
 
+// Stages are the kill-chain stages a rule may name: the tactics of MITRE ATT&CK for cloud, in
+// the order an intrusion meets them.
+var Stages = []string{"Reconnaissance", "Initial Access", "Execution", "Persistence", "Privilege Escalation",
+	"Defense Evasion", "Credential Access", "Discovery", "Lateral Movement", "Collection", "Exfiltration", "Impact"}
+
 // Entity types an anomaly can be about.
 const (
 	EntityIP        = "ip"
