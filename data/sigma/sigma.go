@@ -560,6 +560,13 @@ func (x *exporter) expr(e query.Expr, nested bool) (string, error) {
 	case *query.And:
 		return x.join(e.X, " and ")
 	case *query.Or:
+		// Values of one field, any of them: one selection with a list, as people write Sigma.
+		if field, vals, ok := sameField(e.X); ok {
+			return x.selection(field, query.OpMatch, vals), nil
+		}
+		if words, ok := allWords(e.X); ok {
+			return x.keywords(words), nil
+		}
 		s, err := x.join(e.X, " or ")
 		if nested {
 			s = "(" + s + ")"
@@ -572,30 +579,9 @@ func (x *exporter) expr(e query.Expr, nested bool) (string, error) {
 		}
 		return "not " + s, err
 	case *query.Word:
-		x.n++
-		name := fmt.Sprintf("keywords%d", x.n)
-		x.det.Content = append(x.det.Content, str(name),
-			&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{str(sigmaText(e.Value))}})
-		return name, nil
+		return x.keywords([]query.Value{e.Value}), nil
 	case *query.Term:
-		x.n++
-		name := fmt.Sprintf("selection%d", x.n)
-		key, val := e.Field, str(sigmaText(e.Value))
-		switch {
-		case e.Op != query.OpMatch:
-			key += "|" + map[query.Op]string{query.OpGT: "gt", query.OpGE: "gte", query.OpLT: "lt", query.OpLE: "lte"}[e.Op]
-		case e.Value.Any():
-			key, val = key+"|exists", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}
-		case !e.Value.Wild():
-			if _, err := netip.ParsePrefix(e.Value.Text()); err == nil {
-				key += "|cidr" // other tools match a range only when told
-			}
-		}
-		if _, err := strconv.ParseInt(val.Value, 10, 64); err == nil && !e.Value.Wild() {
-			val.Tag = "!!int" // a number, as Sigma's comparisons want
-		}
-		x.det.Content = append(x.det.Content, str(name), &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str(key), val}})
-		return name, nil
+		return x.selection(e.Field, e.Op, []query.Value{e.Value}), nil
 	}
 	return "", fmt.Errorf("a query part Sigma cannot hold: %T", e)
 }
@@ -610,6 +596,131 @@ func (x *exporter) join(xs []query.Expr, sep string) (string, error) {
 		parts[i] = s
 	}
 	return strings.Join(parts, sep), nil
+}
+
+// keywords adds a list of keywords, any of which matches, and returns its name.
+func (x *exporter) keywords(words []query.Value) string {
+	x.n++
+	name := fmt.Sprintf("keywords%d", x.n)
+	list := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, w := range words {
+		list.Content = append(list.Content, str(sigmaText(w)))
+	}
+	x.det.Content = append(x.det.Content, str(name), list)
+	return name
+}
+
+// allWords reports whether xs are all bare words, with their values.
+func allWords(xs []query.Expr) ([]query.Value, bool) {
+	var out []query.Value
+	for _, e := range xs {
+		w, ok := e.(*query.Word)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, w.Value)
+	}
+	return out, true
+}
+
+// sameField reports whether xs are all field:value terms on one field, with their values.
+func sameField(xs []query.Expr) (string, []query.Value, bool) {
+	var field string
+	var vals []query.Value
+	for _, e := range xs {
+		t, ok := e.(*query.Term)
+		if !ok || t.Op != query.OpMatch || t.Value.Any() || field != "" && t.Field != field {
+			return "", nil, false
+		}
+		field = t.Field
+		vals = append(vals, t.Value)
+	}
+	return field, vals, len(vals) > 1
+}
+
+// selection adds a selection of one field with one value, or any of several, and returns its
+// name. Values that are all *x*, x* or *x are written with |contains, |startswith or |endswith,
+// address ranges with |cidr, numbers as numbers.
+func (x *exporter) selection(field string, op query.Op, vals []query.Value) string {
+	x.n++
+	name := fmt.Sprintf("selection%d", x.n)
+	key := field
+	var nodes []*yaml.Node
+	switch {
+	case op != query.OpMatch:
+		key += "|" + map[query.Op]string{query.OpGT: "gt", query.OpGE: "gte", query.OpLT: "lt", query.OpLE: "lte"}[op]
+	case len(vals) == 1 && vals[0].Any():
+		key += "|exists"
+		nodes = []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}}
+	default:
+		if mod, inner, ok := affixes(vals); ok {
+			key += "|" + mod
+			vals = inner
+		} else if allPrefixes(vals) {
+			key += "|cidr" // other tools match a range only when told
+		}
+	}
+	if nodes == nil {
+		for _, v := range vals {
+			n := str(sigmaText(v))
+			if _, err := strconv.ParseInt(n.Value, 10, 64); err == nil && !v.Wild() {
+				n.Tag = "!!int" // a number, as Sigma's comparisons want
+			}
+			nodes = append(nodes, n)
+		}
+	}
+	val := nodes[0]
+	if len(nodes) > 1 {
+		val = &yaml.Node{Kind: yaml.SequenceNode, Content: nodes}
+	}
+	x.det.Content = append(x.det.Content, str(name), &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str(key), val}})
+	return name
+}
+
+// affixes finds the modifier that says every value is *x* (contains), x* (startswith) or *x
+// (endswith), and the values without their wildcards.
+func affixes(vals []query.Value) (string, []query.Value, bool) {
+	for _, m := range []struct {
+		mod        string
+		start, end bool
+	}{{"contains", true, true}, {"startswith", false, true}, {"endswith", true, false}} {
+		var inner []query.Value
+		for _, v := range vals {
+			p := v.Parts
+			if m.start {
+				if len(p) < 2 || p[0] != "" {
+					break
+				}
+				p = p[1:]
+			}
+			if m.end {
+				if len(p) < 2 || p[len(p)-1] != "" {
+					break
+				}
+				p = p[:len(p)-1]
+			}
+			if len(p) == 0 || len(p) == 1 && p[0] == "" {
+				break // the value was only wildcards
+			}
+			inner = append(inner, query.Value{Parts: p})
+		}
+		if len(inner) == len(vals) {
+			return m.mod, inner, true
+		}
+	}
+	return "", nil, false
+}
+
+func allPrefixes(vals []query.Value) bool {
+	for _, v := range vals {
+		if v.Wild() {
+			return false
+		}
+		if _, err := netip.ParsePrefix(v.Text()); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // sigmaText writes a value in Sigma's form: wildcards as *, a literal * ? or \ escaped.
