@@ -138,6 +138,25 @@ func timeTicks(from, to time.Time, width, minGap int) []chart.Tick {
 	return ticks
 }
 
+// countTicks rounds the top of a count axis up to a round number and marks it in round steps
+// (1, 2 or 5 times a power of ten), so that the labels read 0, 100, 200, 300 rather than 360.5.
+func countTicks(top float64) (float64, []chart.Tick) {
+	step := math.Inf(1)
+	for p := 1.0; p < 1e15; p *= 10 {
+		for _, base := range []float64{1, 2, 5} {
+			if s := base * p; top/s <= 4 && s < step {
+				step = s // the finest round step that needs at most four of them
+			}
+		}
+	}
+	top = math.Max(step, math.Ceil(top/step)*step)
+	var ticks []chart.Tick
+	for v := 0.0; v <= top+step/2; v += step {
+		ticks = append(ticks, chart.Tick{Value: v, Label: compact(v)})
+	}
+	return top, ticks
+}
+
 // compact formats a count for an axis: 950, 1.2k, 3.4M.
 func compact(v float64) string {
 	switch a := math.Abs(v); {
@@ -178,7 +197,7 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 	for _, p := range pts {
 		ymax = max(ymax, p.Observed, p.Upper)
 	}
-	ymax *= 1.1
+	ymax, yticks := countTicks(ymax * 1.05)
 	fg, grid := drawColor(s.Colors.Foreground), withAlpha(s.Colors.Grid, 0xff)
 	axisStyle := chart.Style{StrokeColor: grid, StrokeWidth: 1, FontColor: fg, FontSize: 9}
 	// go-chart takes the x range from the ticks when there are any: unlabelled ticks at both
@@ -202,8 +221,7 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 			GridMajorStyle: chart.Style{StrokeColor: withAlpha(s.Colors.Grid, 0x80), StrokeWidth: 1},
 		},
 		YAxis: chart.YAxis{
-			Style: axisStyle, Range: &chart.ContinuousRange{Min: 0, Max: ymax},
-			ValueFormatter: func(v any) string { f, _ := v.(float64); return compact(f) },
+			Style: axisStyle, Range: &chart.ContinuousRange{Min: 0, Max: ymax}, Ticks: yticks,
 			GridMajorStyle: chart.Style{StrokeColor: withAlpha(s.Colors.Grid, 0x50), StrokeWidth: 1},
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"strings"
 	"testing"
 	"time"
 
@@ -312,6 +313,31 @@ func TestBinWords(t *testing.T) {
 	for sec, want := range map[int64]string{300: "5 min", 3600: "hour", 21600: "6 hours", 5400: "90 min", 45: "45s"} {
 		if got := binWords(sec); got != want {
 			t.Errorf("binWords(%d) = %q, want %q", sec, got, want)
+		}
+	}
+}
+
+func TestCountTicks(t *testing.T) {
+	for _, c := range []struct {
+		top    float64
+		max    float64
+		labels string
+	}{
+		{1.05, 2, "0 1 2"},
+		{3.9, 4, "0 1 2 3 4"},
+		{330.4, 400, "0 100 200 300 400"},
+		{378.5, 400, "0 100 200 300 400"},
+		{64.7, 80, "0 20 40 60 80"},
+		{11.5, 15, "0 5 10 15"},
+		{30800, 40000, "0 10k 20k 30k 40k"},
+	} {
+		top, ticks := countTicks(c.top)
+		var labels []string
+		for _, tk := range ticks {
+			labels = append(labels, tk.Label)
+		}
+		if top != c.max || strings.Join(labels, " ") != c.labels {
+			t.Errorf("countTicks(%v) = %v, %q; want %v, %q", c.top, top, labels, c.max, c.labels)
 		}
 	}
 }
