@@ -6,11 +6,14 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trailscope/trailscope/data/store"
 )
 
 // TestExport: an export holds every match, newest first, as raw JSON lines or CSV; the file is
@@ -69,5 +72,71 @@ func TestExport(t *testing.T) {
 	}
 	if _, err := c.Export(ctx, f, filepath.Join(dir, "no-such-dir", "x.csv"), nil); err == nil || !strings.Contains(err.Error(), "no-such-dir") {
 		t.Errorf("export into a missing folder: %v; want an error naming the path", err)
+	}
+}
+
+// TestSearchAfter: reading a search page by page, each from where the last ended, gives the same
+// events in the same order as reading it whole, ties in time included.
+func TestSearchAfter(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2024, 5, 9, 20, 0, 0, 0, time.UTC)
+	var recs []map[string]any
+	for i := range 23 {
+		// Three events share each second: ties that only the eventID orders.
+		recs = append(recs, map[string]any{"eventID": fmt.Sprintf("e%02d", (i*7)%23), "eventTime": t0.Add(time.Duration(i/3) * time.Second).Format(time.RFC3339),
+			"eventSource": "s3.amazonaws.com", "eventName": []string{"GetObject", "PutObject"}[i%2], "sourceIPAddress": "203.0.113.7",
+			"userIdentity": map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/u"}})
+	}
+	b, _ := json.Marshal(map[string]any{"Records": recs})
+	in := filepath.Join(dir, "in.json")
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(dir, "c.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Ingest(ctx, []string{in}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"", "getobject", "eventName:PutObject", "eventTime<2024-05-09T20:00:05Z"} {
+		f, err := Compile(q, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var whole []string
+		if err := c.Search(ctx, f, 0, func(h store.Hit) error { whole = append(whole, h.EventID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for _, page := range []int{1, 2, 4, 100} {
+			var got []store.Hit
+			if err := c.Search(ctx, f, page, func(h store.Hit) error { got = append(got, h); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			for rounds := 0; len(got) > 0; rounds++ {
+				if rounds > len(whole) {
+					t.Fatalf("%q in pages of %d: no end after %d pages", q, page, rounds)
+				}
+				n := len(got)
+				if err := c.SearchAfter(ctx, f, got[n-1], page, func(h store.Hit) error { got = append(got, h); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == n {
+					break
+				}
+				if len(got)-n > page {
+					t.Fatalf("%q: a page of %d gave %d", q, page, len(got)-n)
+				}
+			}
+			ids := make([]string, len(got))
+			for i, h := range got {
+				ids[i] = h.EventID
+			}
+			if strings.Join(ids, ",") != strings.Join(whole, ",") {
+				t.Errorf("%q in pages of %d:\n %v\nwant\n %v", q, page, ids, whole)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/trailscope/trailscope/data/query"
@@ -74,4 +75,45 @@ func (c *Case) Pivot(ctx context.Context, kind, value string, opt store.PivotOpt
 // PivotWindow profiles a time window: its events and the addresses in it.
 func (c *Case) PivotWindow(ctx context.Context, from, to time.Time, opt store.PivotOptions) (*store.Profile, error) {
 	return c.st.PivotWindow(ctx, from, to, opt)
+}
+
+// SearchAfter streams the matches of f that come after the match after in Search's order (newest
+// first, ties by eventID): the next page, read from the case where the last one ended rather
+// than by reading the pages before it again. limit 0 means all.
+func (c *Case) SearchAfter(ctx context.Context, f store.Filter, after store.Hit, limit int, fn func(store.Hit) error) error {
+	// Events of the same millisecond come first, by eventID; then the older ones.
+	same := f
+	if same.Since.Before(after.Time) {
+		same.Since = after.Time
+	}
+	if end := after.Time.Add(time.Millisecond); same.Until.IsZero() || end.Before(same.Until) {
+		same.Until = end
+	}
+	n := 0
+	errStop := errors.New("page full")
+	err := c.st.Search(ctx, same, 0, func(h store.Hit) error {
+		if h.EventID <= after.EventID || !h.Time.Equal(after.Time) {
+			return nil
+		}
+		if limit > 0 && n == limit {
+			return errStop
+		}
+		n++
+		return fn(h)
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	if err != nil || limit > 0 && n == limit {
+		return err
+	}
+	older := f
+	if older.Until.IsZero() || after.Time.Before(older.Until) {
+		older.Until = after.Time
+	}
+	rest := 0
+	if limit > 0 {
+		rest = limit - n
+	}
+	return c.st.Search(ctx, older, rest, fn)
 }

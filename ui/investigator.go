@@ -25,8 +25,9 @@ import (
 	"github.com/trailscope/trailscope/data/store"
 )
 
-// Results the investigator fetches at first, and adds with each "Show more"; it never holds more
-// than maxHits (each keeps its raw JSON, about 1.6 KB). Variables for tests.
+// Results the investigator fetches at first, and adds with each "Show more" (read from where the
+// list ends); it never holds more than maxHits (each keeps its raw JSON, about 1.6 KB).
+// Variables for tests.
 var (
 	pageHits = 500
 	maxHits  = 20000
@@ -59,6 +60,7 @@ type investigator struct {
 	hits     []store.Hit
 	onShow   store.Filter // the search whose results are on show, which Export writes out
 	total    int64        // how many events it matches, once counted
+	bars     string       // what a bar of its timeline counts, for the status line
 	export   *widget.Button
 	saveRule *widget.Button
 	limit    int
@@ -89,10 +91,7 @@ func newInvestigator(v *caseView) *investigator {
 	help.TextStyle.Italic = true
 	iv.status = widget.NewLabel("")
 	iv.status.Wrapping = fyne.TextWrapWord
-	iv.more = widget.NewButton("Show more", func() {
-		iv.limit = min(iv.limit+pageHits, maxHits)
-		iv.run()
-	})
+	iv.more = widget.NewButton("Show more", iv.showMore)
 	iv.more.Hide()
 	iv.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), iv.chooseExport)
 	iv.export.Disable()
@@ -261,9 +260,11 @@ func (iv *investigator) run() {
 				iv.export.Enable()
 			}
 			text := fmt.Sprintf("%s%s · %s", counted(m.total, "event matches", "events match"), shown, took.Round(time.Millisecond))
+			iv.bars = ""
 			if m.img != nil {
-				text += " · bars: events per " + binWords(int64(m.bin/time.Second))
+				iv.bars = " · bars: events per " + binWords(int64(m.bin/time.Second))
 			}
+			text += iv.bars
 			iv.setStatus(text, widget.MediumImportance)
 			iv.showTimeline(m.img, chartW)
 		})
@@ -420,6 +421,50 @@ func (iv *investigator) remember(q string) {
 	list = list[:min(len(list), maxQueries)]
 	prefs.SetStringList(prefQueries, list)
 	iv.query.SetOptions(list)
+}
+
+// showMore adds the next page of the search on show, read from where the list ends.
+func (iv *investigator) showMore() {
+	if len(iv.hits) == 0 {
+		return
+	}
+	f, after, gen := iv.onShow, iv.hits[len(iv.hits)-1], iv.gen
+	n := min(pageHits, maxHits-len(iv.hits))
+	iv.more.Disable()
+	do(iv.v, func(ctx context.Context) ([]store.Hit, error) {
+		var page []store.Hit
+		err := iv.v.c.SearchAfter(ctx, f, after, n+1, func(h store.Hit) error {
+			page = append(page, h)
+			return nil
+		})
+		return page, err
+	}, func(page []store.Hit, err error) {
+		iv.more.Enable()
+		if gen != iv.gen {
+			return
+		}
+		if err != nil {
+			iv.v.s.showError("show more", err)
+			return
+		}
+		more := len(page) > n
+		if more {
+			page = page[:n]
+		}
+		iv.hits = append(iv.hits, page...)
+		iv.results.Refresh()
+		if !more || len(iv.hits) >= maxHits {
+			iv.more.Hide()
+		}
+		shown := "newest " + count(int64(len(iv.hits))) + " shown"
+		if !more {
+			shown = "all " + count(int64(len(iv.hits))) + " shown"
+		}
+		if iv.total >= 0 {
+			shown = counted(iv.total, "event matches", "events match") + " · " + shown
+		}
+		iv.setStatus(shown+iv.bars, widget.MediumImportance)
+	})
 }
 
 func (iv *investigator) setStatus(text string, imp widget.Importance) {

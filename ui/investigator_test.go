@@ -118,10 +118,21 @@ func TestInvestigatorShowsMore(t *testing.T) {
 	}
 	test.Tap(iv.more)
 	settle(t, s)
+	if len(iv.hits) != 40 || iv.status.Text != "53 events match · newest 40 shown · bars: events per 5 min" {
+		t.Errorf("after a second page: %d events, status %q", len(iv.hits), iv.status.Text)
+	}
 	test.Tap(iv.more)
 	settle(t, s)
-	if len(iv.hits) != 53 || iv.more.Visible() {
-		t.Errorf("after two more pages: %d events, more shown %v; want all 53 and no more", len(iv.hits), iv.more.Visible())
+	if len(iv.hits) != 53 || iv.more.Visible() || iv.status.Text != "53 events match · all 53 shown · bars: events per 5 min" {
+		t.Errorf("after two more pages: %d events, more shown %v, status %q; want all 53 and no more", len(iv.hits), iv.more.Visible(), iv.status.Text)
+	}
+	// The pages follow on: the whole list is newest first, each event once.
+	seen := map[string]bool{}
+	for i, h := range iv.hits {
+		if seen[h.EventID] || i > 0 && h.Time.After(iv.hits[i-1].Time) {
+			t.Fatalf("row %d (%s) repeats or is out of order", i, h.EventID)
+		}
+		seen[h.EventID] = true
 	}
 }
 
