@@ -34,7 +34,7 @@ type caseView struct {
 	sources      *sources
 	settings     *settingsView
 	drill        *drilldown      // the drilldown on show, if any
-	pivots       []dialog.Dialog // pivot dialogs open, the latest last: Escape closes it
+	dialogs      []dialog.Dialog // pivots and other dialogs open, the latest last: Escape closes it
 
 	screens []screen
 	built   map[int]fyne.CanvasObject

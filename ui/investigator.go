@@ -376,6 +376,7 @@ func (iv *investigator) chooseExport() {
 	ask = dialog.NewCustom("Export", "Cancel", container.NewVBox(msg,
 		widget.NewButton("JSON lines — each event's raw record", pick("trailscope-search.jsonl")),
 		widget.NewButton("CSV — time, event, address, principal, error, user agent", pick("trailscope-search.csv"))), win)
+	iv.v.trackDialog(ask, nil)
 	ask.Show()
 }
 
@@ -387,7 +388,7 @@ func (iv *investigator) exportTo(path string, dialogMade bool) {
 	ctx, cancel := context.WithCancel(iv.v.ctx)
 	label := widget.NewLabel("Exporting…")
 	wait := dialog.NewCustom("Export to "+filepath.Base(path), "Cancel", container.NewVBox(label, widget.NewProgressBarInfinite()), iv.v.s.win)
-	wait.SetOnClosed(cancel)
+	iv.v.trackDialog(wait, cancel) // Cancel, or Escape, stops the export
 	wait.Show()
 	th := newThrottle(iv.v.s.b, 150*time.Millisecond, func(n int64) { label.SetText("Exporting… " + counted(n, "event", "events")) })
 	do(iv.v, func(context.Context) (int64, error) { return iv.v.c.Export(ctx, f, path, th.push) }, func(n int64, err error) {

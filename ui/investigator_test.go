@@ -218,14 +218,14 @@ func TestPivotSearchesItsEvents(t *testing.T) {
 	test.TapAt(call, fyne.NewPos(call.MinSize().Width/2, call.MinSize().Height/2)) // over its text
 
 	settle(t, s)
-	if len(s.view.pivots) != 2 {
-		t.Fatalf("%d pivots open, want the address's and the call's", len(s.view.pivots))
+	if len(s.view.dialogs) != 2 {
+		t.Fatalf("%d pivots open, want the address's and the call's", len(s.view.dialogs))
 	}
 	test.Tap(findButton(s.win.Canvas().Overlays().Top(), "Search these events"))
 	settle(t, s)
 	iv := s.view.investigator
-	if len(s.view.pivots) != 0 || s.win.Canvas().Overlays().Top() != nil {
-		t.Errorf("pivots still open over the investigator: %d", len(s.view.pivots))
+	if len(s.view.dialogs) != 0 || s.win.Canvas().Overlays().Top() != nil {
+		t.Errorf("pivots still open over the investigator: %d", len(s.view.dialogs))
 	}
 	if s.view.current != screenInvestigator || iv.query.Text != "eventName:GetObject" || len(iv.hits) != 4 {
 		t.Errorf("the call's events: screen %d, query %q, %d events; want the investigator on eventName:GetObject with 4",
@@ -326,5 +326,21 @@ func TestInvestigatorExports(t *testing.T) {
 	search(t, s, iv, "nosuchvalue")
 	if !iv.export.Disabled() {
 		t.Error("Export is enabled with nothing to export")
+	}
+}
+
+// TestEscapeClosesExport: Escape closes the export's choice of form, as it closes a pivot.
+func TestEscapeClosesExport(t *testing.T) {
+	s, iv := investigatorOn(t)
+	test.Tap(iv.export)
+	if s.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("Export… opened no dialog")
+	}
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if top := s.win.Canvas().Overlays().Top(); top != nil || len(s.view.dialogs) != 0 {
+		t.Errorf("after Escape: %q still open", overlayTexts(top))
+	}
+	if s.view.current != screenInvestigator {
+		t.Errorf("Escape left the investigator for screen %d", s.view.current)
 	}
 }

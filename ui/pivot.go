@@ -99,7 +99,7 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 		}
 		wait = dialog.NewCustom(title, "Cancel", container.NewVBox(widget.NewLabel("Reading the case…"),
 			widget.NewProgressBarInfinite()), v.s.win)
-		v.trackPivot(wait, cancel)
+		v.trackDialog(wait, cancel)
 		wait.Show()
 	})
 	do(v, func(context.Context) (pivotResult, error) {
@@ -134,14 +134,14 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 		})
 		// Every event behind the profile, one by one: the pivots give way to the investigator.
 		searchAll := widget.NewButtonWithIcon("Search these events", theme.SearchIcon(), func() {
-			for _, p := range slices.Clone(v.pivots) {
+			for _, p := range slices.Clone(v.dialogs) { // the pivots, and the dialog of each
 				p.Hide()
 			}
 			v.investigate(search)
 		})
 		d.SetButtons([]fyne.CanvasObject{searchAll, copyText, widget.NewButton("Close", d.Hide)})
 		d.Resize(size)
-		v.trackPivot(d, nil)
+		v.trackDialog(d, nil)
 		d.Show()
 	})
 }
@@ -149,12 +149,12 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 // pivotWait is how long a pivot reads before a dialog says so. (A variable for tests.)
 var pivotWait = 300 * time.Millisecond
 
-// trackPivot keeps d among the pivot dialogs that Escape closes, latest first, until it closes;
+// trackDialog keeps d among the dialogs that Escape closes, latest first, until it closes;
 // closing it also calls closed, when set.
-func (v *caseView) trackPivot(d dialog.Dialog, closed func()) {
-	v.pivots = append(v.pivots, d)
+func (v *caseView) trackDialog(d dialog.Dialog, closed func()) {
+	v.dialogs = append(v.dialogs, d)
 	d.SetOnClosed(func() {
-		v.pivots = slices.DeleteFunc(v.pivots, func(o dialog.Dialog) bool { return o == d })
+		v.dialogs = slices.DeleteFunc(v.dialogs, func(o dialog.Dialog) bool { return o == d })
 		if closed != nil {
 			closed()
 		}

@@ -402,6 +402,7 @@ func showRuleEditor(v *caseView, r store.Rule) {
 	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(form, problem), v.s.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.Hide), save})
 	d.Resize(fyne.NewSize(760, 560))
+	v.trackDialog(d, nil)
 	d.Show()
 	v.s.win.Canvas().Focus(name)
 }

@@ -920,9 +920,9 @@ func TestEscapeLeavesDrilldown(t *testing.T) {
 	}
 	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	settle(t, s)
-	if top := s.win.Canvas().Overlays().Top(); top != nil || s.view.drill == nil || len(s.view.pivots) != 0 {
+	if top := s.win.Canvas().Overlays().Top(); top != nil || s.view.drill == nil || len(s.view.dialogs) != 0 {
 		t.Errorf("after Escape over a pivot: overlay %v, drilldown open %v, %d pivots; want the pivot closed, the drilldown kept",
-			top, s.view.drill != nil, len(s.view.pivots))
+			top, s.view.drill != nil, len(s.view.dialogs))
 	}
 	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	settle(t, s)

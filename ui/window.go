@@ -414,13 +414,13 @@ func (s *shell) addShortcuts() {
 			s.showWelcome("")
 		}
 	})
-	// Escape closes the latest pivot, or else leaves an anomaly's drilldown for the overview, as
-	// its back button does; under any other dialog it does nothing. (A focused entry takes the
-	// key itself.)
+	// Escape closes the latest pivot or other dialog of the app's own, or else leaves an anomaly's
+	// drilldown for the overview, as its back button does; under any other dialog (a file
+	// dialog, an error) it does nothing. (A focused entry takes the key itself.)
 	s.win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
 		switch {
-		case ev.Name == fyne.KeyEscape && s.view != nil && len(s.view.pivots) > 0:
-			s.view.pivots[len(s.view.pivots)-1].Hide()
+		case ev.Name == fyne.KeyEscape && s.view != nil && len(s.view.dialogs) > 0:
+			s.view.dialogs[len(s.view.dialogs)-1].Hide()
 		case ev.Name == fyne.KeyEscape && s.win.Canvas().Overlays().Top() != nil:
 		case ev.Name == fyne.KeyEscape && s.view != nil && s.view.drill != nil:
 			s.view.show(screenOverview)
