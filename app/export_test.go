@@ -78,7 +78,6 @@ func TestExport(t *testing.T) {
 // TestSearchAfter: reading a search page by page, each from where the last ended, gives the same
 // events in the same order as reading it whole, ties in time included.
 func TestSearchAfter(t *testing.T) {
-	dir := t.TempDir()
 	t0 := time.Date(2024, 5, 9, 20, 0, 0, 0, time.UTC)
 	var recs []map[string]any
 	for i := range 23 {
@@ -87,20 +86,8 @@ func TestSearchAfter(t *testing.T) {
 			"eventSource": "s3.amazonaws.com", "eventName": []string{"GetObject", "PutObject"}[i%2], "sourceIPAddress": "203.0.113.7",
 			"userIdentity": map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/u"}})
 	}
-	b, _ := json.Marshal(map[string]any{"Records": recs})
-	in := filepath.Join(dir, "in.json")
-	if err := os.WriteFile(in, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c := caseOf(t, recs)
 	ctx := context.Background()
-	c, err := Open(ctx, filepath.Join(dir, "c.tsc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Ingest(ctx, []string{in}, nil); err != nil {
-		t.Fatal(err)
-	}
 	for _, q := range []string{"", "getobject", "eventName:PutObject", "eventTime<2024-05-09T20:00:05Z"} {
 		f, err := Compile(q, time.Time{}, time.Time{})
 		if err != nil {

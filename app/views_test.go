@@ -17,7 +17,6 @@ import (
 // with one stored anomaly.
 func viewsCase(t *testing.T) (*Case, time.Time) {
 	t.Helper()
-	dir := t.TempDir()
 	t0 := time.Date(2024, 5, 9, 20, 0, 0, 0, time.UTC)
 	var recs []map[string]any
 	for i := 0; i < 10; i++ {
@@ -29,6 +28,19 @@ func viewsCase(t *testing.T) (*Case, time.Time) {
 		}
 		recs = append(recs, e)
 	}
+	c := caseOf(t, recs)
+	ctx := context.Background()
+	a := finding.Anomaly{ID: "x", Risk: 8, Direction: "inbound", WindowStart: t0, WindowEnd: t0.Add(5 * time.Minute), Title: "t"}
+	if err := c.Store().SaveAnalysis(ctx, []finding.Anomaly{a}, nil, 10); err != nil {
+		t.Fatal(err)
+	}
+	return c, t0
+}
+
+// caseOf makes a case of these CloudTrail records, closed when the test ends.
+func caseOf(t *testing.T, recs []map[string]any) *Case {
+	t.Helper()
+	dir := t.TempDir()
 	b, _ := json.Marshal(map[string]any{"Records": recs})
 	in := filepath.Join(dir, "in.json")
 	if err := os.WriteFile(in, b, 0o600); err != nil {
@@ -43,11 +55,7 @@ func viewsCase(t *testing.T) (*Case, time.Time) {
 	if _, err := c.Ingest(ctx, []string{in}, nil); err != nil {
 		t.Fatal(err)
 	}
-	a := finding.Anomaly{ID: "x", Risk: 8, Direction: "inbound", WindowStart: t0, WindowEnd: t0.Add(5 * time.Minute), Title: "t"}
-	if err := c.Store().SaveAnalysis(ctx, []finding.Anomaly{a}, nil, 10); err != nil {
-		t.Fatal(err)
-	}
-	return c, t0
+	return c
 }
 
 func TestWindowViews(t *testing.T) {
