@@ -218,8 +218,12 @@ func (iv *investigator) run() {
 		iv.onShow, iv.total = f, -1
 		iv.export.Disable() // until the matches are counted
 		shown := ""
+		if iv.v.indexing && strings.Contains(f.Where, store.FTSIn) {
+			// Words are looked up in the full-text index, which does not hold every event yet.
+			shown = " · the search index is still being built: words may miss the newest events"
+		}
 		if full {
-			shown = fmt.Sprintf(" · newest %s shown", count(int64(len(hits))))
+			shown = fmt.Sprintf(" · newest %s shown", count(int64(len(hits)))) + shown
 			if len(hits) < maxHits {
 				iv.more.Show()
 			}

@@ -344,3 +344,19 @@ func TestEscapeClosesExport(t *testing.T) {
 		t.Errorf("Escape left the investigator for screen %d", s.view.current)
 	}
 }
+
+// TestInvestigatorSaysIndexIsBuilding: while the full-text index is being built, a search with
+// words says they may miss events; one without words does not.
+func TestInvestigatorSaysIndexIsBuilding(t *testing.T) {
+	s, iv := investigatorOn(t)
+	s.view.indexing = true
+	search(t, s, iv, "getobject")
+	if !strings.Contains(iv.status.Text, "search index is still being built") {
+		t.Errorf("a word search during indexing says %q", iv.status.Text)
+	}
+	search(t, s, iv, "eventName:GetObject")
+	if strings.Contains(iv.status.Text, "search index") {
+		t.Errorf("a field search during indexing says %q", iv.status.Text)
+	}
+	s.view.indexing = false
+}
