@@ -188,8 +188,6 @@ func (iv *investigator) run() {
 	iv.more.Hide()
 	limit := iv.limit
 	start := time.Now()
-	colors, scale := currentPalette(), iv.v.s.win.Canvas().Scale()
-	chartW := max(iv.content.Size().Width, 400)
 	do(iv.v, func(context.Context) ([]store.Hit, error) {
 		var hits []store.Hit
 		err := iv.v.c.Search(ctx, f, limit+1, func(h store.Hit) error {
@@ -229,49 +227,55 @@ func (iv *investigator) run() {
 			}
 		}
 		iv.setStatus(fmt.Sprintf("Counting the matches…%s · %s", shown, took.Round(time.Millisecond)), widget.MediumImportance)
-		// The matches over time, and from them how many there are: all of them in hand when the
-		// page holds them, else counted by the case per 5 minutes.
-		var inHand []time.Time
-		if !full {
-			for i := range hits {
-				inHand = append(inHand, hits[i].Time)
+		iv.countMatches(ctx, cancel, gen, f, hits, full, func(total string) string {
+			return fmt.Sprintf("%s%s · %s", total, shown, took.Round(time.Millisecond))
+		})
+	})
+}
+
+// countMatches draws the timeline of the search gen and counts its matches: from the page in
+// hand when it holds them all (not full), else from the case per 5 minutes. status makes the
+// status line from the count.
+func (iv *investigator) countMatches(ctx context.Context, cancel context.CancelFunc, gen int, f store.Filter,
+	hits []store.Hit, full bool, status func(total string) string) {
+	colors, scale := currentPalette(), iv.v.s.win.Canvas().Scale()
+	chartW := max(iv.content.Size().Width, 400)
+	var inHand []time.Time
+	if !full {
+		for i := range hits {
+			inHand = append(inHand, hits[i].Time)
+		}
+	}
+	do(iv.v, func(context.Context) (matchTimeline, error) {
+		bins := binTimes(inHand, 5*time.Minute)
+		if full {
+			var err error
+			if bins, err = iv.v.c.Histogram(ctx, f, 5*time.Minute); err != nil {
+				return matchTimeline{}, err
 			}
 		}
-		do(iv.v, func(context.Context) (matchTimeline, error) {
-			var bins []store.Bin
-			if full {
-				var err error
-				if bins, err = iv.v.c.Histogram(ctx, f, 5*time.Minute); err != nil {
-					return matchTimeline{}, err
-				}
-			} else {
-				bins = binTimes(inHand, 5*time.Minute)
+		return drawMatches(bins, colors, chartW, scale), nil
+	}, func(m matchTimeline, err error) {
+		if gen != iv.gen {
+			return
+		}
+		cancel()
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				iv.setStatus(status("Counting failed: "+err.Error()), widget.DangerImportance)
 			}
-			return drawMatches(bins, colors, chartW, scale), nil
-		}, func(m matchTimeline, err error) {
-			if gen != iv.gen {
-				return
-			}
-			cancel()
-			if err != nil {
-				if !errors.Is(err, context.Canceled) {
-					iv.setStatus("Counting failed: "+err.Error()+shown, widget.DangerImportance)
-				}
-				return
-			}
-			iv.total = m.total
-			if m.total > 0 {
-				iv.export.Enable()
-			}
-			text := fmt.Sprintf("%s%s · %s", counted(m.total, "event matches", "events match"), shown, took.Round(time.Millisecond))
-			iv.bars = ""
-			if m.img != nil {
-				iv.bars = " · bars: events per " + binWords(int64(m.bin/time.Second))
-			}
-			text += iv.bars
-			iv.setStatus(text, widget.MediumImportance)
-			iv.showTimeline(m.img, chartW)
-		})
+			return
+		}
+		iv.total = m.total
+		if m.total > 0 {
+			iv.export.Enable()
+		}
+		iv.bars = ""
+		if m.img != nil {
+			iv.bars = " · bars: events per " + binWords(int64(m.bin/time.Second))
+		}
+		iv.setStatus(status(counted(m.total, "event matches", "events match"))+iv.bars, widget.MediumImportance)
+		iv.showTimeline(m.img, chartW)
 	})
 }
 
