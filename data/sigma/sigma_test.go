@@ -75,6 +75,9 @@ func TestImportRefuses(t *testing.T) {
 		{"title: x\nlogsource: {product: aws, service: cloudtrail}\ndetection: {sel: {eventName: a}}", "no condition"},
 		{"logsource: {product: aws, service: cloudtrail}\ndetection: {sel: {eventName: a}, condition: sel}", "no title"},
 		{"title: [unclosed", "sigma: yaml"},
+		// YAML aliases (the billion-laughs bomb is made of them) are not expanded: no rule needs them.
+		{"title: x\nlogsource: {product: aws, service: cloudtrail}\na: &a [x, x, x]\nb: &b [*a, *a, *a]\n" +
+			"detection: {sel: {eventName: *b}, condition: sel}", "neither text nor a list"},
 		{"title: x\n" + strings.Repeat("#", maxSize), "a rule is at most"},
 	} {
 		if _, err := Import([]byte(c.src)); err == nil || !strings.Contains(err.Error(), c.want) {
