@@ -181,12 +181,35 @@ func compact(v float64) string {
 var chartFont = sync.OnceValues(chart.GetDefaultFont)
 
 func renderChart(s chartSpec) (image.Image, []marker, error) {
+	img, markers, _, err := draw(s)
+	return img, markers, err
+}
+
+// plotSpan is where a chart's x axis runs, in image pixels: From at Left, To at Right.
+type plotSpan struct{ Left, Right int }
+
+// at is the time at pixel x of the chart that runs from `from` to `to`, and false outside it.
+func (p plotSpan) at(x int, from, to time.Time) (time.Time, bool) {
+	if p.Right <= p.Left || x < p.Left || x > p.Right {
+		return time.Time{}, false
+	}
+	return from.Add(time.Duration(float64(to.Sub(from)) * float64(x-p.Left) / float64(p.Right-p.Left))), true
+}
+
+// renderBars draws s as bars and says where its x axis runs, so that a click can find its bin.
+func renderBars(s chartSpec) (image.Image, plotSpan, error) {
+	s.Bars = true
+	img, _, span, err := draw(s)
+	return img, span, err
+}
+
+func draw(s chartSpec) (image.Image, []marker, plotSpan, error) {
 	if s.W < 50 || s.H < 40 {
-		return nil, nil, fmt.Errorf("chart %dx%d: too small", s.W, s.H)
+		return nil, nil, plotSpan{}, fmt.Errorf("chart %dx%d: too small", s.W, s.H)
 	}
 	font, err := chartFont()
 	if err != nil {
-		return nil, nil, fmt.Errorf("chart font: %w", err)
+		return nil, nil, plotSpan{}, fmt.Errorf("chart font: %w", err)
 	}
 	if s.DPI <= 0 {
 		s.DPI = 96
@@ -225,13 +248,15 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 			GridMajorStyle: chart.Style{StrokeColor: withAlpha(s.Colors.Grid, 0x50), StrokeWidth: 1},
 		},
 	}
+	var bars *barSeries
 	if s.Bars {
 		// Each bar covers its bin, or the bucket that downsampling merged it into.
 		w := s.Bin
 		if len(pts) < len(s.Points) {
 			w = s.To.Sub(s.From) / time.Duration(cols)
 		}
-		c.Series = []chart.Series{&barSeries{pts: pts, width: w, color: drawColor(s.Colors.Line)}}
+		bars = &barSeries{pts: pts, width: w, color: drawColor(s.Colors.Line)}
+		c.Series = []chart.Series{bars}
 	} else {
 		c.Series = []chart.Series{
 			&bandSeries{pts: pts, color: drawColor(s.Colors.Band)},
@@ -244,13 +269,17 @@ func renderChart(s chartSpec) (image.Image, []marker, error) {
 	}
 	var w chart.ImageWriter
 	if err := c.Render(chart.PNG, &w); err != nil {
-		return nil, nil, fmt.Errorf("draw chart: %w", err)
+		return nil, nil, plotSpan{}, fmt.Errorf("draw chart: %w", err)
 	}
 	img, err := w.Image()
 	if err != nil {
-		return nil, nil, fmt.Errorf("draw chart: %w", err)
+		return nil, nil, plotSpan{}, fmt.Errorf("draw chart: %w", err)
 	}
-	return img, markers.drawn, nil
+	var span plotSpan
+	if bars != nil {
+		span = bars.span
+	}
+	return img, markers.drawn, span, nil
 }
 
 // peakIn places an anomaly's marker on the observed line's point (points sit at bin starts):
@@ -300,6 +329,7 @@ type barSeries struct {
 	pts   []finding.Point
 	width time.Duration
 	color drawing.Color
+	span  plotSpan // where the x axis ran, once drawn
 }
 
 func (b *barSeries) GetName() string           { return "" }
@@ -307,6 +337,7 @@ func (b *barSeries) GetYAxis() chart.YAxisType { return chart.YAxisPrimary }
 func (b *barSeries) GetStyle() chart.Style     { return chart.Style{FillColor: b.color} }
 func (b *barSeries) Validate() error           { return nil }
 func (b *barSeries) Render(r chart.Renderer, box chart.Box, xr, yr chart.Range, _ chart.Style) {
+	b.span = plotSpan{box.Left + xr.Translate(xr.GetMin()), box.Left + xr.Translate(xr.GetMax())}
 	r.SetFillColor(b.color)
 	r.SetStrokeWidth(0)
 	for _, p := range b.pts {

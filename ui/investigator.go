@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -54,19 +55,21 @@ type investigator struct {
 	status   *widget.Label
 	more     *widget.Button
 	results  *widget.Table
-	timeline *canvas.Image // the matches over time
+	timeline *barsView       // the matches over time
+	head     *fyne.Container // the query bar, status and timeline above the results
 	content  fyne.CanvasObject
 
-	hits     []store.Hit
-	onShow   store.Filter // the search whose results are on show, which Export writes out
-	total    int64        // how many events it matches, once counted
-	bars     string       // what a bar of its timeline counts, for the status line
-	export   *widget.Button
-	saveRule *widget.Button
-	limit    int
-	gen      int                // the search on show: results of older ones are dropped
-	cancel   context.CancelFunc // stops the search on show
-	ran      bool               // a search has been started since the screen was built
+	hits       []store.Hit
+	onShow     store.Filter // the search whose results are on show, which Export writes out
+	onShowText string       // its query
+	total      int64        // how many events it matches, once counted
+	bars       string       // what a bar of its timeline counts, for the status line
+	export     *widget.Button
+	saveRule   *widget.Button
+	limit      int
+	gen        int                // the search on show: results of older ones are dropped
+	cancel     context.CancelFunc // stops the search on show
+	ran        bool               // a search has been started since the screen was built
 
 	sel            int // index into hits of the event shown, -1 for none
 	fields         []field
@@ -136,14 +139,12 @@ func newInvestigator(v *caseView) *investigator {
 		nil, nil, nil, iv.fieldsTable)
 
 	bar := container.NewBorder(nil, nil, nil, container.NewHBox(clear, searchBtn), iv.query)
-	iv.timeline = canvas.NewImageFromImage(nil)
-	iv.timeline.FillMode = canvas.ImageFillContain
-	iv.timeline.Hide()
-	head := container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
+	iv.timeline = newBarsView(iv.zoom)
+	iv.head = container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
 		container.NewBorder(nil, nil, nil, container.NewHBox(iv.more, iv.export, iv.saveRule), iv.status), iv.timeline)
 	split := container.NewHSplit(iv.results, fieldsPane)
 	split.Offset = 0.58
-	iv.content = container.NewBorder(head, nil, nil, nil, split)
+	iv.content = container.NewBorder(iv.head, nil, nil, nil, split)
 	return iv
 }
 
@@ -213,7 +214,7 @@ func (iv *investigator) run() {
 			hits = hits[:limit]
 		}
 		iv.setHits(hits)
-		iv.onShow, iv.total = f, -1
+		iv.onShow, iv.onShowText, iv.total = f, text, -1
 		iv.export.Disable() // until the matches are counted
 		shown := ""
 		if iv.v.indexing && strings.Contains(f.Where, store.FTSIn) {
@@ -272,18 +273,20 @@ func (iv *investigator) countMatches(ctx context.Context, cancel context.CancelF
 		}
 		iv.bars = ""
 		if m.img != nil {
-			iv.bars = " · bars: events per " + binWords(int64(m.bin/time.Second))
+			iv.bars = " · bars: events per " + binWords(int64(m.bin/time.Second)) + " (choose one to zoom in)"
 		}
 		iv.setStatus(status(counted(m.total, "event matches", "events match"))+iv.bars, widget.MediumImportance)
-		iv.showTimeline(m.img, chartW)
+		iv.showTimeline(m)
 	})
 }
 
 // matchTimeline is a search's matches per time bin, drawn, and their total.
 type matchTimeline struct {
-	total int64
-	bin   time.Duration
-	img   image.Image // nil when there is nothing to draw
+	total    int64
+	bin      time.Duration
+	img      image.Image // nil when there is nothing to draw
+	from, to time.Time   // the x axis
+	span     plotSpan    // where the x axis runs in img
 }
 
 // timelineBins are the bin widths a search's timeline may take, the narrowest that keeps it
@@ -320,10 +323,10 @@ func drawMatches(bins []store.Bin, colors palette, w float32, scale float32) mat
 	}
 	// A bin of margin on each side keeps the first and last bars off the axes.
 	from, to := pts[0].BinStart.Add(-m.bin), pts[len(pts)-1].BinStart.Add(2*m.bin)
-	img, _, err := renderChart(chartSpec{Points: pts, From: from, To: to, Bin: m.bin, Bars: true,
+	img, axis, err := renderBars(chartSpec{Points: pts, From: from, To: to, Bin: m.bin,
 		W: int(w * scale), H: int(matchesH * scale), DPI: 96 * float64(scale), Colors: colors})
 	if err == nil {
-		m.img = img
+		m.img, m.from, m.to, m.span = img, from, to, axis
 	}
 	return m
 }
@@ -347,15 +350,77 @@ func binTimes(ts []time.Time, bin time.Duration) []store.Bin {
 }
 
 // showTimeline puts a search's timeline above its results, or takes it away.
-func (iv *investigator) showTimeline(img image.Image, w float32) {
-	if img == nil {
-		iv.timeline.Hide()
+func (iv *investigator) showTimeline(m matchTimeline) {
+	iv.timeline.show(m)
+	iv.head.Refresh() // Show and Hide do not lay the parent out again
+}
+
+// barsView shows a search's matches over time; choosing a bar narrows the search to its bin.
+type barsView struct {
+	widget.BaseWidget
+	img   *canvas.Image
+	m     matchTimeline
+	onBin func(from, to time.Time)
+}
+
+func newBarsView(onBin func(from, to time.Time)) *barsView {
+	b := &barsView{img: canvas.NewImageFromImage(nil), onBin: onBin}
+	// Stretched, so that the image's x axis spans the widget's and a tap maps onto it.
+	b.img.FillMode = canvas.ImageFillStretch
+	b.ExtendBaseWidget(b)
+	b.Hide()
+	return b
+}
+
+func (b *barsView) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(b.img) }
+
+func (b *barsView) MinSize() fyne.Size { return fyne.NewSize(200, matchesH) }
+
+// show draws m, or hides the view when m has no image.
+func (b *barsView) show(m matchTimeline) {
+	b.m = m
+	if m.img == nil {
+		b.Hide()
 		return
 	}
-	iv.timeline.Image = img
-	iv.timeline.SetMinSize(fyne.NewSize(w, matchesH))
-	iv.timeline.Show()
-	iv.timeline.Refresh()
+	b.img.Image = m.img
+	b.Show()
+	b.img.Refresh()
+}
+
+// binAt is the bin under x (in the widget's coordinates).
+func (b *barsView) binAt(x float32) (time.Time, time.Time, bool) {
+	w := b.Size().Width
+	if b.m.img == nil || w <= 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	px := int(x / w * float32(b.m.img.Bounds().Dx()))
+	t, ok := b.m.span.at(px, b.m.from, b.m.to)
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	start := t.Truncate(b.m.bin) // bins are aligned on the Unix epoch, as the case counts them
+	return start, start.Add(b.m.bin), true
+}
+
+// Tapped narrows the search to the bin under the pointer.
+func (b *barsView) Tapped(ev *fyne.PointEvent) {
+	if from, to, ok := b.binAt(ev.Position.X); ok && b.onBin != nil {
+		b.onBin(from, to)
+	}
+}
+
+// Cursor says the bars can be chosen.
+func (b *barsView) Cursor() desktop.Cursor { return desktop.PointerCursor }
+
+// zoom narrows the search on show to [from, to).
+func (iv *investigator) zoom(from, to time.Time) {
+	q, err := andQuery(iv.onShowText, windowQuery(from, to))
+	if err != nil {
+		iv.setStatus(queryErrorText(err), widget.DangerImportance)
+		return
+	}
+	iv.setQuery(q)
 }
 
 // chooseExport asks in which form to export the matches on show, then where.

@@ -118,12 +118,12 @@ func TestInvestigatorShowsMore(t *testing.T) {
 	}
 	test.Tap(iv.more)
 	settle(t, s)
-	if len(iv.hits) != 40 || iv.status.Text != "53 events match · newest 40 shown · bars: events per 5 min" {
+	if len(iv.hits) != 40 || iv.status.Text != "53 events match · newest 40 shown · bars: events per 5 min (choose one to zoom in)" {
 		t.Errorf("after a second page: %d events, status %q", len(iv.hits), iv.status.Text)
 	}
 	test.Tap(iv.more)
 	settle(t, s)
-	if len(iv.hits) != 53 || iv.more.Visible() || iv.status.Text != "53 events match · all 53 shown · bars: events per 5 min" {
+	if len(iv.hits) != 53 || iv.more.Visible() || iv.status.Text != "53 events match · all 53 shown · bars: events per 5 min (choose one to zoom in)" {
 		t.Errorf("after two more pages: %d events, more shown %v, status %q; want all 53 and no more", len(iv.hits), iv.more.Visible(), iv.status.Text)
 	}
 	// The pages follow on: the whole list is newest first, each event once.
@@ -269,7 +269,7 @@ func TestShortARN(t *testing.T) {
 // TestMatchTimeline: a search's timeline counts every match, in bins as wide as its span needs.
 func TestMatchTimeline(t *testing.T) {
 	s, iv := investigatorOn(t)
-	if !iv.timeline.Visible() || iv.timeline.Image == nil || !strings.Contains(iv.status.Text, "bars: events per 5 min") {
+	if !iv.timeline.Visible() || iv.timeline.m.img == nil || !strings.Contains(iv.status.Text, "bars: events per 5 min") {
 		t.Errorf("no timeline of the case's events (status %q)", iv.status.Text)
 	}
 	iv.limit = 3
@@ -359,4 +359,28 @@ func TestInvestigatorSaysIndexIsBuilding(t *testing.T) {
 		t.Errorf("a field search during indexing says %q", iv.status.Text)
 	}
 	s.view.indexing = false
+}
+
+// TestTimelineZooms: choosing a bar of a search's timeline narrows the search to its bin.
+func TestTimelineZooms(t *testing.T) {
+	s, iv := investigatorOn(t)
+	search(t, s, iv, "DescribeInstances") // one every half hour through the fixture's day
+	tl := iv.timeline
+	if !tl.Visible() || tl.m.bin != 5*time.Minute || tl.Size().Width <= 0 {
+		t.Fatalf("timeline shown %v, bin %v, width %v", tl.Visible(), tl.m.bin, tl.Size().Width)
+	}
+	// The middle of the 10:00 bar, in the widget's coordinates.
+	at := day.Add(10*time.Hour + 150*time.Second)
+	sp := tl.m.span
+	px := float64(sp.Left) + float64(at.Sub(tl.m.from))/float64(tl.m.to.Sub(tl.m.from))*float64(sp.Right-sp.Left)
+	x := float32(px) / float32(tl.m.img.Bounds().Dx()) * tl.Size().Width
+	tl.Tapped(&fyne.PointEvent{Position: fyne.NewPos(x, matchesH/2)})
+	settle(t, s)
+	want := query.Format(query.MustParse("DescribeInstances eventTime>=2024-05-09T10:00:00Z eventTime<2024-05-09T10:05:00Z"))
+	if iv.query.Text != want || len(iv.hits) != 1 {
+		t.Errorf("after choosing the 10:00 bar: query %q, %d events; want %q and the one call", iv.query.Text, len(iv.hits), want)
+	}
+	if _, _, ok := tl.binAt(-5); ok {
+		t.Error("a tap left of the axis found a bin")
+	}
 }
