@@ -27,11 +27,26 @@ var ruleColumns = []column[*store.Rule]{
 		}
 		return "–"
 	}},
-	{"Severity", 80, func(r *store.Rule) string { return strconv.Itoa(r.Severity) }},
+	{"Severity", 110, func(r *store.Rule) string { return strconv.Itoa(r.Severity) + " " + finding.Severity(r.Severity) }},
 	{"Name", 330, func(r *store.Rule) string { return r.Name }},
 	{"Stage", 160, func(r *store.Rule) string { return r.Stage }},
 	{"Matches", 80, func(r *store.Rule) string { return count(r.Matches) }},
 	{"Every", 90, func(r *store.Rule) string { return everyWords(r.Every) }},
+}
+
+// severityImportance colours the severity column as the overview colours rule matches: critical
+// in red, high in orange.
+func severityImportance(col int, r *store.Rule) widget.Importance {
+	if col != 1 {
+		return widget.MediumImportance
+	}
+	switch finding.Severity(r.Severity) {
+	case "critical":
+		return widget.DangerImportance
+	case "high":
+		return widget.WarningImportance
+	}
+	return widget.MediumImportance
 }
 
 // schedules are the choices of how often a rule runs, in minutes.
@@ -72,7 +87,7 @@ func newRulesView(v *caseView) *rulesView {
 			return &rv.rules[row], true
 		}
 		return nil, false
-	})
+	}, severityImportance)
 	rv.table.OnSelected = func(id widget.TableCellID) { rv.showRule(id.Row) }
 	rv.status = widget.NewLabel("")
 	newRule := widget.NewButtonWithIcon("New rule…", theme.ContentAddIcon(), func() {

@@ -40,14 +40,20 @@ type column[T any] struct {
 	cell  func(T) string
 }
 
-// newColumnTable lists rows of type T, which get fetches ("…" while a row is not at hand).
-func newColumnTable[T any](cols []column[T], rows func() int, get func(row int) (T, bool)) *widget.Table {
+// newColumnTable lists rows of type T, which get fetches ("…" while a row is not at hand); imp,
+// when given, says how the text of a cell stands out.
+func newColumnTable[T any](cols []column[T], rows func() int, get func(row int) (T, bool),
+	imp ...func(col int, row T) widget.Importance) *widget.Table {
 	titles, widths := make([]string, len(cols)), make([]float32, len(cols))
 	for i, c := range cols {
 		titles[i], widths[i] = c.title, c.width
 	}
 	return newHeaderTable(titles, widths, rows, func(id widget.TableCellID, l *widget.Label) {
+		l.Importance = widget.MediumImportance
 		if r, ok := get(id.Row); ok {
+			if len(imp) > 0 {
+				l.Importance = imp[0](id.Col, r)
+			}
 			l.SetText(cols[id.Col].cell(r))
 		} else {
 			l.SetText("…")
