@@ -64,6 +64,7 @@ var eventColumns = []column[store.ViewEvent]{
 	}},
 	{"Time (UTC)", 150, func(e store.ViewEvent) string { return e.Time.Format("2006-01-02 15:04:05") }},
 	{"Event", 190, func(e store.ViewEvent) string { return e.EventName }},
+	{"Rule", 200, func(e store.ViewEvent) string { return e.Rule }}, // the rule that matched it, if any
 	{"Source", 170, func(e store.ViewEvent) string { return e.EventSource }},
 	{"Address", 130, func(e store.ViewEvent) string { return e.SourceIP }},
 	{"Principal", 300, func(e store.ViewEvent) string { return shortARN(e.Principal) }},

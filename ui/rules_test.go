@@ -130,3 +130,31 @@ func TestImportSigmaRule(t *testing.T) {
 		t.Errorf("a Windows rule was not refused with its file and reason: %v", top)
 	}
 }
+
+// TestDrilldownShowsRuleMatches: the anomaly's window lists the rules that matched in it, and the
+// event a rule matched names it in the events table.
+func TestDrilldownShowsRuleMatches(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	var got []string
+	for _, c := range d.indicators.Objects {
+		if b, ok := c.(*widget.Button); ok {
+			got = append(got, b.Text)
+		}
+	}
+	if want := "6 · Instance credentials listing buckets · 1 event"; !slices.Equal(got, []string{want}) {
+		t.Errorf("rule matches in the window %q, want %q", got, want)
+	}
+	for i := range 5 {
+		e, ok := d.row(i)
+		want := ""
+		if e.EventName == "ListBuckets" {
+			want = "Instance credentials listing buckets"
+		}
+		if !ok || e.Rule != want {
+			t.Errorf("row %d (%s): rule %q, want %q", i, e.EventName, e.Rule, want)
+		}
+	}
+}

@@ -25,7 +25,8 @@ type ViewEvent struct {
 	Region      string
 	Direction   string
 	UserAgent   string
-	Marked      bool // one of the events asked to come first (an anomaly's own events)
+	Marked      bool   // one of the events asked to come first (an anomaly's own events)
+	Rule        string // the rule of highest severity that matched the event, if any
 }
 
 // ViewAddress is one source address seen in a time window with its calls and failed calls.
@@ -97,7 +98,9 @@ func (s *Store) ViewEvents(ctx context.Context, from, to time.Time, first []stri
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT id, event_id, time, event_source, event_name, source_ip,
 		CASE WHEN principal_arn != '' THEN principal_arn ELSE user_name END, error_code, region, direction, user_agent,
-		event_id IN (SELECT value FROM json_each(?)) AS marked
+		event_id IN (SELECT value FROM json_each(?)) AS marked,
+		coalesce((SELECT r.name FROM indicators i JOIN rules r ON r.id = i.rule_id WHERE i.event_id = events.id
+			ORDER BY r.severity DESC, r.name LIMIT 1), '')
 		FROM events WHERE time >= ? AND time < ? ORDER BY marked DESC, time, id LIMIT ? OFFSET ?`, string(ids), lo, hi, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("read events page %d+%d: %w", offset, limit, err)
@@ -108,7 +111,7 @@ func (s *Store) ViewEvents(ctx context.Context, from, to time.Time, first []stri
 		var e ViewEvent
 		var ms int64
 		if err := rows.Scan(&e.ID, &e.EventID, &ms, &e.EventSource, &e.EventName, &e.SourceIP, &e.Principal,
-			&e.ErrorCode, &e.Region, &e.Direction, &e.UserAgent, &e.Marked); err != nil {
+			&e.ErrorCode, &e.Region, &e.Direction, &e.UserAgent, &e.Marked, &e.Rule); err != nil {
 			return nil, fmt.Errorf("read events page: %w", err)
 		}
 		e.Time = time.UnixMilli(ms).UTC()
