@@ -233,6 +233,12 @@ func quote(s string) string {
 	return b.String()
 }
 
+// All is the conjunction of xs, nested ANDs flattened; one operand stands alone.
+func All(xs []Expr) Expr { return and(xs) }
+
+// Any is the disjunction of xs, nested ORs flattened; one operand stands alone.
+func Any(xs []Expr) Expr { return or(xs) }
+
 // and builds a conjunction, flattening nested ANDs (AND is associative).
 func and(xs []Expr) Expr {
 	var out []Expr

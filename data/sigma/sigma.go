@@ -1,7 +1,7 @@
 // Package sigma reads and writes detection rules in the Sigma format (sigmahq.io) for AWS
 // CloudTrail (logsource product aws, service cloudtrail), so that rules travel between Trailscope
 // and other tools: a Sigma rule's detection becomes a query of Trailscope's language, and a
-// query becomes a detection, one selection per term, its condition the query's shape.
+// query becomes a detection, its terms selections and its condition the query's shape.
 package sigma
 
 import (
@@ -35,7 +35,7 @@ var levels = []struct {
 	severity int
 }{{"critical", 9}, {"high", 7}, {"medium", 5}, {"low", 3}, {"informational", 2}}
 
-// tactics are ATT&CK's tactic tags (attack.defense-evasion) for the kill-chain stages.
+// tactic is a kill-chain stage as ATT&CK's tags name it: Defense Evasion → defense-evasion.
 func tactic(stage string) string { return strings.ReplaceAll(strings.ToLower(stage), " ", "-") }
 
 var technique = regexp.MustCompile(`^attack\.(t\d{4}(\.\d{3})?)$`)
@@ -155,7 +155,7 @@ func detection(n *yaml.Node) (query.Expr, error) {
 		}
 		out = append(out, e)
 	}
-	return or(out), nil
+	return query.Any(out), nil
 }
 
 // selection is a map of field conditions (all must hold), a list of such maps (any), or a list
@@ -174,9 +174,9 @@ func selection(n *yaml.Node) (query.Expr, error) {
 		if len(all) == 0 {
 			return nil, errors.New("an empty selection")
 		}
-		return and(all), nil
+		return query.All(all), nil
 	case yaml.SequenceNode:
-		var any []query.Expr
+		var alts []query.Expr
 		for _, c := range n.Content {
 			var e query.Expr
 			var err error
@@ -196,12 +196,12 @@ func selection(n *yaml.Node) (query.Expr, error) {
 			if err != nil {
 				return nil, err
 			}
-			any = append(any, e)
+			alts = append(alts, e)
 		}
-		if len(any) == 0 {
+		if len(alts) == 0 {
 			return nil, errors.New("an empty selection")
 		}
-		return or(any), nil
+		return query.Any(alts), nil
 	}
 	return nil, errors.New("neither a map nor a list")
 }
@@ -238,9 +238,9 @@ func fieldCondition(key string, v *yaml.Node) (query.Expr, error) {
 		return nil, fmt.Errorf("%s: an empty list of values", key)
 	}
 	if all {
-		return and(xs), nil
+		return query.All(xs), nil
 	}
-	return or(xs), nil
+	return query.Any(xs), nil
 }
 
 func fieldValue(field string, mods []string, val *yaml.Node) (query.Expr, error) {
@@ -368,7 +368,7 @@ func (p *condParser) or() (query.Expr, error) {
 		}
 		xs = append(xs, e)
 		if p.peek() != "or" {
-			return or(xs), nil
+			return query.Any(xs), nil
 		}
 		p.pos++
 	}
@@ -383,7 +383,7 @@ func (p *condParser) and() (query.Expr, error) {
 		}
 		xs = append(xs, e)
 		if p.peek() != "and" {
-			return and(xs), nil
+			return query.All(xs), nil
 		}
 		p.pos++
 	}
@@ -439,9 +439,9 @@ func (p *condParser) primary() (query.Expr, error) {
 			return nil, fmt.Errorf("no selection matches %q", pat)
 		}
 		if t == "all" {
-			return and(xs), nil
+			return query.All(xs), nil
 		}
-		return or(xs), nil
+		return query.Any(xs), nil
 	}
 	name := p.toks[p.pos]
 	e, ok := p.sel[name]
@@ -470,36 +470,6 @@ func matchName(pat, name string) bool {
 		rest = rest[i+len(mid):]
 	}
 	return strings.HasSuffix(rest, parts[len(parts)-1])
-}
-
-func and(xs []query.Expr) query.Expr {
-	var out []query.Expr
-	for _, x := range xs {
-		if a, ok := x.(*query.And); ok {
-			out = append(out, a.X...)
-		} else {
-			out = append(out, x)
-		}
-	}
-	if len(out) == 1 {
-		return out[0]
-	}
-	return &query.And{X: out}
-}
-
-func or(xs []query.Expr) query.Expr {
-	var out []query.Expr
-	for _, x := range xs {
-		if o, ok := x.(*query.Or); ok {
-			out = append(out, o.X...)
-		} else {
-			out = append(out, x)
-		}
-	}
-	if len(out) == 1 {
-		return out[0]
-	}
-	return &query.Or{X: out}
 }
 
 // Export writes a rule as a Sigma rule for AWS CloudTrail: each term of its query a selection
