@@ -55,8 +55,10 @@ type caseView struct {
 	wrote    bool // this window has written since the version was last read
 	indexing bool // completeSearchIndex runs
 	ruling   bool // runRules runs
-	changed  *fyne.Container
-	top      *fyne.Container // the banners above the screens
+	// rulesFailed: the last run of the rules failed; scheduled runs wait for one asked for.
+	rulesFailed bool
+	changed     *fyne.Container
+	top         *fyne.Container // the banners above the screens
 }
 
 // do runs work on the case off the UI goroutine and hands the result to done on it, unless the
@@ -326,6 +328,9 @@ func (v *caseView) runRules(due bool) {
 	if v.ruling || v.analyzing || v.indexing || v.sources.running {
 		return // the run that follows them reads what they wrote
 	}
+	if due && v.rulesFailed {
+		return // said once; "Run now", a reload or an import try again
+	}
 	v.ruling, v.wrote = true, true
 	if !due {
 		// A first run over a million events reads them all for each rule: a few seconds.
@@ -342,9 +347,14 @@ func (v *caseView) runRules(due bool) {
 			v.setStatus("", 0)
 		}
 		if err != nil {
-			v.s.showError("rules", err)
+			if !due || !v.rulesFailed {
+				// A case on read-only media, say: the schedule says so once, not every minute.
+				v.s.showError("rules", err)
+			}
+			v.rulesFailed = true
 			return
 		}
+		v.rulesFailed = false
 		if added > 0 || !due {
 			v.overview.load()
 			v.rules.load()

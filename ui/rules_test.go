@@ -158,3 +158,29 @@ func TestDrilldownShowsRuleMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesFailOnce: when the rules cannot run (the case went read-only, say), the error shows
+// once; the scheduled runs that follow stay quiet, and a run asked for says it again.
+func TestRulesFailOnce(t *testing.T) {
+	s, _ := openedCase(t)
+	if err := s.view.c.Close(); err != nil { // every read and write of the case fails from now on
+		t.Fatal(err)
+	}
+	s.view.runRules(true)
+	settle(t, s)
+	first := s.win.Canvas().Overlays().Top()
+	if first == nil || !s.view.rulesFailed {
+		t.Fatal("a failed run of the rules said nothing")
+	}
+	first.Hide()
+	s.view.runRules(true)
+	settle(t, s)
+	if top := s.win.Canvas().Overlays().Top(); top != nil {
+		t.Errorf("a scheduled run after a failure showed %q", overlayTexts(top))
+	}
+	s.view.runRules(false)
+	settle(t, s)
+	if s.win.Canvas().Overlays().Top() == nil {
+		t.Error("a run asked for after a failure did not say it failed again")
+	}
+}
