@@ -179,6 +179,11 @@ func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, er
 	if err != nil {
 		return 0, err
 	}
+	// Taken once: events that arrive meanwhile are the next run's.
+	marks, err := c.st.RuleMarks(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var added int64
 	for _, r := range rules {
 		if !r.Enabled || due && !r.LastRun.IsZero() && now.Sub(r.LastRun) < time.Duration(r.Every)*time.Minute {
@@ -188,11 +193,7 @@ func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, er
 		if err != nil {
 			return added, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
-		mark, err := c.st.RuleMark(ctx, f)
-		if err != nil {
-			return added, err
-		}
-		n, err := c.st.RunRule(ctx, r.ID, f, mark, now)
+		n, err := c.st.RunRule(ctx, r.ID, f, marks.For(f), now)
 		if err != nil {
 			return added, fmt.Errorf("rule %q: %w", r.Name, err)
 		}

@@ -66,7 +66,6 @@ type investigator struct {
 	bars       string       // what a bar of its timeline counts, for the status line
 	export     *widget.Button
 	saveRule   *widget.Button
-	limit      int
 	gen        int                // the search on show: results of older ones are dropped
 	cancel     context.CancelFunc // stops the search on show
 	ran        bool               // a search has been started since the screen was built
@@ -82,7 +81,7 @@ type investigator struct {
 }
 
 func newInvestigator(v *caseView) *investigator {
-	iv := &investigator{v: v, limit: pageHits, sel: -1}
+	iv := &investigator{v: v, sel: -1}
 	iv.query = widget.NewSelectEntry(v.s.app.Preferences().StringListWithFallback(prefQueries, nil))
 	iv.query.SetPlaceHolder("Search every field: a word, field:value, or both (empty: every event)")
 	iv.query.OnSubmitted = func(string) { iv.run() }
@@ -159,7 +158,6 @@ func (iv *investigator) shown() {
 // setQuery puts q in the query bar and searches, from the first page.
 func (iv *investigator) setQuery(q string) {
 	iv.query.SetText(q)
-	iv.limit = pageHits
 	iv.run()
 }
 
@@ -187,7 +185,7 @@ func (iv *investigator) run() {
 	iv.cancel = cancel
 	iv.setStatus("Searching…", widget.MediumImportance)
 	iv.more.Hide()
-	limit := iv.limit
+	limit := pageHits
 	start := time.Now()
 	do(iv.v, func(context.Context) ([]store.Hit, error) {
 		var hits []store.Hit
@@ -464,12 +462,15 @@ func (iv *investigator) exportTo(path string, dialogMade bool) {
 	iv.v.trackDialog(wait, cancel) // Cancel, or Escape, stops the export
 	wait.Show()
 	th := newThrottle(iv.v.s.b, 150*time.Millisecond, func(n int64) { label.SetText("Exporting… " + counted(n, "event", "events")) })
-	do(iv.v, func(context.Context) (int64, error) { return iv.v.c.Export(ctx, f, path, th.push) }, func(n int64, err error) {
-		th.stop()
-		wait.Hide()
+	do(iv.v, func(context.Context) (int64, error) {
+		n, err := iv.v.c.Export(ctx, f, path, th.push)
 		if fi, serr := os.Stat(path); err != nil && dialogMade && serr == nil && fi.Size() == 0 {
 			os.Remove(path)
 		}
+		return n, err
+	}, func(n int64, err error) {
+		th.stop()
+		wait.Hide()
 		switch {
 		case errors.Is(err, context.Canceled):
 			iv.setStatus("Export cancelled: "+path+" was not written.", widget.MediumImportance)
@@ -632,12 +633,11 @@ func addFieldTo(q string, f field) (string, error) {
 	case "{}", "[]", "null":
 		return "", fmt.Errorf("%s is empty: there is no value to search for", f.Key)
 	}
-	term := query.FieldValue(arrayIndex.ReplaceAllString(f.Key, ""), f.Value)
-	e, err := query.Parse(q)
+	out, err := andQuery(q, query.FieldValue(arrayIndex.ReplaceAllString(f.Key, ""), f.Value))
 	if err != nil {
 		return "", fmt.Errorf("the query does not parse, so the field cannot be added: %s", queryErrorText(err))
 	}
-	return query.AndTerm(e, term)
+	return out, nil
 }
 
 // queryErrorText says where a query went wrong.

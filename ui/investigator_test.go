@@ -106,12 +106,17 @@ func TestInvestigatorFieldNarrows(t *testing.T) {
 	}
 }
 
+// setPageHits makes the investigator's pages n events long for the test.
+func setPageHits(t *testing.T, n int) {
+	old := pageHits
+	pageHits = n
+	t.Cleanup(func() { pageHits = old })
+}
+
 // TestInvestigatorShowsMore: past a page the count says how many match in all, and "Show more"
 // fetches the next page.
 func TestInvestigatorShowsMore(t *testing.T) {
-	old := pageHits
-	pageHits = 20
-	t.Cleanup(func() { pageHits = old })
+	setPageHits(t, 20)
 	s, iv := investigatorOn(t)
 	if len(iv.hits) != 20 || iv.status.Text[:len("53 events match · newest 20 shown")] != "53 events match · newest 20 shown" || !iv.more.Visible() {
 		t.Fatalf("first page: %d events, status %q, more shown %v", len(iv.hits), iv.status.Text, iv.more.Visible())
@@ -272,7 +277,7 @@ func TestMatchTimeline(t *testing.T) {
 	if !iv.timeline.Visible() || iv.timeline.m.img == nil || !strings.Contains(iv.status.Text, "bars: events per 5 min") {
 		t.Errorf("no timeline of the case's events (status %q)", iv.status.Text)
 	}
-	iv.limit = 3
+	setPageHits(t, 3)
 	search(t, s, iv, "DescribeInstances")
 	// 48 calls, one every half hour: more than the page, counted by the case.
 	if !strings.HasPrefix(iv.status.Text, "48 events match · newest 3 shown") || !iv.timeline.Visible() {
@@ -305,7 +310,7 @@ func TestMatchTimeline(t *testing.T) {
 // page; the status says where.
 func TestInvestigatorExports(t *testing.T) {
 	s, iv := investigatorOn(t)
-	iv.limit = 2
+	setPageHits(t, 2)
 	search(t, s, iv, "DescribeInstances")
 	if iv.export.Disabled() {
 		t.Fatal("Export is disabled with 48 matches counted")

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -431,7 +432,7 @@ func (p *condParser) primary() (query.Expr, error) {
 		p.pos++
 		var xs []query.Expr
 		for _, n := range p.names {
-			if pat == "them" || matchName(pat, n) {
+			if ok, _ := path.Match(pat, n); ok || pat == "them" {
 				xs = append(xs, p.sel[n])
 			}
 		}
@@ -450,26 +451,6 @@ func (p *condParser) primary() (query.Expr, error) {
 	}
 	p.pos++
 	return e, nil
-}
-
-// matchName matches a selection name against a pattern with * wildcards.
-func matchName(pat, name string) bool {
-	parts := strings.Split(pat, "*")
-	if len(parts) == 1 {
-		return pat == name
-	}
-	if !strings.HasPrefix(name, parts[0]) {
-		return false
-	}
-	rest := name[len(parts[0]):]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(rest, mid)
-		if i < 0 {
-			return false
-		}
-		rest = rest[i+len(mid):]
-	}
-	return strings.HasSuffix(rest, parts[len(parts)-1])
 }
 
 // Export writes a rule as a Sigma rule for AWS CloudTrail: each term of its query a selection

@@ -144,7 +144,7 @@ func (s *Store) DeleteRule(ctx context.Context, id int64) error {
 
 // RunRule records as indicators the events matching f (the rule's compiled query) that arrived
 // since the rule last ran, up to through, and notes the run; it returns how many it added.
-// through must not pass events the full-text index lacks when f uses it (RuleMark says how far).
+// through must not pass events the full-text index lacks when f uses it (RuleMarks say how far).
 func (s *Store) RunRule(ctx context.Context, id int64, f Filter, through int64, at time.Time) (int64, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -182,15 +182,27 @@ func (s *Store) RunRule(ctx context.Context, id int64, f Filter, through int64, 
 	return added, tx.Commit()
 }
 
-// RuleMark is how far a rule of filter f may run: the newest event, or when f has words for the
-// full-text index, the last event the index holds.
-func (s *Store) RuleMark(ctx context.Context, f Filter) (int64, error) {
-	top, err := s.EventsMark(ctx)
-	if err != nil || !strings.Contains(f.Where, "events_fts") {
-		return top, err
+// RuleMarks are how far rules may run: to the newest event, and for a rule with words, to the
+// last event the full-text index holds.
+type RuleMarks struct{ Events, Indexed int64 }
+
+// For is how far a rule of filter f may run.
+func (m RuleMarks) For(f Filter) int64 {
+	if strings.Contains(f.Where, "events_fts") {
+		return min(m.Events, m.Indexed)
 	}
-	mark, err := s.ftsMark(ctx)
-	return min(top, mark), err
+	return m.Events
+}
+
+// RuleMarks reads how far rules may run now.
+func (s *Store) RuleMarks(ctx context.Context) (RuleMarks, error) {
+	var m RuleMarks
+	var err error
+	if m.Events, err = s.EventsMark(ctx); err != nil {
+		return m, err
+	}
+	m.Indexed, err = s.ftsMark(ctx)
+	return m, err
 }
 
 // Indicator is one event a rule matched.
