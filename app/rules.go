@@ -22,7 +22,7 @@ const settingRulesPack = "rules_pack"
 
 // rulesPack is the built-in pack's version: raise it when a rule is added, so that cases that
 // have the older pack get the new rule (and not, again, the ones their users deleted).
-const rulesPack = "1"
+const rulesPack = "2"
 
 // BuiltinRules is the pack of well-known CloudTrail detections every case starts with. Each is
 // exact: it names events that are worth a look whatever the baseline says, which matters most
@@ -31,6 +31,11 @@ func BuiltinRules() []store.Rule {
 	r := func(name, stage string, severity int, tags, query, desc string) store.Rule {
 		return store.Rule{Name: name, Stage: stage, Severity: severity, Tags: strings.Split(tags, ","), Query: query,
 			Description: desc, Every: 60, Label: "built-in", Enabled: true, Builtin: true}
+	}
+	// burst is a rule that counts: threshold matches within window minutes by one value of group.
+	burst := func(threshold, window int, group string, r store.Rule) store.Rule {
+		r.Threshold, r.Window, r.GroupBy = threshold, window, group
+		return r
 	}
 	return []store.Rule{
 		r("CloudTrail logging stopped or deleted", "Defense Evasion", 9, "T1562.008",
@@ -111,6 +116,25 @@ func BuiltinRules() []store.Rule {
 		r("Offensive security tool user agent", "Initial Access", 8, "T1078.004",
 			"userAgent:*kali* OR userAgent:*parrot* OR userAgent:*pentoo* OR userAgent:*pacu*",
 			"Calls made from a penetration-testing distribution or framework."),
+		// Pack 2: bursts. Each counts by the caller, so that one busy application's rate does
+		// not add up with another's; sessions of a role count apart, as its ARN names them.
+		burst(5, 10, "sourceIPAddress", r("Console sign-in failures from one address", "Credential Access", 7, "T1110.001",
+			"eventName:ConsoleLogin AND responseElements.ConsoleLogin:Failure",
+			"Five refused console sign-ins from one address within ten minutes: passwords being guessed.")),
+		burst(10, 10, "userIdentity.arn", r("Burst of access-denied errors", "Discovery", 6, "T1580,T1087.004",
+			"errorCode:*AccessDenied* OR errorCode:*UnauthorizedOperation* OR errorCode:*UnauthorizedAccess*",
+			"One caller refused ten times within ten minutes: someone trying what a set of credentials allows. "+
+				"A misconfigured application does it too; it then comes back every day from the same caller.")),
+		burst(10, 10, "userIdentity.arn", r("Many secrets read by one caller", "Credential Access", 6, "T1555.006",
+			"eventName:GetSecretValue -userAgent:*terraform* -userIdentity.invokedBy:*",
+			"Ten Secrets Manager values read by one caller within ten minutes: an application reads its own few; a sweep reads them all. "+
+				"Terraform refreshes every secret it manages on each run, and AWS services read them on a deployment's behalf: both are left out.")),
+		burst(5, 10, "userIdentity.arn", r("Instances launched in a burst", "Impact", 5, "T1496",
+			"eventName:RunInstances -userIdentity.invokedBy:*",
+			"Five launch calls by one caller within ten minutes, not by an AWS service such as Auto Scaling: cryptomining starts so.")),
+		burst(100, 10, "userIdentity.arn", r("Many objects deleted by one caller", "Impact", 5, "T1485",
+			"eventName:DeleteObject OR eventName:DeleteObjects",
+			"A hundred S3 delete calls by one caller within ten minutes (data events): a clean-up job, or data being destroyed.")),
 	}
 }
 
@@ -152,6 +176,13 @@ func ValidateRule(r store.Rule) error {
 		return fmt.Errorf("schedule: every %d minutes is not a schedule", r.Every)
 	case r.Stage != "" && !slices.Contains(finding.Stages, r.Stage):
 		return fmt.Errorf("stage: %q is not one of %s", r.Stage, strings.Join(finding.Stages, ", "))
+	case r.Threshold < 0 || r.Threshold > maxThreshold:
+		return fmt.Errorf("threshold: %d is not 0–%d", r.Threshold, maxThreshold)
+	case r.Bursts() && (r.Window < 1 || r.Window > 1440):
+		return fmt.Errorf("window: %d minutes is not 1 minute to a day", r.Window)
+	}
+	if _, ok := query.GroupColumn(r.GroupBy); r.Bursts() && r.GroupBy != "" && !ok {
+		return fmt.Errorf("group by: %q is not one of %s", r.GroupBy, strings.Join(query.GroupFields, ", "))
 	}
 	if _, err := query.Parse(r.Query); err != nil {
 		return fmt.Errorf("query: %w", err)
@@ -159,9 +190,18 @@ func ValidateRule(r store.Rule) error {
 	return nil
 }
 
-// SaveRule validates and stores a rule (a new one when its ID is 0), and returns its ID.
+// maxThreshold bounds a burst rule's count: far beyond any burst worth a rule.
+const maxThreshold = 1_000_000
+
+// SaveRule validates and stores a rule (a new one when its ID is 0), and returns its ID. A rule
+// that takes each match keeps no window or group; a burst rule's group is spelled as CloudTrail
+// spells it.
 func (c *Case) SaveRule(ctx context.Context, r store.Rule) (int64, error) {
 	r.Name, r.Query = strings.TrimSpace(r.Name), strings.TrimSpace(r.Query)
+	r.GroupBy = query.CanonicalField(strings.TrimSpace(r.GroupBy))
+	if !r.Bursts() {
+		r.Threshold, r.Window, r.GroupBy = 0, 0, ""
+	}
 	if err := ValidateRule(r); err != nil {
 		return 0, err
 	}
@@ -193,13 +233,54 @@ func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, er
 		if err != nil {
 			return added, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
-		n, err := c.st.RunRule(ctx, r.ID, f, marks.For(f), now)
+		n, err := c.st.RunRule(ctx, r.ID, f, burstOf(r), marks.For(f), now)
 		if err != nil {
 			return added, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
 		added += n
 	}
 	return added, nil
+}
+
+// MatchesQuery is the query that finds the events a rule matched (its indicators): for a burst
+// rule, fewer than its own query finds.
+func MatchesQuery(r store.Rule) string { return query.FieldValue(query.RuleField, r.Name) }
+
+// burstOf is what a burst rule counts, in the store's terms; the zero Burst for other rules.
+func burstOf(r store.Rule) store.Burst {
+	if !r.Bursts() {
+		return store.Burst{}
+	}
+	col, _ := query.GroupColumn(r.GroupBy) // checked by ValidateRule; "" counts all together
+	return store.Burst{Min: r.Threshold, Window: time.Duration(r.Window) * time.Minute, Column: col}
+}
+
+// BurstWords says what a burst rule counts, as a person would ("5 or more in 10 minutes by
+// sourceIPAddress"); "" for a rule that takes each match.
+func BurstWords(r store.Rule) string {
+	if !r.Bursts() {
+		return ""
+	}
+	s := fmt.Sprintf("%d or more in %s", r.Threshold, minutesWords(r.Window))
+	if r.GroupBy != "" {
+		s += " by " + r.GroupBy
+	}
+	return s
+}
+
+// minutesWords says a span of minutes in the largest whole unit: 90 minutes, 2 hours, 1 day.
+func minutesWords(m int) string {
+	unit, n := "minute", m
+	switch {
+	case m >= 1440 && m%1440 == 0:
+		unit, n = "day", m/1440
+	case m >= 60 && m%60 == 0:
+		unit, n = "hour", m/60
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
 }
 
 // ImportSigma adds the Sigma rule (AWS CloudTrail) in the file at path, and returns it with its

@@ -111,6 +111,7 @@ func TestBuiltinRulesOnStratus(t *testing.T) {
 		"persistence.sts-federation-token":                        "Federation token issued",
 		"credential-access.ec2-get-password-data":                 "Windows password data read",
 		"credential-access.secretsmanager-batch-retrieve-secrets": "Secrets read in a batch",
+		"credential-access.secretsmanager-retrieve-secrets":       "Many secrets read by one caller",
 		"initial-access.console-login-without-mfa":                "Console login without MFA",
 		"persistence.lambda-backdoor-function":                    "Lambda function opened to anyone",
 		"persistence.rolesanywhere-create-trust-anchor":           "IAM Roles Anywhere trust anchor created",
@@ -274,5 +275,100 @@ func TestBuiltinRulesOnInvictus(t *testing.T) {
 	t.Logf("Invictus: %d indicators, %d of them attack-simulation calls (%d such calls in all)", all, hits, len(attack))
 	if all < 20 || float64(hits) < 0.9*float64(all) {
 		t.Errorf("%d indicators, %d on attack calls; want at least 20, 90%% of them attack calls", all, hits)
+	}
+}
+
+// TestBurstRules: a burst rule counts matches per group within a sliding window; an edit of its
+// window runs it over; rule:NAME finds what a rule matched; a bad burst names its field.
+func TestBurstRules(t *testing.T) {
+	c, _ := viewsCase(t) // GetObject each minute from 20:00, alternating two addresses
+	ctx := context.Background()
+	r := store.Rule{Name: "Reads by address", Query: "eventName:GetObject", Severity: 5, Every: 60, Enabled: true,
+		Threshold: 5, Window: 8, GroupBy: "sourceipaddress"}
+	id, err := c.SaveRule(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)
+	// Each address's five reads span eight minutes (20:00–20:08, 20:01–20:09): eight is too short.
+	if n, err := c.RunRules(ctx, now, false); err != nil || n != 0 {
+		t.Fatalf("window 8: %d indicators, %v; want none", n, err)
+	}
+	r, _ = c.Store().Rule(ctx, id)
+	if r.GroupBy != "sourceIPAddress" {
+		t.Errorf("group by stored as %q", r.GroupBy)
+	}
+	if got := BurstWords(r); got != "5 or more in 8 minutes by sourceIPAddress" {
+		t.Errorf("BurstWords = %q", got)
+	}
+	r.Window = 9
+	if _, err := c.SaveRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.RunRules(ctx, now, false); err != nil || n != 10 {
+		t.Fatalf("window 9: %d indicators, %v; want all 10 reads", n, err)
+	}
+	r.Query = "eventName:GetObject -errorCode:*" // e08 and e09 are refused: each address has 4 left
+	if _, err := c.SaveRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.RunRules(ctx, now, false); n != 0 {
+		t.Errorf("four reads per address made %d indicators", n)
+	}
+	r.Query, r.GroupBy = "eventName:GetObject -errorCode:*", "" // eight together, within 9 minutes
+	if _, err := c.SaveRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.RunRules(ctx, now, false); n != 8 {
+		t.Errorf("counted together: %d; want 8", n)
+	}
+	if _, err := c.SaveRule(ctx, store.Rule{Name: "Denied", Query: "errorCode:AccessDenied", Severity: 5, Every: 60, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RunRules(ctx, now, false); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int64{
+		`rule:"reads by address"`:       8,
+		`rule:Reads*`:                   8,
+		`rule:*`:                        10,
+		`-rule:*`:                       0,
+		`rule:Denied`:                   2,
+		`rule:Denied OR rule:"nothing"`: 2,
+		`rule:Denied sourceIPAddress:198.51.100.1`: 1,
+	} {
+		f, err := Compile(q, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if n, err := c.Count(ctx, f); err != nil || n != want {
+			t.Errorf("%s: %d events, %v; want %d", q, n, err, want)
+		}
+	}
+	if _, err := Compile("rule<3", time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "rule:NAME") {
+		t.Errorf("rule<3: %v", err)
+	}
+	// Once a rule takes each match, it keeps no window or group.
+	r.Threshold = 1
+	if _, err := c.SaveRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ = c.Store().Rule(ctx, id); r.Threshold != 0 || r.Window != 0 || r.GroupBy != "" || BurstWords(r) != "" {
+		t.Errorf("a rule taking each match kept %d / %d / %q", r.Threshold, r.Window, r.GroupBy)
+	}
+	for field, bad := range map[string]store.Rule{
+		"window":   {Name: "w", Query: "x", Severity: 5, Every: 60, Threshold: 5},
+		"window ":  {Name: "w", Query: "x", Severity: 5, Every: 60, Threshold: 5, Window: 1441},
+		"group by": {Name: "g", Query: "x", Severity: 5, Every: 60, Threshold: 5, Window: 5, GroupBy: "requestParameters.bucketName"},
+	} {
+		if _, err := c.SaveRule(ctx, bad); err == nil || !strings.HasPrefix(err.Error(), strings.TrimSpace(field)+":") {
+			t.Errorf("%+v: %v; want an error about the %s", bad, err, field)
+		}
+	}
+	if err := ValidateRule(store.Rule{Name: "t", Query: "x", Severity: 5, Every: 60, Threshold: -2}); err == nil || !strings.HasPrefix(err.Error(), "threshold:") {
+		t.Errorf("threshold -2: %v", err)
+	}
+	if got := BurstWords(store.Rule{Threshold: 10, Window: 1440}); got != "10 or more in 1 day" {
+		t.Errorf("BurstWords = %q", got)
 	}
 }

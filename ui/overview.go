@@ -259,7 +259,8 @@ func (o *overview) showIndicators(ov app.Overview) {
 }
 
 // indicatorButtons makes a button per rule with matches from one time to another, coloured by
-// severity, that searches those matches; "none in range" when there are none.
+// severity, that searches those matches (what the rule matched, not all its query finds: a
+// burst rule's are fewer); "none in range" when there are none.
 func indicatorButtons(v *caseView, hits []app.RuleHits, from, to time.Time) []fyne.CanvasObject {
 	if len(hits) == 0 {
 		return []fyne.CanvasObject{widget.NewLabel("none in range")}
@@ -268,7 +269,7 @@ func indicatorButtons(v *caseView, hits []app.RuleHits, from, to time.Time) []fy
 	for _, h := range hits {
 		r := h.Rule
 		b := widget.NewButton(fmt.Sprintf("%d · %s · %s", r.Severity, r.Name, counted(h.Events, "event", "events")), func() {
-			q, err := andQuery(windowQuery(from, to), r.Query)
+			q, err := andQuery(windowQuery(from, to), app.MatchesQuery(r))
 			if err != nil {
 				v.s.showError("rule "+r.Name, err)
 				return

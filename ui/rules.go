@@ -17,6 +17,7 @@ import (
 
 	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/query"
 	"github.com/trailscope/trailscope/data/store"
 )
 
@@ -31,8 +32,29 @@ var ruleColumns = []column[*store.Rule]{
 	{"Name", 330, func(r *store.Rule) string { return r.Name }},
 	{"Stage", 160, func(r *store.Rule) string { return r.Stage }},
 	{"Matches", 80, func(r *store.Rule) string { return count(r.Matches) }},
+	{"Fires on", 130, firesOn},
 	{"Every", 90, func(r *store.Rule) string { return everyWords(r.Every) }},
 }
+
+// firesOn says in a few words when a rule makes indicators: "each match", or "≥ 5 in 10 min".
+func firesOn(r *store.Rule) string {
+	if !r.Bursts() {
+		return "each match"
+	}
+	for _, w := range burstWindows {
+		if w.minutes == r.Window {
+			return fmt.Sprintf("≥ %d in %s", r.Threshold, w.short)
+		}
+	}
+	return fmt.Sprintf("≥ %d in %d min", r.Threshold, r.Window)
+}
+
+// burstWindows are the choices of a burst rule's window.
+var burstWindows = []struct {
+	words, short string
+	minutes      int
+}{{"1 minute", "1 min", 1}, {"5 minutes", "5 min", 5}, {"10 minutes", "10 min", 10}, {"15 minutes", "15 min", 15},
+	{"30 minutes", "30 min", 30}, {"1 hour", "1 h", 60}, {"6 hours", "6 h", 360}, {"1 day", "1 day", 1440}}
 
 // severityImportance colours the severity column as the overview colours rule matches: critical
 // in red, high in orange.
@@ -77,7 +99,7 @@ type rulesView struct {
 
 	title, meta, desc, query *widget.Label
 	show, edit, toggle, del  *widget.Button
-	export                   *widget.Button
+	export, search           *widget.Button
 }
 
 func newRulesView(v *caseView) *rulesView {
@@ -105,6 +127,12 @@ func newRulesView(v *caseView) *rulesView {
 	rv.query = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	rv.query.Wrapping = fyne.TextWrapBreak
 	rv.show = widget.NewButtonWithIcon("Show matches", theme.SearchIcon(), func() {
+		if r, ok := rv.current(); ok {
+			v.investigate(app.MatchesQuery(r))
+		}
+	})
+	// A burst rule matches fewer events than its query finds; tuning it needs them all.
+	rv.search = widget.NewButtonWithIcon("Search its query", theme.SearchIcon(), func() {
 		if r, ok := rv.current(); ok {
 			v.investigate(r.Query)
 		}
@@ -149,7 +177,7 @@ func newRulesView(v *caseView) *rulesView {
 	rv.clearRule()
 
 	detail := container.NewVBox(rv.title, rv.meta, rv.desc, bold("Query"), rv.query,
-		container.NewHBox(rv.show, rv.edit, rv.toggle, rv.del), container.NewHBox(rv.export))
+		container.NewHBox(rv.show, rv.search, rv.edit), container.NewHBox(rv.toggle, rv.del, rv.export))
 	head := container.NewBorder(nil, nil, widget.NewLabelWithStyle("Rules", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewHBox(importSigma, runNow, newRule), rv.status)
 	split := container.NewHSplit(rv.table, container.NewVScroll(detail))
@@ -226,6 +254,9 @@ func (rv *rulesView) showRule(i int) {
 	if r.Label != "" {
 		meta = append(meta, "label "+r.Label)
 	}
+	if r.Bursts() {
+		meta = append(meta, "fires on "+app.BurstWords(r))
+	}
 	meta = append(meta, "every "+everyWords(r.Every), counted(r.Matches, "match", "matches"))
 	if !r.Enabled {
 		meta = append(meta, "disabled")
@@ -234,7 +265,7 @@ func (rv *rulesView) showRule(i int) {
 	rv.desc.SetText(r.Description)
 	rv.query.SetText(r.Query)
 	rv.toggle.SetText(map[bool]string{true: "Disable", false: "Enable"}[r.Enabled])
-	for _, b := range []*widget.Button{rv.show, rv.edit, rv.toggle, rv.del, rv.export} {
+	for _, b := range []*widget.Button{rv.show, rv.search, rv.edit, rv.toggle, rv.del, rv.export} {
 		b.Enable()
 	}
 }
@@ -244,7 +275,7 @@ func (rv *rulesView) clearRule() {
 	for _, l := range []*widget.Label{rv.meta, rv.desc, rv.query} {
 		l.SetText("")
 	}
-	for _, b := range []*widget.Button{rv.show, rv.edit, rv.toggle, rv.del, rv.export} {
+	for _, b := range []*widget.Button{rv.show, rv.search, rv.edit, rv.toggle, rv.del, rv.export} {
 		b.Disable()
 	}
 }
@@ -358,6 +389,7 @@ func showRuleEditor(v *caseView, r store.Rule) {
 	tags.SetText(strings.Join(r.Tags, ", "))
 	enabled := widget.NewCheck("Enabled", nil)
 	enabled.SetChecked(r.Enabled)
+	fires := newBurstEditor(r)
 	problem := widget.NewLabel("")
 	problem.Importance = widget.DangerImportance
 	problem.Wrapping = fyne.TextWrapWord
@@ -366,6 +398,7 @@ func showRuleEditor(v *caseView, r store.Rule) {
 		widget.NewFormItem("Name", name),
 		widget.NewFormItem("Description", desc),
 		widget.NewFormItem("Query", q),
+		widget.NewFormItem("Fires on", fires.content),
 		widget.NewFormItem("Kill-chain stage", stage),
 		widget.NewFormItem("Severity (1–10)", sev),
 		widget.NewFormItem("Runs every", every),
@@ -398,6 +431,10 @@ func showRuleEditor(v *caseView, r store.Rule) {
 			}
 		}
 		out.Enabled = enabled.Checked
+		if err := fires.read(&out); err != nil {
+			problem.SetText(err.Error())
+			return
+		}
 		if err := app.ValidateRule(out); err != nil {
 			problem.SetText(err.Error())
 			return
@@ -416,8 +453,99 @@ func showRuleEditor(v *caseView, r store.Rule) {
 	save.Importance = widget.HighImportance
 	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(form, problem), v.s.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.Hide), save})
-	d.Resize(fyne.NewSize(760, 560))
+	d.Resize(fyne.NewSize(820, 600))
 	v.trackDialog(d, nil)
 	d.Show()
 	v.s.win.Canvas().Focus(name)
+}
+
+// burstEditor is the editor's "Fires on" row: on each match, or on a burst of at least N
+// matches within a window, counted per value of a field.
+type burstEditor struct {
+	content       fyne.CanvasObject
+	mode          *widget.RadioGroup
+	n             *widget.Entry
+	window, group *widget.Select
+	burstOnly     *fyne.Container
+}
+
+const (
+	firesEach  = "each match"
+	firesBurst = "a burst:"
+	groupAll   = "all matches together"
+)
+
+func newBurstEditor(r store.Rule) *burstEditor {
+	b := &burstEditor{}
+	b.n = widget.NewEntry()
+	b.n.SetText("5")
+	var windows []string
+	own := r.Bursts() // a window of the rule's own (an imported one's), kept as a choice
+	for _, w := range burstWindows {
+		windows = append(windows, w.words)
+		own = own && w.minutes != r.Window
+	}
+	if own {
+		windows = append(windows, fmt.Sprintf("%d minutes", r.Window))
+	}
+	b.window = widget.NewSelect(windows, nil)
+	b.window.SetSelected("10 minutes")
+	b.group = widget.NewSelect(append([]string{groupAll}, query.GroupFields...), nil)
+	b.group.SetSelected(query.GroupFields[0])
+	if r.Bursts() {
+		b.n.SetText(strconv.Itoa(r.Threshold))
+		b.window.SetSelected(fmt.Sprintf("%d minutes", r.Window))
+		for _, w := range burstWindows {
+			if w.minutes == r.Window {
+				b.window.SetSelected(w.words)
+			}
+		}
+		b.group.SetSelected(groupAll)
+		if r.GroupBy != "" {
+			b.group.SetSelected(r.GroupBy)
+		}
+	}
+	b.burstOnly = container.NewHBox(container.NewGridWrap(fyne.NewSize(70, b.n.MinSize().Height), b.n),
+		widget.NewLabel("or more within"), b.window, widget.NewLabel("by"), b.group)
+	b.mode = widget.NewRadioGroup([]string{firesEach, firesBurst}, func(s string) {
+		if s == firesBurst {
+			b.burstOnly.Show()
+		} else {
+			b.burstOnly.Hide()
+		}
+	})
+	b.mode.Horizontal = true
+	b.mode.Required = true
+	if r.Bursts() {
+		b.mode.SetSelected(firesBurst)
+	} else {
+		b.mode.SetSelected(firesEach)
+	}
+	b.content = container.NewVBox(b.mode, b.burstOnly)
+	return b
+}
+
+// read sets r's burst from the editor; an error names what is wrong.
+func (b *burstEditor) read(r *store.Rule) error {
+	r.Threshold, r.Window, r.GroupBy = 0, 0, ""
+	if b.mode.Selected != firesBurst {
+		return nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(b.n.Text))
+	if err != nil || n < 2 {
+		return fmt.Errorf("fires on: %q is no count of 2 or more", b.n.Text)
+	}
+	r.Threshold = n
+	for _, w := range burstWindows {
+		if w.words == b.window.Selected {
+			r.Window = w.minutes
+		}
+	}
+	if r.Window == 0 { // a rule's own window, not among the choices
+		fmt.Sscanf(b.window.Selected, "%d minutes", &r.Window)
+	}
+	if b.group.Selected != groupAll {
+		r.GroupBy = b.group.Selected
+	}
+	return nil
 }

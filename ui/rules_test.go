@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -182,5 +183,101 @@ func TestRulesFailOnce(t *testing.T) {
 	settle(t, s)
 	if s.win.Canvas().Overlays().Top() == nil {
 		t.Error("a run asked for after a failure did not say it failed again")
+	}
+}
+
+// TestBurstRuleInEditor: the editor makes a burst rule, refusing a count under 2; Show matches
+// lists what the rule matched, Search its query everything the query finds.
+func TestBurstRuleInEditor(t *testing.T) {
+	s, _ := openedCase(t)
+	s.view.nav.Select(screenRules)
+	settle(t, s)
+	rv := s.view.rules
+	test.Tap(findButton(rv.content, "New rule…"))
+	top := s.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("New rule opened no dialog")
+	}
+	var radio *widget.RadioGroup
+	var window, group *widget.Select
+	var count *widget.Entry
+	for _, o := range objects(top) {
+		switch w := o.(type) {
+		case *widget.RadioGroup:
+			radio = w
+		case *widget.Select:
+			if slices.Contains(w.Options, "1 day") {
+				window = w
+			}
+			if slices.Contains(w.Options, groupAll) {
+				group = w
+			}
+		case *widget.Entry:
+			if w.Text == "5" {
+				count = w
+			}
+		}
+	}
+	if radio == nil || window == nil || group == nil || count == nil {
+		t.Fatal("the editor has no burst choices")
+	}
+	es := entries(top)
+	es[0].SetText("Pairs from one address")
+	es[2].SetText("eventName:*") // name, description, query
+	radio.SetSelected(firesBurst)
+	count.SetText("1")
+	test.Tap(findButton(top, "Save"))
+	settle(t, s)
+	if !slices.ContainsFunc(overlayTexts(top), func(t string) bool { return strings.HasPrefix(t, "fires on:") }) {
+		t.Fatalf("a burst of 1 was not refused: %q", overlayTexts(top))
+	}
+	count.SetText("2")
+	window.SetSelected("1 minute")
+	group.SetSelected("sourceIPAddress")
+	test.Tap(findButton(top, "Save"))
+	settle(t, s)
+	if s.win.Canvas().Overlays().Top() != nil {
+		t.Fatalf("the editor stayed open: %q", overlayTexts(s.win.Canvas().Overlays().Top()))
+	}
+	i := slices.IndexFunc(rv.rules, func(r store.Rule) bool { return r.Name == "Pairs from one address" })
+	if i < 0 {
+		t.Fatal("the burst rule is not listed")
+	}
+	r := rv.rules[i]
+	total, err := s.view.c.Count(s.view.ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What it should match, the slow way: events with another from their address less than a
+	// minute before or after.
+	var all []store.Hit
+	s.view.c.Search(s.view.ctx, store.Filter{}, 0, func(h store.Hit) error { all = append(all, h); return nil })
+	var want int64
+	for _, h := range all {
+		if slices.ContainsFunc(all, func(o store.Hit) bool {
+			return o.EventID != h.EventID && o.SourceIP == h.SourceIP && o.Time.Sub(h.Time).Abs() < time.Minute
+		}) {
+			want++
+		}
+	}
+	if r.Threshold != 2 || r.Window != 1 || r.GroupBy != "sourceIPAddress" || r.Matches != want || want == 0 || want == total {
+		t.Fatalf("saved %+v; want a burst of 2 in a minute by address, matching %d of the %d events", r, want, total)
+	}
+	if got := firesOn(&r); got != "≥ 2 in 1 min" {
+		t.Errorf("Fires on column %q", got)
+	}
+	rv.table.Select(widget.TableCellID{Row: i, Col: 2})
+	test.Tap(rv.show)
+	settle(t, s)
+	iv := s.view.investigator
+	if iv.query.Text != `rule:"Pairs from one address"` || int64(len(iv.hits)) != r.Matches {
+		t.Errorf("Show matches searched %q and found %d; want the rule's %d", iv.query.Text, len(iv.hits), r.Matches)
+	}
+	s.view.nav.Select(screenRules)
+	settle(t, s)
+	test.Tap(rv.search)
+	settle(t, s)
+	if iv.query.Text != "eventName:*" || int64(len(iv.hits)) != min(total, 500) {
+		t.Errorf("Search its query searched %q and found %d; want all %d", iv.query.Text, len(iv.hits), total)
 	}
 }

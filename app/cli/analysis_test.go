@@ -170,6 +170,12 @@ func TestRulesSigma(t *testing.T) {
 	if code != ExitPartial || !strings.Contains(stderr, "windows.yml") || !strings.Contains(out, "CloudTrail logging switched off,7,Defense Evasion,sigma,") {
 		t.Fatalf("import: exit %d\n%s\n%s", code, stderr, out)
 	}
+	if head := strings.SplitN(out, "\n", 2)[0]; !strings.HasSuffix(head, ",matches,query,threshold,window_minutes,group_by") {
+		t.Errorf("CSV header %q: the burst columns come last", head)
+	}
+	if !strings.Contains(out, "\nBurst of access-denied errors,6,Discovery,built-in,") || !strings.Contains(out, ",10,10,userIdentity.arn\n") {
+		t.Errorf("the burst rule's count, window and group are not listed:\n%s", out)
+	}
 	if _, stderr, code := run(t, "rules", "--case", casePath, "x.yml"); code != ExitUsage {
 		t.Errorf("a file without --import: exit %d %s", code, stderr)
 	}

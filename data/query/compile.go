@@ -230,6 +230,9 @@ func prefixEnd(s string) bool {
 func ftsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func (c *compiler) term(t *Term) (string, error) {
+	if isRuleField(t.Field) {
+		return c.ruleTerm(t)
+	}
 	if isTimeField(t.Field) {
 		if s, ok := c.timeTerm(t); ok {
 			return s, nil
@@ -246,6 +249,24 @@ func (c *compiler) term(t *Term) (string, error) {
 		pre = ftsIn + " AND "
 	}
 	return pre + c.jsonTerm(t), nil
+}
+
+// ruleTerm matches the events a rule made indicators of: rule:NAME (case-insensitive,
+// wildcards allowed), or rule:* for any rule's.
+func (c *compiler) ruleTerm(t *Term) (string, error) {
+	v := t.Value
+	if t.Op != OpMatch {
+		return "", fmt.Errorf("%s: a rule is named, as rule:NAME", t)
+	}
+	sub := "SELECT i.event_id FROM indicators i"
+	switch {
+	case v.Any():
+	case v.Wild():
+		sub += " JOIN rules r ON r.id = i.rule_id WHERE r.name LIKE " + c.arg(likePattern(v)) + ` ESCAPE '\'`
+	default:
+		sub += " JOIN rules r ON r.id = i.rule_id WHERE r.name = " + c.arg(v.Text()) + " COLLATE NOCASE"
+	}
+	return "e.id IN (" + sub + ")", nil
 }
 
 // timeTerm compares the time column; ok is false when the value is no time (string matching).

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -90,6 +91,12 @@ var columns = map[string]column{
 	"eventID":               {"event_id", false, "", true},
 }
 
+// RuleField is the field that is no part of a record: rule:NAME matches the events the rule of
+// that name made indicators of.
+const RuleField = "rule"
+
+func isRuleField(f string) bool { return strings.EqualFold(f, RuleField) }
+
 // isTimeField reports whether a field is the event time, compared as a time (the time column).
 func isTimeField(f string) bool { return f == "eventTime" }
 
@@ -131,4 +138,21 @@ func Tokens(s string) []string {
 
 func tokenChar(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
+}
+
+// GroupFields are the fields a rule can count its matches by (see GroupColumn), the most useful
+// first: who, from where, with which key.
+var GroupFields = []string{"userIdentity.arn", "sourceIPAddress", "userIdentity.accessKeyId", "userIdentity.accountId",
+	"recipientAccountId", "awsRegion", "eventName", "eventSource", "userAgent", "errorCode"}
+
+// GroupColumn returns the column of an events row (aliased e) that holds field, one of
+// GroupFields in any case, for counting matches by it. A principal without an ARN (an AWS
+// service, say) is counted by the name the case gives it.
+func GroupColumn(field string) (string, bool) {
+	f := CanonicalField(field)
+	c, ok := columns[f]
+	if !ok || !slices.Contains(GroupFields, f) {
+		return "", false
+	}
+	return "e." + c.name, true
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -23,23 +24,33 @@ type Rule struct {
 	Enabled     bool     `json:"enabled"`
 	Builtin     bool     `json:"builtin"`
 
+	// A burst rule (Threshold above 1) makes indicators only of matches that come at least
+	// Threshold within Window minutes sharing the value of the field GroupBy (a query field
+	// path; all matches together when empty): ten failed sign-ins from one address, not one.
+	Threshold int    `json:"threshold,omitempty"`
+	Window    int    `json:"window_minutes,omitempty"`
+	GroupBy   string `json:"group_by,omitempty"`
+
 	CheckedThrough int64     `json:"-"`        // events.id up to which it has run
 	LastRun        time.Time `json:"last_run"` // zero when it never ran
 	Matches        int64     `json:"matches"`  // its indicators
 }
 
+// Bursts reports whether r counts its matches (Threshold above 1) rather than taking each.
+func (r Rule) Bursts() bool { return r.Threshold > 1 }
+
 // ErrNoRule is returned for a rule ID the case does not hold.
 var ErrNoRule = errors.New("no such rule")
 
 const ruleColumns = `r.id, r.name, r.description, r.query, r.every_minutes, r.stage, r.severity, r.label, r.tags,
-	r.enabled, r.builtin, r.checked_through, r.last_run, (SELECT count(*) FROM indicators i WHERE i.rule_id = r.id)`
+	r.enabled, r.builtin, r.threshold, r.window_minutes, r.group_by, r.checked_through, r.last_run, (SELECT count(*) FROM indicators i WHERE i.rule_id = r.id)`
 
 func scanRule(sc interface{ Scan(...any) error }) (Rule, error) {
 	var r Rule
 	var tags string
 	var last int64
 	if err := sc.Scan(&r.ID, &r.Name, &r.Description, &r.Query, &r.Every, &r.Stage, &r.Severity, &r.Label, &tags,
-		&r.Enabled, &r.Builtin, &r.CheckedThrough, &last, &r.Matches); err != nil {
+		&r.Enabled, &r.Builtin, &r.Threshold, &r.Window, &r.GroupBy, &r.CheckedThrough, &last, &r.Matches); err != nil {
 		return Rule{}, err
 	}
 	if tags != "" {
@@ -78,8 +89,8 @@ func (s *Store) Rule(ctx context.Context, id int64) (Rule, error) {
 	return r, err
 }
 
-// SaveRule adds a rule (ID 0) or replaces one, and returns its ID. A rule whose query changed
-// runs again from the first event: its indicators go.
+// SaveRule adds a rule (ID 0) or replaces one, and returns its ID. A rule whose query or burst
+// changed runs again from the first event: its indicators go.
 func (s *Store) SaveRule(ctx context.Context, r Rule) (int64, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -88,8 +99,9 @@ func (s *Store) SaveRule(ctx context.Context, r Rule) (int64, error) {
 	defer tx.Rollback()
 	tags := strings.Join(r.Tags, ",")
 	if r.ID == 0 {
-		res, err := tx.ExecContext(ctx, `INSERT INTO rules (name, description, query, every_minutes, stage, severity, label, tags, enabled, builtin)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Description, r.Query, r.Every, r.Stage, r.Severity, r.Label, tags, r.Enabled, r.Builtin)
+		res, err := tx.ExecContext(ctx, `INSERT INTO rules (name, description, query, every_minutes, stage, severity, label, tags,
+			enabled, builtin, threshold, window_minutes, group_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.Name, r.Description, r.Query, r.Every, r.Stage, r.Severity, r.Label, tags, r.Enabled, r.Builtin, r.Threshold, r.Window, r.GroupBy)
 		if err != nil {
 			return 0, fmt.Errorf("save rule %q: %w", r.Name, err)
 		}
@@ -97,19 +109,20 @@ func (s *Store) SaveRule(ctx context.Context, r Rule) (int64, error) {
 			return 0, err
 		}
 	} else {
-		var old string
-		if err := tx.QueryRowContext(ctx, `SELECT query FROM rules WHERE id = ?`, r.ID).Scan(&old); err != nil {
+		var old Rule
+		if err := tx.QueryRowContext(ctx, `SELECT query, threshold, window_minutes, group_by FROM rules WHERE id = ?`, r.ID).Scan(
+			&old.Query, &old.Threshold, &old.Window, &old.GroupBy); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				err = ErrNoRule
 			}
 			return 0, fmt.Errorf("save rule %q: %w", r.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE rules SET name = ?, description = ?, query = ?, every_minutes = ?, stage = ?,
-			severity = ?, label = ?, tags = ?, enabled = ? WHERE id = ?`,
-			r.Name, r.Description, r.Query, r.Every, r.Stage, r.Severity, r.Label, tags, r.Enabled, r.ID); err != nil {
+			severity = ?, label = ?, tags = ?, enabled = ?, threshold = ?, window_minutes = ?, group_by = ? WHERE id = ?`,
+			r.Name, r.Description, r.Query, r.Every, r.Stage, r.Severity, r.Label, tags, r.Enabled, r.Threshold, r.Window, r.GroupBy, r.ID); err != nil {
 			return 0, fmt.Errorf("save rule %q: %w", r.Name, err)
 		}
-		if old != r.Query {
+		if old.Query != r.Query || old.Threshold != r.Threshold || old.Window != r.Window || old.GroupBy != r.GroupBy {
 			if err := resetRule(ctx, tx, r.ID); err != nil {
 				return 0, fmt.Errorf("save rule %q: %w", r.Name, err)
 			}
@@ -142,10 +155,25 @@ func (s *Store) DeleteRule(ctx context.Context, id int64) error {
 	return tx.Commit()
 }
 
+// Burst is what a burst rule counts: at least Min matches within Window that share the value of
+// Column, an events column aliased e (from query.GroupColumn; "" counts all matches together).
+// The zero Burst takes each match.
+type Burst struct {
+	Min    int
+	Window time.Duration
+	Column string
+}
+
+var groupColumn = regexp.MustCompile(`^e\.[a-z_]+$`)
+
 // RunRule records as indicators the events matching f (the rule's compiled query) that arrived
 // since the rule last ran, up to through, and notes the run; it returns how many it added.
 // through must not pass events the full-text index lacks when f uses it (RuleMarks say how far).
-func (s *Store) RunRule(ctx context.Context, id int64, f Filter, through int64, at time.Time) (int64, error) {
+// With a Burst, only matches in a burst count, and a burst may take in matches of earlier runs.
+func (s *Store) RunRule(ctx context.Context, id int64, f Filter, b Burst, through int64, at time.Time) (int64, error) {
+	if b.Min > 1 && (b.Window <= 0 || b.Column != "" && !groupColumn.MatchString(b.Column)) {
+		return 0, fmt.Errorf("run rule %d: a burst of %d in %v by %q", id, b.Min, b.Window, b.Column)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("run rule %d: %w", id, err)
@@ -165,14 +193,18 @@ func (s *Store) RunRule(ctx context.Context, id int64, f Filter, through int64, 
 		if f.needsJSON() {
 			src = "events e CROSS JOIN event_json j ON j.id = e.id"
 		}
-		q := `INSERT OR IGNORE INTO indicators (rule_id, event_id, time) SELECT ?, e.id, e.time FROM ` + src +
-			` WHERE e.id > ? AND e.id <= ? AND ` + where
-		res, err := tx.ExecContext(ctx, q, append([]any{id, from, through}, args...)...)
+		if b.Min > 1 {
+			added, err = burstIndicators(ctx, tx, id, src, where, args, b, from, through)
+		} else {
+			var res sql.Result
+			q := `INSERT OR IGNORE INTO indicators (rule_id, event_id, time) SELECT ?, e.id, e.time FROM ` + src +
+				` WHERE e.id > ? AND e.id <= ? AND ` + where
+			if res, err = tx.ExecContext(ctx, q, append([]any{id, from, through}, args...)...); err == nil {
+				added, err = res.RowsAffected()
+			}
+		}
 		if err != nil {
 			return 0, fmt.Errorf("run rule %d: %w", id, err)
-		}
-		if added, err = res.RowsAffected(); err != nil {
-			return 0, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE rules SET checked_through = max(checked_through, ?), last_run = ? WHERE id = ?`,
@@ -180,6 +212,78 @@ func (s *Store) RunRule(ctx context.Context, id int64, f Filter, through int64, 
 		return 0, fmt.Errorf("run rule %d: %w", id, err)
 	}
 	return added, tx.Commit()
+}
+
+// burstIndicators adds the matches of the events from+1..through that are in a burst: b.Min or
+// more matches of one group within b.Window. A burst holding a new match lies within b.Window
+// of it either side, so only matches in that span are read, old ones included; per group,
+// sorted by time, a sliding window finds the bursts.
+func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where string, args []any, b Burst, from, through int64) (int64, error) {
+	var lo, hi sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(e.time), max(e.time) FROM `+src+` WHERE e.id > ? AND e.id <= ? AND `+where,
+		append([]any{from, through}, args...)...).Scan(&lo, &hi); err != nil || !lo.Valid {
+		return 0, err
+	}
+	w := b.Window.Milliseconds()
+	group := b.Column
+	if group == "" {
+		group = "''"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.time, `+group+` FROM `+src+` WHERE e.time > ? AND e.time < ? AND e.id <= ? AND `+
+		where+` ORDER BY 3, e.time`, append([]any{lo.Int64 - w, hi.Int64 + w, through}, args...)...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	type match struct{ id, time int64 }
+	var burst []match // in the bursts found so far, to add once the read is done
+	var run []match   // the current group's matches
+	var cur string
+	flush := func() {
+		done := 0 // run[:done] are in burst already
+		for i, j := 0, 0; i < len(run); i++ {
+			for j < len(run) && run[j].time-run[i].time < w {
+				j++
+			}
+			if j-i >= b.Min {
+				burst = append(burst, run[max(i, done):j]...)
+				done = j
+			}
+		}
+		run = run[:0]
+	}
+	for rows.Next() {
+		var m match
+		var g string
+		if err := rows.Scan(&m.id, &m.time, &g); err != nil {
+			return 0, err
+		}
+		if g != cur {
+			flush()
+			cur = g
+		}
+		run = append(run, m)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	flush()
+	rows.Close()
+	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO indicators (rule_id, event_id, time) VALUES (?, ?, ?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer ins.Close()
+	var added int64
+	for _, m := range burst {
+		res, err := ins.ExecContext(ctx, id, m.id, m.time)
+		if err != nil {
+			return added, err
+		}
+		n, _ := res.RowsAffected()
+		added += n
+	}
+	return added, nil
 }
 
 // RuleMarks are how far rules may run: to the newest event, and for a rule with words, to the

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/trailscope/trailscope/data/query"
+)
+
+// signIn is a failed console sign-in from ip at t, with an eventID naming both.
+func signIn(ip string, t time.Time) []byte {
+	return fmt.Appendf(nil, `{"eventVersion":"1.08","eventID":"%s@%s","eventTime":"%s","eventSource":"signin.amazonaws.com",`+
+		`"eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"%s","userIdentity":{"type":"IAMUser",`+
+		`"arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333"},"responseElements":{"ConsoleLogin":"Failure"}}`,
+		ip, t.Format("15:04:05"), t.Format(time.RFC3339), ip)
+}
+
+func compiled(t *testing.T, q string) Filter {
+	t.Helper()
+	e, err := query.Parse(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	where, args, err := query.Compile(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Filter{Where: where, Args: args}
+}
+
+// ruleEvents lists the eventIDs a rule made indicators of, sorted.
+func ruleEvents(t *testing.T, st *Store, id int64) []string {
+	t.Helper()
+	ins, err := st.Indicators(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, in := range ins {
+		out = append(out, in.EventID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestRunRuleBursts: a burst rule takes the matches that come Min or more within the window per
+// group, and only those; a later load completes a burst with matches of an earlier run, and the
+// window slides rather than stepping.
+func TestRunRuleBursts(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 9, 10, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	var first [][]byte
+	// A: four within three minutes, the fifth comes with a later load, 9m59s after the first.
+	for i := range 4 {
+		first = append(first, signIn("198.51.100.1", at(time.Duration(i)*time.Minute)))
+	}
+	// B: five, three minutes apart: never five within ten minutes.
+	for i := range 5 {
+		first = append(first, signIn("198.51.100.2", at(time.Duration(3*i)*time.Minute)))
+	}
+	// C: six in one minute, across a ten-minute boundary of the clock (10:09:30–10:10:20).
+	for i := range 6 {
+		first = append(first, signIn("198.51.100.3", at(9*time.Minute+30*time.Second+time.Duration(10*i)*time.Second)))
+	}
+	st := newCase(t, first)
+	f := compiled(t, "eventName:ConsoleLogin AND responseElements.ConsoleLogin:Failure")
+	byIP := Burst{Min: 5, Window: 10 * time.Minute, Column: "e.source_ip"}
+	save := func(name string) int64 {
+		id, err := st.SaveRule(ctx, Rule{Name: name, Query: "q", Severity: 5, Every: 60, Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	ip, all := save("by address"), save("all together")
+	run := func(id int64, b Burst) int64 {
+		t.Helper()
+		mark, err := st.EventsMark(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := st.RunRule(ctx, id, f, b, mark, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var wantC []string
+	for i := range 6 {
+		wantC = append(wantC, "198.51.100.3@"+at(9*time.Minute+30*time.Second+time.Duration(10*i)*time.Second).Format("15:04:05"))
+	}
+	if n := run(ip, byIP); n != 6 {
+		t.Errorf("first run added %d; want C's 6", n)
+	}
+	if got := ruleEvents(t, st, ip); !slices.Equal(got, wantC) {
+		t.Errorf("first run: %q; want %q", got, wantC)
+	}
+	// Counted together, the 15 sign-ins are one burst.
+	if n := run(all, Burst{Min: 5, Window: 10 * time.Minute}); n != 15 {
+		t.Errorf("all together: %d; want 15", n)
+	}
+
+	loadRaws(t, st, [][]byte{signIn("198.51.100.1", at(9*time.Minute+59*time.Second))})
+	if n := run(ip, byIP); n != 5 {
+		t.Errorf("after A's fifth sign-in: %d added; want A's 5, the first four from the earlier load", n)
+	}
+	if n := run(ip, byIP); n != 0 {
+		t.Errorf("a run with nothing new added %d", n)
+	}
+	// A lone sign-in from A half an hour later is no burst.
+	loadRaws(t, st, [][]byte{signIn("198.51.100.1", at(40*time.Minute))})
+	if n := run(ip, byIP); n != 0 {
+		t.Errorf("a lone sign-in added %d", n)
+	}
+	if got := ruleEvents(t, st, ip); len(got) != 11 || slices.ContainsFunc(got, func(id string) bool { return id[:12] == "198.51.100.2" }) {
+		t.Errorf("indicators %q; want A's 5 and C's 6, none of B's", got)
+	}
+	// The group column is SQL: only a plain column of events is taken.
+	if _, err := st.RunRule(ctx, ip, f, Burst{Min: 5, Window: time.Minute, Column: "e.source_ip); DROP TABLE rules; --"}, 100, time.Now()); err == nil {
+		t.Error("a group column of SQL was run")
+	}
+}
