@@ -188,13 +188,14 @@ func (s *Store) Path() string { return s.path }
 // DB is the read pool, for queries that only read.
 func (s *Store) DB() *sql.DB { return s.r }
 
-// Close checkpoints the WAL and closes the case.
+// Close closes the case. The last connection to close checkpoints the WAL into the case and
+// removes it (SQLite does so itself); checkpointing here too reset the WAL under a window that
+// still had the case open, which then read a command that only read as a change to reload.
 func (s *Store) Close() error {
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
-	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	errs = append(errs, s.w.Close())
 	return errors.Join(errs...)
 }

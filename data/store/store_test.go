@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,5 +178,44 @@ func TestDataVersion(t *testing.T) {
 	}
 	if v2, err := s.DataVersion(ctx); err != nil || v2 == v1 {
 		t.Errorf("after the other handle's analysis: version %d, %v; want a change from %d", v2, err, v1)
+	}
+}
+
+// TestDataVersionReaders: a handle that only reads (`trailscope anomalies` while the window has
+// the case open) leaves the window's data version as it was, closing included; and the last
+// handle to close leaves the case as one file.
+func TestDataVersionReaders(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.tsc")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadEvents(t, s, testEvents(t, 20))
+	if err := s.SetSetting(ctx, "k", "v"); err != nil { // a write through the window's own writer
+		t.Fatal(err)
+	}
+	v0, err := s.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := reader.EventsMark(ctx); err != nil || n == 0 {
+		t.Fatalf("the reader sees %d events, %v", n, err)
+	}
+	if err := reader.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.DataVersion(ctx); err != nil || v != v0 {
+		t.Errorf("after a reader came and went: version %d, %v; want %d", v, err, v0)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the last close left the WAL: %v", err)
 	}
 }
