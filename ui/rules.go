@@ -29,24 +29,24 @@ var ruleColumns = []column[*store.Rule]{
 		return "–"
 	}},
 	{"Severity", 110, func(r *store.Rule) string { return strconv.Itoa(r.Severity) + " " + finding.Severity(r.Severity) }},
-	{"Name", 330, func(r *store.Rule) string { return r.Name }},
-	{"Stage", 160, func(r *store.Rule) string { return r.Stage }},
+	{"Name", 300, func(r *store.Rule) string { return r.Name }},
+	{"Stage", 150, func(r *store.Rule) string { return r.Stage }},
 	{"Matches", 80, func(r *store.Rule) string { return count(r.Matches) }},
-	{"Fires on", 130, firesOn},
+	{"Fires on", 120, firesOn},
 	{"Every", 90, func(r *store.Rule) string { return everyWords(r.Every) }},
 }
 
-// firesOn says in a few words when a rule makes indicators: "each match", or "≥ 5 in 10 min".
+// firesOn says in a few words when a rule makes indicators: "each match", or "5+ in 10 min".
 func firesOn(r *store.Rule) string {
 	if !r.Bursts() {
 		return "each match"
 	}
 	for _, w := range burstWindows {
 		if w.minutes == r.Window {
-			return fmt.Sprintf("≥ %d in %s", r.Threshold, w.short)
+			return fmt.Sprintf("%d+ in %s", r.Threshold, w.short)
 		}
 	}
-	return fmt.Sprintf("≥ %d in %d min", r.Threshold, r.Window)
+	return fmt.Sprintf("%d+ in %d min", r.Threshold, r.Window)
 }
 
 // burstWindows are the choices of a burst rule's window.
@@ -181,7 +181,7 @@ func newRulesView(v *caseView) *rulesView {
 	head := container.NewBorder(nil, nil, widget.NewLabelWithStyle("Rules", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewHBox(importSigma, runNow, newRule), rv.status)
 	split := container.NewHSplit(rv.table, container.NewVScroll(detail))
-	split.Offset = 0.6
+	split.Offset = 0.63
 	rv.content = container.NewBorder(head, nil, nil, nil, split)
 	return rv
 }
@@ -355,13 +355,15 @@ func (rv *rulesView) save(r store.Rule) {
 // showRuleEditor edits r (a new rule when its ID is 0) in a dialog; Save checks it first and
 // says what is wrong, field by field.
 func showRuleEditor(v *caseView, r store.Rule) {
-	name := widget.NewEntry()
+	var d *dialog.CustomDialog
+	hide := func() { d.Hide() }
+	name := newEscEntry(false, hide)
 	name.SetText(r.Name)
-	desc := widget.NewMultiLineEntry()
+	desc := newEscEntry(true, hide)
 	desc.Wrapping = fyne.TextWrapWord
 	desc.SetMinRowsVisible(2)
 	desc.SetText(r.Description)
-	q := widget.NewMultiLineEntry()
+	q := newEscEntry(true, hide)
 	q.Wrapping = fyne.TextWrapWord
 	q.SetMinRowsVisible(3)
 	q.SetText(r.Query)
@@ -382,14 +384,14 @@ func showRuleEditor(v *caseView, r store.Rule) {
 	}
 	every := widget.NewSelect(everyOpts, nil)
 	every.SetSelected(everyWords(r.Every))
-	label := widget.NewEntry()
+	label := newEscEntry(false, hide)
 	label.SetText(r.Label)
-	tags := widget.NewEntry()
+	tags := newEscEntry(false, hide)
 	tags.SetPlaceHolder("T1562.008, T1078")
 	tags.SetText(strings.Join(r.Tags, ", "))
 	enabled := widget.NewCheck("Enabled", nil)
 	enabled.SetChecked(r.Enabled)
-	fires := newBurstEditor(r)
+	fires := newBurstEditor(r, hide)
 	problem := widget.NewLabel("")
 	problem.Importance = widget.DangerImportance
 	problem.Wrapping = fyne.TextWrapWord
@@ -410,7 +412,6 @@ func showRuleEditor(v *caseView, r store.Rule) {
 	if r.ID != 0 {
 		title = "Edit rule"
 	}
-	var d *dialog.CustomDialog
 	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
 		out := r
 		out.Name, out.Description, out.Query, out.Label = name.Text, desc.Text, q.Text, label.Text
@@ -464,7 +465,7 @@ func showRuleEditor(v *caseView, r store.Rule) {
 type burstEditor struct {
 	content       fyne.CanvasObject
 	mode          *widget.RadioGroup
-	n             *widget.Entry
+	n             *escEntry
 	window, group *widget.Select
 	burstOnly     *fyne.Container
 }
@@ -475,9 +476,9 @@ const (
 	groupAll   = "all matches together"
 )
 
-func newBurstEditor(r store.Rule) *burstEditor {
+func newBurstEditor(r store.Rule, esc func()) *burstEditor {
 	b := &burstEditor{}
-	b.n = widget.NewEntry()
+	b.n = newEscEntry(false, esc)
 	b.n.SetText("5")
 	var windows []string
 	own := r.Bursts() // a window of the rule's own (an imported one's), kept as a choice
@@ -505,8 +506,9 @@ func newBurstEditor(r store.Rule) *burstEditor {
 			b.group.SetSelected(r.GroupBy)
 		}
 	}
-	b.burstOnly = container.NewHBox(container.NewGridWrap(fyne.NewSize(70, b.n.MinSize().Height), b.n),
-		widget.NewLabel("or more within"), b.window, widget.NewLabel("by"), b.group)
+	b.burstOnly = container.NewVBox(
+		container.NewHBox(container.NewGridWrap(fyne.NewSize(70, b.n.MinSize().Height), b.n), widget.NewLabel("or more within"), b.window),
+		container.NewBorder(nil, nil, widget.NewLabel("counted by"), nil, b.group))
 	b.mode = widget.NewRadioGroup([]string{firesEach, firesBurst}, func(s string) {
 		if s == firesBurst {
 			b.burstOnly.Show()

@@ -102,3 +102,28 @@ func newFieldsTable(fs *[]field) *widget.Table {
 	t.SetColumnWidth(1, 520)
 	return t
 }
+
+// escEntry is an entry that hands Escape to esc (closing the dialog it is in): a focused widget
+// gets every key, so the window's own Escape never sees it while the entry has the focus.
+type escEntry struct {
+	widget.Entry
+	esc func()
+}
+
+func newEscEntry(multiLine bool, esc func()) *escEntry {
+	e := &escEntry{esc: esc}
+	e.MultiLine = multiLine
+	if multiLine {
+		e.Wrapping = fyne.TextWrapWord
+	}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+func (e *escEntry) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && e.esc != nil {
+		e.esc()
+		return
+	}
+	e.Entry.TypedKey(ev)
+}
