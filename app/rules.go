@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/trailscope/trailscope/data/finding"
 	"github.com/trailscope/trailscope/data/query"
@@ -176,9 +175,9 @@ func ValidateRule(r store.Rule) error {
 		return fmt.Errorf("schedule: every %d minutes is not a schedule", r.Every)
 	case r.Stage != "" && !slices.Contains(finding.Stages, r.Stage):
 		return fmt.Errorf("stage: %q is not one of %s", r.Stage, strings.Join(finding.Stages, ", "))
-	case r.Threshold < 0 || r.Threshold > maxThreshold:
-		return fmt.Errorf("threshold: %d is not 0–%d", r.Threshold, maxThreshold)
-	case r.Bursts() && (r.Window < 1 || r.Window > 1440):
+	case r.Threshold < 0 || r.Threshold > store.MaxThreshold:
+		return fmt.Errorf("threshold: %d is not 0–%d", r.Threshold, store.MaxThreshold)
+	case r.Bursts() && (r.Window < 1 || r.Window > store.MaxWindow):
 		return fmt.Errorf("window: %d minutes is not 1 minute to a day", r.Window)
 	}
 	if _, ok := query.GroupColumn(r.GroupBy); r.Bursts() && r.GroupBy != "" && !ok {
@@ -189,9 +188,6 @@ func ValidateRule(r store.Rule) error {
 	}
 	return nil
 }
-
-// maxThreshold bounds a burst rule's count: far beyond any burst worth a rule.
-const maxThreshold = 1_000_000
 
 // SaveRule validates and stores a rule (a new one when its ID is 0), and returns its ID. A rule
 // that takes each match keeps no window or group; a burst rule's group is spelled as CloudTrail
@@ -315,16 +311,4 @@ func ExportSigma(r store.Rule) ([]byte, error) { return sigma.Export(r) }
 
 // SigmaFileName is a file name for a rule's Sigma form: its name in lower case, words joined by
 // underscores, as SigmaHQ names its files.
-func SigmaFileName(r store.Rule) string {
-	var b strings.Builder
-	for _, w := range strings.FieldsFunc(strings.ToLower(r.Name), func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }) {
-		if b.Len() > 0 {
-			b.WriteByte('_')
-		}
-		b.WriteString(w)
-	}
-	if b.Len() == 0 {
-		b.WriteString("rule")
-	}
-	return b.String() + ".yml"
-}
+func SigmaFileName(r store.Rule) string { return sigma.Slug(r.Name) + ".yml" }

@@ -9,6 +9,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"path"
 	"regexp"
@@ -30,6 +31,15 @@ const Label = "sigma"
 // maxSize bounds a rule file: Sigma rules are a few kilobytes.
 const maxSize = 1 << 20
 
+// maxDocs bounds the YAML documents of a file: a correlation and its base rule are two.
+const maxDocs = 16
+
+// maxThreshold and maxWindow bound a burst as the app does.
+const (
+	maxThreshold = store.MaxThreshold
+	maxWindow    = store.MaxWindow
+)
+
 // levels map Sigma's levels to severities, and back (the first level at or below a severity).
 var levels = []struct {
 	name     string
@@ -44,6 +54,7 @@ var technique = regexp.MustCompile(`^attack\.(t\d{4}(\.\d{3})?)$`)
 type document struct {
 	Title       string    `yaml:"title"`
 	ID          string    `yaml:"id,omitempty"`
+	Name        string    `yaml:"name,omitempty"` // what a correlation refers to the rule by
 	Status      string    `yaml:"status,omitempty"`
 	Description string    `yaml:"description,omitempty"`
 	Tags        []string  `yaml:"tags,omitempty"`
@@ -57,35 +68,152 @@ type logsource struct {
 	Service string `yaml:"service"`
 }
 
-// Import reads one Sigma rule for AWS CloudTrail. The rule it returns is enabled, runs hourly
-// and carries Label; an error names what in the file cannot be read or has no equivalent.
+// source is a YAML document of a file as read: a rule, a correlation (Sigma 2) or an action
+// document (Sigma 1 collections).
+type source struct {
+	document    `yaml:",inline"`
+	Correlation yaml.Node `yaml:"correlation"`
+	Generate    bool      `yaml:"generate"` // the schema's place; pySigma reads it in correlation
+	Action      string    `yaml:"action"`
+}
+
+// correlation is the correlation block of a Sigma 2 correlation rule, as written.
+type correlation struct {
+	Type      string         `yaml:"type"`
+	Rules     []string       `yaml:"rules"`
+	GroupBy   []string       `yaml:"group-by,omitempty"`
+	Timespan  string         `yaml:"timespan"`
+	Condition map[string]int `yaml:"condition"`
+}
+
+// correlationBlock is a correlation block as read: names may be one or a list, and the
+// condition a map of comparisons.
+type correlationBlock struct {
+	Type      string    `yaml:"type"`
+	Rules     yaml.Node `yaml:"rules"`
+	GroupBy   yaml.Node `yaml:"group-by"`
+	Timespan  string    `yaml:"timespan"`
+	Condition yaml.Node `yaml:"condition"`
+	Aliases   yaml.Node `yaml:"aliases"`
+	Generate  bool      `yaml:"generate"`
+}
+
+// correlationDocument is a Sigma 2 correlation rule as written.
+type correlationDocument struct {
+	Title       string      `yaml:"title"`
+	ID          string      `yaml:"id"`
+	Status      string      `yaml:"status"`
+	Description string      `yaml:"description,omitempty"`
+	Tags        []string    `yaml:"tags,omitempty"`
+	Correlation correlation `yaml:"correlation"`
+	Level       string      `yaml:"level"`
+}
+
+// burst is a count of a rule's matches over time (store.Rule's Threshold, Window and GroupBy);
+// zero when the rule takes each match.
+type burst struct {
+	threshold, window int
+	groupBy           string
+}
+
+// Import reads one Sigma rule for AWS CloudTrail: a rule, a rule counting its matches over a
+// timeframe (Sigma 1's count() aggregation), or a Sigma 2 event_count correlation with its base
+// rule in the same file; the last two give a burst rule. The rule it returns is enabled, runs
+// hourly and carries Label; an error names what in the file cannot be read or has no equivalent.
 func Import(src []byte) (store.Rule, error) {
 	if len(src) > maxSize {
 		return store.Rule{}, fmt.Errorf("sigma: %d bytes; a rule is at most %d", len(src), maxSize)
 	}
-	var doc document
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(&doc); err != nil {
-		return store.Rule{}, fmt.Errorf("sigma: %w", err)
+	docs, err := documents(src)
+	if err != nil {
+		return store.Rule{}, err
 	}
+	var rules, corrs []*source
+	for _, d := range docs {
+		switch {
+		case d.Action != "":
+			return store.Rule{}, fmt.Errorf("sigma: action %q: rule collections (action documents) have no equivalent; write the rule as one document", d.Action)
+		case d.Correlation.Kind != 0:
+			corrs = append(corrs, d)
+		default:
+			rules = append(rules, d)
+		}
+	}
+	switch {
+	case len(corrs) > 1:
+		return store.Rule{}, fmt.Errorf("sigma: %d correlations in one file; a burst rule is one event_count correlation over one rule", len(corrs))
+	case len(corrs) == 1:
+		return correlated(corrs[0], rules)
+	case len(rules) == 0:
+		return store.Rule{}, errors.New("sigma: no rule in the file")
+	case len(rules) > 1:
+		// Importing the first alone would drop the others without a word.
+		return store.Rule{}, fmt.Errorf("sigma: %d rules in one file; import one rule per file (or one correlation with its base rule)", len(rules))
+	}
+	doc := &rules[0].document
 	if strings.TrimSpace(doc.Title) == "" {
 		return store.Rule{}, errors.New("sigma: no title")
 	}
+	r, b, err := rule(doc)
+	if err != nil {
+		return store.Rule{}, fmt.Errorf("sigma: %w", err)
+	}
+	r.Threshold, r.Window, r.GroupBy = b.threshold, b.window, b.groupBy
+	return r, nil
+}
+
+// documents decodes the YAML documents of a file, empty ones left out.
+func documents(src []byte) ([]*source, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var docs []*source
+	for n := 0; ; n++ {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sigma: %w", err)
+		}
+		if n == maxDocs {
+			return nil, fmt.Errorf("sigma: more than %d YAML documents; a rule and its correlation are two", maxDocs)
+		}
+		if len(node.Content) == 1 && node.Content[0].Tag == "!!null" {
+			continue // a --- at the end, say
+		}
+		var d source
+		if err := node.Decode(&d); err != nil {
+			return nil, fmt.Errorf("sigma: %w", err)
+		}
+		docs = append(docs, &d)
+	}
+}
+
+// rule reads a rule's logsource and detection into a query, and its title, description, level
+// and tags, with the count its condition may add.
+func rule(doc *document) (store.Rule, burst, error) {
 	if !strings.EqualFold(doc.Logsource.Product, "aws") || !strings.EqualFold(doc.Logsource.Service, "cloudtrail") {
-		return store.Rule{}, fmt.Errorf("sigma: logsource is product %q, service %q; only aws / cloudtrail rules apply to CloudTrail",
+		return store.Rule{}, burst{}, fmt.Errorf("logsource is product %q, service %q; only aws / cloudtrail rules apply to CloudTrail",
 			doc.Logsource.Product, doc.Logsource.Service)
 	}
-	e, err := detection(&doc.Detection)
+	e, b, err := detection(&doc.Detection)
 	if err != nil {
-		return store.Rule{}, fmt.Errorf("sigma: detection: %w", err)
+		return store.Rule{}, burst{}, fmt.Errorf("detection: %w", err)
 	}
 	q := query.Format(e)
 	if _, err := query.Parse(q); err != nil {
 		// A keyword of punctuation alone, say: the language searches words.
-		return store.Rule{}, fmt.Errorf("sigma: detection: the query it gives, %s, cannot be searched: %w", q, err)
+		return store.Rule{}, burst{}, fmt.Errorf("detection: the query it gives, %s, cannot be searched: %w", q, err)
 	}
-	r := store.Rule{Name: strings.TrimSpace(doc.Title), Description: strings.TrimSpace(doc.Description), Query: q,
-		Every: 60, Severity: 5, Label: Label, Enabled: true}
+	r := store.Rule{Query: q, Every: 60, Label: Label, Enabled: true}
+	describe(&r, doc)
+	return r, b, nil
+}
+
+// describe sets a rule's name, description, severity, stage and techniques from a document.
+func describe(r *store.Rule, doc *document) {
+	r.Name, r.Description = strings.TrimSpace(doc.Title), strings.TrimSpace(doc.Description)
+	r.Severity, r.Stage, r.Tags = 5, "", nil
 	for _, l := range levels {
 		if strings.EqualFold(doc.Level, l.name) {
 			r.Severity = l.severity
@@ -103,46 +231,304 @@ func Import(src []byte) (store.Rule, error) {
 			}
 		}
 	}
+}
+
+// correlated reads a Sigma 2 event_count correlation over one rule of the same file as one
+// burst rule: the rule's query, the correlation's count, and the correlation's title,
+// description, level and tags where it has them (the spec puts them there), else the rule's.
+func correlated(c *source, rules []*source) (store.Rule, error) {
+	if c.Detection.Kind != 0 {
+		return store.Rule{}, errors.New("sigma: a document with both a detection and a correlation")
+	}
+	if c.Correlation.Kind != yaml.MappingNode {
+		return store.Rule{}, errors.New("sigma: correlation: not a map")
+	}
+	var cb correlationBlock
+	if err := c.Correlation.Decode(&cb); err != nil {
+		return store.Rule{}, fmt.Errorf("sigma: correlation: %w", err)
+	}
+	if cb.Type != "event_count" {
+		return store.Rule{}, fmt.Errorf("sigma: correlation: type %q has no equivalent; a burst rule is an event_count (so many matches within a time)", cb.Type)
+	}
+	if cb.Generate || c.Generate {
+		// The base rule would alert on each match besides the count: two rules, not one.
+		return store.Rule{}, errors.New("sigma: correlation: generate: true asks for the base rule on its own too; import it from a file of its own and drop generate")
+	}
+	if cb.Aliases.Kind != 0 {
+		return store.Rule{}, errors.New("sigma: correlation: aliases (fields named differently by several rules) have no equivalent; group by the field itself")
+	}
+	refs, err := names(&cb.Rules)
+	if err != nil {
+		return store.Rule{}, fmt.Errorf("sigma: correlation: rules: %w", err)
+	}
+	if len(refs) != 1 {
+		return store.Rule{}, fmt.Errorf("sigma: correlation: rules: %d rules; a burst rule counts the matches of exactly one", len(refs))
+	}
+	var b burst
+	group, err := names(&cb.GroupBy)
+	switch {
+	case err != nil:
+		return store.Rule{}, fmt.Errorf("sigma: correlation: group-by: %w", err)
+	case len(group) > 1:
+		return store.Rule{}, fmt.Errorf("sigma: correlation: group-by: %d fields; a rule counts by one field or none", len(group))
+	case len(group) == 1:
+		if b.groupBy, err = groupField(group[0]); err != nil {
+			return store.Rule{}, fmt.Errorf("sigma: correlation: group-by: %w", err)
+		}
+	}
+	if strings.TrimSpace(cb.Timespan) == "" {
+		return store.Rule{}, errors.New("sigma: correlation: no timespan")
+	}
+	if b.window, err = minutes(cb.Timespan); err != nil {
+		return store.Rule{}, fmt.Errorf("sigma: correlation: timespan: %w", err)
+	}
+	if b.threshold, err = countCondition(&cb.Condition); err != nil {
+		return store.Rule{}, fmt.Errorf("sigma: correlation: condition: %w", err)
+	}
+	var base *source
+	for _, d := range rules {
+		if d.Name == refs[0] || d.ID != "" && d.ID == refs[0] {
+			base = d
+		}
+	}
+	if base == nil {
+		return store.Rule{}, fmt.Errorf("sigma: correlation: rules: no rule in the file has the name or id %q; the base rule comes in the file with its correlation", refs[0])
+	}
+	for _, d := range rules {
+		if d != base {
+			return store.Rule{}, fmt.Errorf("sigma: rule %q is not the correlation's; a file holds one correlation and its base rule", d.Title)
+		}
+	}
+	r, own, err := rule(&base.document)
+	if err != nil {
+		return store.Rule{}, fmt.Errorf("sigma: base rule %q: %w", refs[0], err)
+	}
+	if own.threshold > 0 {
+		return store.Rule{}, fmt.Errorf("sigma: base rule %q: its condition counts matches (count()) where the correlation counts them", refs[0])
+	}
+	meta := c.document
+	if strings.TrimSpace(meta.Title) == "" {
+		meta.Title = base.Title
+	}
+	if strings.TrimSpace(meta.Description) == "" {
+		meta.Description = base.Description
+	}
+	if meta.Level == "" {
+		meta.Level = base.Level
+	}
+	if len(meta.Tags) == 0 {
+		meta.Tags = base.Tags
+	}
+	if strings.TrimSpace(meta.Title) == "" {
+		return store.Rule{}, errors.New("sigma: no title")
+	}
+	describe(&r, &meta)
+	r.Threshold, r.Window, r.GroupBy = b.threshold, b.window, b.groupBy
 	return r, nil
 }
 
-// detection turns a detection block (named selections and a condition) into a query.
-func detection(n *yaml.Node) (query.Expr, error) {
+// names reads a list of names, or one name alone (as pySigma takes it).
+func names(n *yaml.Node) ([]string, error) {
+	switch {
+	case n.Kind == 0 || n.Tag == "!!null":
+		return nil, nil
+	case n.Kind == yaml.ScalarNode:
+		return []string{n.Value}, nil
+	case n.Kind == yaml.SequenceNode:
+		var out []string
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return nil, errors.New("a list item that is not a name")
+			}
+			out = append(out, c.Value)
+		}
+		return out, nil
+	}
+	return nil, errors.New("neither a name nor a list of names")
+}
+
+// countCondition reads an event_count condition, a map of one comparison, as the least count
+// that fires.
+func countCondition(n *yaml.Node) (int, error) {
+	if n.Kind == 0 {
+		return 0, errors.New("none; a count needs one, as gte: 10")
+	}
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return 0, errors.New("not a map of a comparison, as gte: 10")
+	}
+	if len(n.Content) > 2 {
+		var ops []string
+		for i := 0; i < len(n.Content); i += 2 {
+			ops = append(ops, n.Content[i].Value)
+		}
+		return 0, fmt.Errorf("a range (%s) has no equivalent; a rule counts at least so many (gte or gt alone)", strings.Join(ops, ", "))
+	}
+	op, v := n.Content[0].Value, n.Content[1]
+	if op != "gte" && op != "gt" {
+		return 0, fmt.Errorf("%s: only gte and gt (at least so many matches) have an equivalent", op)
+	}
+	c, err := strconv.Atoi(v.Value)
+	if v.Kind != yaml.ScalarNode || err != nil {
+		return 0, fmt.Errorf("%s: %q is not a whole number", op, v.Value)
+	}
+	return threshold(op == "gt", c)
+}
+
+// threshold is the least count a comparison with c accepts (c+1 for greater than), checked
+// for a burst rule.
+func threshold(greater bool, c int) (int, error) {
+	if c > maxThreshold {
+		return 0, fmt.Errorf("a count of %d; a rule counts at most %d", c, maxThreshold)
+	}
+	if greater {
+		c++
+	}
+	if c < 2 {
+		return 0, fmt.Errorf("a count of at least %d: each match then counts, which is an ordinary rule; write it without the count", c)
+	}
+	if c > maxThreshold {
+		return 0, fmt.Errorf("a count of %d; a rule counts at most %d", c, maxThreshold)
+	}
+	return c, nil
+}
+
+var duration = regexp.MustCompile(`^(\d{1,9})([smhd])$`)
+
+// minutes reads a Sigma duration (30s, 15m, 1h, 1d) as whole minutes, rounding up: a burst
+// within 30 seconds is one within a minute too.
+func minutes(s string) (int, error) {
+	m := duration.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a number and s, m, h or d (as 10m)", s)
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	secs := n * map[string]int64{"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
+	if mins := (secs + 59) / 60; mins >= 1 && mins <= maxWindow {
+		return int(mins), nil
+	}
+	return 0, fmt.Errorf("%s is not 1 minute to a day", s)
+}
+
+// groupField checks a field to count by and spells it canonically.
+func groupField(f string) (string, error) {
+	if _, ok := query.GroupColumn(f); !ok {
+		return "", fmt.Errorf("%q: a rule counts by one of %s", f, strings.Join(query.GroupFields, ", "))
+	}
+	return query.CanonicalField(f), nil
+}
+
+var aggregate = regexp.MustCompile(`^\s*(\w+)\s*\(([^()]*)\)(.*)$`)
+
+// aggregation reads the Sigma 1 aggregation after a condition's |, as a count: count() [by
+// field] > N or >= N.
+func aggregation(s string) (burst, error) {
+	m := aggregate.FindStringSubmatch(s)
+	if m == nil {
+		return burst{}, fmt.Errorf("%q is not an aggregation like count() by field > 10", strings.TrimSpace(s))
+	}
+	fn, arg, rest := m[1], strings.TrimSpace(m[2]), m[3]
+	if !strings.EqualFold(fn, "count") {
+		return burst{}, fmt.Errorf("%s(): only count() has an equivalent", fn)
+	}
+	if arg != "" {
+		return burst{}, fmt.Errorf("count(%s) counts distinct values of %s, which has no equivalent; count() counts matches", arg, arg)
+	}
+	i := strings.IndexAny(rest, "<>=!")
+	if i < 0 {
+		return burst{}, fmt.Errorf("count()%s: no comparison, as > 10", rest)
+	}
+	var b burst
+	if by := strings.Fields(rest[:i]); len(by) > 0 {
+		if !strings.EqualFold(by[0], "by") {
+			return burst{}, fmt.Errorf("%q after count(): only by field", by[0])
+		}
+		if len(by) != 2 || strings.Contains(by[1], ",") {
+			return burst{}, fmt.Errorf("by %s: a rule counts by one field", strings.Join(by[1:], " "))
+		}
+		var err error
+		if b.groupBy, err = groupField(by[1]); err != nil {
+			return burst{}, fmt.Errorf("by %w", err)
+		}
+	}
+	cmp := rest[i:]
+	val := strings.TrimLeft(cmp, "<>=!")
+	op := cmp[:len(cmp)-len(val)]
+	if op != ">" && op != ">=" {
+		return burst{}, fmt.Errorf("%s: only > and >= (at least so many matches) have an equivalent", op)
+	}
+	c, err := strconv.Atoi(strings.TrimSpace(val))
+	if err != nil {
+		return burst{}, fmt.Errorf("%s %q: not a whole number", op, strings.TrimSpace(val))
+	}
+	if b.threshold, err = threshold(op == ">", c); err != nil {
+		return burst{}, err
+	}
+	return b, nil
+}
+
+// detection turns a detection block (named selections and a condition) into a query, and the
+// condition's count() with the timeframe into a burst.
+func detection(n *yaml.Node) (query.Expr, burst, error) {
 	if n.Kind != yaml.MappingNode {
-		return nil, errors.New("not a map of selections and a condition")
+		return nil, burst{}, errors.New("not a map of selections and a condition")
 	}
 	sel := map[string]query.Expr{}
 	var names []string
-	var cond *yaml.Node
+	var cond, timeframe *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i].Value, n.Content[i+1]
 		switch k {
 		case "condition":
 			cond = v
 		case "timeframe":
-			return nil, errors.New("timeframe (a correlation over time) has no equivalent in a query")
+			timeframe = v
 		default:
 			e, err := selection(v)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
+				return nil, burst{}, fmt.Errorf("%s: %w", k, err)
 			}
 			sel[k] = e
 			names = append(names, k)
 		}
 	}
 	if cond == nil {
-		return nil, errors.New("no condition")
+		return nil, burst{}, errors.New("no condition")
 	}
 	var conds []string
+	var b burst
 	switch cond.Kind {
 	case yaml.ScalarNode:
-		conds = []string{cond.Value}
+		search, agg, counts := strings.Cut(cond.Value, "|")
+		if counts {
+			var err error
+			if b, err = aggregation(agg); err != nil {
+				return nil, burst{}, fmt.Errorf("condition %q: %w", cond.Value, err)
+			}
+		}
+		conds = []string{search}
 	case yaml.SequenceNode:
 		for _, c := range cond.Content {
+			if strings.Contains(c.Value, "|") {
+				return nil, burst{}, fmt.Errorf("condition %q: an aggregation in a list of conditions has no equivalent; a rule counts the matches of one condition", c.Value)
+			}
 			conds = append(conds, c.Value)
 		}
 	default:
-		return nil, errors.New("condition: not text")
+		return nil, burst{}, errors.New("condition: not text")
+	}
+	switch {
+	case timeframe != nil && b.threshold == 0:
+		return nil, burst{}, errors.New("timeframe (a correlation over time) has no equivalent in a query")
+	case timeframe == nil && b.threshold > 0:
+		return nil, burst{}, errors.New("count() without a timeframe; a rule counts matches within one, as timeframe: 10m")
+	case timeframe != nil:
+		if timeframe.Kind != yaml.ScalarNode {
+			return nil, burst{}, errors.New("timeframe: not text")
+		}
+		var err error
+		if b.window, err = minutes(timeframe.Value); err != nil {
+			return nil, burst{}, fmt.Errorf("timeframe: %w", err)
+		}
 	}
 	var out []query.Expr
 	for _, c := range conds {
@@ -152,11 +538,11 @@ func detection(n *yaml.Node) (query.Expr, error) {
 			err = fmt.Errorf("unexpected %q", p.toks[p.pos])
 		}
 		if err != nil {
-			return nil, fmt.Errorf("condition %q: %w", c, err)
+			return nil, burst{}, fmt.Errorf("condition %q: %w", c, err)
 		}
 		out = append(out, e)
 	}
-	return query.Any(out), nil
+	return query.Any(out), b, nil
 }
 
 // selection is a map of field conditions (all must hold), a list of such maps (any), or a list
@@ -301,32 +687,37 @@ func fieldValue(field string, mods []string, val *yaml.Node) (query.Expr, error)
 // sigmaValue reads a Sigma value: * is a wildcard, \* and \\ are literal; ? (one character)
 // has no equivalent.
 func sigmaValue(s string) (query.Value, error) {
-	v := query.Value{Parts: []string{""}}
+	// Bytes, not runes: string(c) of a byte would spell é's two bytes as two characters. A
+	// builder, as adding to a string copies it (a megabyte value took minutes).
+	var v query.Value
+	var part strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '\\' && i+1 < len(s) && strings.IndexByte(`*?\`, s[i+1]) >= 0:
 			i++
-			v.Parts[len(v.Parts)-1] += string(s[i])
+			part.WriteByte(s[i])
 		case c == '*':
-			v.Parts = append(v.Parts, "")
+			v.Parts = append(v.Parts, part.String())
+			part.Reset()
 		case c == '?':
 			return query.Value{}, fmt.Errorf("%q: the one-character wildcard ? has no equivalent", s)
 		default:
-			v.Parts[len(v.Parts)-1] += string(c)
+			part.WriteByte(c)
 		}
 	}
+	v.Parts = append(v.Parts, part.String())
 	return v, nil
 }
 
 // condTokens splits a condition into words and parentheses.
 func condTokens(s string) []string {
 	var out []string
-	cur := ""
+	var cur strings.Builder // not a string added to: that copies it, minutes for a long word
 	flush := func() {
-		if cur != "" {
-			out = append(out, cur)
-			cur = ""
+		if cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
 		}
 	}
 	for _, r := range s {
@@ -337,7 +728,7 @@ func condTokens(s string) []string {
 		case unicode.IsSpace(r):
 			flush()
 		default:
-			cur += string(r)
+			cur.WriteRune(r)
 		}
 	}
 	flush()
@@ -454,7 +845,9 @@ func (p *condParser) primary() (query.Expr, error) {
 }
 
 // Export writes a rule as a Sigma rule for AWS CloudTrail: each term of its query a selection
-// (bare words keyword lists), the condition the query's and / or / not shape.
+// (bare words keyword lists), the condition the query's and / or / not shape. A burst rule is
+// written as a Sigma 2 correlation: the rule (its detection, with a name to refer to it by),
+// then an event_count correlation over it.
 func Export(r store.Rule) ([]byte, error) {
 	e, err := query.Parse(r.Query)
 	if err != nil {
@@ -463,6 +856,20 @@ func Export(r store.Rule) ([]byte, error) {
 	if e == nil {
 		return nil, fmt.Errorf("sigma: rule %q: an empty query matches everything; Sigma has no such detection", r.Name)
 	}
+	if refersToRules(e) {
+		return nil, fmt.Errorf("sigma: rule %q: %s: searches this case's indicators, which no other tool has", r.Name, query.RuleField)
+	}
+	if r.Bursts() {
+		if _, err := threshold(false, r.Threshold); err != nil {
+			return nil, fmt.Errorf("sigma: rule %q: threshold: %w", r.Name, err)
+		}
+		if r.Window < 1 || r.Window > maxWindow {
+			return nil, fmt.Errorf("sigma: rule %q: window: %d minutes is not 1 minute to a day", r.Name, r.Window)
+		}
+		if _, ok := query.GroupColumn(r.GroupBy); r.GroupBy != "" && !ok {
+			return nil, fmt.Errorf("sigma: rule %q: group by: %q is not one of %s", r.Name, r.GroupBy, strings.Join(query.GroupFields, ", "))
+		}
+	}
 	det := &yaml.Node{Kind: yaml.MappingNode}
 	x := &exporter{det: det}
 	cond, err := x.expr(e, false)
@@ -470,11 +877,7 @@ func Export(r store.Rule) ([]byte, error) {
 		return nil, fmt.Errorf("sigma: rule %q: %w", r.Name, err)
 	}
 	det.Content = append(det.Content, str("condition"), str(cond))
-	sum := sha1.Sum([]byte("trailscope rule\x00" + r.Name))
-	sum[6] = sum[6]&0x0f | 0x50 // a version-5 style UUID: the same name gives the same id
-	sum[8] = sum[8]&0x3f | 0x80
-	doc := document{Title: r.Name, Status: "experimental", Description: r.Description,
-		ID:        fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16]),
+	doc := document{Title: r.Name, Status: "experimental", Description: r.Description, ID: uuid("trailscope rule", r.Name),
 		Logsource: logsource{Product: "aws", Service: "cloudtrail"}, Detection: *det, Level: "informational"}
 	for _, l := range levels {
 		if r.Severity >= l.severity {
@@ -488,13 +891,65 @@ func Export(r store.Rule) ([]byte, error) {
 	for _, t := range r.Tags {
 		doc.Tags = append(doc.Tags, "attack."+strings.ToLower(t))
 	}
+	docs := []any{&doc}
+	if r.Bursts() {
+		corr := correlationDocument{Title: doc.Title, ID: uuid("trailscope correlation", r.Name), Status: doc.Status,
+			Description: doc.Description, Tags: doc.Tags, Level: doc.Level,
+			Correlation: correlation{Type: "event_count", Rules: []string{Slug(r.Name)},
+				Timespan: fmt.Sprintf("%dm", r.Window), Condition: map[string]int{"gte": r.Threshold}}}
+		if r.GroupBy != "" {
+			corr.Correlation.GroupBy = []string{query.CanonicalField(r.GroupBy)}
+		}
+		// The specification: the rules of a correlation make no queries of their own (unless
+		// generate says so, false by default) and only the outermost correlation carries meta
+		// information such as status or level; the base rule keeps title, id, name, logsource
+		// and detection.
+		doc.Name, doc.Status, doc.Description, doc.Tags, doc.Level = Slug(r.Name), "", "", nil, ""
+		docs = append(docs, &corr)
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(4)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, fmt.Errorf("sigma: rule %q: %w", r.Name, err)
+	for _, d := range docs {
+		if err := enc.Encode(d); err != nil {
+			return nil, fmt.Errorf("sigma: rule %q: %w", r.Name, err)
+		}
 	}
 	return b.Bytes(), enc.Close()
+}
+
+// refersToRules reports whether a query has a rule:NAME term.
+func refersToRules(e query.Expr) bool {
+	switch e := e.(type) {
+	case *query.And:
+		return slices.ContainsFunc(e.X, refersToRules)
+	case *query.Or:
+		return slices.ContainsFunc(e.X, refersToRules)
+	case *query.Not:
+		return refersToRules(e.X)
+	case *query.Term:
+		return strings.EqualFold(e.Field, query.RuleField)
+	}
+	return false
+}
+
+// uuid derives a version-5 style UUID from a rule's name: the same name gives the same id, and
+// another prefix another.
+func uuid(prefix, name string) string {
+	sum := sha1.Sum([]byte(prefix + "\x00" + name))
+	sum[6] = sum[6]&0x0f | 0x50
+	sum[8] = sum[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+}
+
+// Slug is a rule's name as lower-case words joined by underscores, as SigmaHQ names its files:
+// the name a correlation refers to the rule by, and its file's name without .yml.
+func Slug(name string) string {
+	words := strings.FieldsFunc(strings.ToLower(name), func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) })
+	if len(words) == 0 {
+		return "rule"
+	}
+	return strings.Join(words, "_")
 }
 
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }

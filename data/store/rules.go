@@ -36,6 +36,12 @@ type Rule struct {
 	Matches        int64     `json:"matches"`  // its indicators
 }
 
+// Bounds of a burst rule: a count up to a million, a window from a minute to a day.
+const (
+	MaxThreshold = 1_000_000
+	MaxWindow    = 24 * 60 // minutes
+)
+
 // Bursts reports whether r counts its matches (Threshold above 1) rather than taking each.
 func (r Rule) Bursts() bool { return r.Threshold > 1 }
 
