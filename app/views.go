@@ -20,6 +20,9 @@ type Overview struct {
 	Anomalies   []finding.Anomaly          // anomalies in range, highest risk first
 	Series      map[string][]finding.Point // per direction, in time order
 	Indicators  []RuleHits                 // rules with matches in range, highest severity first
+	// AnomalyRules names, per anomaly ID, the rule of highest severity that matched one of the
+	// anomaly's events: the two ways of finding trouble agreeing on it.
+	AnomalyRules map[string]store.Rule
 }
 
 // RuleHits is a rule and how many events it matched in a range.
@@ -91,6 +94,9 @@ func (c *Case) Overview(ctx context.Context, from, to time.Time) (Overview, erro
 	if ov.Indicators, err = c.Indicators(ctx, from, to); err != nil {
 		return ov, fmt.Errorf("overview: %w", err)
 	}
+	if ov.AnomalyRules, err = c.anomalyRules(ctx, ov.Anomalies, ov.Indicators); err != nil {
+		return ov, fmt.Errorf("overview: %w", err)
+	}
 	pts, err := c.st.Series(ctx, "", from, to)
 	if err != nil {
 		return ov, fmt.Errorf("overview: %w", err)
@@ -99,6 +105,55 @@ func (c *Case) Overview(ctx context.Context, from, to time.Time) (Overview, erro
 		ov.Series[p.Direction] = append(ov.Series[p.Direction], p)
 	}
 	return ov, nil
+}
+
+// anomalyRules finds, per anomaly, the rule of highest severity that matched one of its events,
+// among the rules with matches in range (none: nothing to find). An anomaly's window may reach
+// past the range, so the indicators are read over the anomalies' windows.
+func (c *Case) anomalyRules(ctx context.Context, as []finding.Anomaly, hits []RuleHits) (map[string]store.Rule, error) {
+	if len(as) == 0 || len(hits) == 0 {
+		return nil, nil
+	}
+	from, to := as[0].WindowStart, as[0].WindowEnd
+	for _, a := range as {
+		from, to = minTime(from, a.WindowStart), maxTime(to, a.WindowEnd)
+	}
+	byEvent, err := c.st.EventRules(ctx, from, to)
+	if err != nil || len(byEvent) == 0 {
+		return nil, err
+	}
+	rules, err := c.st.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]store.Rule{}
+	for _, r := range rules {
+		byID[r.ID] = r
+	}
+	out := map[string]store.Rule{}
+	for _, a := range as {
+		for _, id := range a.EventIDs {
+			r, ok := byID[byEvent[id]]
+			if best, had := out[a.ID]; ok && (!had || r.Severity > best.Severity || r.Severity == best.Severity && r.Name < best.Name) {
+				out[a.ID] = r
+			}
+		}
+	}
+	return out, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Anomaly reads one anomaly by its id.

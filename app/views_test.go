@@ -161,3 +161,62 @@ func TestOverview(t *testing.T) {
 		t.Errorf("indicators in range: %+v, %v; want high (1 of the 2 denied calls in range), then low (9)", ov.Indicators, err)
 	}
 }
+
+// TestOverviewAnomalyRules: an anomaly holding an event a rule matched names that rule, the one
+// of highest severity when several did; an anomaly without such events names none.
+func TestOverviewAnomalyRules(t *testing.T) {
+	c, t0 := viewsCase(t) // e00–e09: GetObject each minute from t0; e08 and e09 refused
+	ctx := context.Background()
+	as := []finding.Anomaly{
+		{ID: "denied", Risk: 5, Direction: "inbound", WindowStart: t0.Add(5 * time.Minute), WindowEnd: t0.Add(10 * time.Minute),
+			Title: "t", EventIDs: []string{"e07", "e08"}},
+		{ID: "quiet", Risk: 4, Direction: "inbound", WindowStart: t0, WindowEnd: t0.Add(5 * time.Minute),
+			Title: "t", EventIDs: []string{"e00", "e01"}},
+	}
+	if err := c.Store().SaveAnalysis(ctx, as, nil, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []store.Rule{
+		{Name: "Denied reads", Query: "errorCode:AccessDenied", Severity: 4},
+		{Name: "Reads from the address", Query: "sourceIPAddress:203.0.113.7 eventName:GetObject", Severity: 7},
+		{Name: "Any read", Query: "eventName:GetObject", Severity: 2},
+	} {
+		r.Every, r.Enabled = 60, true
+		if _, err := c.SaveRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.RunRules(ctx, time.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	// e08 is from 203.0.113.7 (even minutes) and refused: severity 7 beats 4 and 2. e00 and e01
+	// match only "Any read" and e00 the address rule.
+	ov, err := c.Overview(ctx, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ov.AnomalyRules["denied"]; r.Name != "Reads from the address" {
+		t.Errorf("the refused reads' anomaly names %q", r.Name)
+	}
+	if r := ov.AnomalyRules["quiet"]; r.Name != "Reads from the address" {
+		t.Errorf("the first reads' anomaly names %q", r.Name)
+	}
+	// Without the address rule, the refused reads' anomaly names the denied rule; the other,
+	// only any read.
+	rules, _ := c.Rules(ctx)
+	for _, r := range rules {
+		if r.Name == "Reads from the address" {
+			if err := c.DeleteRule(ctx, r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ov, _ = c.Overview(ctx, t0, t0.Add(time.Hour))
+	if a, b := ov.AnomalyRules["denied"].Name, ov.AnomalyRules["quiet"].Name; a != "Denied reads" || b != "Any read" {
+		t.Errorf("after the delete: %q and %q", a, b)
+	}
+	// Out of range, no rules are read at all.
+	if ov, _ := c.Overview(ctx, t0.Add(-48*time.Hour), t0.Add(-24*time.Hour)); ov.AnomalyRules != nil {
+		t.Errorf("a range without anomalies named rules: %v", ov.AnomalyRules)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/store"
 )
 
 // Time range choices of the dashboard.
@@ -111,7 +112,9 @@ func newOverview(v *caseView) *overview {
 		func() fyne.CanvasObject { return newAnomalyRow() },
 		func(id widget.ListItemID, obj fyne.CanvasObject) {
 			if id < len(o.data.Anomalies) {
-				obj.(*fyne.Container).Objects[0].(*anomalyRow).set(o.data.Anomalies[id])
+				a := o.data.Anomalies[id]
+				r, ok := o.data.AnomalyRules[a.ID]
+				obj.(*fyne.Container).Objects[0].(*anomalyRow).set(a, r, ok)
 			}
 		})
 	o.top.OnSelected = func(id widget.ListItemID) {
@@ -402,28 +405,42 @@ func (t *tile) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewStack(t.bg, body))
 }
 
-// anomalyRow is one line of the top anomalies list: a risk badge and the title.
+// anomalyRow is one line of the top anomalies list: a risk badge, the title, and below it the
+// rule that matched one of its events, if one did, then when and what.
 type anomalyRow struct {
 	widget.BaseWidget
 	badge *canvas.Rectangle
 	risk  *canvas.Text
 	title *widget.Label
+	rule  *canvas.Text
 	when  *canvas.Text
 }
 
 func newAnomalyRow() fyne.CanvasObject {
 	r := &anomalyRow{badge: canvas.NewRectangle(color.Black), risk: canvas.NewText("10", color.White),
-		title: widget.NewLabel("title"), when: canvas.NewText("Jan 02 15:04 outbound", theme.Color(theme.ColorNamePlaceHolder))}
+		title: widget.NewLabel("title"), when: canvas.NewText("Jan 02 15:04 outbound", theme.Color(theme.ColorNamePlaceHolder)),
+		rule: canvas.NewText("", color.Black)}
 	r.badge.CornerRadius = 4
 	r.risk.TextStyle.Bold = true
 	r.risk.Alignment = fyne.TextAlignCenter
 	r.title.Truncation = fyne.TextTruncateEllipsis
 	r.when.TextSize = 11
+	r.rule.TextSize = 11
+	r.rule.TextStyle.Bold = true
 	r.ExtendBaseWidget(r)
 	return container.NewStack(r)
 }
 
-func (r *anomalyRow) set(a finding.Anomaly) {
+func (r *anomalyRow) set(a finding.Anomaly, rule store.Rule, matched bool) {
+	if matched {
+		r.rule.Text = "rule: " + rule.Name + " ·"
+		r.rule.Color = severityColor(rule.Severity)
+		r.rule.Show()
+	} else {
+		r.rule.Text = ""
+		r.rule.Hide()
+	}
+	r.rule.Refresh()
 	r.badge.FillColor = severityColor(a.Risk)
 	r.risk.Text = strconv.Itoa(a.Risk)
 	r.title.SetText(a.Title)
@@ -438,5 +455,5 @@ func (r *anomalyRow) set(a finding.Anomaly) {
 func (r *anomalyRow) CreateRenderer() fyne.WidgetRenderer {
 	badge := container.NewGridWrap(fyne.NewSize(30, 30), container.NewStack(r.badge, container.NewCenter(r.risk)))
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewCenter(badge), nil,
-		container.NewVBox(r.title, container.NewPadded(r.when))))
+		container.NewVBox(r.title, container.NewPadded(container.NewHBox(r.rule, r.when)))))
 }

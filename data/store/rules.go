@@ -341,6 +341,28 @@ func (s *Store) RuleHits(ctx context.Context, from, to time.Time) (map[int64]int
 	return out, rows.Err()
 }
 
+// EventRules maps the events rules matched from one time to another (zero: no bound), by
+// eventID, to the matching rule of highest severity (ties by name).
+func (s *Store) EventRules(ctx context.Context, from, to time.Time) (map[string]int64, error) {
+	lo, hi := bounds(from, to)
+	rows, err := s.r.QueryContext(ctx, `SELECT e.event_id, i.rule_id FROM indicators i JOIN events e ON e.id = i.event_id
+		JOIN rules r ON r.id = i.rule_id WHERE i.time >= ? AND i.time < ? ORDER BY r.severity, r.name DESC`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("rules of events: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var rule int64
+		if err := rows.Scan(&id, &rule); err != nil {
+			return nil, fmt.Errorf("rules of events: %w", err)
+		}
+		out[id] = rule // the last, of highest severity, stays
+	}
+	return out, rows.Err()
+}
+
 // Indicators lists a rule's indicators, newest first, at most limit (0: all).
 func (s *Store) Indicators(ctx context.Context, ruleID int64, limit int) ([]Indicator, error) {
 	if limit <= 0 {
