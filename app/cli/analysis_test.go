@@ -173,7 +173,7 @@ func TestRulesSigma(t *testing.T) {
 	if head := strings.SplitN(out, "\n", 2)[0]; !strings.HasSuffix(head, ",matches,query,threshold,window_minutes,group_by") {
 		t.Errorf("CSV header %q: the burst columns come last", head)
 	}
-	if !strings.Contains(out, "\nBurst of access-denied errors,6,Discovery,built-in,") || !strings.Contains(out, ",10,10,userIdentity.arn\n") {
+	if !strings.Contains(out, "\nBurst of access-denied errors,5,Discovery,built-in,") || !strings.Contains(out, ",20,1,userIdentity.arn\n") {
 		t.Errorf("the burst rule's count, window and group are not listed:\n%s", out)
 	}
 	if _, stderr, code := run(t, "rules", "--case", casePath, "x.yml"); code != ExitUsage {
