@@ -55,6 +55,9 @@ type caseView struct {
 	wrote    bool // this window has written since the version was last read
 	indexing bool // completeSearchIndex runs
 	ruling   bool // runRules runs
+	// rulesAgain: a run was asked for while one ran (a rule saved meanwhile, which the run under
+	// way had not read); it follows that one.
+	rulesAgain bool
 	// rulesFailed: the last run of the rules failed; scheduled runs wait for one asked for.
 	rulesFailed bool
 	changed     *fyne.Container
@@ -325,6 +328,10 @@ func (v *caseView) analyze() {
 // arrived since each last ran: every enabled rule, or (due) those whose schedule says so. New
 // matches show on the overview and the Rules screen.
 func (v *caseView) runRules(due bool) {
+	if v.ruling && !due {
+		v.rulesAgain = true
+		return
+	}
 	if v.ruling || v.analyzing || v.indexing || v.sources.running {
 		return // the run that follows them reads what they wrote
 	}
@@ -346,6 +353,12 @@ func (v *caseView) runRules(due bool) {
 		if !due {
 			v.setStatus("", 0)
 		}
+		defer func() {
+			if v.rulesAgain {
+				v.rulesAgain = false
+				v.runRules(false)
+			}
+		}()
 		if err != nil {
 			if !due || !v.rulesFailed {
 				// A case on read-only media, say: the schedule says so once, not every minute.

@@ -304,3 +304,26 @@ func TestEscapeClosesRuleEditor(t *testing.T) {
 		t.Error("Escape in the name entry left the editor open")
 	}
 }
+
+// TestRuleSavedDuringRun: a run asked for while the rules run (the editor's Save during one,
+// whose rule the run under way may not have read) follows that run, and shows its result.
+func TestRuleSavedDuringRun(t *testing.T) {
+	s, _ := openedCase(t)
+	v := s.view
+	// A rule that matches nothing: a scheduled run that adds nothing reloads no list.
+	if _, err := v.c.SaveRule(v.ctx, store.Rule{Name: "Late rule", Query: "eventName:NoSuchCall", Severity: 5, Every: 60, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	v.ruling = true   // a run under way
+	v.runRules(false) // what Save asks for
+	if !v.rulesAgain {
+		t.Fatal("a run asked for during a run was dropped")
+	}
+	v.ruling = false
+	v.runRules(true) // the run under way, as scheduled runs go; the one asked for follows it
+	settle(t, s)
+	i := slices.IndexFunc(v.rules.rules, func(r store.Rule) bool { return r.Name == "Late rule" })
+	if i < 0 || v.rules.rules[i].LastRun.IsZero() || v.rulesAgain {
+		t.Errorf("after the runs, the Rules screen lists the new rule at %d (again %v)", i, v.rulesAgain)
+	}
+}
