@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,20 +32,16 @@ func (c *Case) Analyze(ctx context.Context, rebuild bool, progress func(done, to
 	if err != nil {
 		return err
 	}
-	binMin, err := c.Setting(ctx, SettingBinMinutes)
+	bin, err := c.Bin(ctx)
 	if err != nil {
 		return err
-	}
-	minutes, err := strconv.Atoi(binMin)
-	if err != nil || minutes <= 0 {
-		minutes = 5
 	}
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
 	src := &countingScan{st: c.st, total: mark, progress: progress}
 	res, err := baseline.Analyze(ctx, src, baseline.Options{
-		Bin:      time.Duration(minutes) * time.Minute,
+		Bin:      bin,
 		Classify: func(e *cloudtrail.Event) string { return cl.Classify(e) },
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/trailscope/trailscope/data/cloudtrail"
@@ -23,6 +24,17 @@ type Overview struct {
 	// AnomalyRules names, per anomaly ID, the rule of highest severity that matched one of the
 	// anomaly's events: the two ways of finding trouble agreeing on it.
 	AnomalyRules map[string]store.Rule
+	// RuleMarks are where rules matched, per direction and analysis bin, for the charts.
+	RuleMarks []RuleMark
+}
+
+// RuleMark is where rules matched on one direction's chart: a bin, the rule of highest severity
+// that matched in it, and how many events that rule matched there.
+type RuleMark struct {
+	Direction string
+	From, To  time.Time
+	Rule      store.Rule
+	Events    int64
 }
 
 // RuleHits is a rule and how many events it matched in a range.
@@ -97,6 +109,9 @@ func (c *Case) Overview(ctx context.Context, from, to time.Time) (Overview, erro
 	if ov.AnomalyRules, err = c.anomalyRules(ctx, ov.Anomalies, ov.Indicators); err != nil {
 		return ov, fmt.Errorf("overview: %w", err)
 	}
+	if ov.RuleMarks, err = c.ruleMarks(ctx, from, to, ov.Indicators); err != nil {
+		return ov, fmt.Errorf("overview: %w", err)
+	}
 	pts, err := c.st.Series(ctx, "", from, to)
 	if err != nil {
 		return ov, fmt.Errorf("overview: %w", err)
@@ -140,6 +155,59 @@ func (c *Case) anomalyRules(ctx context.Context, as []finding.Anomaly, hits []Ru
 		}
 	}
 	return out, nil
+}
+
+// minMarkSeverity is the least severity a rule's matches need to be marked on the charts: the
+// low ones (SSM sessions, federation tokens) come all day and would hide the time axis; the
+// Rule matches row lists them all.
+const minMarkSeverity = 5
+
+// ruleMarks places the rules' matches from one time to another on the charts: per direction and
+// bin of the analysis, the rule of highest severity (ties by name), among those with matches.
+func (c *Case) ruleMarks(ctx context.Context, from, to time.Time, hits []RuleHits) ([]RuleMark, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	bin, err := c.Bin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bins, err := c.st.RuleBins(ctx, from, to, bin)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]store.Rule{}
+	for _, h := range hits {
+		byID[h.Rule.ID] = h.Rule
+	}
+	var out []RuleMark
+	for _, b := range bins { // by bin, then direction
+		r, ok := byID[b.RuleID]
+		if !ok || r.Severity < minMarkSeverity {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].Direction == b.Direction && out[n-1].From.Equal(b.Start) {
+			if best := out[n-1].Rule; r.Severity > best.Severity || r.Severity == best.Severity && r.Name < best.Name {
+				out[n-1].Rule, out[n-1].Events = r, b.Events
+			}
+			continue
+		}
+		out = append(out, RuleMark{Direction: b.Direction, From: b.Start, To: b.Start.Add(bin), Rule: r, Events: b.Events})
+	}
+	return out, nil
+}
+
+// Bin is the width of the case's analysis bins (the bin_minutes setting, 5 minutes when unset).
+func (c *Case) Bin(ctx context.Context) (time.Duration, error) {
+	s, err := c.Setting(ctx, SettingBinMinutes)
+	if err != nil {
+		return 0, err
+	}
+	m, err := strconv.Atoi(s)
+	if err != nil || m <= 0 {
+		m = 5
+	}
+	return time.Duration(m) * time.Minute, nil
 }
 
 func minTime(a, b time.Time) time.Time {

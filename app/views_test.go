@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -201,6 +202,15 @@ func TestOverviewAnomalyRules(t *testing.T) {
 	if r := ov.AnomalyRules["quiet"]; r.Name != "Reads from the address" {
 		t.Errorf("the first reads' anomaly names %q", r.Name)
 	}
+	// The charts' marks: per bin, the address rule (severity 7) and its events there (object
+	// reads are outbound); the rules under severity 5 are not marked.
+	var marks []string
+	for _, m := range ov.RuleMarks {
+		marks = append(marks, fmt.Sprintf("%s %s %s %d", m.Direction, m.From.Format("15:04"), m.Rule.Name, m.Events))
+	}
+	if want := []string{"outbound 20:00 Reads from the address 3", "outbound 20:05 Reads from the address 2"}; !slices.Equal(marks, want) {
+		t.Errorf("rule marks %q, want %q", marks, want)
+	}
 	// Without the address rule, the refused reads' anomaly names the denied rule; the other,
 	// only any read.
 	rules, _ := c.Rules(ctx)
@@ -214,6 +224,9 @@ func TestOverviewAnomalyRules(t *testing.T) {
 	ov, _ = c.Overview(ctx, t0, t0.Add(time.Hour))
 	if a, b := ov.AnomalyRules["denied"].Name, ov.AnomalyRules["quiet"].Name; a != "Denied reads" || b != "Any read" {
 		t.Errorf("after the delete: %q and %q", a, b)
+	}
+	if len(ov.RuleMarks) != 0 {
+		t.Errorf("rules under severity 5 marked: %+v", ov.RuleMarks)
 	}
 	// Out of range, no rules are read at all.
 	if ov, _ := c.Overview(ctx, t0.Add(-48*time.Hour), t0.Add(-24*time.Hour)); ov.AnomalyRules != nil {

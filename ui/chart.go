@@ -12,6 +12,7 @@ import (
 	"github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
 )
 
@@ -26,6 +27,7 @@ type palette struct {
 type chartSpec struct {
 	Points    []finding.Point   // the direction's series in time order
 	Anomalies []finding.Anomaly // the direction's anomalies to mark
+	RuleMarks []app.RuleMark    // where rules matched, marked on the time axis
 	From, To  time.Time         // the x range
 	Bin       time.Duration     // width of one bin
 	W, H      int               // size in pixels
@@ -34,11 +36,14 @@ type chartSpec struct {
 	Colors    palette
 }
 
-// marker is an anomaly marker as drawn, in image pixels, so that a click can find it.
+// marker is an anomaly's marker as drawn, or a rule's mark (Rule set), in image pixels, so that
+// a click can find it.
 type marker struct {
-	X, Y int
-	ID   string
-	Risk int
+	X, Y     int
+	ID       string
+	Risk     int // the anomaly's risk, or the rule's severity
+	Rule     string
+	From, To time.Time // a rule mark's bin
 }
 
 // severityColor is the colour of a risk level, the same in both themes (saturated enough for
@@ -227,7 +232,7 @@ func draw(s chartSpec) (image.Image, []marker, plotSpan, error) {
 	// ends keep it at exactly [From, To].
 	ticks := append([]chart.Tick{{Value: tx(s.From)}}, timeTicks(s.From, s.To, s.W-80, 110)...)
 	ticks = append(ticks, chart.Tick{Value: tx(s.To)})
-	markers := &markerSeries{}
+	markers := &markerSeries{rules: s.RuleMarks}
 	bySeverity := append([]finding.Anomaly(nil), s.Anomalies...)
 	// The highest risk is drawn last, on top.
 	sort.SliceStable(bySeverity, func(i, j int) bool { return bySeverity[i].Risk < bySeverity[j].Risk })
@@ -424,9 +429,11 @@ type markerItem struct {
 	a    finding.Anomaly
 }
 
-// markerSeries draws anomaly dots and records where they landed.
+// markerSeries draws anomaly dots, and rules' marks on the time axis, and records where they
+// landed.
 type markerSeries struct {
 	items []markerItem
+	rules []app.RuleMark
 	drawn []marker
 }
 
@@ -436,6 +443,26 @@ func (m *markerSeries) GetStyle() chart.Style     { return chart.Style{} }
 func (m *markerSeries) Validate() error           { return nil }
 func (m *markerSeries) Render(r chart.Renderer, box chart.Box, xr, yr chart.Range, _ chart.Style) {
 	m.drawn = m.drawn[:0]
+	// A rule's mark is a triangle standing on the time axis under its bin, below the anomaly
+	// dots, which are drawn over it: rules say that something happened then, not how much.
+	for _, rm := range m.rules {
+		x := box.Left + xr.Translate(tx(rm.From.Add(rm.To.Sub(rm.From)/2)))
+		if x < box.Left || x > box.Right {
+			continue
+		}
+		const h = 12
+		y := box.Bottom
+		c := severityColor(rm.Rule.Severity)
+		r.SetFillColor(drawing.Color{R: c.R, G: c.G, B: c.B, A: 0xff})
+		r.SetStrokeColor(drawing.ColorWhite)
+		r.SetStrokeWidth(1)
+		r.MoveTo(x-h/2, y)
+		r.LineTo(x, y-h)
+		r.LineTo(x+h/2, y)
+		r.Close()
+		r.FillStroke()
+		m.drawn = append(m.drawn, marker{X: x, Y: y - h/2, Risk: rm.Rule.Severity, Rule: rm.Rule.Name, From: rm.From, To: rm.To})
+	}
 	for _, it := range m.items {
 		x := box.Left + xr.Translate(it.x)
 		y := box.Bottom - yr.Translate(it.y)

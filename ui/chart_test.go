@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/store"
 )
 
 func testPalette() palette {
@@ -339,5 +341,33 @@ func TestCountTicks(t *testing.T) {
 		if top != c.max || strings.Join(labels, " ") != c.labels {
 			t.Errorf("countTicks(%v) = %v, %q; want %v, %q", c.top, top, labels, c.max, c.labels)
 		}
+	}
+}
+
+// TestRenderChartRuleMarks: a rule's mark stands on the time axis under the middle of its bin,
+// in its severity's colour; one outside the range is not drawn.
+func TestRenderChartRuleMarks(t *testing.T) {
+	pts := daySeries("inbound", 288)
+	at := day.Add(12 * time.Hour)
+	marks := []app.RuleMark{
+		{Direction: "inbound", From: at, To: at.Add(5 * time.Minute), Rule: store.Rule{Name: "Root user activity", Severity: 8}, Events: 3},
+		{Direction: "inbound", From: day.Add(-time.Hour), To: day.Add(-55 * time.Minute), Rule: store.Rule{Name: "x", Severity: 9}},
+	}
+	img, ms, err := renderChart(chartSpec{Points: pts, RuleMarks: marks, From: day, To: day.Add(24 * time.Hour),
+		Bin: 5 * time.Minute, W: 900, H: 220, Colors: testPalette()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Rule != "Root user activity" || ms[0].Risk != 8 || !ms[0].From.Equal(at) {
+		t.Fatalf("markers = %+v, want the root rule's mark alone", ms)
+	}
+	if x := float64(ms[0].X) / 900; x < 0.45 || x > 0.55 {
+		t.Errorf("mark at x=%d (%.2f of the width), want about the middle", ms[0].X, x)
+	}
+	if ms[0].Y < 220*3/4 {
+		t.Errorf("mark at y=%d, want it on the time axis at the bottom", ms[0].Y)
+	}
+	if c := colorAt(img, ms[0].X, ms[0].Y); c != severityColor(8) {
+		t.Errorf("mark colour %v, want %v", c, severityColor(8))
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/query"
 )
 
 // chartView shows one direction's chart as an image drawn by go-chart at the widget's pixel
@@ -27,6 +29,7 @@ type chartView struct {
 
 	points    []finding.Point
 	anomalies []finding.Anomaly
+	ruleMarks []app.RuleMark
 	from, to  time.Time
 	bin       time.Duration
 	hasData   bool
@@ -75,8 +78,8 @@ func (c *chartView) Resize(s fyne.Size) {
 }
 
 // setData gives the chart new data and draws it.
-func (c *chartView) setData(pts []finding.Point, anoms []finding.Anomaly, from, to time.Time, bin time.Duration) {
-	c.points, c.anomalies, c.from, c.to, c.bin, c.hasData = pts, anoms, from, to, bin, true
+func (c *chartView) setData(pts []finding.Point, anoms []finding.Anomaly, rules []app.RuleMark, from, to time.Time, bin time.Duration) {
+	c.points, c.anomalies, c.ruleMarks, c.from, c.to, c.bin, c.hasData = pts, anoms, rules, from, to, bin, true
 	c.notify = true
 	c.render()
 }
@@ -110,7 +113,7 @@ func (c *chartView) render() {
 	if size.Width < 50 || size.Height < 40 {
 		return // not laid out yet; Resize draws it
 	}
-	spec := chartSpec{Points: c.points, Anomalies: c.anomalies, From: c.from, To: c.to, Bin: c.bin,
+	spec := chartSpec{Points: c.points, Anomalies: c.anomalies, RuleMarks: c.ruleMarks, From: c.from, To: c.to, Bin: c.bin,
 		W: int(size.Width * scale), H: int(size.Height * scale), DPI: 96 * float64(scale), Colors: currentPalette()}
 	type drawing struct {
 		img     image.Image
@@ -151,9 +154,20 @@ func (c *chartView) markerAt(pos fyne.Position) (marker, bool) {
 	return nearestMarker(c.markers, float64(pos.X)*k, float64(pos.Y)*k, 24*k)
 }
 
-// Tapped opens the anomaly whose marker is nearest the tap.
+// Tapped opens the anomaly whose marker is nearest the tap, or searches what the rule whose mark
+// it is matched in its bin.
 func (c *chartView) Tapped(ev *fyne.PointEvent) {
-	if m, ok := c.markerAt(ev.Position); ok {
+	m, ok := c.markerAt(ev.Position)
+	switch {
+	case !ok:
+	case m.Rule != "":
+		q, err := andQuery(windowQuery(m.From, m.To), query.FieldValue(query.RuleField, m.Rule))
+		if err != nil {
+			c.o.v.s.showError("rule "+m.Rule, err)
+			return
+		}
+		c.o.v.investigate(q)
+	default:
 		c.o.openByID(m.ID)
 	}
 }

@@ -93,7 +93,8 @@ func newOverview(v *caseView) *overview {
 	tileRow := container.NewGridWithColumns(len(tiles), tiles...)
 	// Rule indicators: each rule with matches in range, highest severity first.
 	o.indicators = container.NewHBox()
-	indicatorRow := container.NewBorder(nil, nil, bold("Rule matches"), nil, container.NewHScroll(o.indicators))
+	// The charts mark where rules matched with triangles on their time axes.
+	indicatorRow := container.NewBorder(nil, nil, bold("Rule matches ▲"), nil, container.NewHScroll(o.indicators))
 
 	var stacked []fyne.CanvasObject
 	for _, dir := range app.Directions() {
@@ -248,7 +249,13 @@ func (o *overview) apply(ov app.Overview, bin time.Duration) {
 				anoms = append(anoms, a)
 			}
 		}
-		cv.setData(ov.Series[dir], anoms, ov.From, ov.To, bin)
+		var rules []app.RuleMark
+		for _, m := range ov.RuleMarks {
+			if m.Direction == dir {
+				rules = append(rules, m)
+			}
+		}
+		cv.setData(ov.Series[dir], anoms, rules, ov.From, ov.To, bin)
 	}
 }
 

@@ -338,6 +338,28 @@ func TestChartMarkerOpensDrilldown(t *testing.T) {
 	}
 }
 
+// TestChartRuleMarkSearches: the mark of a rule's match on a chart searches what the rule matched
+// in that bin.
+func TestChartRuleMarkSearches(t *testing.T) {
+	s, _ := openedCase(t)
+	for _, cv := range s.view.overview.charts {
+		for _, m := range cv.markers {
+			if m.Rule == "" {
+				continue
+			}
+			test.TapAt(cv, cv.markerPosition(m).Add(fyne.NewPos(2, 1)))
+			settle(t, s)
+			iv := s.view.investigator
+			if s.view.current != screenInvestigator || !strings.Contains(iv.query.Text, `rule:"Instance credentials listing buckets"`) ||
+				len(iv.hits) != 1 || iv.hits[0].EventName != "ListBuckets" {
+				t.Fatalf("the mark searched %q and found %d events", iv.query.Text, len(iv.hits))
+			}
+			return
+		}
+	}
+	t.Fatal("no rule's mark on the charts: the fixture's ListBuckets matches a severity-6 rule")
+}
+
 func TestSelectEventShowsFields(t *testing.T) {
 	s, _ := openedCase(t)
 	test.Tap(s.view.overview.riskTiles[9])

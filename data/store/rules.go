@@ -341,6 +341,38 @@ func (s *Store) RuleHits(ctx context.Context, from, to time.Time) (map[int64]int
 	return out, rows.Err()
 }
 
+// RuleBin is how many events one rule matched in one direction and time bin.
+type RuleBin struct {
+	Direction string
+	Start     time.Time
+	RuleID    int64
+	Events    int64
+}
+
+// RuleBins counts the events each rule matched from one time to another (zero: no bound), per
+// direction and bin of the given width.
+func (s *Store) RuleBins(ctx context.Context, from, to time.Time, bin time.Duration) ([]RuleBin, error) {
+	lo, hi := bounds(from, to)
+	w := max(bin.Milliseconds(), 1)
+	rows, err := s.r.QueryContext(ctx, `SELECT e.direction, i.time - i.time % ?, i.rule_id, count(*) FROM indicators i
+		JOIN events e ON e.id = i.event_id WHERE i.time >= ? AND i.time < ? GROUP BY 1, 2, 3 ORDER BY 2, 1, 3`, w, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("rule bins: %w", err)
+	}
+	defer rows.Close()
+	var out []RuleBin
+	for rows.Next() {
+		var b RuleBin
+		var ms int64
+		if err := rows.Scan(&b.Direction, &ms, &b.RuleID, &b.Events); err != nil {
+			return nil, fmt.Errorf("rule bins: %w", err)
+		}
+		b.Start = time.UnixMilli(ms).UTC()
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
 // EventRules maps the events rules matched from one time to another (zero: no bound), by
 // eventID, to the matching rule of highest severity (ties by name).
 func (s *Store) EventRules(ctx context.Context, from, to time.Time) (map[string]int64, error) {
