@@ -365,6 +365,34 @@ func TestBurstRules(t *testing.T) {
 			t.Errorf("%+v: %v; want an error about the %s", bad, err, field)
 		}
 	}
+	// Distinct addresses: each minute's read comes from the other address than the last.
+	d := store.Rule{Name: "Addresses", Query: "eventName:GetObject", Severity: 5, Every: 60, Enabled: true,
+		Threshold: 2, Window: 2, Distinct: "sourceipaddress"}
+	did, err := c.SaveRule(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RunRules(ctx, now, false); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ = c.Store().Rule(ctx, did); d.Matches != 10 {
+		t.Errorf("two addresses within two minutes: %d; want all 10 reads", d.Matches)
+	}
+	if got := BurstWords(d); d.Distinct != "sourceIPAddress" || got != "2 or more distinct sourceIPAddress in 2 minutes" {
+		t.Errorf("distinct %q, BurstWords %q", d.Distinct, got)
+	}
+	d.Threshold = 3
+	if _, err := c.SaveRule(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	c.RunRules(ctx, now, false)
+	if d, _ = c.Store().Rule(ctx, did); d.Matches != 0 {
+		t.Errorf("three addresses (there are two): %d", d.Matches)
+	}
+	if err := ValidateRule(store.Rule{Name: "d", Query: "x", Severity: 5, Every: 60, Threshold: 5, Window: 5, Distinct: "a b"}); err == nil ||
+		!strings.HasPrefix(err.Error(), "distinct:") {
+		t.Errorf("distinct 'a b': %v", err)
+	}
 	if err := ValidateRule(store.Rule{Name: "t", Query: "x", Severity: 5, Every: 60, Threshold: -2}); err == nil || !strings.HasPrefix(err.Error(), "threshold:") {
 		t.Errorf("threshold -2: %v", err)
 	}

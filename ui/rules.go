@@ -32,7 +32,7 @@ var ruleColumns = []column[*store.Rule]{
 	{"Name", 300, func(r *store.Rule) string { return r.Name }},
 	{"Stage", 150, func(r *store.Rule) string { return r.Stage }},
 	{"Matches", 80, func(r *store.Rule) string { return count(r.Matches) }},
-	{"Fires on", 120, firesOn},
+	{"Fires on", 150, firesOn},
 	{"Every", 90, func(r *store.Rule) string { return everyWords(r.Every) }},
 }
 
@@ -41,12 +41,16 @@ func firesOn(r *store.Rule) string {
 	if !r.Bursts() {
 		return "each match"
 	}
+	n := strconv.Itoa(r.Threshold) + "+"
+	if r.Distinct != "" {
+		n += " distinct"
+	}
 	for _, w := range burstWindows {
 		if w.minutes == r.Window {
-			return fmt.Sprintf("%d+ in %s", r.Threshold, w.short)
+			return n + " in " + w.short
 		}
 	}
-	return fmt.Sprintf("%d+ in %d min", r.Threshold, r.Window)
+	return fmt.Sprintf("%s in %d min", n, r.Window)
 }
 
 // burstWindows are the choices of a burst rule's window.
@@ -181,7 +185,7 @@ func newRulesView(v *caseView) *rulesView {
 	head := container.NewBorder(nil, nil, widget.NewLabelWithStyle("Rules", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewHBox(importSigma, runNow, newRule), rv.status)
 	split := container.NewHSplit(rv.table, container.NewVScroll(detail))
-	split.Offset = 0.63
+	split.Offset = 0.65
 	rv.content = container.NewBorder(head, nil, nil, nil, split)
 	return rv
 }
@@ -465,7 +469,7 @@ func showRuleEditor(v *caseView, r store.Rule) {
 type burstEditor struct {
 	content       fyne.CanvasObject
 	mode          *widget.RadioGroup
-	n             *escEntry
+	n, distinct   *escEntry
 	window, group *widget.Select
 	burstOnly     *fyne.Container
 }
@@ -506,9 +510,13 @@ func newBurstEditor(r store.Rule, esc func()) *burstEditor {
 			b.group.SetSelected(r.GroupBy)
 		}
 	}
+	b.distinct = newEscEntry(false, esc)
+	b.distinct.SetPlaceHolder("empty: count the matches; a field: count its different values")
+	b.distinct.SetText(r.Distinct)
 	b.burstOnly = container.NewVBox(
 		container.NewHBox(container.NewGridWrap(fyne.NewSize(70, b.n.MinSize().Height), b.n), widget.NewLabel("or more within"), b.window),
-		container.NewBorder(nil, nil, widget.NewLabel("counted by"), nil, b.group))
+		container.NewBorder(nil, nil, widget.NewLabel("counted by"), nil, b.group),
+		container.NewBorder(nil, nil, widget.NewLabel("distinct values of"), nil, b.distinct))
 	b.mode = widget.NewRadioGroup([]string{firesEach, firesBurst}, func(s string) {
 		if s == firesBurst {
 			b.burstOnly.Show()
@@ -529,10 +537,11 @@ func newBurstEditor(r store.Rule, esc func()) *burstEditor {
 
 // read sets r's burst from the editor; an error names what is wrong.
 func (b *burstEditor) read(r *store.Rule) error {
-	r.Threshold, r.Window, r.GroupBy = 0, 0, ""
+	r.Threshold, r.Window, r.GroupBy, r.Distinct = 0, 0, "", ""
 	if b.mode.Selected != firesBurst {
 		return nil
 	}
+	r.Distinct = strings.TrimSpace(b.distinct.Text)
 	n, err := strconv.Atoi(strings.TrimSpace(b.n.Text))
 	if err != nil || n < 2 {
 		return fmt.Errorf("fires on: %q is no count of 2 or more", b.n.Text)

@@ -195,13 +195,13 @@ func runRules(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 	}
-	// A burst rule's count, window and group come last: columns are only ever added.
+	// A burst rule's count, window, group and distinct field come last: columns are only ever added.
 	l := newListing(env.Stdout, f.format, "name", "severity", "stage", "label", "tags", "every_minutes", "enabled", "matches", "query",
-		"threshold", "window_minutes", "group_by")
+		"threshold", "window_minutes", "group_by", "distinct_field")
 	for _, r := range rules {
 		if err := l.row(r, r.Name, strconv.Itoa(r.Severity), r.Stage, r.Label, strings.Join(r.Tags, ","), strconv.Itoa(r.Every),
 			strconv.FormatBool(r.Enabled), strconv.FormatInt(r.Matches, 10), r.Query,
-			strconv.Itoa(r.Threshold), strconv.Itoa(r.Window), r.GroupBy); err != nil {
+			strconv.Itoa(r.Threshold), strconv.Itoa(r.Window), r.GroupBy, r.Distinct); err != nil {
 			return err
 		}
 	}

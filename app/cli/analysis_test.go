@@ -170,10 +170,11 @@ func TestRulesSigma(t *testing.T) {
 	if code != ExitPartial || !strings.Contains(stderr, "windows.yml") || !strings.Contains(out, "CloudTrail logging switched off,7,Defense Evasion,sigma,") {
 		t.Fatalf("import: exit %d\n%s\n%s", code, stderr, out)
 	}
-	if head := strings.SplitN(out, "\n", 2)[0]; !strings.HasSuffix(head, ",matches,query,threshold,window_minutes,group_by") {
+	if head := strings.SplitN(out, "\n", 2)[0]; !strings.HasSuffix(head, ",matches,query,threshold,window_minutes,group_by,distinct_field") {
 		t.Errorf("CSV header %q: the burst columns come last", head)
 	}
-	if !strings.Contains(out, "\nBurst of access-denied errors,5,Discovery,built-in,") || !strings.Contains(out, ",20,1,userIdentity.arn\n") {
+	if !strings.Contains(out, "\nBurst of access-denied errors,5,Discovery,built-in,") || !strings.Contains(out, ",20,1,userIdentity.arn,\n") ||
+		!strings.Contains(out, ",10,1,userIdentity.arn,requestParameters.secretId\n") {
 		t.Errorf("the burst rule's count, window and group are not listed:\n%s", out)
 	}
 	if _, stderr, code := run(t, "rules", "--case", casePath, "x.yml"); code != ExitUsage {

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -155,4 +156,22 @@ func GroupColumn(field string) (string, bool) {
 		return "", false
 	}
 	return "e." + c.name, true
+}
+
+// fieldPath is a field a rule can count the distinct values of: names joined by dots.
+var fieldPath = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$`)
+
+// ValueOf says where an event's value of field is, for counting distinct values: the column of
+// an events row (aliased e) that holds exactly the field, or else the JSON path of the field in
+// the raw record ($.requestParameters.secretId), spelled as CloudTrail spells it; ok is false
+// for what is no field path.
+func ValueOf(field string) (column, path string, ok bool) {
+	if !fieldPath.MatchString(field) || isRuleField(field) {
+		return "", "", false
+	}
+	f := CanonicalField(field)
+	if c, ok := columns[f]; ok && c.exact {
+		return "e." + c.name, "", true
+	}
+	return "", "$." + f, true
 }

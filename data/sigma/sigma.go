@@ -83,7 +83,14 @@ type correlation struct {
 	Rules     []string       `yaml:"rules"`
 	GroupBy   []string       `yaml:"group-by,omitempty"`
 	Timespan  string         `yaml:"timespan"`
-	Condition map[string]int `yaml:"condition"`
+	Condition countCondition `yaml:"condition"`
+}
+
+// countCondition is a correlation's condition as written: the field whose values a value_count
+// counts, and the least count.
+type countCondition struct {
+	Field string `yaml:"field,omitempty"`
+	GTE   int    `yaml:"gte"`
 }
 
 // correlationBlock is a correlation block as read: names may be one or a list, and the
@@ -109,11 +116,12 @@ type correlationDocument struct {
 	Level       string      `yaml:"level"`
 }
 
-// burst is a count of a rule's matches over time (store.Rule's Threshold, Window and GroupBy);
-// zero when the rule takes each match.
+// burst is a count of a rule's matches, or of distinct values of a field among them, over
+// time (store.Rule's Threshold, Window, GroupBy and Distinct); zero when the rule takes each
+// match.
 type burst struct {
 	threshold, window int
-	groupBy           string
+	groupBy, distinct string
 }
 
 // Import reads one Sigma rule for AWS CloudTrail: a rule, a rule counting its matches over a
@@ -158,7 +166,7 @@ func Import(src []byte) (store.Rule, error) {
 	if err != nil {
 		return store.Rule{}, fmt.Errorf("sigma: %w", err)
 	}
-	r.Threshold, r.Window, r.GroupBy = b.threshold, b.window, b.groupBy
+	r.Threshold, r.Window, r.GroupBy, r.Distinct = b.threshold, b.window, b.groupBy, b.distinct
 	return r, nil
 }
 
@@ -247,8 +255,8 @@ func correlated(c *source, rules []*source) (store.Rule, error) {
 	if err := c.Correlation.Decode(&cb); err != nil {
 		return store.Rule{}, fmt.Errorf("sigma: correlation: %w", err)
 	}
-	if cb.Type != "event_count" {
-		return store.Rule{}, fmt.Errorf("sigma: correlation: type %q has no equivalent; a burst rule is an event_count (so many matches within a time)", cb.Type)
+	if cb.Type != "event_count" && cb.Type != "value_count" {
+		return store.Rule{}, fmt.Errorf("sigma: correlation: type %q has no equivalent; a burst rule is an event_count (so many matches within a time) or a value_count (so many distinct values)", cb.Type)
 	}
 	if cb.Generate || c.Generate {
 		// The base rule would alert on each match besides the count: two rules, not one.
@@ -282,7 +290,7 @@ func correlated(c *source, rules []*source) (store.Rule, error) {
 	if b.window, err = minutes(cb.Timespan); err != nil {
 		return store.Rule{}, fmt.Errorf("sigma: correlation: timespan: %w", err)
 	}
-	if b.threshold, err = countCondition(&cb.Condition); err != nil {
+	if b.threshold, b.distinct, err = readCondition(&cb.Condition, cb.Type == "value_count"); err != nil {
 		return store.Rule{}, fmt.Errorf("sigma: correlation: condition: %w", err)
 	}
 	var base *source
@@ -323,7 +331,7 @@ func correlated(c *source, rules []*source) (store.Rule, error) {
 		return store.Rule{}, errors.New("sigma: no title")
 	}
 	describe(&r, &meta)
-	r.Threshold, r.Window, r.GroupBy = b.threshold, b.window, b.groupBy
+	r.Threshold, r.Window, r.GroupBy, r.Distinct = b.threshold, b.window, b.groupBy, b.distinct
 	return r, nil
 }
 
@@ -347,31 +355,68 @@ func names(n *yaml.Node) ([]string, error) {
 	return nil, errors.New("neither a name nor a list of names")
 }
 
-// countCondition reads an event_count condition, a map of one comparison, as the least count
-// that fires.
-func countCondition(n *yaml.Node) (int, error) {
+// readCondition reads a correlation's condition, a map of one comparison, as the least count
+// that fires; a value_count's also names the field whose distinct values it counts.
+func readCondition(n *yaml.Node, values bool) (int, string, error) {
 	if n.Kind == 0 {
-		return 0, errors.New("none; a count needs one, as gte: 10")
+		return 0, "", errors.New("none; a count needs one, as gte: 10")
 	}
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
-		return 0, errors.New("not a map of a comparison, as gte: 10")
+		return 0, "", errors.New("not a map of a comparison, as gte: 10")
 	}
-	if len(n.Content) > 2 {
-		var ops []string
-		for i := 0; i < len(n.Content); i += 2 {
-			ops = append(ops, n.Content[i].Value)
+	var ops []*yaml.Node
+	field := ""
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := n.Content[i].Value, n.Content[i+1]; k == "field" {
+			if !values {
+				return 0, "", errors.New("field: only a value_count counts a field's values")
+			}
+			if v.Kind != yaml.ScalarNode {
+				return 0, "", errors.New("field: not a field name")
+			}
+			field = v.Value
+		} else {
+			ops = append(ops, n.Content[i], v)
 		}
-		return 0, fmt.Errorf("a range (%s) has no equivalent; a rule counts at least so many (gte or gt alone)", strings.Join(ops, ", "))
 	}
-	op, v := n.Content[0].Value, n.Content[1]
+	var distinct string
+	if values {
+		if field == "" {
+			return 0, "", errors.New("a value_count names the field whose values it counts, as field: requestParameters.secretId")
+		}
+		var err error
+		if distinct, err = distinctField(field); err != nil {
+			return 0, "", fmt.Errorf("field: %w", err)
+		}
+	}
+	if len(ops) == 0 {
+		return 0, "", errors.New("no comparison, as gte: 10")
+	}
+	if len(ops) > 2 {
+		var names []string
+		for i := 0; i < len(ops); i += 2 {
+			names = append(names, ops[i].Value)
+		}
+		return 0, "", fmt.Errorf("a range (%s) has no equivalent; a rule counts at least so many (gte or gt alone)", strings.Join(names, ", "))
+	}
+	op, v := ops[0].Value, ops[1]
 	if op != "gte" && op != "gt" {
-		return 0, fmt.Errorf("%s: only gte and gt (at least so many matches) have an equivalent", op)
+		return 0, "", fmt.Errorf("%s: only gte and gt (at least so many) have an equivalent", op)
 	}
 	c, err := strconv.Atoi(v.Value)
 	if v.Kind != yaml.ScalarNode || err != nil {
-		return 0, fmt.Errorf("%s: %q is not a whole number", op, v.Value)
+		return 0, "", fmt.Errorf("%s: %q is not a whole number", op, v.Value)
 	}
-	return threshold(op == "gt", c)
+	t, err := threshold(op == "gt", c)
+	return t, distinct, err
+}
+
+// distinctField checks a field whose distinct values a rule counts and spells it canonically.
+func distinctField(f string) (string, error) {
+	if _, _, ok := query.ValueOf(f); !ok {
+		return "", fmt.Errorf("%q is not a field path (names joined by dots)", f)
+	}
+	return query.CanonicalField(f), nil
 }
 
 // threshold is the least count a comparison with c accepts (c+1 for greater than), checked
@@ -430,14 +475,17 @@ func aggregation(s string) (burst, error) {
 	if !strings.EqualFold(fn, "count") {
 		return burst{}, fmt.Errorf("%s(): only count() has an equivalent", fn)
 	}
-	if arg != "" {
-		return burst{}, fmt.Errorf("count(%s) counts distinct values of %s, which has no equivalent; count() counts matches", arg, arg)
+	var b burst
+	if arg != "" { // count(field): the distinct values of field
+		var err error
+		if b.distinct, err = distinctField(arg); err != nil {
+			return burst{}, fmt.Errorf("count(%s): %w", arg, err)
+		}
 	}
 	i := strings.IndexAny(rest, "<>=!")
 	if i < 0 {
 		return burst{}, fmt.Errorf("count()%s: no comparison, as > 10", rest)
 	}
-	var b burst
 	if by := strings.Fields(rest[:i]); len(by) > 0 {
 		if !strings.EqualFold(by[0], "by") {
 			return burst{}, fmt.Errorf("%q after count(): only by field", by[0])
@@ -869,6 +917,9 @@ func Export(r store.Rule) ([]byte, error) {
 		if _, ok := query.GroupColumn(r.GroupBy); r.GroupBy != "" && !ok {
 			return nil, fmt.Errorf("sigma: rule %q: group by: %q is not one of %s", r.Name, r.GroupBy, strings.Join(query.GroupFields, ", "))
 		}
+		if _, _, ok := query.ValueOf(r.Distinct); r.Distinct != "" && !ok {
+			return nil, fmt.Errorf("sigma: rule %q: distinct: %q is not a field path", r.Name, r.Distinct)
+		}
 	}
 	det := &yaml.Node{Kind: yaml.MappingNode}
 	x := &exporter{det: det}
@@ -896,7 +947,10 @@ func Export(r store.Rule) ([]byte, error) {
 		corr := correlationDocument{Title: doc.Title, ID: uuid("trailscope correlation", r.Name), Status: doc.Status,
 			Description: doc.Description, Tags: doc.Tags, Level: doc.Level,
 			Correlation: correlation{Type: "event_count", Rules: []string{Slug(r.Name)},
-				Timespan: fmt.Sprintf("%dm", r.Window), Condition: map[string]int{"gte": r.Threshold}}}
+				Timespan: fmt.Sprintf("%dm", r.Window), Condition: countCondition{GTE: r.Threshold}}}
+		if r.Distinct != "" {
+			corr.Correlation.Type, corr.Correlation.Condition.Field = "value_count", query.CanonicalField(r.Distinct)
+		}
 		if r.GroupBy != "" {
 			corr.Correlation.GroupBy = []string{query.CanonicalField(r.GroupBy)}
 		}

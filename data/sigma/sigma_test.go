@@ -99,6 +99,9 @@ func TestRoundTrip(t *testing.T) {
 		{Name: "accents", Query: `userIdentity.userName:café naïve`, Severity: 5},
 		{Name: "keys", Query: "eventName:CreateAccessKey OR eventName:UpdateAccessKey", Severity: 8, Threshold: 2, Window: 1,
 			GroupBy: "userIdentity.accessKeyId"},
+		{Name: "secrets swept", Query: "eventName:GetSecretValue", Severity: 6, Threshold: 10, Window: 1,
+			GroupBy: "userIdentity.arn", Distinct: "requestParameters.secretId"},
+		{Name: "regions touched", Query: "eventName:RunInstances", Severity: 5, Threshold: 3, Window: 60, Distinct: "awsRegion"},
 	}
 	for _, src := range []string{"trail_tampering.yml", "console_filter.yml", "sharing_any.yml", "console_bruteforce.yml", "secrets_bulk_read.yml"} {
 		rules = append(rules, readRule(t, src))
@@ -118,7 +121,8 @@ func TestRoundTrip(t *testing.T) {
 		if back.Name != r.Name || back.Stage != r.Stage || strings.Join(back.Tags, ",") != strings.Join(r.Tags, ",") {
 			t.Errorf("%s: round trip gave %+v", r.Name, back)
 		}
-		if level(back.Severity) != level(r.Severity) || back.Threshold != r.Threshold || back.Window != r.Window || back.GroupBy != r.GroupBy {
+		if level(back.Severity) != level(r.Severity) || back.Threshold != r.Threshold || back.Window != r.Window || back.GroupBy != r.GroupBy ||
+			back.Distinct != r.Distinct {
 			t.Errorf("%s: round trip gave severity %d, burst %d in %d by %q; want %d (%s), %d in %d by %q\n%s", r.Name,
 				back.Severity, back.Threshold, back.Window, back.GroupBy, r.Severity, level(r.Severity), r.Threshold, r.Window, r.GroupBy, out)
 		}
@@ -173,9 +177,9 @@ func FuzzImport(f *testing.F) {
 		if back.Name != r.Name || back.Stage != r.Stage || strings.Join(back.Tags, ",") != strings.Join(r.Tags, ",") || level(back.Severity) != level(r.Severity) || back.Description != r.Description {
 			t.Fatalf("round trip of %+v gave %+v\n%s", r, back, out)
 		}
-		if back.Threshold != r.Threshold || back.Window != r.Window || back.GroupBy != r.GroupBy {
-			t.Fatalf("round trip of a count of %d in %d minutes by %q gave %d in %d by %q\n%s",
-				r.Threshold, r.Window, r.GroupBy, back.Threshold, back.Window, back.GroupBy, out)
+		if back.Threshold != r.Threshold || back.Window != r.Window || back.GroupBy != r.GroupBy || back.Distinct != r.Distinct {
+			t.Fatalf("round trip of a count of %d (of %q) in %d minutes by %q gave %d (of %q) in %d by %q\n%s",
+				r.Threshold, r.Distinct, r.Window, r.GroupBy, back.Threshold, back.Distinct, back.Window, back.GroupBy, out)
 		}
 	})
 }
@@ -203,7 +207,7 @@ func TestImportBursts(t *testing.T) {
 	for _, c := range []struct {
 		file, src, name, query, stage string
 		severity, threshold, window   int
-		groupBy                       string
+		groupBy, distinct             string
 		tags                          []string
 	}{
 		{file: "console_bruteforce.yml", name: "Console sign-in brute force",
@@ -217,6 +221,10 @@ func TestImportBursts(t *testing.T) {
 		// >= N is N; the field is spelled canonically; seconds round up to whole minutes.
 		{src: cloudtrail + "detection: {sel: {eventName: a}, timeframe: 90s, condition: sel | count() by USERIDENTITY.ARN >= 3}",
 			name: "x", query: "eventName:a", severity: 5, threshold: 3, window: 2, groupBy: "userIdentity.arn"},
+		// count(field): the distinct values of the field, canonically spelled.
+		{src: cloudtrail + "detection: {sel: {eventName: GetSecretValue}, timeframe: 1m, condition: sel | count(requestparameters.secretId) by userIdentity.arn > 9}",
+			name: "x", query: "eventName:GetSecretValue", severity: 5, threshold: 10, window: 1, groupBy: "userIdentity.arn",
+			distinct: "requestParameters.secretId"},
 		// No by: all matches together; hours and days.
 		{src: cloudtrail + "detection: {sel: {eventName: a}, timeframe: 1h, condition: sel | count() > 9}",
 			name: "x", query: "eventName:a", severity: 5, threshold: 10, window: 60},
@@ -227,6 +235,10 @@ func TestImportBursts(t *testing.T) {
 		{src: "title: many\ncorrelation: {type: event_count, rules: [2b7e8f61-4c1d-4d3a-8f2e-9b5a7c3e1d04], timespan: 5m, condition: {gt: 10}}\n" + base,
 			name: "many", query: "eventName:GetSecretValue", stage: "Credential Access", severity: 3, tags: []string{"T1555.006"},
 			threshold: 11, window: 5},
+		// A value_count counts the field its condition names.
+		{src: "title: sweep\ncorrelation: {type: value_count, rules: [base_rule], group-by: [userIdentity.arn], timespan: 1m, condition: {field: requestParameters.secretId, gte: 10}}\n" + base,
+			name: "sweep", query: "eventName:GetSecretValue", stage: "Credential Access", severity: 3, tags: []string{"T1555.006"},
+			threshold: 10, window: 1, groupBy: "userIdentity.arn", distinct: "requestParameters.secretId"},
 		// A correlation without a title takes the base rule's; one reference as a plain string,
 		// group-by likewise (as pySigma reads them); its level wins over the base rule's.
 		{src: "correlation: {type: event_count, rules: base_rule, group-by: sourceipaddress, timespan: 30s, condition: {gte: 2}}\nlevel: critical\n" + base,
@@ -246,7 +258,7 @@ func TestImportBursts(t *testing.T) {
 			continue
 		}
 		if r.Name != c.name || r.Stage != c.stage || r.Severity != c.severity || strings.Join(r.Tags, ",") != strings.Join(c.tags, ",") ||
-			r.Threshold != c.threshold || r.Window != c.window || r.GroupBy != c.groupBy || !r.Bursts() ||
+			r.Threshold != c.threshold || r.Window != c.window || r.GroupBy != c.groupBy || r.Distinct != c.distinct || !r.Bursts() ||
 			r.Label != Label || !r.Enabled || r.Every != 60 {
 			t.Errorf("%s%.60q: %+v", c.file, c.src, r)
 		}
@@ -272,7 +284,7 @@ func TestImportBurstRefuses(t *testing.T) {
 	ok := "type: event_count, rules: [base_rule], timespan: 10m"
 	for _, c := range []struct{ src, want string }{
 		// Sigma 1 aggregations.
-		{legacy("10m", "sel | count(userName) by sourceIPAddress > 3"), "count(userName) counts distinct values of userName"},
+		{legacy("10m", "sel | count(user name) by sourceIPAddress > 3"), `count(user name): "user name" is not a field path`},
 		{legacy("10m", "sel | max(requestParameters.size) > 3"), "max(): only count()"},
 		{legacy("10m", "sel | count() by sourceIPAddress < 5"), "<: only > and >="},
 		{legacy("10m", "sel | count() by sourceIPAddress <= 5"), "<=: only > and >="},
@@ -295,7 +307,9 @@ func TestImportBurstRefuses(t *testing.T) {
 		{legacy("1w", "sel | count() > 5"), `"1w" is not a number and s, m, h or d`},
 		{legacy("10m", "['sel | count() > 5', sel]"), "an aggregation in a list of conditions has no equivalent"},
 		// Sigma 2 correlations.
-		{corr("type: value_count, rules: [base_rule], timespan: 10m, condition: {gte: 5, field: userName}"), `type "value_count" has no equivalent`},
+		{corr("type: value_count, rules: [base_rule], timespan: 10m, condition: {gte: 5}"), "a value_count names the field whose values it counts"},
+		{corr("type: event_count, rules: [base_rule], timespan: 10m, condition: {gte: 5, field: x}"), "field: only a value_count counts a field's values"},
+		{corr("type: value_count, rules: [base_rule], timespan: 10m, condition: {field: x}"), "no comparison"},
 		{corr("type: temporal, rules: [base_rule], timespan: 10m"), `type "temporal" has no equivalent`},
 		{corr("type: temporal_ordered, rules: [base_rule], timespan: 10m"), `type "temporal_ordered" has no equivalent`},
 		{corr("type: event_count, rules: [base_rule, other], timespan: 10m, condition: {gte: 5}"), "rules: 2 rules; a burst rule counts the matches of exactly one"},

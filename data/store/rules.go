@@ -30,6 +30,9 @@ type Rule struct {
 	Threshold int    `json:"threshold,omitempty"`
 	Window    int    `json:"window_minutes,omitempty"`
 	GroupBy   string `json:"group_by,omitempty"`
+	// Distinct, when set, makes a burst rule count the distinct values of this field among its
+	// matches (ten secrets, not ten reads of one) instead of the matches.
+	Distinct string `json:"distinct_field,omitempty"`
 
 	CheckedThrough int64     `json:"-"`        // events.id up to which it has run
 	LastRun        time.Time `json:"last_run"` // zero when it never ran
@@ -49,14 +52,14 @@ func (r Rule) Bursts() bool { return r.Threshold > 1 }
 var ErrNoRule = errors.New("no such rule")
 
 const ruleColumns = `r.id, r.name, r.description, r.query, r.every_minutes, r.stage, r.severity, r.label, r.tags,
-	r.enabled, r.builtin, r.threshold, r.window_minutes, r.group_by, r.checked_through, r.last_run, (SELECT count(*) FROM indicators i WHERE i.rule_id = r.id)`
+	r.enabled, r.builtin, r.threshold, r.window_minutes, r.group_by, r.distinct_field, r.checked_through, r.last_run, (SELECT count(*) FROM indicators i WHERE i.rule_id = r.id)`
 
 func scanRule(sc interface{ Scan(...any) error }) (Rule, error) {
 	var r Rule
 	var tags string
 	var last int64
 	if err := sc.Scan(&r.ID, &r.Name, &r.Description, &r.Query, &r.Every, &r.Stage, &r.Severity, &r.Label, &tags,
-		&r.Enabled, &r.Builtin, &r.Threshold, &r.Window, &r.GroupBy, &r.CheckedThrough, &last, &r.Matches); err != nil {
+		&r.Enabled, &r.Builtin, &r.Threshold, &r.Window, &r.GroupBy, &r.Distinct, &r.CheckedThrough, &last, &r.Matches); err != nil {
 		return Rule{}, err
 	}
 	if tags != "" {
@@ -106,8 +109,8 @@ func (s *Store) SaveRule(ctx context.Context, r Rule) (int64, error) {
 	tags := strings.Join(r.Tags, ",")
 	if r.ID == 0 {
 		res, err := tx.ExecContext(ctx, `INSERT INTO rules (name, description, query, every_minutes, stage, severity, label, tags,
-			enabled, builtin, threshold, window_minutes, group_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.Name, r.Description, r.Query, r.Every, r.Stage, r.Severity, r.Label, tags, r.Enabled, r.Builtin, r.Threshold, r.Window, r.GroupBy)
+			enabled, builtin, threshold, window_minutes, group_by, distinct_field) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.Name, r.Description, r.Query, r.Every, r.Stage, r.Severity, r.Label, tags, r.Enabled, r.Builtin, r.Threshold, r.Window, r.GroupBy, r.Distinct)
 		if err != nil {
 			return 0, fmt.Errorf("save rule %q: %w", r.Name, err)
 		}
@@ -116,19 +119,19 @@ func (s *Store) SaveRule(ctx context.Context, r Rule) (int64, error) {
 		}
 	} else {
 		var old Rule
-		if err := tx.QueryRowContext(ctx, `SELECT query, threshold, window_minutes, group_by FROM rules WHERE id = ?`, r.ID).Scan(
-			&old.Query, &old.Threshold, &old.Window, &old.GroupBy); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT query, threshold, window_minutes, group_by, distinct_field FROM rules WHERE id = ?`, r.ID).Scan(
+			&old.Query, &old.Threshold, &old.Window, &old.GroupBy, &old.Distinct); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				err = ErrNoRule
 			}
 			return 0, fmt.Errorf("save rule %q: %w", r.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE rules SET name = ?, description = ?, query = ?, every_minutes = ?, stage = ?,
-			severity = ?, label = ?, tags = ?, enabled = ?, threshold = ?, window_minutes = ?, group_by = ? WHERE id = ?`,
-			r.Name, r.Description, r.Query, r.Every, r.Stage, r.Severity, r.Label, tags, r.Enabled, r.Threshold, r.Window, r.GroupBy, r.ID); err != nil {
+			severity = ?, label = ?, tags = ?, enabled = ?, threshold = ?, window_minutes = ?, group_by = ?, distinct_field = ? WHERE id = ?`,
+			r.Name, r.Description, r.Query, r.Every, r.Stage, r.Severity, r.Label, tags, r.Enabled, r.Threshold, r.Window, r.GroupBy, r.Distinct, r.ID); err != nil {
 			return 0, fmt.Errorf("save rule %q: %w", r.Name, err)
 		}
-		if old.Query != r.Query || old.Threshold != r.Threshold || old.Window != r.Window || old.GroupBy != r.GroupBy {
+		if old.Query != r.Query || old.Threshold != r.Threshold || old.Window != r.Window || old.GroupBy != r.GroupBy || old.Distinct != r.Distinct {
 			if err := resetRule(ctx, tx, r.ID); err != nil {
 				return 0, fmt.Errorf("save rule %q: %w", r.Name, err)
 			}
@@ -162,12 +165,21 @@ func (s *Store) DeleteRule(ctx context.Context, id int64) error {
 }
 
 // Burst is what a burst rule counts: at least Min matches within Window that share the value of
-// Column, an events column aliased e (from query.GroupColumn; "" counts all matches together).
-// The zero Burst takes each match.
+// Column, an events column aliased e (from query.GroupColumn; "" counts all matches together);
+// or, with Distinct set, at least Min distinct values of it among them. The zero Burst takes each
+// match.
 type Burst struct {
-	Min    int
-	Window time.Duration
+	Min      int
+	Window   time.Duration
+	Column   string
+	Distinct Value
+}
+
+// Value is where an event's value of a field is: an events column aliased e, or else a JSON path
+// into the raw record ($.requestParameters.secretId). The zero Value is none.
+type Value struct {
 	Column string
+	Path   string
 }
 
 var groupColumn = regexp.MustCompile(`^e\.[a-z_]+$`)
@@ -177,8 +189,9 @@ var groupColumn = regexp.MustCompile(`^e\.[a-z_]+$`)
 // through must not pass events the full-text index lacks when f uses it (RuleMarks say how far).
 // With a Burst, only matches in a burst count, and a burst may take in matches of earlier runs.
 func (s *Store) RunRule(ctx context.Context, id int64, f Filter, b Burst, through int64, at time.Time) (int64, error) {
-	if b.Min > 1 && (b.Window <= 0 || b.Column != "" && !groupColumn.MatchString(b.Column)) {
-		return 0, fmt.Errorf("run rule %d: a burst of %d in %v by %q", id, b.Min, b.Window, b.Column)
+	if b.Min > 1 && (b.Window <= 0 || b.Column != "" && !groupColumn.MatchString(b.Column) ||
+		b.Distinct.Column != "" && !groupColumn.MatchString(b.Distinct.Column)) {
+		return 0, fmt.Errorf("run rule %d: a burst of %d in %v by %q of %+v", id, b.Min, b.Window, b.Column, b.Distinct)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -196,7 +209,7 @@ func (s *Store) RunRule(ctx context.Context, id int64, f Filter, b Burst, throug
 	if through > from {
 		where, args := f.whereClause()
 		src := "events e"
-		if f.needsJSON() {
+		if f.needsJSON() || b.Min > 1 && b.Distinct.Path != "" {
 			src = "events e CROSS JOIN event_json j ON j.id = e.id"
 		}
 		if b.Min > 1 {
@@ -221,9 +234,9 @@ func (s *Store) RunRule(ctx context.Context, id int64, f Filter, b Burst, throug
 }
 
 // burstIndicators adds the matches of the events from+1..through that are in a burst: b.Min or
-// more matches of one group within b.Window. A burst holding a new match lies within b.Window
-// of it either side, so only matches in that span are read, old ones included; per group,
-// sorted by time, a sliding window finds the bursts.
+// more matches (or distinct values) of one group within b.Window. A burst holding a new match
+// lies within b.Window of it either side, so only matches in that span are read, old ones
+// included; per group, sorted by time, a sliding window finds the bursts.
 func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where string, args []any, b Burst, from, through int64) (int64, error) {
 	var lo, hi sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT min(e.time), max(e.time) FROM `+src+` WHERE e.id > ? AND e.id <= ? AND `+where,
@@ -235,25 +248,51 @@ func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where strin
 	if group == "" {
 		group = "''"
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.time, `+group+` FROM `+src+` WHERE e.time > ? AND e.time < ? AND e.id <= ? AND `+
-		where+` ORDER BY 3, e.time`, append([]any{lo.Int64 - w, hi.Int64 + w, through}, args...)...)
+	value, pre := "''", []any{}
+	switch {
+	case b.Distinct.Column != "":
+		value = "coalesce(" + b.Distinct.Column + ", '')"
+	case b.Distinct.Path != "":
+		// A value of any JSON type counts by its JSON text; absent or null, not at all.
+		value, pre = "coalesce(json_quote(json_extract(j.json, ?)), '')", []any{b.Distinct.Path}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.time, `+group+`, `+value+` FROM `+src+` WHERE e.time > ? AND e.time < ? AND e.id <= ? AND `+
+		where+` ORDER BY 3, e.time`, append(append(pre, lo.Int64-w, hi.Int64+w, through), args...)...)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
-	type match struct{ id, time int64 }
+	type match struct {
+		id, time int64
+		value    string
+	}
 	var burst []match // in the bursts found so far, to add once the read is done
 	var run []match   // the current group's matches
 	var cur string
+	distinct := b.Distinct != Value{}
+	seen := map[string]int{} // values in the window and how often, when counting distinct ones
 	flush := func() {
 		done := 0 // run[:done] are in burst already
+		clear(seen)
 		for i, j := 0, 0; i < len(run); i++ {
 			for j < len(run) && run[j].time-run[i].time < w {
+				if v := run[j].value; distinct && v != "" && v != "null" {
+					seen[v]++
+				}
 				j++
 			}
-			if j-i >= b.Min {
+			n := j - i
+			if distinct {
+				n = len(seen)
+			}
+			if n >= b.Min {
 				burst = append(burst, run[max(i, done):j]...)
 				done = j
+			}
+			if v := run[i].value; distinct && seen[v] > 0 {
+				if seen[v]--; seen[v] == 0 {
+					delete(seen, v)
+				}
 			}
 		}
 		run = run[:0]
@@ -261,7 +300,7 @@ func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where strin
 	for rows.Next() {
 		var m match
 		var g string
-		if err := rows.Scan(&m.id, &m.time, &g); err != nil {
+		if err := rows.Scan(&m.id, &m.time, &g, &m.value); err != nil {
 			return 0, err
 		}
 		if g != cur {

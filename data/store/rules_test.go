@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +123,59 @@ func TestRunRuleBursts(t *testing.T) {
 	// The group column is SQL: only a plain column of events is taken.
 	if _, err := st.RunRule(ctx, ip, f, Burst{Min: 5, Window: time.Minute, Column: "e.source_ip); DROP TABLE rules; --"}, 100, time.Now()); err == nil {
 		t.Error("a group column of SQL was run")
+	}
+}
+
+// secretRead is a GetSecretValue by user of secret at t.
+func secretRead(user, secret string, t time.Time, n int) []byte {
+	return fmt.Appendf(nil, `{"eventVersion":"1.08","eventID":"%s-%d","eventTime":"%s","eventSource":"secretsmanager.amazonaws.com",`+
+		`"eventName":"GetSecretValue","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.9","userIdentity":{"type":"IAMUser",`+
+		`"arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333"},"requestParameters":{"secretId":"%s"}}`,
+		user, n, t.Format(time.RFC3339), user, secret)
+}
+
+// TestRunRuleDistinct: a burst of distinct values counts different secrets, not reads: an
+// application re-reading its three is no sweep, six different ones within a minute are.
+func TestRunRuleDistinct(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 9, 10, 0, 0, 0, time.UTC)
+	var raws [][]byte
+	for i := range 12 {
+		raws = append(raws, secretRead("app", fmt.Sprintf("app/db-%d", i%3), t0.Add(time.Duration(i)*4*time.Second), i))
+	}
+	for i := range 6 {
+		raws = append(raws, secretRead("mallory", fmt.Sprintf("prod/key-%d", i), t0.Add(time.Duration(i)*5*time.Second), i))
+	}
+	// Six different secrets, but over six minutes: never five within one.
+	for i := range 6 {
+		raws = append(raws, secretRead("slow", fmt.Sprintf("prod/key-%d", i), t0.Add(time.Duration(i)*time.Minute), i))
+	}
+	st := newCase(t, raws)
+	f := compiled(t, "eventName:GetSecretValue")
+	id, err := st.SaveRule(ctx, Rule{Name: "sweep", Query: "q", Severity: 5, Every: 60, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark, _ := st.EventsMark(ctx)
+	b := Burst{Min: 5, Window: time.Minute, Column: "e.principal_arn", Distinct: Value{Path: "$.requestParameters.secretId"}}
+	if n, err := st.RunRule(ctx, id, f, b, mark, time.Now()); err != nil || n != 6 {
+		t.Fatalf("distinct secrets: %d indicators, %v; want mallory's 6", n, err)
+	}
+	for _, e := range ruleEvents(t, st, id) {
+		if !strings.HasPrefix(e, "mallory-") {
+			t.Errorf("indicator %s is not mallory's", e)
+		}
+	}
+	// Counting reads instead, the application's twelve within 44 s are a burst too.
+	id2, _ := st.SaveRule(ctx, Rule{Name: "reads", Query: "q", Severity: 5, Every: 60, Enabled: true})
+	b.Distinct = Value{}
+	if n, _ := st.RunRule(ctx, id2, f, b, mark, time.Now()); n != 18 {
+		t.Errorf("counting reads: %d; want the application's 12 and mallory's 6", n)
+	}
+	// A distinct column: one event name, never five.
+	id3, _ := st.SaveRule(ctx, Rule{Name: "calls", Query: "q", Severity: 5, Every: 60, Enabled: true})
+	b.Distinct = Value{Column: "e.event_name"}
+	if n, _ := st.RunRule(ctx, id3, f, b, mark, time.Now()); n != 0 {
+		t.Errorf("distinct event names: %d; want none", n)
 	}
 }
