@@ -40,6 +40,19 @@ func (c *Case) Search(ctx context.Context, f store.Filter, limit int, fn func(st
 	return c.st.Search(ctx, f, limit, fn)
 }
 
+// NameRules sets, on each hit a rule matched, the name of the matching rule of highest severity.
+func (c *Case) NameRules(ctx context.Context, hits []store.Hit) error {
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	names, err := c.st.EventRuleNames(ctx, ids)
+	for i := range hits {
+		hits[i].Rule = names[hits[i].ID]
+	}
+	return err
+}
+
 // Count is the number of events matching f.
 func (c *Case) Count(ctx context.Context, f store.Filter) (int64, error) { return c.st.Count(ctx, f) }
 

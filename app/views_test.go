@@ -202,6 +202,23 @@ func TestOverviewAnomalyRules(t *testing.T) {
 	if r := ov.AnomalyRules["quiet"]; r.Name != "Reads from the address" {
 		t.Errorf("the first reads' anomaly names %q", r.Name)
 	}
+	// Search hits name the rule of highest severity that matched each.
+	var hits []store.Hit
+	if err := c.Search(ctx, store.Filter{}, 0, func(h store.Hit) error { hits = append(hits, h); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.NameRules(ctx, hits); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hits {
+		want := map[string]string{"203.0.113.7": "Reads from the address", "198.51.100.1": "Any read"}[h.SourceIP]
+		if h.SourceIP == "198.51.100.1" && h.ErrorCode != "" {
+			want = "Denied reads" // e09: severity 4 over 2
+		}
+		if h.Rule != want {
+			t.Errorf("%s from %s names rule %q, want %q", h.EventID, h.SourceIP, h.Rule, want)
+		}
+	}
 	// The charts' marks: per bin, the address rule (severity 7) and its events there (object
 	// reads are outbound); the rules under severity 5 are not marked.
 	var marks []string

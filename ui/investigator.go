@@ -43,8 +43,9 @@ var hitColumns = []column[*store.Hit]{
 	{"Event", 170, func(h *store.Hit) string { return h.EventName }},
 	{"Principal", 250, func(h *store.Hit) string { return shortPrincipal(h) }},
 	{"Address", 120, func(h *store.Hit) string { return h.SourceIP }},
-	{"Region", 100, func(h *store.Hit) string { return h.Region }},
+	{"Rule", 200, func(h *store.Hit) string { return h.Rule }}, // the rule of highest severity that matched it
 	{"Error", 130, func(h *store.Hit) string { return h.ErrorCode }},
+	{"Region", 100, func(h *store.Hit) string { return h.Region }},
 }
 
 // investigator searches every field of every event: a query, its newest matches, and the chosen
@@ -193,6 +194,9 @@ func (iv *investigator) run() {
 			hits = append(hits, h)
 			return nil
 		})
+		if err == nil {
+			err = iv.v.c.NameRules(ctx, hits)
+		}
 		return hits, err
 	}, func(hits []store.Hit, err error) {
 		if gen != iv.gen {
@@ -512,6 +516,9 @@ func (iv *investigator) showMore() {
 			page = append(page, h)
 			return nil
 		})
+		if err == nil {
+			err = iv.v.c.NameRules(ctx, page)
+		}
 		return page, err
 	}, func(page []store.Hit, err error) {
 		iv.more.Enable()

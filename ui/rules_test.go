@@ -60,8 +60,9 @@ func TestRulesOnOpen(t *testing.T) {
 	}
 	test.Tap(findButton(s.view.overview.content, want))
 	settle(t, s)
-	if iv := s.view.investigator; s.view.current != screenInvestigator || len(iv.hits) != 1 || iv.hits[0].EventName != "ListBuckets" {
-		t.Errorf("the indicator searched %q and found %d events", iv.query.Text, len(iv.hits))
+	if iv := s.view.investigator; s.view.current != screenInvestigator || len(iv.hits) != 1 || iv.hits[0].EventName != "ListBuckets" ||
+		iv.hits[0].Rule != "Instance credentials listing buckets" {
+		t.Errorf("the indicator searched %q and found %d events (%+v)", iv.query.Text, len(iv.hits), iv.hits)
 	}
 
 	// Disabling a rule keeps it, off.

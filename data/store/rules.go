@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -430,6 +431,34 @@ func (s *Store) EventRules(ctx context.Context, from, to time.Time) (map[string]
 			return nil, fmt.Errorf("rules of events: %w", err)
 		}
 		out[id] = rule // the last, of highest severity, stays
+	}
+	return out, rows.Err()
+}
+
+// EventRuleNames maps events (events.id) that rules matched to the name of the matching rule
+// of highest severity (ties by name).
+func (s *Store) EventRuleNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT i.event_id, r.name FROM indicators i JOIN rules r ON r.id = i.rule_id
+		WHERE i.event_id IN (SELECT value FROM json_each(?)) ORDER BY r.severity, r.name DESC`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("rules of events: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("rules of events: %w", err)
+		}
+		out[id] = name // the last, of highest severity, stays
 	}
 	return out, rows.Err()
 }

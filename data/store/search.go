@@ -48,6 +48,9 @@ type Hit struct {
 	MFA              bool            `json:"mfa"`
 	Direction        string          `json:"direction,omitempty"`
 	Raw              json.RawMessage `json:"raw"`
+	// Rule names the rule of highest severity that matched the event, when asked for (see
+	// Store.EventRuleNames); no part of the record or of the command line's output.
+	Rule string `json:"-"`
 }
 
 // hitColumns are the columns scanned into a Hit, in scanHit's order; j.json is the raw event.
