@@ -389,3 +389,25 @@ func TestTimelineZooms(t *testing.T) {
 		t.Error("a tap left of the axis found a bin")
 	}
 }
+
+// TestPivotListsRules: a pivot lists the rules that matched its events; choosing one closes the
+// pivots and searches that rule's matches among them.
+func TestPivotListsRules(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	s.view.drill.addrTable.Select(widget.TableCellID{Row: 0, Col: 0})
+	settle(t, s)
+	top := s.win.Canvas().Overlays().Top()
+	link := findLink(top, "6 medium · Instance credentials listing buckets")
+	if link == nil {
+		t.Fatalf("the address's pivot lists no rule: %q", overlayTexts(top))
+	}
+	test.TapAt(link, fyne.NewPos(link.MinSize().Width/2, link.MinSize().Height/2))
+	settle(t, s)
+	iv := s.view.investigator
+	if len(s.view.dialogs) != 0 || s.view.current != screenInvestigator ||
+		iv.query.Text != `sourceIPAddress:203.0.113.7 rule:"Instance credentials listing buckets"` || len(iv.hits) != 1 {
+		t.Errorf("the rule's link: %d pivots open, query %q, %d events", len(s.view.dialogs), iv.query.Text, len(iv.hits))
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/query"
 	"github.com/trailscope/trailscope/data/store"
 )
 
@@ -127,7 +128,7 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 			v.s.showError(strings.ToLower(title[:1])+title[1:], err)
 			return
 		}
-		d := dialog.NewCustomWithoutButtons(title, container.NewVScroll(pivotContent(v, r, chartW)), v.s.win)
+		d := dialog.NewCustomWithoutButtons(title, container.NewVScroll(pivotContent(v, r, chartW, search)), v.s.win)
 		// For a ticket or a report: the profile as aligned text, under the pivot's title.
 		copyText := widget.NewButtonWithIcon("Copy as text", theme.ContentCopyIcon(), func() {
 			v.s.app.Clipboard().SetContent(title + "\n\n" + profileText(r.p))
@@ -174,9 +175,10 @@ func timelinePoints(p *store.Profile) (pts []finding.Point, from, to time.Time, 
 	return pts, p.Timeline[0].Start.Add(-bin), p.Timeline[len(p.Timeline)-1].Start.Add(2 * bin), bin
 }
 
-// pivotContent lays a profile out: a summary line, the timeline, then each list, with every
-// value that has a pivot of its own as a link to it.
-func pivotContent(v *caseView, r pivotResult, chartW float32) fyne.CanvasObject {
+// pivotContent lays a profile out: a summary line, the timeline, the rules that matched its
+// events, then each list, with every value that has a pivot of its own as a link to it. search is
+// the query of the profile's events.
+func pivotContent(v *caseView, r pivotResult, chartW float32, search string) fyne.CanvasObject {
 	p := r.p
 	if p.Events == 0 {
 		noun := map[string]string{app.PivotIP: "address", app.PivotEvent: "call", app.PivotKey: "key"}[p.Kind]
@@ -222,6 +224,27 @@ func pivotContent(v *caseView, r pivotResult, chartW float32) fyne.CanvasObject 
 			}
 			box.Add(container.NewBorder(nil, nil, nil, container.NewGridWrap(fyne.NewSize(220, 36),
 				numbers(count(a.Success)+" succeeded", count(a.Failure)+" failed")), name))
+		}
+	}
+	if len(p.Rules) > 0 {
+		// What the rules found among these events: each searches its matches here.
+		box.Add(bold("Rules that matched"))
+		for _, rc := range p.Rules {
+			h := widget.NewHyperlink(fmt.Sprintf("%d %s · %s", rc.Severity, finding.Severity(rc.Severity), rc.Name), nil)
+			h.Truncation = fyne.TextTruncateEllipsis
+			name := rc.Name
+			h.OnTapped = func() {
+				q, err := andQuery(search, query.FieldValue(query.RuleField, name))
+				if err != nil {
+					v.s.showError("rule "+name, err)
+					return
+				}
+				for _, d := range slices.Clone(v.dialogs) {
+					d.Hide()
+				}
+				v.investigate(q)
+			}
+			box.Add(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(90, 36), numbers(count(rc.Events))), nil, h))
 		}
 	}
 	calls("First used inside the anomaly's window", p.NewAPIs, false)
@@ -301,6 +324,12 @@ func profileText(p *store.Profile) string {
 		fmt.Fprintf(&b, "\n%s\n", title)
 		for _, c := range cs {
 			fmt.Fprintf(&b, "  %9d  %s\n", c.Events, c.Value)
+		}
+	}
+	if len(p.Rules) > 0 {
+		b.WriteString("\nRules that matched\n")
+		for _, rc := range p.Rules {
+			fmt.Fprintf(&b, "  %9d  %s (severity %d)\n", rc.Events, rc.Name, rc.Severity)
 		}
 	}
 	section("Identities", p.Identities)

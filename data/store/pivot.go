@@ -54,6 +54,15 @@ type Profile struct {
 	Identities []Count `json:"identities,omitempty"`
 	// NewAPIs (principal pivot) are APIs the principal first used inside the window.
 	NewAPIs []APICount `json:"new_apis,omitempty"`
+	// Rules that matched these events, highest severity first.
+	Rules []RuleCount `json:"rules,omitempty"`
+}
+
+// RuleCount is a rule and how many of a profile's events it matched.
+type RuleCount struct {
+	Name     string `json:"name"`
+	Severity int    `json:"severity"`
+	Events   int64  `json:"events"`
 }
 
 // PivotIP profiles a source address: first and last seen, timeline, principals, APIs with
@@ -242,6 +251,9 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 		return p, nil
 	}
 	p.FirstSeen, p.LastSeen = time.UnixMilli(first).UTC(), time.UnixMilli(last).UTC()
+	if p.Rules, err = s.pivotRules(ctx, where, args, lo, hi); err != nil {
+		return nil, fmt.Errorf("pivot %s %s: %w", kind, value, err)
+	}
 	top := opt.Top
 	if top <= 0 {
 		top = 50
@@ -269,6 +281,26 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 		p.APIs = p.APIs[:top]
 	}
 	return p, nil
+}
+
+// pivotRules counts, per rule, the events matching where in [lo, hi) that it matched.
+func (s *Store) pivotRules(ctx context.Context, where string, args []any, lo, hi int64) ([]RuleCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT r.name, r.severity, count(*) FROM indicators i JOIN rules r ON r.id = i.rule_id
+		WHERE i.event_id IN (SELECT e.id FROM events e WHERE (`+where+`) AND e.time >= ? AND e.time < ?)
+		GROUP BY r.id ORDER BY r.severity DESC, 3 DESC, r.name`, append(append([]any{}, args...), lo, hi)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RuleCount
+	for rows.Next() {
+		var c RuleCount
+		if err := rows.Scan(&c.Name, &c.Severity, &c.Events); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // unpack splits a packed row (each value as its byte length, ':' and its bytes) into out; ok is
