@@ -149,7 +149,7 @@ func (c *Case) anomalyRules(ctx context.Context, as []finding.Anomaly, hits []Ru
 	for _, a := range as {
 		for _, id := range a.EventIDs {
 			r, ok := byID[byEvent[id]]
-			if best, had := out[a.ID]; ok && (!had || r.Severity > best.Severity || r.Severity == best.Severity && r.Name < best.Name) {
+			if best, had := out[a.ID]; ok && (!had || outranks(r, best)) {
 				out[a.ID] = r
 			}
 		}
@@ -187,7 +187,7 @@ func (c *Case) ruleMarks(ctx context.Context, from, to time.Time, hits []RuleHit
 			continue
 		}
 		if n := len(out); n > 0 && out[n-1].Direction == b.Direction && out[n-1].From.Equal(b.Start) {
-			if best := out[n-1].Rule; r.Severity > best.Severity || r.Severity == best.Severity && r.Name < best.Name {
+			if outranks(r, out[n-1].Rule) {
 				out[n-1].Rule, out[n-1].Events = r, b.Events
 			}
 			continue
@@ -208,6 +208,12 @@ func (c *Case) Bin(ctx context.Context) (time.Duration, error) {
 		m = 5
 	}
 	return time.Duration(m) * time.Minute, nil
+}
+
+// outranks reports whether rule a comes before b where one rule speaks for several: the higher
+// severity, then the name (as store.EventRules orders them).
+func outranks(a, b store.Rule) bool {
+	return a.Severity > b.Severity || a.Severity == b.Severity && a.Name < b.Name
 }
 
 func minTime(a, b time.Time) time.Time {
