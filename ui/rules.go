@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,17 @@ func firesOn(r *store.Rule) string {
 		}
 	}
 	return fmt.Sprintf("%s in %d min", n, r.Window)
+}
+
+// windowWords says a burst window as the editor's choices do: "10 minutes", "1 hour", or
+// "7 minutes" for one that is none of them.
+func windowWords(minutes int) string {
+	for _, w := range burstWindows {
+		if w.minutes == minutes {
+			return w.words
+		}
+	}
+	return fmt.Sprintf("%d minutes", minutes)
 }
 
 // burstWindows are the choices of a burst rule's window.
@@ -465,7 +477,7 @@ func showRuleEditor(v *caseView, r store.Rule) {
 }
 
 // burstEditor is the editor's "Fires on" row: on each match, or on a burst of at least N
-// matches within a window, counted per value of a field.
+// matches (or distinct values of a field) within a window, counted per value of a field.
 type burstEditor struct {
 	content       fyne.CanvasObject
 	mode          *widget.RadioGroup
@@ -485,13 +497,8 @@ func newBurstEditor(r store.Rule, esc func()) *burstEditor {
 	b.n = newEscEntry(false, esc)
 	b.n.SetText("5")
 	var windows []string
-	own := r.Bursts() // a window of the rule's own (an imported one's), kept as a choice
 	for _, w := range burstWindows {
 		windows = append(windows, w.words)
-		own = own && w.minutes != r.Window
-	}
-	if own {
-		windows = append(windows, fmt.Sprintf("%d minutes", r.Window))
 	}
 	b.window = widget.NewSelect(windows, nil)
 	b.window.SetSelected("10 minutes")
@@ -499,12 +506,10 @@ func newBurstEditor(r store.Rule, esc func()) *burstEditor {
 	b.group.SetSelected(query.GroupFields[0])
 	if r.Bursts() {
 		b.n.SetText(strconv.Itoa(r.Threshold))
-		b.window.SetSelected(fmt.Sprintf("%d minutes", r.Window))
-		for _, w := range burstWindows {
-			if w.minutes == r.Window {
-				b.window.SetSelected(w.words)
-			}
+		if w := windowWords(r.Window); !slices.Contains(windows, w) {
+			b.window.Options = append(b.window.Options, w) // an imported rule's own window stays a choice
 		}
+		b.window.SetSelected(windowWords(r.Window))
 		b.group.SetSelected(groupAll)
 		if r.GroupBy != "" {
 			b.group.SetSelected(r.GroupBy)
@@ -552,7 +557,7 @@ func (b *burstEditor) read(r *store.Rule) error {
 			r.Window = w.minutes
 		}
 	}
-	if r.Window == 0 { // a rule's own window, not among the choices
+	if r.Window == 0 { // a rule's own window, not among the choices: "7 minutes"
 		fmt.Sscanf(b.window.Selected, "%d minutes", &r.Window)
 	}
 	if b.group.Selected != groupAll {

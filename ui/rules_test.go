@@ -328,3 +328,22 @@ func TestRuleSavedDuringRun(t *testing.T) {
 		t.Errorf("after the runs, the Rules screen lists the new rule at %d (again %v)", i, v.rulesAgain)
 	}
 }
+
+// TestBurstEditorKeepsOwnWindow: a rule whose window is none of the editor's choices (an
+// imported one's) keeps it through the editor.
+func TestBurstEditorKeepsOwnWindow(t *testing.T) {
+	b := newBurstEditor(store.Rule{Threshold: 4, Window: 7, GroupBy: "sourceIPAddress", Distinct: "eventName"}, nil)
+	var r store.Rule
+	if err := b.read(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Threshold != 4 || r.Window != 7 || r.GroupBy != "sourceIPAddress" || r.Distinct != "eventName" {
+		t.Errorf("read back %+v", r)
+	}
+	b.window.SetSelected("1 hour")
+	b.distinct.SetText("")
+	b.group.SetSelected(groupAll)
+	if err := b.read(&r); err != nil || r.Window != 60 || r.Distinct != "" || r.GroupBy != "" {
+		t.Errorf("after choosing an hour, all together, no distinct field: %+v, %v", r, err)
+	}
+}
