@@ -253,6 +253,24 @@ func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, er
 	return added, nil
 }
 
+// PreviewRule counts the events r would make indicators of over the whole case, without saving
+// it: to try a threshold before keeping it.
+func (c *Case) PreviewRule(ctx context.Context, r store.Rule) (int64, error) {
+	if strings.TrimSpace(r.Name) == "" {
+		r.Name = "preview" // a rule tried before it is named
+	}
+	r.GroupBy = query.CanonicalField(strings.TrimSpace(r.GroupBy))
+	r.Distinct = query.CanonicalField(strings.TrimSpace(r.Distinct))
+	if err := ValidateRule(r); err != nil {
+		return 0, err
+	}
+	f, err := Compile(r.Query, time.Time{}, time.Time{})
+	if err != nil {
+		return 0, fmt.Errorf("query: %w", err)
+	}
+	return c.st.RuleMatches(ctx, f, burstOf(r))
+}
+
 // MatchesQuery is the query that finds the events a rule matched (its indicators): for a burst
 // rule, fewer than its own query finds.
 func MatchesQuery(r store.Rule) string { return query.FieldValue(query.RuleField, r.Name) }

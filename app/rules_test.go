@@ -308,6 +308,20 @@ func TestBurstRules(t *testing.T) {
 	if n, err := c.RunRules(ctx, now, false); err != nil || n != 10 {
 		t.Fatalf("window 9: %d indicators, %v; want all 10 reads", n, err)
 	}
+	// A preview counts the same without saving, whatever the window.
+	for window, want := range map[int]int64{8: 0, 9: 10} {
+		p := r
+		p.Window, p.Name = window, ""
+		if n, err := c.PreviewRule(ctx, p); err != nil || n != want {
+			t.Errorf("preview with window %d: %d, %v; want %d", window, n, err, want)
+		}
+	}
+	if n, err := c.PreviewRule(ctx, store.Rule{Query: "eventName:GetObject -errorCode:*", Severity: 5, Every: 60}); err != nil || n != 8 {
+		t.Errorf("preview of a rule taking each match: %d, %v; want 8", n, err)
+	}
+	if _, err := c.PreviewRule(ctx, store.Rule{Query: "eventName:(", Severity: 5, Every: 60}); err == nil || !strings.HasPrefix(err.Error(), "query:") {
+		t.Errorf("preview of a bad query: %v", err)
+	}
 	r.Query = "eventName:GetObject -errorCode:*" // e08 and e09 are refused: each address has 4 left
 	if _, err := c.SaveRule(ctx, r); err != nil {
 		t.Fatal(err)

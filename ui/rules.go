@@ -116,6 +116,7 @@ type rulesView struct {
 	title, meta, desc, query *widget.Label
 	show, edit, toggle, del  *widget.Button
 	export, search           *widget.Button
+	detail                   *fyne.Container // the rule shown
 }
 
 func newRulesView(v *caseView) *rulesView {
@@ -192,11 +193,11 @@ func newRulesView(v *caseView) *rulesView {
 	})
 	rv.clearRule()
 
-	detail := container.NewVBox(rv.title, rv.meta, rv.desc, bold("Query"), rv.query,
+	rv.detail = container.NewVBox(rv.title, rv.meta, rv.desc, bold("Query"), rv.query,
 		container.NewHBox(rv.show, rv.search, rv.edit), container.NewHBox(rv.toggle, rv.del, rv.export))
 	head := container.NewBorder(nil, nil, widget.NewLabelWithStyle("Rules", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewHBox(importSigma, runNow, newRule), rv.status)
-	split := container.NewHSplit(rv.table, container.NewVScroll(detail))
+	split := container.NewHSplit(rv.table, container.NewVScroll(rv.detail))
 	split.Offset = 0.65
 	rv.content = container.NewBorder(head, nil, nil, nil, split)
 	return rv
@@ -284,6 +285,9 @@ func (rv *rulesView) showRule(i int) {
 	for _, b := range []*widget.Button{rv.show, rv.search, rv.edit, rv.toggle, rv.del, rv.export} {
 		b.Enable()
 	}
+	// Wrapped texts of another length: lay the details out again, or the next rule's
+	// description runs over its query (seen going from a short one to a long one).
+	rv.detail.Refresh()
 }
 
 func (rv *rulesView) clearRule() {
@@ -428,7 +432,8 @@ func showRuleEditor(v *caseView, r store.Rule) {
 	if r.ID != 0 {
 		title = "Edit rule"
 	}
-	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+	// read is the rule as the form has it; an error names what is wrong.
+	read := func() (store.Rule, error) {
 		out := r
 		out.Name, out.Description, out.Query, out.Label = name.Text, desc.Text, q.Text, label.Text
 		out.Stage = stage.Selected
@@ -448,18 +453,48 @@ func showRuleEditor(v *caseView, r store.Rule) {
 			}
 		}
 		out.Enabled = enabled.Checked
-		if err := fires.read(&out); err != nil {
-			problem.SetText(err.Error())
+		return out, fires.read(&out)
+	}
+	say := func(text string, imp widget.Importance) {
+		problem.Importance = imp
+		problem.SetText(text)
+	}
+	// Test counts what the rule would match in this case, before it is kept: thresholds are
+	// tried so.
+	var trial int
+	test := widget.NewButtonWithIcon("Test", theme.MediaPlayIcon(), func() {
+		out, err := read()
+		if err != nil {
+			say(err.Error(), widget.DangerImportance)
 			return
 		}
-		if err := app.ValidateRule(out); err != nil {
-			problem.SetText(err.Error())
+		trial++
+		n := trial
+		say("Counting what it would match…", widget.MediumImportance)
+		do(v, func(ctx context.Context) (int64, error) { return v.c.PreviewRule(ctx, out) }, func(matches int64, err error) {
+			if n != trial {
+				return // a later test is under way
+			}
+			if err != nil {
+				say(err.Error(), widget.DangerImportance)
+				return
+			}
+			say(fmt.Sprintf("It would match %s in this case.", counted(matches, "event", "events")), widget.MediumImportance)
+		})
+	})
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+		out, err := read()
+		if err == nil {
+			err = app.ValidateRule(out)
+		}
+		if err != nil {
+			say(err.Error(), widget.DangerImportance)
 			return
 		}
 		v.wrote = true
 		do(v, func(ctx context.Context) (int64, error) { return v.c.SaveRule(ctx, out) }, func(_ int64, err error) {
 			if err != nil {
-				problem.SetText(err.Error()) // a name another rule has
+				say(err.Error(), widget.DangerImportance) // a name another rule has
 				return
 			}
 			d.Hide()
@@ -469,7 +504,7 @@ func showRuleEditor(v *caseView, r store.Rule) {
 	})
 	save.Importance = widget.HighImportance
 	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(form, problem), v.s.win)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.Hide), save})
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", d.Hide), test, save})
 	d.Resize(fyne.NewSize(820, 600))
 	v.trackDialog(d, nil)
 	d.Show()

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -238,6 +239,14 @@ func TestBurstRuleInEditor(t *testing.T) {
 	count.SetText("2")
 	window.SetSelected("1 minute")
 	group.SetSelected("sourceIPAddress")
+	test.Tap(findButton(top, "Test"))
+	settle(t, s)
+	var tried string
+	for _, txt := range overlayTexts(top) {
+		if strings.HasPrefix(txt, "It would match ") {
+			tried = txt
+		}
+	}
 	test.Tap(findButton(top, "Save"))
 	settle(t, s)
 	if s.win.Canvas().Overlays().Top() != nil {
@@ -266,6 +275,9 @@ func TestBurstRuleInEditor(t *testing.T) {
 	}
 	if r.Threshold != 2 || r.Window != 1 || r.GroupBy != "sourceIPAddress" || r.Matches != want || want == 0 || want == total {
 		t.Fatalf("saved %+v; want a burst of 2 in a minute by address, matching %d of the %d events", r, want, total)
+	}
+	if wantTried := fmt.Sprintf("It would match %s in this case.", counted(want, "event", "events")); tried != wantTried {
+		t.Errorf("Test said %q, want %q", tried, wantTried)
 	}
 	if got := firesOn(&r); got != "2+ in 1 min" {
 		t.Errorf("Fires on column %q", got)

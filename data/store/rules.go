@@ -185,14 +185,23 @@ type Value struct {
 
 var groupColumn = regexp.MustCompile(`^e\.[a-z_]+$`)
 
+// check refuses a burst without a window, or whose columns are anything but plain columns of
+// events (they are pasted into SQL).
+func (b Burst) check() error {
+	if b.Min > 1 && (b.Window <= 0 || b.Column != "" && !groupColumn.MatchString(b.Column) ||
+		b.Distinct.Column != "" && !groupColumn.MatchString(b.Distinct.Column)) {
+		return fmt.Errorf("a burst of %d in %v by %q of %+v", b.Min, b.Window, b.Column, b.Distinct)
+	}
+	return nil
+}
+
 // RunRule records as indicators the events matching f (the rule's compiled query) that arrived
 // since the rule last ran, up to through, and notes the run; it returns how many it added.
 // through must not pass events the full-text index lacks when f uses it (RuleMarks say how far).
 // With a Burst, only matches in a burst count, and a burst may take in matches of earlier runs.
 func (s *Store) RunRule(ctx context.Context, id int64, f Filter, b Burst, through int64, at time.Time) (int64, error) {
-	if b.Min > 1 && (b.Window <= 0 || b.Column != "" && !groupColumn.MatchString(b.Column) ||
-		b.Distinct.Column != "" && !groupColumn.MatchString(b.Distinct.Column)) {
-		return 0, fmt.Errorf("run rule %d: a burst of %d in %v by %q of %+v", id, b.Min, b.Window, b.Column, b.Distinct)
+	if err := b.check(); err != nil {
+		return 0, fmt.Errorf("run rule %d: %w", id, err)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -234,15 +243,52 @@ func (s *Store) RunRule(ctx context.Context, id int64, f Filter, b Burst, throug
 	return added, tx.Commit()
 }
 
-// burstIndicators adds the matches of the events from+1..through that are in a burst: b.Min or
-// more matches (or distinct values) of one group within b.Window. A burst holding a new match
-// lies within b.Window of it either side, so only matches in that span are read, old ones
-// included; per group, sorted by time, a sliding window finds the bursts.
+// querier runs a query: a transaction of the writer, or the read pool.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// burstMatch is a match of a burst rule: its event, time and value of the distinct field.
+type burstMatch struct {
+	id, time int64
+	value    string
+}
+
+// burstIndicators adds the matches of the events from+1..through that are in a burst as
+// indicators of rule id.
 func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where string, args []any, b Burst, from, through int64) (int64, error) {
-	var lo, hi sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT min(e.time), max(e.time) FROM `+src+` WHERE e.id > ? AND e.id <= ? AND `+where,
-		append([]any{from, through}, args...)...).Scan(&lo, &hi); err != nil || !lo.Valid {
+	burst, err := burstMatches(ctx, tx, src, where, args, b, from, through)
+	if err != nil || len(burst) == 0 {
 		return 0, err
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO indicators (rule_id, event_id, time) VALUES (?, ?, ?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer ins.Close()
+	var added int64
+	for _, m := range burst {
+		res, err := ins.ExecContext(ctx, id, m.id, m.time)
+		if err != nil {
+			return added, err
+		}
+		n, _ := res.RowsAffected()
+		added += n
+	}
+	return added, nil
+}
+
+// burstMatches finds the matches in a burst, among those of the events from+1..through and
+// those near them: b.Min or more matches (or distinct values) of one group within b.Window. A
+// burst holding a new match lies within b.Window of it either side, so only matches in that
+// span are read, old ones included; per group, sorted by time, a sliding window finds the
+// bursts.
+func burstMatches(ctx context.Context, q querier, src, where string, args []any, b Burst, from, through int64) ([]burstMatch, error) {
+	var lo, hi sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT min(e.time), max(e.time) FROM `+src+` WHERE e.id > ? AND e.id <= ? AND `+where,
+		append([]any{from, through}, args...)...).Scan(&lo, &hi); err != nil || !lo.Valid {
+		return nil, err
 	}
 	w := b.Window.Milliseconds()
 	group := b.Column
@@ -257,18 +303,14 @@ func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where strin
 		// A value of any JSON type counts by its JSON text; absent or null, not at all.
 		value, pre = "coalesce(json_quote(json_extract(j.json, ?)), '')", []any{b.Distinct.Path}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT e.id, e.time, `+group+`, `+value+` FROM `+src+` WHERE e.time > ? AND e.time < ? AND e.id <= ? AND `+
+	rows, err := q.QueryContext(ctx, `SELECT e.id, e.time, `+group+`, `+value+` FROM `+src+` WHERE e.time > ? AND e.time < ? AND e.id <= ? AND `+
 		where+` ORDER BY 3, e.time`, append(append(pre, lo.Int64-w, hi.Int64+w, through), args...)...)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer rows.Close()
-	type match struct {
-		id, time int64
-		value    string
-	}
-	var burst []match // in the bursts found so far, to add once the read is done
-	var run []match   // the current group's matches
+	var burst []burstMatch // in the bursts found so far
+	var run []burstMatch   // the current group's matches
 	var cur string
 	distinct := b.Distinct != Value{}
 	seen := map[string]int{} // values in the window and how often, when counting distinct ones
@@ -299,10 +341,10 @@ func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where strin
 		run = run[:0]
 	}
 	for rows.Next() {
-		var m match
+		var m burstMatch
 		var g string
 		if err := rows.Scan(&m.id, &m.time, &g, &m.value); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if g != cur {
 			flush()
@@ -311,25 +353,35 @@ func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where strin
 		run = append(run, m)
 	}
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	flush()
-	rows.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO indicators (rule_id, event_id, time) VALUES (?, ?, ?)`)
+	return burst, nil
+}
+
+// RuleMatches counts the events a rule of filter f and burst b would make indicators of over
+// the whole case, without recording any: what an editor shows before a rule is saved.
+func (s *Store) RuleMatches(ctx context.Context, f Filter, b Burst) (int64, error) {
+	if b.Min <= 1 {
+		return s.Count(ctx, f)
+	}
+	if err := b.check(); err != nil {
+		return 0, fmt.Errorf("rule matches: %w", err)
+	}
+	where, args := f.whereClause()
+	src := "events e"
+	if f.needsJSON() || b.Distinct.Path != "" {
+		src = "events e CROSS JOIN event_json j ON j.id = e.id"
+	}
+	through, err := s.EventsMark(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer ins.Close()
-	var added int64
-	for _, m := range burst {
-		res, err := ins.ExecContext(ctx, id, m.id, m.time)
-		if err != nil {
-			return added, err
-		}
-		n, _ := res.RowsAffected()
-		added += n
+	ms, err := burstMatches(ctx, s.r, src, where, args, b, 0, through)
+	if err != nil {
+		return 0, fmt.Errorf("rule matches: %w", err)
 	}
-	return added, nil
+	return int64(len(ms)), nil
 }
 
 // RuleMarks are how far rules may run: to the newest event, and for a rule with words, to the
