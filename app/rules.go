@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trailscope/trailscope/data/finding"
@@ -235,18 +237,48 @@ func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	var added int64
+	// Each rule's matches are read on the read pool, side by side (a first run over a million
+	// events reads them all, per rule); the writer then records them one by one.
+	type job struct {
+		r   store.Rule
+		run store.RuleRun
+		err error
+	}
+	var jobs []*job
 	for _, r := range rules {
 		if !r.Enabled || due && !r.LastRun.IsZero() && now.Sub(r.LastRun) < time.Duration(r.Every)*time.Minute {
 			continue
 		}
-		f, err := Compile(r.Query, time.Time{}, time.Time{})
-		if err != nil {
-			return added, fmt.Errorf("rule %q: %w", r.Name, err)
+		jobs = append(jobs, &job{r: r})
+	}
+	next := make(chan *job)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				f, err := Compile(j.r.Query, time.Time{}, time.Time{})
+				if err == nil {
+					j.run, err = c.st.MatchRule(ctx, j.r.ID, f, burstOf(j.r), marks.For(f))
+				}
+				j.err = err
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	var added int64
+	for _, j := range jobs {
+		n, err := int64(0), j.err
+		if err == nil {
+			n, err = c.st.RecordRule(ctx, j.run, now)
 		}
-		n, err := c.st.RunRule(ctx, r.ID, f, burstOf(r), marks.For(f), now)
 		if err != nil {
-			return added, fmt.Errorf("rule %q: %w", r.Name, err)
+			return added, fmt.Errorf("rule %q: %w", j.r.Name, err)
 		}
 		added += n
 	}

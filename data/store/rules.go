@@ -200,45 +200,123 @@ func (b Burst) check() error {
 // through must not pass events the full-text index lacks when f uses it (RuleMarks say how far).
 // With a Burst, only matches in a burst count, and a burst may take in matches of earlier runs.
 func (s *Store) RunRule(ctx context.Context, id int64, f Filter, b Burst, through int64, at time.Time) (int64, error) {
-	if err := b.check(); err != nil {
-		return 0, fmt.Errorf("run rule %d: %w", id, err)
+	run, err := s.MatchRule(ctx, id, f, b, through)
+	if err != nil {
+		return 0, err
 	}
+	return s.RecordRule(ctx, run, at)
+}
+
+// RuleRun is a rule's run read but not yet recorded: what it matched among the events after
+// From up to Through, and the rule as it stood then.
+type RuleRun struct {
+	ID, From, Through int64
+	def               ruleDef
+	matches           []burstMatch
+}
+
+// ruleDef is what a rule's matches depend on; a run found with one is not recorded for another.
+type ruleDef struct {
+	query, group, distinct string
+	threshold, window      int
+	from                   int64
+}
+
+func readRuleDef(ctx context.Context, q querier, id int64) (ruleDef, error) {
+	var d ruleDef
+	err := q.QueryRowContext(ctx, `SELECT query, group_by, distinct_field, threshold, window_minutes, checked_through FROM rules WHERE id = ?`, id).
+		Scan(&d.query, &d.group, &d.distinct, &d.threshold, &d.window, &d.from)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNoRule
+	}
+	return d, err
+}
+
+// MatchRule reads what rule id (of compiled query f and burst b) matches among the events that
+// arrived since it last ran, up to through, on the read pool: rules read side by side, and their
+// runs are recorded one by one (RecordRule).
+func (s *Store) MatchRule(ctx context.Context, id int64, f Filter, b Burst, through int64) (RuleRun, error) {
+	if err := b.check(); err != nil {
+		return RuleRun{}, fmt.Errorf("run rule %d: %w", id, err)
+	}
+	def, err := readRuleDef(ctx, s.r, id)
+	if err != nil {
+		return RuleRun{}, fmt.Errorf("run rule %d: %w", id, err)
+	}
+	run := RuleRun{ID: id, From: def.from, Through: through, def: def}
+	if through <= def.from {
+		return run, nil
+	}
+	where, args := f.whereClause()
+	src := "events e"
+	if f.needsJSON() || b.Min > 1 && b.Distinct.Path != "" {
+		src = "events e CROSS JOIN event_json j ON j.id = e.id"
+	}
+	if b.Min > 1 {
+		run.matches, err = burstMatches(ctx, s.r, src, where, args, b, def.from, through)
+	} else {
+		run.matches, err = plainMatches(ctx, s.r, src, where, args, def.from, through)
+	}
+	if err != nil {
+		return RuleRun{}, fmt.Errorf("run rule %d: %w", id, err)
+	}
+	return run, nil
+}
+
+// plainMatches lists the matches of the events from+1..through.
+func plainMatches(ctx context.Context, q querier, src, where string, args []any, from, through int64) ([]burstMatch, error) {
+	rows, err := q.QueryContext(ctx, `SELECT e.id, e.time FROM `+src+` WHERE e.id > ? AND e.id <= ? AND `+where,
+		append([]any{from, through}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []burstMatch
+	for rows.Next() {
+		var m burstMatch
+		if err := rows.Scan(&m.id, &m.time); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// RecordRule records a run's matches as indicators and notes the run, and returns how many it
+// added. A run of a rule that changed or ran since it was read is not recorded: the next run
+// reads again.
+func (s *Store) RecordRule(ctx context.Context, run RuleRun, at time.Time) (int64, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("run rule %d: %w", id, err)
+		return 0, fmt.Errorf("run rule %d: %w", run.ID, err)
 	}
 	defer tx.Rollback()
-	var from int64
-	if err := tx.QueryRowContext(ctx, `SELECT checked_through FROM rules WHERE id = ?`, id).Scan(&from); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			err = ErrNoRule
-		}
-		return 0, fmt.Errorf("run rule %d: %w", id, err)
+	def, err := readRuleDef(ctx, tx, run.ID)
+	if err != nil {
+		return 0, fmt.Errorf("run rule %d: %w", run.ID, err)
+	}
+	if def != run.def {
+		return 0, nil
 	}
 	var added int64
-	if through > from {
-		where, args := f.whereClause()
-		src := "events e"
-		if f.needsJSON() || b.Min > 1 && b.Distinct.Path != "" {
-			src = "events e CROSS JOIN event_json j ON j.id = e.id"
-		}
-		if b.Min > 1 {
-			added, err = burstIndicators(ctx, tx, id, src, where, args, b, from, through)
-		} else {
-			var res sql.Result
-			q := `INSERT OR IGNORE INTO indicators (rule_id, event_id, time) SELECT ?, e.id, e.time FROM ` + src +
-				` WHERE e.id > ? AND e.id <= ? AND ` + where
-			if res, err = tx.ExecContext(ctx, q, append([]any{id, from, through}, args...)...); err == nil {
-				added, err = res.RowsAffected()
-			}
-		}
+	if len(run.matches) > 0 {
+		ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO indicators (rule_id, event_id, time) VALUES (?, ?, ?)`)
 		if err != nil {
-			return 0, fmt.Errorf("run rule %d: %w", id, err)
+			return 0, fmt.Errorf("run rule %d: %w", run.ID, err)
+		}
+		defer ins.Close()
+		for _, m := range run.matches {
+			res, err := ins.ExecContext(ctx, run.ID, m.id, m.time)
+			if err != nil {
+				return 0, fmt.Errorf("run rule %d: %w", run.ID, err)
+			}
+			n, _ := res.RowsAffected()
+			added += n
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE rules SET checked_through = max(checked_through, ?), last_run = ? WHERE id = ?`,
-		through, at.UnixMilli(), id); err != nil {
-		return 0, fmt.Errorf("run rule %d: %w", id, err)
+		run.Through, at.UnixMilli(), run.ID); err != nil {
+		return 0, fmt.Errorf("run rule %d: %w", run.ID, err)
 	}
 	return added, tx.Commit()
 }
@@ -253,30 +331,6 @@ type querier interface {
 type burstMatch struct {
 	id, time int64
 	value    string
-}
-
-// burstIndicators adds the matches of the events from+1..through that are in a burst as
-// indicators of rule id.
-func burstIndicators(ctx context.Context, tx *sql.Tx, id int64, src, where string, args []any, b Burst, from, through int64) (int64, error) {
-	burst, err := burstMatches(ctx, tx, src, where, args, b, from, through)
-	if err != nil || len(burst) == 0 {
-		return 0, err
-	}
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO indicators (rule_id, event_id, time) VALUES (?, ?, ?)`)
-	if err != nil {
-		return 0, err
-	}
-	defer ins.Close()
-	var added int64
-	for _, m := range burst {
-		res, err := ins.ExecContext(ctx, id, m.id, m.time)
-		if err != nil {
-			return added, err
-		}
-		n, _ := res.RowsAffected()
-		added += n
-	}
-	return added, nil
 }
 
 // burstMatches finds the matches in a burst, among those of the events from+1..through and

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -177,5 +178,46 @@ func TestRunRuleDistinct(t *testing.T) {
 	b.Distinct = Value{Column: "e.event_name"}
 	if n, _ := st.RunRule(ctx, id3, f, b, mark, time.Now()); n != 0 {
 		t.Errorf("distinct event names: %d; want none", n)
+	}
+}
+
+// TestRuleRunGoneStale: a run read before its rule changed is not recorded; the next run reads
+// again. (Rules are read side by side and recorded one by one.)
+func TestRuleRunGoneStale(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 9, 10, 0, 0, 0, time.UTC)
+	st := newCase(t, [][]byte{signIn("198.51.100.1", t0), signIn("198.51.100.2", t0.Add(time.Minute))})
+	id, err := st.SaveRule(ctx, Rule{Name: "sign-ins", Query: "eventName:ConsoleLogin", Severity: 5, Every: 60, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := compiled(t, "eventName:ConsoleLogin")
+	mark, _ := st.EventsMark(ctx)
+	run, err := st.MatchRule(ctx, id, f, Burst{}, mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := st.Rule(ctx, id)
+	r.Query = "sourceIPAddress:198.51.100.1" // the rule is edited while its run is read
+	if _, err := st.SaveRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.RecordRule(ctx, run, time.Now()); err != nil || n != 0 {
+		t.Fatalf("a stale run recorded %d, %v", n, err)
+	}
+	if r, _ := st.Rule(ctx, id); r.Matches != 0 || r.CheckedThrough != 0 || !r.LastRun.IsZero() {
+		t.Errorf("after a stale run: %+v", r)
+	}
+	// Read again with the rule as it is now, the run records.
+	if n, err := st.RunRule(ctx, id, compiled(t, r.Query), Burst{}, mark, time.Now()); err != nil || n != 1 {
+		t.Errorf("the next run: %d, %v; want the one sign-in from the address", n, err)
+	}
+	// A run of a rule deleted meanwhile says so.
+	run, _ = st.MatchRule(ctx, id, f, Burst{}, mark)
+	if err := st.DeleteRule(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordRule(ctx, run, time.Now()); !errors.Is(err, ErrNoRule) {
+		t.Errorf("recording a deleted rule's run: %v", err)
 	}
 }
