@@ -212,7 +212,7 @@ func (s *Store) RunRule(ctx context.Context, id int64, f Filter, b Burst, throug
 type RuleRun struct {
 	ID, From, Through int64
 	def               ruleDef
-	matches           []burstMatch
+	matches           []ruleMatch
 }
 
 // ruleDef is what a rule's matches depend on; a run found with one is not recorded for another.
@@ -264,16 +264,16 @@ func (s *Store) MatchRule(ctx context.Context, id int64, f Filter, b Burst, thro
 }
 
 // plainMatches lists the matches of the events from+1..through.
-func plainMatches(ctx context.Context, q querier, src, where string, args []any, from, through int64) ([]burstMatch, error) {
+func plainMatches(ctx context.Context, q querier, src, where string, args []any, from, through int64) ([]ruleMatch, error) {
 	rows, err := q.QueryContext(ctx, `SELECT e.id, e.time FROM `+src+` WHERE e.id > ? AND e.id <= ? AND `+where,
 		append([]any{from, through}, args...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []burstMatch
+	var out []ruleMatch
 	for rows.Next() {
-		var m burstMatch
+		var m ruleMatch
 		if err := rows.Scan(&m.id, &m.time); err != nil {
 			return nil, err
 		}
@@ -327,8 +327,9 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// burstMatch is a match of a burst rule: its event, time and value of the distinct field.
-type burstMatch struct {
+// ruleMatch is an event a rule matched, with its time and, for a burst rule counting distinct
+// values, its value of the field.
+type ruleMatch struct {
 	id, time int64
 	value    string
 }
@@ -338,7 +339,7 @@ type burstMatch struct {
 // burst holding a new match lies within b.Window of it either side, so only matches in that
 // span are read, old ones included; per group, sorted by time, a sliding window finds the
 // bursts.
-func burstMatches(ctx context.Context, q querier, src, where string, args []any, b Burst, from, through int64) ([]burstMatch, error) {
+func burstMatches(ctx context.Context, q querier, src, where string, args []any, b Burst, from, through int64) ([]ruleMatch, error) {
 	var lo, hi sql.NullInt64
 	if err := q.QueryRowContext(ctx, `SELECT min(e.time), max(e.time) FROM `+src+` WHERE e.id > ? AND e.id <= ? AND `+where,
 		append([]any{from, through}, args...)...).Scan(&lo, &hi); err != nil || !lo.Valid {
@@ -363,8 +364,8 @@ func burstMatches(ctx context.Context, q querier, src, where string, args []any,
 		return nil, err
 	}
 	defer rows.Close()
-	var burst []burstMatch // in the bursts found so far
-	var run []burstMatch   // the current group's matches
+	var burst []ruleMatch // in the bursts found so far
+	var run []ruleMatch   // the current group's matches
 	var cur string
 	distinct := b.Distinct != Value{}
 	seen := map[string]int{} // values in the window and how often, when counting distinct ones
@@ -395,7 +396,7 @@ func burstMatches(ctx context.Context, q querier, src, where string, args []any,
 		run = run[:0]
 	}
 	for rows.Next() {
-		var m burstMatch
+		var m ruleMatch
 		var g string
 		if err := rows.Scan(&m.id, &m.time, &g, &m.value); err != nil {
 			return nil, err
