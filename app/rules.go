@@ -205,16 +205,23 @@ func ValidateRule(r store.Rule) error {
 	return nil
 }
 
-// SaveRule validates and stores a rule (a new one when its ID is 0), and returns its ID. A rule
-// that takes each match keeps no window or group; a burst rule's group is spelled as CloudTrail
-// spells it.
-func (c *Case) SaveRule(ctx context.Context, r store.Rule) (int64, error) {
+// tidyRule trims a rule's texts, spells its fields as CloudTrail does, and clears the window,
+// group and distinct field of a rule that takes each match.
+func tidyRule(r store.Rule) store.Rule {
 	r.Name, r.Query = strings.TrimSpace(r.Name), strings.TrimSpace(r.Query)
 	r.GroupBy = query.CanonicalField(strings.TrimSpace(r.GroupBy))
 	r.Distinct = query.CanonicalField(strings.TrimSpace(r.Distinct))
 	if !r.Bursts() {
 		r.Threshold, r.Window, r.GroupBy, r.Distinct = 0, 0, "", ""
 	}
+	return r
+}
+
+// SaveRule validates and stores a rule (a new one when its ID is 0), and returns its ID. A rule
+// that takes each match keeps no window or group; a burst rule's group is spelled as CloudTrail
+// spells it.
+func (c *Case) SaveRule(ctx context.Context, r store.Rule) (int64, error) {
+	r = tidyRule(r)
 	if err := ValidateRule(r); err != nil {
 		return 0, err
 	}
@@ -288,11 +295,10 @@ func (c *Case) RunRules(ctx context.Context, now time.Time, due bool) (int64, er
 // PreviewRule counts the events r would make indicators of over the whole case, without saving
 // it: to try a threshold before keeping it.
 func (c *Case) PreviewRule(ctx context.Context, r store.Rule) (int64, error) {
-	if strings.TrimSpace(r.Name) == "" {
+	r = tidyRule(r)
+	if r.Name == "" {
 		r.Name = "preview" // a rule tried before it is named
 	}
-	r.GroupBy = query.CanonicalField(strings.TrimSpace(r.GroupBy))
-	r.Distinct = query.CanonicalField(strings.TrimSpace(r.Distinct))
 	if err := ValidateRule(r); err != nil {
 		return 0, err
 	}
@@ -326,9 +332,9 @@ func BurstWords(r store.Rule) string {
 	if !r.Bursts() {
 		return ""
 	}
-	s := fmt.Sprintf("%d or more in %s", r.Threshold, minutesWords(r.Window))
+	s := fmt.Sprintf("%d or more in %s", r.Threshold, MinutesWords(r.Window))
 	if r.Distinct != "" {
-		s = fmt.Sprintf("%d or more distinct %s in %s", r.Threshold, r.Distinct, minutesWords(r.Window))
+		s = fmt.Sprintf("%d or more distinct %s in %s", r.Threshold, r.Distinct, MinutesWords(r.Window))
 	}
 	if r.GroupBy != "" {
 		s += " by " + r.GroupBy
@@ -336,8 +342,8 @@ func BurstWords(r store.Rule) string {
 	return s
 }
 
-// minutesWords says a span of minutes in the largest whole unit: 90 minutes, 2 hours, 1 day.
-func minutesWords(m int) string {
+// MinutesWords says a span of minutes in the largest whole unit: 90 minutes, 2 hours, 1 day.
+func MinutesWords(m int) string {
 	unit, n := "minute", m
 	switch {
 	case m >= 1440 && m%1440 == 0:

@@ -46,13 +46,19 @@ type RuleHits struct {
 // Indicators lists the rules with matches from one time to another, highest severity first, and
 // how many each matched.
 func (c *Case) Indicators(ctx context.Context, from, to time.Time) ([]RuleHits, error) {
+	hits, _, err := c.indicators(ctx, from, to)
+	return hits, err
+}
+
+// indicators is Indicators, with the case's rules it read (none when nothing matched in range).
+func (c *Case) indicators(ctx context.Context, from, to time.Time) ([]RuleHits, []store.Rule, error) {
 	hits, err := c.st.RuleHits(ctx, from, to)
 	if err != nil || len(hits) == 0 {
-		return nil, err
+		return nil, nil, err
 	}
 	rules, err := c.st.Rules(ctx) // highest severity first
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []RuleHits
 	for _, r := range rules {
@@ -60,7 +66,7 @@ func (c *Case) Indicators(ctx context.Context, from, to time.Time) ([]RuleHits, 
 			out = append(out, RuleHits{Rule: r, Events: n})
 		}
 	}
-	return out, nil
+	return out, rules, nil
 }
 
 // Directions lists the three directions in the order the dashboard stacks them.
@@ -103,10 +109,11 @@ func (c *Case) Overview(ctx context.Context, from, to time.Time) (Overview, erro
 			ov.RiskCounts[a.Risk]++
 		}
 	}
-	if ov.Indicators, err = c.Indicators(ctx, from, to); err != nil {
+	var rules []store.Rule
+	if ov.Indicators, rules, err = c.indicators(ctx, from, to); err != nil {
 		return ov, fmt.Errorf("overview: %w", err)
 	}
-	if ov.AnomalyRules, err = c.anomalyRules(ctx, ov.Anomalies, ov.Indicators); err != nil {
+	if ov.AnomalyRules, err = c.anomalyRules(ctx, ov.Anomalies, rules); err != nil {
 		return ov, fmt.Errorf("overview: %w", err)
 	}
 	if ov.RuleMarks, err = c.ruleMarks(ctx, from, to, ov.Indicators); err != nil {
@@ -123,10 +130,10 @@ func (c *Case) Overview(ctx context.Context, from, to time.Time) (Overview, erro
 }
 
 // anomalyRules finds, per anomaly, the rule of highest severity that matched one of its events,
-// among the rules with matches in range (none: nothing to find). An anomaly's window may reach
-// past the range, so the indicators are read over the anomalies' windows.
-func (c *Case) anomalyRules(ctx context.Context, as []finding.Anomaly, hits []RuleHits) (map[string]store.Rule, error) {
-	if len(as) == 0 || len(hits) == 0 {
+// among the case's rules (none when nothing matched in range). An anomaly's window may reach past
+// the range, so the indicators are read over the anomalies' windows.
+func (c *Case) anomalyRules(ctx context.Context, as []finding.Anomaly, rules []store.Rule) (map[string]store.Rule, error) {
+	if len(as) == 0 || len(rules) == 0 {
 		return nil, nil
 	}
 	from, to := as[0].WindowStart, as[0].WindowEnd
@@ -135,10 +142,6 @@ func (c *Case) anomalyRules(ctx context.Context, as []finding.Anomaly, hits []Ru
 	}
 	byEvent, err := c.st.EventRules(ctx, from, to)
 	if err != nil || len(byEvent) == 0 {
-		return nil, err
-	}
-	rules, err := c.st.Rules(ctx)
-	if err != nil {
 		return nil, err
 	}
 	byID := map[int64]store.Rule{}

@@ -189,15 +189,7 @@ func (iv *investigator) run() {
 	limit := pageHits
 	start := time.Now()
 	do(iv.v, func(context.Context) ([]store.Hit, error) {
-		var hits []store.Hit
-		err := iv.v.c.Search(ctx, f, limit+1, func(h store.Hit) error {
-			hits = append(hits, h)
-			return nil
-		})
-		if err == nil {
-			err = iv.v.c.NameRules(ctx, hits)
-		}
-		return hits, err
+		return iv.page(ctx, func(fn func(store.Hit) error) error { return iv.v.c.Search(ctx, f, limit+1, fn) })
 	}, func(hits []store.Hit, err error) {
 		if gen != iv.gen {
 			return
@@ -502,6 +494,20 @@ func (iv *investigator) remember(q string) {
 	iv.query.SetOptions(list)
 }
 
+// page collects the hits a search streams, each named with the rule that matched it (off the
+// UI goroutine).
+func (iv *investigator) page(ctx context.Context, search func(func(store.Hit) error) error) ([]store.Hit, error) {
+	var hits []store.Hit
+	err := search(func(h store.Hit) error {
+		hits = append(hits, h)
+		return nil
+	})
+	if err == nil {
+		err = iv.v.c.NameRules(ctx, hits)
+	}
+	return hits, err
+}
+
 // showMore adds the next page of the search on show, read from where the list ends.
 func (iv *investigator) showMore() {
 	if len(iv.hits) == 0 {
@@ -511,15 +517,7 @@ func (iv *investigator) showMore() {
 	n := min(pageHits, maxHits-len(iv.hits))
 	iv.more.Disable()
 	do(iv.v, func(ctx context.Context) ([]store.Hit, error) {
-		var page []store.Hit
-		err := iv.v.c.SearchAfter(ctx, f, after, n+1, func(h store.Hit) error {
-			page = append(page, h)
-			return nil
-		})
-		if err == nil {
-			err = iv.v.c.NameRules(ctx, page)
-		}
-		return page, err
+		return iv.page(ctx, func(fn func(store.Hit) error) error { return iv.v.c.SearchAfter(ctx, f, after, n+1, fn) })
 	}, func(page []store.Hit, err error) {
 		iv.more.Enable()
 		if gen != iv.gen {

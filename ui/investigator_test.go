@@ -210,15 +210,22 @@ func TestShortKey(t *testing.T) {
 	}
 }
 
-// TestPivotSearchesItsEvents: a pivot's "Search these events" closes the pivots and lists, in the
-// investigator, the events the profile counted.
-func TestPivotSearchesItsEvents(t *testing.T) {
+// addressPivot opens the fixture's risk-9 anomaly and the pivot on the first address of its
+// window, and returns the pivot's dialog.
+func addressPivot(t *testing.T) (*shell, fyne.CanvasObject) {
+	t.Helper()
 	s, _ := openedCase(t)
 	test.Tap(s.view.overview.riskTiles[9])
 	settle(t, s)
 	s.view.drill.addrTable.Select(widget.TableCellID{Row: 0, Col: 0})
 	settle(t, s)
-	top := s.win.Canvas().Overlays().Top()
+	return s, s.win.Canvas().Overlays().Top()
+}
+
+// TestPivotSearchesItsEvents: a pivot's "Search these events" closes the pivots and lists, in the
+// investigator, the events the profile counted.
+func TestPivotSearchesItsEvents(t *testing.T) {
+	s, top := addressPivot(t)
 	call := findLink(top, "GetObject")
 	test.TapAt(call, fyne.NewPos(call.MinSize().Width/2, call.MinSize().Height/2)) // over its text
 
@@ -393,12 +400,7 @@ func TestTimelineZooms(t *testing.T) {
 // TestPivotListsRules: a pivot lists the rules that matched its events; choosing one closes the
 // pivots and searches that rule's matches among them.
 func TestPivotListsRules(t *testing.T) {
-	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
-	settle(t, s)
-	s.view.drill.addrTable.Select(widget.TableCellID{Row: 0, Col: 0})
-	settle(t, s)
-	top := s.win.Canvas().Overlays().Top()
+	s, top := addressPivot(t)
 	link := findLink(top, "6 medium · Instance credentials listing buckets")
 	if link == nil {
 		t.Fatalf("the address's pivot lists no rule: %q", overlayTexts(top))

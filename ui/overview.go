@@ -195,12 +195,10 @@ func (o *overview) load() {
 		bin time.Duration
 	}
 	do(o.v, func(ctx context.Context) (result, error) {
-		binS, err := o.v.c.Setting(ctx, app.SettingBinMinutes)
+		bin, err := o.v.c.Bin(ctx)
 		if err != nil {
 			return result{}, err
 		}
-		mins, _ := strconv.Atoi(binS)
-		bin := time.Duration(max(mins, 1)) * time.Minute
 		first, last, ok, err := o.v.c.TimeBounds(ctx)
 		if err != nil {
 			return result{}, err

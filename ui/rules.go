@@ -46,31 +46,23 @@ func firesOn(r *store.Rule) string {
 	if r.Distinct != "" {
 		n += " distinct"
 	}
-	for _, w := range burstWindows {
-		if w.minutes == r.Window {
-			return n + " in " + w.short
-		}
-	}
-	return fmt.Sprintf("%s in %d min", n, r.Window)
+	return n + " in " + shortMinutes(r.Window)
 }
 
-// windowWords says a burst window as the editor's choices do: "10 minutes", "1 hour", or
-// "7 minutes" for one that is none of them.
-func windowWords(minutes int) string {
-	for _, w := range burstWindows {
-		if w.minutes == minutes {
-			return w.words
-		}
+// shortMinutes says a span of minutes in few letters, for a table's column: "10 min", "6 h",
+// "1 day".
+func shortMinutes(m int) string {
+	switch {
+	case m >= 1440 && m%1440 == 0:
+		return app.MinutesWords(m)
+	case m >= 60 && m%60 == 0:
+		return fmt.Sprintf("%d h", m/60)
 	}
-	return fmt.Sprintf("%d minutes", minutes)
+	return fmt.Sprintf("%d min", m)
 }
 
-// burstWindows are the choices of a burst rule's window.
-var burstWindows = []struct {
-	words, short string
-	minutes      int
-}{{"1 minute", "1 min", 1}, {"5 minutes", "5 min", 5}, {"10 minutes", "10 min", 10}, {"15 minutes", "15 min", 15},
-	{"30 minutes", "30 min", 30}, {"1 hour", "1 h", 60}, {"6 hours", "6 h", 360}, {"1 day", "1 day", 1440}}
+// burstWindows are the editor's choices of a burst rule's window, in minutes.
+var burstWindows = []int{1, 5, 10, 15, 30, 60, 360, 1440}
 
 // severityImportance colours the severity column as the overview colours rule matches: critical
 // in red, high in orange.
@@ -518,6 +510,7 @@ type burstEditor struct {
 	mode          *widget.RadioGroup
 	n, distinct   *escEntry
 	window, group *widget.Select
+	windows       []int // the window's choices, in minutes
 	burstOnly     *fyne.Container
 }
 
@@ -531,20 +524,21 @@ func newBurstEditor(r store.Rule, esc func()) *burstEditor {
 	b := &burstEditor{}
 	b.n = newEscEntry(false, esc)
 	b.n.SetText("5")
-	var windows []string
-	for _, w := range burstWindows {
-		windows = append(windows, w.words)
+	b.windows = slices.Clone(burstWindows)
+	if r.Bursts() && !slices.Contains(b.windows, r.Window) {
+		b.windows = append(b.windows, r.Window) // an imported rule's own window stays a choice
 	}
-	b.window = widget.NewSelect(windows, nil)
-	b.window.SetSelected("10 minutes")
+	var words []string
+	for _, m := range b.windows {
+		words = append(words, app.MinutesWords(m))
+	}
+	b.window = widget.NewSelect(words, nil)
+	b.window.SetSelectedIndex(slices.Index(b.windows, 10))
 	b.group = widget.NewSelect(append([]string{groupAll}, query.GroupFields...), nil)
 	b.group.SetSelected(query.GroupFields[0])
 	if r.Bursts() {
 		b.n.SetText(strconv.Itoa(r.Threshold))
-		if w := windowWords(r.Window); !slices.Contains(windows, w) {
-			b.window.Options = append(b.window.Options, w) // an imported rule's own window stays a choice
-		}
-		b.window.SetSelected(windowWords(r.Window))
+		b.window.SetSelectedIndex(slices.Index(b.windows, r.Window))
 		b.group.SetSelected(groupAll)
 		if r.GroupBy != "" {
 			b.group.SetSelected(r.GroupBy)
@@ -587,13 +581,8 @@ func (b *burstEditor) read(r *store.Rule) error {
 		return fmt.Errorf("fires on: %q is no count of 2 or more", b.n.Text)
 	}
 	r.Threshold = n
-	for _, w := range burstWindows {
-		if w.words == b.window.Selected {
-			r.Window = w.minutes
-		}
-	}
-	if r.Window == 0 { // a rule's own window, not among the choices: "7 minutes"
-		fmt.Sscanf(b.window.Selected, "%d minutes", &r.Window)
+	if i := b.window.SelectedIndex(); i >= 0 {
+		r.Window = b.windows[i]
 	}
 	if b.group.Selected != groupAll {
 		r.GroupBy = b.group.Selected
