@@ -75,6 +75,7 @@ type Engine struct {
 	principals map[string]*pstate
 	org        [numDims]counter
 	peers      map[string]*[numDims]counter // the account-wide view per peer group, and per group and tool
+	firsts     map[string]*firstRate        // per peer group: what its newcomers' first windows brought
 	orgPrin    counter
 	vol        map[string]*history // volume keys: direction, API, API × error code
 	account    string              // the most recent recipient account, named by drop findings
@@ -131,6 +132,7 @@ func NewEngine(opt Options) *Engine {
 		firstBin:   -1,
 		principals: make(map[string]*pstate),
 		peers:      make(map[string]*[numDims]counter),
+		firsts:     make(map[string]*firstRate),
 		vol:        make(map[string]*history),
 		open:       make(map[string]*episode),
 		seen:       make(map[string]bool),

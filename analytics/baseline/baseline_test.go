@@ -545,3 +545,223 @@ func TestServiceSideAndNotFoundErrorsCountLess(t *testing.T) {
 		}
 	}
 }
+
+// TestNewDeployRoleEarly: a new CI role joining after two days of an established one's deploys
+// (about a hundred windows, too few for the peers to judge everything) is still judged by its
+// tool's rate of new runner addresses, not by all roles', most of which never leave their VPC.
+func TestNewDeployRoleEarly(t *testing.T) {
+	evs := genNormal(1, 7, end)
+	evs = append(evs, genDeploys("deploy-a", 0, end.Add(-52*time.Hour), end)...)
+	evs = append(evs, genDeploys("deploy-b", 1000, end.Add(-4*time.Hour), end)...)
+	sortEvents(evs)
+	found := false
+	for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+		if !strings.Contains(a.Entity, "deploy-b") {
+			continue
+		}
+		found = true
+		if a.Risk > 6 || strings.Contains(a.Title, "new external address") {
+			t.Errorf("risk %d for a new deploy role like its peer (%s %s)", a.Risk, a.WindowStart.Format(time.RFC3339), a.Title)
+		}
+	}
+	if !found {
+		t.Error("the new deploy role's first appearance made no anomaly at all")
+	}
+}
+
+// TestFreshBits: the rate of new addresses is read at the low end of what the history allows.
+func TestFreshBits(t *testing.T) {
+	for _, c := range []struct {
+		fresh, w uint64
+		lo, hi   float64
+	}{
+		{82, 130, 0.5, 1.5}, // a CI tool: most windows bring a runner address
+		{40, 40, 0, 0.5},
+		{2, 40, 5, 8},    // people: a new address now and then
+		{0, 40, 9, 20},   // never
+		{0, 0, 20, 20},   // nothing known
+		{40, 400, 3, 4},  // one in ten, well known: a little over log2(10)
+		{4, 40, 3.3, 10}, // one in ten on a short history counts for more
+	} {
+		got := (&counter{fresh: c.fresh, w: c.w}).freshBits()
+		if got < c.lo || got > c.hi {
+			t.Errorf("freshBits(%d of %d windows) = %.2f, want %.1f..%.1f", c.fresh, c.w, got, c.lo, c.hi)
+		}
+	}
+}
+
+// TestFamiliarNewPrincipal: a role first seen calling from its peers' network with their tool
+// counts as new, but less than the same role first seen from an outside address.
+func TestFamiliarNewPrincipal(t *testing.T) {
+	score := func(ip, agent string) (principalBits float64) {
+		evs := genNormal(1, 3, end)
+		a := actor{arn: "arn:aws:sts::" + testAccount + ":assumed-role/report/task-1", issuer: "arn:aws:iam::" + testAccount + ":role/report",
+			ptype: "AssumedRole", key: "ASIAREPORT"}
+		at := end.Add(-5*time.Hour - 2*time.Minute)
+		for i := range 8 {
+			evs = append(evs, mkEvent(fmt.Sprintf("report-%d", i), at.Add(time.Duration(i)*time.Second), a,
+				"s3.amazonaws.com/GetObject", ip, agent, ""))
+		}
+		sortEvents(evs)
+		for _, an := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if strings.Contains(an.Entity, "assumed-role/report/") {
+				for _, f := range an.Factors {
+					if f.Name == "principal" {
+						return f.Weight * an.Score / directionWeight(an.Direction)
+					}
+				}
+			}
+		}
+		t.Fatalf("no principal factor for the new role from %s", ip)
+		return 0
+	}
+	inside := score("10.0.1.77", "aws-sdk-go/1.44.12 (go1.20.3; linux; amd64)")
+	outside := score("203.0.113.9", "aws-sdk-go/1.44.12 (go1.20.3; linux; amd64)")
+	if !(inside+2 < outside) {
+		t.Errorf("first appearance: %.1f bits from the peers' network, %.1f from outside; want the first lower by 2 or more",
+			inside, outside)
+	}
+}
+
+// TestNewcomerVolumeCountsHalf: a role that first turns up on the third day and reads many
+// objects at once makes the account's count of reads jump; that counts half as much as the
+// same jump made by a role known since the first day, since appearing adds volume by itself.
+func TestNewcomerVolumeCountsHalf(t *testing.T) {
+	spike := func(known bool) float64 {
+		evs := genNormal(1, 3, end)
+		a := actor{arn: "arn:aws:sts::" + testAccount + ":assumed-role/report/task-1", issuer: "arn:aws:iam::" + testAccount + ":role/report",
+			ptype: "AssumedRole", key: "ASIAREPORT"}
+		agent := "aws-sdk-go/1.44.12 (go1.20.3; linux; amd64)"
+		if known {
+			evs = append(evs, mkEvent("report-hello", end.Add(-60*time.Hour), a, "sts.amazonaws.com/GetCallerIdentity", "10.0.1.77", agent, ""))
+		}
+		at := end.Add(-5*time.Hour - 4*time.Minute)
+		for i := range 120 {
+			evs = append(evs, mkEvent(fmt.Sprintf("report-%d", i), at.Add(time.Duration(i)*time.Second), a,
+				"s3.amazonaws.com/GetObject", "10.0.1.77", agent, ""))
+		}
+		sortEvents(evs)
+		for _, an := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if strings.Contains(an.Entity, "report") && an.WindowStart.Before(at) && !an.WindowEnd.Before(at) {
+				for _, f := range an.Factors {
+					if f.Name == "GetObject per 5 min" {
+						return f.Weight * an.Score / directionWeight(an.Direction)
+					}
+				}
+				t.Fatalf("known=%v: no account-wide GetObject spike in %s (%+v)", known, an.Title, an.Factors)
+			}
+		}
+		t.Fatalf("known=%v: no anomaly for the reads", known)
+		return 0
+	}
+	newcomer, known := spike(false), spike(true)
+	if r := newcomer / known; r < 0.4 || r > 0.6 {
+		t.Errorf("the reads' spike: %.1f bits by a newcomer, %.1f by a role known since the first day; want half", newcomer, known)
+	}
+}
+
+// TestRoutineSpike: an account-wide jump in an API made by a principal that has made as many
+// calls in a window before is its routine; more than half again its busiest window, an error
+// count, or a principal without a past of that API are not.
+func TestRoutineSpike(t *testing.T) {
+	const api = "iam.amazonaws.com/GetPolicy"
+	ps := &pstate{apis: map[string]*pvol{api: {bins: 5, calls: 40, peak: 12}, "iam.amazonaws.com/GetRole": {bins: 2, calls: 24, peak: 12}}}
+	evs := func(n int, api string) ([]rec, []int) {
+		r := make([]rec, n)
+		idx := make([]int, n)
+		for i := range r {
+			r[i].v[dimAPI] = api
+			idx[i] = i
+		}
+		return r, idx
+	}
+	for _, c := range []struct {
+		n    int
+		api  string
+		code string
+		ps   *pstate
+		want bool
+	}{
+		{18, api, "", ps, true},
+		{19, api, "", ps, false},
+		{10, api, "AccessDenied", ps, false},
+		{10, "iam.amazonaws.com/GetRole", "", ps, false}, // two windows are no past
+		{10, "iam.amazonaws.com/ListUsers", "", ps, false},
+		{10, api, "", nil, false},
+	} {
+		f := fct{dim: "volume", api: c.api, code: c.code}
+		r, idx := evs(c.n, c.api)
+		if got := f.routine(c.ps, r, idx); got != c.want {
+			t.Errorf("%d calls of %s (code %q): routine %v, want %v", c.n, c.api, c.code, got, c.want)
+		}
+	}
+}
+
+// TestNewcomer: only principals first seen a day or more into the data, and for an hour.
+func TestNewcomer(t *testing.T) {
+	e := NewEngine(Options{})
+	e.firstBin = 1000
+	day := e.binsPerDay
+	for _, c := range []struct {
+		first, b int64 // first < 0: first seen in b
+		want     bool
+	}{
+		{-1, 1000 + 10, false},
+		{-1, 1000 + day, true},
+		{1000 + day, 1000 + day + youngBins - 1, true},
+		{1000 + day, 1000 + day + youngBins, false},
+		{1000 + 5, 1000 + day + 1, false},
+	} {
+		var ps *pstate
+		if c.first >= 0 {
+			ps = &pstate{first: c.first}
+		}
+		if got := e.newcomer(ps, c.b); got != c.want {
+			t.Errorf("first %d, bin %d: newcomer %v, want %v", c.first, c.b, got, c.want)
+		}
+	}
+}
+
+// TestNewcomersBringTheirAddresses: once people joining after the first day have each come
+// from an address of their own, the next one doing the same is not flagged for it; a role
+// turning up from outside, where roles never have, still is.
+func TestNewcomersBringTheirAddresses(t *testing.T) {
+	evs := genNormal(1, 4, end)
+	agent := "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22"
+	person := func(name string) actor {
+		return actor{arn: "arn:aws:iam::" + testAccount + ":user/" + name, ptype: "IAMUser", key: "AKIA" + strings.ToUpper(name)}
+	}
+	for i := range 6 {
+		a := person(fmt.Sprintf("joiner%d", i))
+		at := end.Add(-60*time.Hour + time.Duration(i)*5*time.Hour)
+		for j := range 5 {
+			evs = append(evs, mkEvent(fmt.Sprintf("joiner%d-%d", i, j), at.Add(time.Duration(j)*time.Second), a,
+				"ec2.amazonaws.com/DescribeInstances", fmt.Sprintf("203.0.%d.10", 10+i), agent, ""))
+		}
+	}
+	at := end.Add(-5*time.Hour - 2*time.Minute)
+	newest := person("joiner9")
+	role := actor{arn: "arn:aws:sts::" + testAccount + ":assumed-role/app-z/i-0999", issuer: "arn:aws:iam::" + testAccount + ":role/app-z",
+		ptype: "AssumedRole", key: "ASIAAPPZ"}
+	for j := range 5 {
+		evs = append(evs, mkEvent(fmt.Sprintf("joiner9-%d", j), at.Add(time.Duration(j)*time.Second), newest,
+			"ec2.amazonaws.com/DescribeInstances", "203.0.99.10", agent, ""))
+		evs = append(evs, mkEvent(fmt.Sprintf("app-z-%d", j), at.Add(time.Hour+time.Duration(j)*time.Second), role,
+			"s3.amazonaws.com/GetObject", "198.51.100.99", "aws-sdk-go/1.44.12 (go1.20.3; linux; amd64)", ""))
+	}
+	sortEvents(evs)
+	flagged := map[string]bool{}
+	for _, an := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+		for _, f := range an.Factors {
+			if f.Name == "source network" {
+				flagged[an.Entity] = true
+			}
+		}
+	}
+	if flagged[newest.arn] {
+		t.Errorf("the seventh person to join flagged for coming from an address of their own")
+	}
+	if !flagged[role.arn] {
+		t.Errorf("a new role calling from outside not flagged for its address: %v", flagged)
+	}
+}

@@ -24,6 +24,26 @@ type fct struct {
 	bits     float64
 	match    func(*rec) bool // the events behind the factor
 	api      string          // the API a new-API or volume factor is about, for the sensitive tie-break
+	code     string          // the error code a volume factor counts, if any
+}
+
+// routine reports whether an API volume factor's events from the principal ps (the group idx of
+// evs) are no more than half again its busiest window of that API, over a past of a few windows.
+func (f *fct) routine(ps *pstate, evs []rec, idx []int) bool {
+	if ps == nil || f.dim != "volume" || f.api == "" || f.code != "" {
+		return false
+	}
+	pv := ps.apis[f.api]
+	if pv == nil || pv.bins < 3 {
+		return false
+	}
+	n := 0
+	for _, i := range idx {
+		if evs[i].v[dimAPI] == f.api {
+			n++
+		}
+	}
+	return float64(n) <= 1.5*float64(pv.peak)
 }
 
 // key identifies a factor across the bins of an episode, so repeats are counted once.
@@ -36,10 +56,13 @@ func (f *fct) key() string {
 
 const (
 	minPeerWindows   = 200 // history a peer group needs before it judges its members
+	minToolWindows   = 40  // history a tool's users need before their rate of new addresses counts
 	shrinkWindows    = 20  // principal history, in active windows, at which its own view counts half
 	minFactorBits    = 3   // a factor must be at least one-in-eight unusual to be reported
 	maxFactorBits    = 20  // no single factor says more than one in a million
 	maxPrincipalBits = 8   // a principal's first appearance alone
+	// a principal's first appearance from an address and with a tool its peers use
+	familiarPrincipalBits = 5
 )
 
 // flush scores the open bin and folds its events into the learned state.
@@ -72,6 +95,20 @@ func (e *Engine) flush() {
 		idx := groups[gk]
 		fs := attached[gk]
 		if len(idx) > 0 {
+			ps := e.principals[evs[idx[0]].pkey]
+			for i := range fs {
+				switch {
+				case e.newcomer(ps, b):
+					// A new job's or person's calls add to the account's: an API busier than
+					// usual when someone first appears is what appearing means, and counts
+					// half. Their own volume is judged once they have a past.
+					fs[i].bits *= 0.5
+				case fs[i].routine(ps, evs, idx):
+					// The account's count of an API jumped because this principal made as
+					// many calls as it has before in a window: a deploy at an unusual hour.
+					fs[i].bits /= 4
+				}
+			}
 			fs = append(e.noveltyFactors(b, evs, idx), fs...)
 		}
 		if len(fs) == 0 && !e.continues(gk, b, evs, idx) {
@@ -185,7 +222,7 @@ func (e *Engine) scoreAPIs(b int64, evs []rec, attached map[string][]fct) {
 		}
 		gk, share := e.topContributor(evs, match)
 		f := fct{dim: "volume", name: name, observed: c, baseline: round1(bd.expected),
-			label: finding.LabelSpike, bits: bits * 0.75, match: match, api: api}
+			label: finding.LabelSpike, bits: bits * 0.75, match: match, api: api, code: errc}
 		if share < 0.5 {
 			gk = finding.EntityAPI + "|" + api
 		}
@@ -296,10 +333,22 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 				// deploy role calls what the deploy tool always calls, from addresses as new as
 				// its runners' always are. What they have never done is judged by the wider
 				// group, whose estimate of "new" rests on more history.
-				if pt := e.peers[first.tool]; pt != nil && pt[d].n >= minPeerWindows {
-					if kt := pt[d].count(v); kt > 0 || sessionNews(d, v) {
+				if pt := e.peers[first.tool]; pt != nil {
+					kt := pt[d].count(v)
+					switch {
+					case pt[d].n >= minPeerWindows && (kt > 0 || sessionNews(d, v)):
 						ob = math.Min(ob, pt[d].surprise(kt))
+					case sessionNews(d, v) && pt[d].w >= minToolWindows:
+						// A tool whose sessions mostly start from a fresh address (hosted CI
+						// runners) shows it long before its peers can judge anything else; an
+						// address it has met once or twice is no rarer than a new one.
+						ob = math.Min(ob, pt[d].freshBits())
 					}
+				}
+				// A newcomer's value the account knows only from it came with the
+				// newcomer: as surprising as its kind's newcomers make it.
+				if fr := e.firsts[first.class]; fr != nil && ko == k && e.newcomer(ps, b) {
+					ob = math.Min(ob, shareBits(fr.news[d], fr.n[d]))
 				}
 			}
 			// What the account has rarely seen matters only when it is unusual for this principal
@@ -385,6 +434,12 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			fs = append(fs, f)
 		}
 	}
+	// A new principal calling from where its peers call, with their tools, is how new workloads
+	// and people start; its newness says much more when it comes from somewhere new.
+	if i := slices.IndexFunc(fs, func(f fct) bool { return f.dim == "principal" }); i >= 0 &&
+		!slices.ContainsFunc(fs, func(f fct) bool { return f.dim == dimNames[dimNetwork] || f.dim == dimNames[dimAgent] }) {
+		fs[i].bits = math.Min(fs[i].bits, familiarPrincipalBits)
+	}
 	if first.service && !slices.ContainsFunc(idx, func(i int) bool { return evs[i].dir == cloudtrail.Outbound }) {
 		// AWS services act on their own schedule; what they do new is rarely an intrusion,
 		// unless it tells that data left (another account copying a shared snapshot).
@@ -429,7 +484,14 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 		}
 		pkey := evs[idx[0]].pkey
 		ps := e.principals[pkey]
+		var fr *firstRate // set in a newcomer's first window
 		if ps == nil {
+			if e.newcomer(nil, b) {
+				if fr = e.firsts[evs[idx[0]].class]; fr == nil {
+					fr = &firstRate{}
+					e.firsts[evs[idx[0]].class] = fr
+				}
+			}
 			ps = &pstate{first: b, apis: map[string]*pvol{}}
 			e.principals[pkey] = ps
 		}
@@ -444,6 +506,7 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 			}
 			clear(e.seen)
 			var news [len(views)]bool
+			orgNew := false // a value new to the account
 			// A principal's first values are not news: the rate that matters is how often a
 			// principal with a history shows a new one, not how each one started.
 			known := ps.dims[d].w > 0
@@ -455,12 +518,20 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 				e.seen[v] = true
 				fresh := known && sessionNews(d, v)
 				for j, c := range views[:n] {
-					news[j] = c[d].add(v, 1) && fresh || news[j]
+					isNew := c[d].add(v, 1)
+					news[j] = isNew && fresh || news[j]
+					orgNew = orgNew || j == 1 && isNew
 				}
 			}
 			if len(e.seen) > 0 {
 				for j, c := range views[:n] {
 					c[d].window(news[j])
+				}
+				if fr != nil {
+					fr.n[d]++
+					if orgNew {
+						fr.news[d]++
+					}
 				}
 			}
 		}

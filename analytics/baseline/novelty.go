@@ -133,6 +133,50 @@ func (c *counter) surprise(k uint32) float64 {
 	return -math.Log2(p)
 }
 
+// freshBits is how surprising, in bits, a new value that lasts a session is for this counter,
+// from the share of its windows that brought one.
+func (c *counter) freshBits() float64 { return shareBits(c.fresh, c.w) }
+
+// shareBits is minus the log of a share, k of n, taken at the low end of what n allows (the
+// Wilson bound, two standard errors), so a short history cannot make news look routine.
+func shareBits(k, n uint64) float64 {
+	if n == 0 {
+		return maxFactorBits
+	}
+	const z = 2.0
+	fn := float64(n)
+	p := float64(k) / fn
+	lo := (p + z*z/(2*fn) - z*math.Sqrt(p*(1-p)/fn+z*z/(4*fn*fn))) / (1 + z*z/fn)
+	if lo <= 0 {
+		return maxFactorBits
+	}
+	return math.Min(-math.Log2(lo), maxFactorBits)
+}
+
+// firstRate counts, for one peer group, its newcomers' first windows that had a value of each
+// dimension, and how many of those brought a value the account had not seen. A person's first
+// day brings their own address and laptop; an instance role's first task calls from the VPC.
+// So a value that came with a newcomer is judged by how often newcomers of its kind bring one,
+// not as if an established principal had changed.
+type firstRate struct {
+	n, news [numDims]uint64
+}
+
+// youngBins is how long after its first window a newcomer's values are judged as what its
+// first appearance brought.
+const youngBins = 12
+
+// newcomer reports whether the principal ps (nil: first seen in bin b) came a day or more after
+// the data began and less than youngBins ago. Over the first day every principal turns up for
+// the first time, and being seen first says nothing of being new.
+func (e *Engine) newcomer(ps *pstate, b int64) bool {
+	first := b
+	if ps != nil {
+		first = ps.first
+	}
+	return first-e.firstBin >= e.binsPerDay && b-first < youngBins
+}
+
 // label names how common a value seen k times out of n is.
 func label(k uint32, n uint64) string {
 	switch {
