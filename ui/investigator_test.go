@@ -245,6 +245,34 @@ func TestPivotSearchesItsEvents(t *testing.T) {
 	}
 }
 
+// TestPivotBack: the first pivot closes; one opened from it goes back to it, or closes both.
+func TestPivotBack(t *testing.T) {
+	s, top := addressPivot(t)
+	if findButton(top, "Close") == nil || findButton(top, "Back") != nil {
+		t.Fatal("the first pivot should have Close and no Back")
+	}
+	call := findLink(top, "GetObject")
+	test.TapAt(call, fyne.NewPos(call.MinSize().Width/2, call.MinSize().Height/2))
+	settle(t, s)
+	second := s.win.Canvas().Overlays().Top()
+	back := findButton(second, "Back")
+	if back == nil || findButton(second, "Close all") == nil || findButton(second, "Close") != nil {
+		t.Fatal("a pivot opened from another should have Back and Close all, and no Close")
+	}
+	test.Tap(back)
+	settle(t, s)
+	if len(s.view.dialogs) != 1 || s.win.Canvas().Overlays().Top() != top {
+		t.Fatalf("Back left %d pivots open, want the address's", len(s.view.dialogs))
+	}
+	test.TapAt(call, fyne.NewPos(call.MinSize().Width/2, call.MinSize().Height/2))
+	settle(t, s)
+	test.Tap(findButton(s.win.Canvas().Overlays().Top(), "Close all"))
+	settle(t, s)
+	if len(s.view.dialogs) != 0 || s.win.Canvas().Overlays().Top() != nil {
+		t.Errorf("Close all left %d pivots open", len(s.view.dialogs))
+	}
+}
+
 func TestPivotQuery(t *testing.T) {
 	for _, c := range []struct{ kind, value, want string }{
 		{app.PivotIP, "203.0.113.7", "sourceIPAddress:203.0.113.7"},

@@ -135,12 +135,16 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 		})
 		// Every event behind the profile, one by one: the pivots give way to the investigator.
 		searchAll := widget.NewButtonWithIcon("Search these events", theme.SearchIcon(), func() {
-			for _, p := range slices.Clone(v.dialogs) { // the pivots, and the dialog of each
-				p.Hide()
-			}
+			v.closeDialogs()
 			v.investigate(search)
 		})
-		d.SetButtons([]fyne.CanvasObject{searchAll, copyText, widget.NewButton("Close", d.Hide)})
+		buttons := []fyne.CanvasObject{searchAll, copyText, widget.NewButton("Close", d.Hide)}
+		if len(v.dialogs) > 0 {
+			// A pivot opened from another goes back to it, as Escape does, or closes them all.
+			buttons = []fyne.CanvasObject{searchAll, copyText, widget.NewButtonWithIcon("Back", theme.NavigateBackIcon(), d.Hide),
+				widget.NewButton("Close all", v.closeDialogs)}
+		}
+		d.SetButtons(buttons)
 		d.Resize(size)
 		v.trackDialog(d, nil)
 		d.Show()
@@ -149,6 +153,13 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 
 // pivotWait is how long a pivot reads before a dialog says so. (A variable for tests.)
 var pivotWait = 300 * time.Millisecond
+
+// closeDialogs closes the pivots and every other dialog Escape would close.
+func (v *caseView) closeDialogs() {
+	for _, d := range slices.Clone(v.dialogs) {
+		d.Hide()
+	}
+}
 
 // trackDialog keeps d among the dialogs that Escape closes, latest first, until it closes;
 // closing it also calls closed, when set.
@@ -239,9 +250,7 @@ func pivotContent(v *caseView, r pivotResult, chartW float32, search string) fyn
 					v.s.showError("rule "+name, err)
 					return
 				}
-				for _, d := range slices.Clone(v.dialogs) {
-					d.Hide()
-				}
+				v.closeDialogs()
 				v.investigate(q)
 			}
 			box.Add(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(90, 36), numbers(count(rc.Events))), nil, h))
