@@ -765,3 +765,30 @@ func TestNewcomersBringTheirAddresses(t *testing.T) {
 		t.Errorf("a new role calling from outside not flagged for its address: %v", flagged)
 	}
 }
+
+// TestFirstSeenNeedsADay: a person first seen twelve hours into the data is not flagged as first
+// seen (everyone is, that day); the same person first seen on the third day is.
+func TestFirstSeenNeedsADay(t *testing.T) {
+	firstSeen := func(after time.Duration) bool {
+		start := end.Add(-3 * 24 * time.Hour)
+		evs := genNormal(1, 3, end)
+		a := actor{arn: "arn:aws:iam::" + testAccount + ":user/frank", ptype: "IAMUser", key: "AKIAFRANK"}
+		for i := range 6 {
+			evs = append(evs, mkEvent(fmt.Sprintf("frank-%d", i), start.Add(after+time.Duration(i)*time.Second), a,
+				"ec2.amazonaws.com/DescribeInstances", "198.51.100.44", "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0", ""))
+		}
+		sortEvents(evs)
+		for _, an := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if strings.Contains(an.Entity, "user/frank") && strings.Contains(an.Title, "(first seen)") {
+				return true
+			}
+		}
+		return false
+	}
+	if firstSeen(12 * time.Hour) {
+		t.Error("a principal first seen on the data's first day is called first seen")
+	}
+	if !firstSeen(50 * time.Hour) {
+		t.Error("a principal first seen on the third day is not called first seen")
+	}
+}

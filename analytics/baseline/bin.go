@@ -271,8 +271,9 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 	ps := e.principals[first.pkey]
 	var fs []fct
 
-	if k := e.orgPrin.count(first.pkey); k <= 2 {
+	if k := e.orgPrin.count(first.pkey); k <= 2 && b-e.firstBin >= e.binsPerDay {
 		// New principals are created all the time; being new counts, but what they do counts more.
+		// Over the data's first day every principal is seen first, which says nothing.
 		if bits := math.Min(e.orgPrin.surprise(k), maxPrincipalBits); bits >= minFactorBits {
 			base := "first activity seen from this principal"
 			if k > 0 {
