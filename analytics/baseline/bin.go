@@ -348,8 +348,10 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 				}
 				// A newcomer's value the account knows only from it came with the
 				// newcomer: as surprising as its kind's newcomers make it.
-				if fr := e.firsts[first.class]; fr != nil && ko == k && e.newcomer(ps, b) {
-					ob = math.Min(ob, shareBits(fr.news[d], fr.n[d]))
+				if ko == k && e.newcomer(ps, b) {
+					if fr := e.firsts[first.class]; fr != nil {
+						ob = math.Min(ob, shareBits(fr.news[d], fr.n[d]))
+					}
 				}
 			}
 			// What the account has rarely seen matters only when it is unusual for this principal
