@@ -792,3 +792,38 @@ func TestFirstSeenNeedsADay(t *testing.T) {
 		t.Error("a principal first seen on the third day is not called first seen")
 	}
 }
+
+// TestOneRefusalIsASlip: a person refused once, for the first time, counts half as much as one
+// refused three times in the window.
+func TestOneRefusalIsASlip(t *testing.T) {
+	bits := func(refused int) float64 {
+		evs := genNormal(1, 3, end)
+		a := testActors()[3] // alice, an IAM user with a history
+		at := end.Add(-5*time.Hour - 2*time.Minute)
+		for i := range 3 {
+			code := ""
+			if i < refused {
+				code = "Client.UnauthorizedOperation"
+			}
+			evs = append(evs, mkEvent(fmt.Sprintf("refused-%d", i), at.Add(time.Duration(i)*time.Second), a,
+				"ec2.amazonaws.com/DescribeInstances", a.ips[0], a.agent, code))
+		}
+		sortEvents(evs)
+		for _, an := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if !strings.Contains(an.Entity, "user/alice") {
+				continue
+			}
+			for _, f := range an.Factors {
+				if f.Name == "error code" && f.Observed == "Client.UnauthorizedOperation" {
+					return f.Weight * an.Score / directionWeight(an.Direction)
+				}
+			}
+		}
+		t.Fatalf("no error-code factor for %d refusals", refused)
+		return 0
+	}
+	once, thrice := bits(1), bits(3)
+	if r := once / thrice; r < 0.4 || r > 0.6 {
+		t.Errorf("a first refusal: %.1f bits once, %.1f three times; want half", once, thrice)
+	}
+}

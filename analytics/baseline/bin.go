@@ -376,6 +376,9 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 				// "Not found" is the answer to an existence check, which infrastructure tools
 				// make all day; a brute force of names shows as a volume of it.
 				bits *= 0.5
+			} else if d == dimError && vals[v].n == 1 {
+				// One refused call is a slip; refusals that repeat are a pattern.
+				bits *= 0.5
 			}
 			bits = math.Min(bits, maxFactorBits)
 			if bits < minFactorBits {
