@@ -50,6 +50,7 @@ type drilldown struct {
 	pivotAddr, pivotCall, pivotPrincipal *widget.Button
 	copyBtn                              *widget.Button  // Copy JSON, enabled once an event is shown
 	indicators                           *fyne.Container // a button per rule with matches in the window
+	rules                                []app.RuleHits  // the rules with matches in the window
 }
 
 // field is one leaf of an event's JSON, by its path.
@@ -89,6 +90,10 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	actions := container.NewHBox(
 		widget.NewButtonWithIcon(pivotLabel(a), theme.SearchIcon(), func() { showPivot(v, a) }),
 		widget.NewButtonWithIcon("Open in investigator", theme.ZoomInIcon(), func() { v.investigate(anomalyQuery(a)) }),
+		// For a ticket or a report: the anomaly, why, the rules and addresses of its window.
+		widget.NewButtonWithIcon("Copy as text", theme.ContentCopyIcon(), func() {
+			v.s.app.Clipboard().SetContent(anomalyText(d.a, d.rules, d.addrs, d.total))
+		}),
 	)
 	header := container.NewBorder(nil, nil, container.NewHBox(back, container.NewGridWrap(fyne.NewSize(110, 64), badge)), actions,
 		container.NewVBox(title, sub))
@@ -253,6 +258,7 @@ func (d *drilldown) load() {
 		d.total = int(h.total)
 		d.pages[0] = h.first
 		d.addrs = h.addrs
+		d.rules = h.rules
 		d.indicators.Objects = indicatorButtons(d.v, h.rules, from, to)
 		d.indicators.Refresh()
 		d.eventsHead.SetText(fmt.Sprintf("Events in the window (%s; ● the anomaly's own %s, listed first)",
@@ -451,4 +457,51 @@ func fieldValue(fs []field, key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// maxTextAddresses bounds the addresses anomalyText lists.
+const maxTextAddresses = 10
+
+// anomalyText writes an anomaly as plain text: what, when, why, and what its window held (the
+// rules and addresses once they are read; total is 0 until then).
+func anomalyText(a finding.Anomaly, rules []app.RuleHits, addrs []store.ViewAddress, total int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Risk %d (%s) · %s · %s – %s UTC\n%s\n%s %s\n", a.Risk, finding.Severity(a.Risk), a.Direction,
+		a.WindowStart.UTC().Format("2006-01-02 15:04"), a.WindowEnd.UTC().Format("15:04"), a.Title, a.EntityType, a.Entity)
+	if a.Confidence != "" && a.Confidence != "full" {
+		fmt.Fprintf(&b, "Confidence: %s\n", a.Confidence)
+	}
+	if len(a.Factors) > 0 {
+		// The baseline last: it is free text, often long.
+		fmt.Fprintf(&b, "\nWhy it stands out\n  %-40s %-10s %-30s %s\n", "Factor", "Label", "Observed", "Baseline")
+		for _, f := range a.Factors {
+			fmt.Fprintf(&b, "  %-40s %-10s %-30s %s\n", f.Name, f.Label, formatValue(f.Observed), formatValue(f.Baseline))
+		}
+	}
+	if len(rules) > 0 {
+		b.WriteString("\nRule matches in the window\n")
+		for _, h := range rules {
+			fmt.Fprintf(&b, "  %d %s · %s · %s\n", h.Rule.Severity, finding.Severity(h.Rule.Severity), h.Rule.Name, counted(h.Events, "event", "events"))
+		}
+	}
+	if len(addrs) > 0 {
+		fmt.Fprintf(&b, "\nAddresses in the window%s\n  %-40s %9s %8s\n", more(len(addrs), maxTextAddresses), "Address", "calls", "failed")
+		for _, ad := range addrs[:min(len(addrs), maxTextAddresses)] {
+			fmt.Fprintf(&b, "  %-40s %9d %8d\n", ad.Address, ad.Events, ad.Failures)
+		}
+	}
+	b.WriteString("\n")
+	if total > 0 {
+		fmt.Fprintf(&b, "Events in the window: %s; the anomaly's own: %s\n", count(int64(total)), count(int64(len(a.EventIDs))))
+	}
+	fmt.Fprintf(&b, "Search: %s\n", anomalyQuery(a))
+	return b.String()
+}
+
+// more says how many of n a list of at most shown shows, when it shows fewer.
+func more(n, shown int) string {
+	if n <= shown {
+		return ""
+	}
+	return fmt.Sprintf(" (the busiest %d of %d)", shown, n)
 }

@@ -576,6 +576,30 @@ func TestPivotShowsProfile(t *testing.T) {
 	}
 }
 
+// TestDrilldownCopiesAsText: the drilldown's "Copy as text" puts the anomaly on the clipboard for
+// a ticket: its risk and window, why it stands out, the addresses of its window, and its search.
+func TestDrilldownCopiesAsText(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	if d == nil {
+		t.Fatal("no drilldown")
+	}
+	b := findButton(d.content, "Copy as text")
+	if b == nil {
+		t.Fatal("no Copy as text button in the drilldown")
+	}
+	test.Tap(b)
+	got := s.app.Clipboard().Content()
+	for _, want := range []string{"Risk 9 (critical) · outbound · 2024-05-09 20:25 – 20:30 UTC", anomOut.Title,
+		anomOut.Factors[0].Name, "203.0.113.7", "Events in the window: 5", "Search: "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("copied text lacks %q:\n%s", want, got)
+		}
+	}
+}
+
 // TestAccountPivotIsTheWindow: an account-wide anomaly has no one entity; its pivot profiles its
 // window, with the principals and addresses busy in it.
 func TestAccountPivotIsTheWindow(t *testing.T) {
