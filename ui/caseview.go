@@ -371,6 +371,9 @@ func (v *caseView) runRules(due bool) {
 		if added > 0 || !due {
 			v.overview.load()
 			v.rules.load()
+			if v.drill != nil {
+				v.drill.rulesRan()
+			}
 		}
 	})
 }

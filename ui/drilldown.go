@@ -268,6 +268,26 @@ func (d *drilldown) load() {
 	})
 }
 
+// rulesRan reads again what the rules matched in the window, after a run that may have added
+// to it: a drilldown opened while the rules' first run went on said "none in range" for good.
+func (d *drilldown) rulesRan() {
+	from, to := d.a.WindowStart, d.a.WindowEnd
+	do(d.v, func(ctx context.Context) ([]app.RuleHits, error) {
+		return d.v.c.Indicators(ctx, from, to)
+	}, func(rules []app.RuleHits, err error) {
+		if err != nil {
+			d.v.s.showError("read the window's rule matches", err)
+			return
+		}
+		d.rules = rules
+		d.indicators.Objects = indicatorButtons(d.v, rules, from, to)
+		d.indicators.Refresh()
+		// The events' Rule column: pages are read again as they show.
+		clear(d.pages)
+		d.events.Refresh()
+	})
+}
+
 // row returns the event at a row when its page is loaded, and starts loading it otherwise.
 func (d *drilldown) row(i int) (store.ViewEvent, bool) {
 	p := i / eventPage

@@ -341,6 +341,30 @@ func TestRuleSavedDuringRun(t *testing.T) {
 	}
 }
 
+// TestDrilldownFollowsRuleRuns: a drilldown open while the rules run (the first run on opening
+// a case) shows what the run matched in its window once it ends.
+func TestDrilldownFollowsRuleRuns(t *testing.T) {
+	s, _ := openedCase(t)
+	v := s.view
+	test.Tap(v.overview.riskTiles[9])
+	settle(t, s)
+	d := v.drill
+	if d == nil {
+		t.Fatal("no drilldown")
+	}
+	if _, err := v.c.SaveRule(v.ctx, store.Rule{Name: "Object reads", Query: "eventName:GetObject", Severity: 5, Every: 60, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	v.runRules(false)
+	settle(t, s)
+	if !slices.ContainsFunc(d.rules, func(h app.RuleHits) bool { return h.Rule.Name == "Object reads" && h.Events > 0 }) {
+		t.Errorf("after the run, the drilldown's rules are %+v; want Object reads among them", d.rules)
+	}
+	if findButton(d.content, "5 · Object reads · 4 events") == nil {
+		t.Error("no button for the new rule's matches in the drilldown")
+	}
+}
+
 // TestBurstEditorKeepsOwnWindow: a rule whose window is none of the editor's choices (an
 // imported one's) keeps it through the editor.
 func TestBurstEditorKeepsOwnWindow(t *testing.T) {
