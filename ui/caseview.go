@@ -374,6 +374,7 @@ func (v *caseView) runRules(due bool) {
 			if v.drill != nil {
 				v.drill.rulesRan()
 			}
+			v.investigator.rulesRan()
 		}
 	})
 }

@@ -508,6 +508,30 @@ func (iv *investigator) page(ctx context.Context, search func(func(store.Hit) er
 	return hits, err
 }
 
+// rulesRan names again the rules that matched the hits on show, after a run that may have
+// added matches; the list and its order stay.
+func (iv *investigator) rulesRan() {
+	if len(iv.hits) == 0 {
+		return
+	}
+	hits, gen := slices.Clone(iv.hits), iv.gen
+	do(iv.v, func(ctx context.Context) ([]store.Hit, error) {
+		return hits, iv.v.c.NameRules(ctx, hits)
+	}, func(hits []store.Hit, err error) {
+		if gen != iv.gen {
+			return // another search since
+		}
+		if err != nil {
+			iv.v.s.showError("name the rules of the events shown", err)
+			return
+		}
+		for i := range min(len(hits), len(iv.hits)) { // Show more may have added hits since
+			iv.hits[i].Rule = hits[i].Rule
+		}
+		iv.results.Refresh()
+	})
+}
+
 // showMore adds the next page of the search on show, read from where the list ends.
 func (iv *investigator) showMore() {
 	if len(iv.hits) == 0 {

@@ -73,6 +73,27 @@ func TestInvestigatorSearches(t *testing.T) {
 	}
 }
 
+// TestInvestigatorFollowsRuleRuns: after a rules run, the events on show name the rules that
+// now match them, without searching again.
+func TestInvestigatorFollowsRuleRuns(t *testing.T) {
+	s, iv := investigatorOn(t)
+	search(t, s, iv, "eventName:GetObject")
+	if len(iv.hits) != 4 {
+		t.Fatalf("%d GetObject calls, want 4", len(iv.hits))
+	}
+	v := s.view
+	if _, err := v.c.SaveRule(v.ctx, store.Rule{Name: "Object reads", Query: "eventName:GetObject", Severity: 5, Every: 60, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	v.runRules(false)
+	settle(t, s)
+	for _, h := range iv.hits {
+		if h.Rule != "Object reads" {
+			t.Errorf("%s names rule %q after the run, want Object reads", h.EventID, h.Rule)
+		}
+	}
+}
+
 // TestInvestigatorFieldNarrows: choosing a field of the event shown adds field:value to the
 // query, arrays looked into, and searches again; the event stays shown.
 func TestInvestigatorFieldNarrows(t *testing.T) {
