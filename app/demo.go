@@ -28,6 +28,9 @@ var DemoEnd = time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)
 // DefaultDemoScenarios is the story the demo case tells: the 2019 intrusion.
 var DefaultDemoScenarios = []string{"capital-one-2019"}
 
+// DemoScenarios names the attack scenarios a demo can inject.
+func DemoScenarios() []string { return synth.ScenarioNames() }
+
 func (d DemoConfig) synth() (synth.Config, error) {
 	cfg := synth.Config{Seed: d.Seed, Days: d.Days, End: d.End}
 	if cfg.End.IsZero() {
@@ -37,7 +40,7 @@ func (d DemoConfig) synth() (synth.Config, error) {
 	if names == nil {
 		names = DefaultDemoScenarios
 	}
-	known := synth.ScenarioNames()
+	known := DemoScenarios()
 	for _, n := range names {
 		ok := false
 		for _, k := range known {

@@ -124,6 +124,16 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestDemoHelpNamesScenarios: a trainer finds the scenarios in the help, not by a wrong guess.
+func TestDemoHelpNamesScenarios(t *testing.T) {
+	_, stderr, _ := run(t, "demo", "--help")
+	for _, name := range []string{"capital-one-2019", "cloudtrail-tampering", "root-use"} {
+		if !strings.Contains(stderr, name) {
+			t.Errorf("demo --help does not name %s:\n%s", name, stderr)
+		}
+	}
+}
+
 func TestConfigRoundTrip(t *testing.T) {
 	casePath := filepath.Join(t.TempDir(), "c.tsc")
 	if _, stderr, code := run(t, "config", "--case", casePath, "trusted_networks", "10.0.0.0/8, 192.0.2.5"); code != 0 {

@@ -20,7 +20,8 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	seed := f.Uint64("seed", 1, "seed of the organisation and its attackers")
 	days := f.Int("days", 7, "days of history")
 	var scenarios stringList
-	f.Var(&scenarios, "scenario", "attack scenario to inject (repeatable; default capital-one-2019; 'none' for a clean org)")
+	f.Var(&scenarios, "scenario", "attack scenario to inject (repeatable; default capital-one-2019; 'none' for a clean org): "+
+		strings.Join(app.DemoScenarios(), ", "))
 	outDir := f.String("out-dir", "", "write S3-layout .json.gz files here instead of a case")
 	f.caseOptional = true
 	if _, err := f.parse(env, args); err != nil {
