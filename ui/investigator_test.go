@@ -166,9 +166,7 @@ func TestInvestigatorShowsMore(t *testing.T) {
 // entity, and choosing a field of an event searches the window for that value.
 func TestDrilldownOpensInvestigator(t *testing.T) {
 	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
-	settle(t, s)
-	d := s.view.drill
+	d := drillRiskNine(t, s)
 	test.Tap(findButton(d.content, "Open in investigator"))
 	settle(t, s)
 	iv := s.view.investigator

@@ -141,9 +141,7 @@ func TestImportSigmaRule(t *testing.T) {
 // event a rule matched names it in the events table.
 func TestDrilldownShowsRuleMatches(t *testing.T) {
 	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
-	settle(t, s)
-	d := s.view.drill
+	d := drillRiskNine(t, s)
 	var got []string
 	for _, c := range d.indicators.Objects {
 		if b, ok := c.(*widget.Button); ok {
@@ -346,12 +344,7 @@ func TestRuleSavedDuringRun(t *testing.T) {
 func TestDrilldownFollowsRuleRuns(t *testing.T) {
 	s, _ := openedCase(t)
 	v := s.view
-	test.Tap(v.overview.riskTiles[9])
-	settle(t, s)
-	d := v.drill
-	if d == nil {
-		t.Fatal("no drilldown")
-	}
+	d := drillRiskNine(t, s)
 	if _, err := v.c.SaveRule(v.ctx, store.Rule{Name: "Object reads", Query: "eventName:GetObject", Severity: 5, Every: 60, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}

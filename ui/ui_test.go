@@ -311,9 +311,7 @@ func TestRiskTileOpensDrilldown(t *testing.T) {
 
 func TestDrilldownAddresses(t *testing.T) {
 	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
-	settle(t, s)
-	d := s.view.drill
+	d := drillRiskNine(t, s)
 	if len(d.addrs) != 1 || d.addrs[0].Address != "203.0.113.7" || d.addrs[0].Events != 5 || d.addrs[0].Failures != 1 {
 		t.Errorf("addresses = %+v, want 203.0.113.7 with 5 calls, 1 failed", d.addrs)
 	}
@@ -362,9 +360,7 @@ func TestChartRuleMarkSearches(t *testing.T) {
 
 func TestSelectEventShowsFields(t *testing.T) {
 	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
-	settle(t, s)
-	d := s.view.drill
+	d := drillRiskNine(t, s)
 	d.events.Select(widget.TableCellID{Row: 0, Col: 1})
 	settle(t, s)
 	want := map[string]string{
@@ -544,12 +540,7 @@ func TestNavigation(t *testing.T) {
 // address here) in a dialog: its calls with failures, and where they came from.
 func TestPivotShowsProfile(t *testing.T) {
 	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
-	settle(t, s)
-	d := s.view.drill
-	if d == nil {
-		t.Fatal("no drilldown")
-	}
+	d := drillRiskNine(t, s)
 	showPivot(s.view, d.a)
 	settle(t, s)
 	top := s.win.Canvas().Overlays().Top()
@@ -580,12 +571,7 @@ func TestPivotShowsProfile(t *testing.T) {
 // a ticket: its risk and window, why it stands out, the addresses of its window, and its search.
 func TestDrilldownCopiesAsText(t *testing.T) {
 	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
-	settle(t, s)
-	d := s.view.drill
-	if d == nil {
-		t.Fatal("no drilldown")
-	}
+	d := drillRiskNine(t, s)
 	b := findButton(d.content, "Copy as text")
 	if b == nil {
 		t.Fatal("no Copy as text button in the drilldown")
@@ -696,6 +682,17 @@ func overlayTexts(o fyne.CanvasObject) []string {
 	return texts
 }
 
+// drillRiskNine opens the drilldown of the fixture's risk-9 anomaly from its tile.
+func drillRiskNine(t *testing.T, s *shell) *drilldown {
+	t.Helper()
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	if s.view.drill == nil {
+		t.Fatal("no drilldown")
+	}
+	return s.view.drill
+}
+
 // findButton returns the button labelled text inside o, or nil.
 func findButton(o fyne.CanvasObject, text string) *widget.Button {
 	for _, c := range objects(o) {
@@ -720,9 +717,7 @@ func findLink(o fyne.CanvasObject, text string) *widget.Hyperlink {
 // pivot's calls, "who else made this call, and when"; from the event shown, its principal.
 func TestPivotsLeadOn(t *testing.T) {
 	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
-	settle(t, s)
-	d := s.view.drill
+	d := drillRiskNine(t, s)
 	d.addrTable.Select(widget.TableCellID{Row: 0, Col: 0})
 	settle(t, s)
 	top := s.win.Canvas().Overlays().Top()
