@@ -268,24 +268,12 @@ func (d *drilldown) load() {
 	})
 }
 
-// rulesRan reads again what the rules matched in the window, after a run that may have added
-// to it: a drilldown opened while the rules' first run went on said "none in range" for good.
+// rulesRan reads the window again after a rules run that may have added to it: a drilldown
+// opened while the rules' first run went on said "none in range" for good. The events' pages,
+// with their Rule column, are read again as they show.
 func (d *drilldown) rulesRan() {
-	from, to := d.a.WindowStart, d.a.WindowEnd
-	do(d.v, func(ctx context.Context) ([]app.RuleHits, error) {
-		return d.v.c.Indicators(ctx, from, to)
-	}, func(rules []app.RuleHits, err error) {
-		if err != nil {
-			d.v.s.showError("read the window's rule matches", err)
-			return
-		}
-		d.rules = rules
-		d.indicators.Objects = indicatorButtons(d.v, rules, from, to)
-		d.indicators.Refresh()
-		// The events' Rule column: pages are read again as they show.
-		clear(d.pages)
-		d.events.Refresh()
-	})
+	clear(d.pages)
+	d.load()
 }
 
 // row returns the event at a row when its page is loaded, and starts loading it otherwise.
@@ -505,7 +493,11 @@ func anomalyText(a finding.Anomaly, rules []app.RuleHits, addrs []store.ViewAddr
 		}
 	}
 	if len(addrs) > 0 {
-		fmt.Fprintf(&b, "\nAddresses in the window%s\n  %-40s %9s %8s\n", more(len(addrs), maxTextAddresses), "Address", "calls", "failed")
+		busiest := ""
+		if len(addrs) > maxTextAddresses {
+			busiest = fmt.Sprintf(" (the busiest %d of %d)", maxTextAddresses, len(addrs))
+		}
+		fmt.Fprintf(&b, "\nAddresses in the window%s\n  %-40s %9s %8s\n", busiest, "Address", "calls", "failed")
 		for _, ad := range addrs[:min(len(addrs), maxTextAddresses)] {
 			fmt.Fprintf(&b, "  %-40s %9d %8d\n", ad.Address, ad.Events, ad.Failures)
 		}
@@ -516,12 +508,4 @@ func anomalyText(a finding.Anomaly, rules []app.RuleHits, addrs []store.ViewAddr
 	}
 	fmt.Fprintf(&b, "Search: %s\n", anomalyQuery(a))
 	return b.String()
-}
-
-// more says how many of n a list of at most shown shows, when it shows fewer.
-func more(n, shown int) string {
-	if n <= shown {
-		return ""
-	}
-	return fmt.Sprintf(" (the busiest %d of %d)", shown, n)
 }

@@ -96,9 +96,10 @@ func (e *Engine) flush() {
 		fs := attached[gk]
 		if len(idx) > 0 {
 			ps := e.principals[evs[idx[0]].pkey]
+			newcomer := e.newcomer(ps, b)
 			for i := range fs {
 				switch {
-				case e.newcomer(ps, b):
+				case newcomer:
 					// A new job's or person's calls add to the account's: an API busier than
 					// usual when someone first appears is what appearing means, and counts
 					// half. Their own volume is judged once they have a past.
@@ -271,7 +272,7 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 	ps := e.principals[first.pkey]
 	var fs []fct
 
-	if k := e.orgPrin.count(first.pkey); k <= 2 && b-e.firstBin >= e.binsPerDay {
+	if k := e.orgPrin.count(first.pkey); k <= 2 && e.pastFirstDay(b) {
 		// New principals are created all the time; being new counts, but what they do counts more.
 		// Over the data's first day every principal is seen first, which says nothing.
 		if bits := math.Min(e.orgPrin.surprise(k), maxPrincipalBits); bits >= minFactorBits {

@@ -174,8 +174,11 @@ func (e *Engine) newcomer(ps *pstate, b int64) bool {
 	if ps != nil {
 		first = ps.first
 	}
-	return first-e.firstBin >= e.binsPerDay && b-first < youngBins
+	return e.pastFirstDay(first) && b-first < youngBins
 }
+
+// pastFirstDay reports whether bin b lies a day or more after the data began.
+func (e *Engine) pastFirstDay(b int64) bool { return b-e.firstBin >= e.binsPerDay }
 
 // label names how common a value seen k times out of n is.
 func label(k uint32, n uint64) string {
