@@ -33,8 +33,9 @@ type caseView struct {
 	rules        *rulesView
 	sources      *sources
 	settings     *settingsView
-	drill        *drilldown      // the drilldown on show, if any
-	dialogs      []dialog.Dialog // pivots and other dialogs open, the latest last: Escape closes it
+	drill        *drilldown               // the drilldown on show, if any
+	dialogs      []dialog.Dialog          // pivots and other dialogs open, the latest last: Escape closes it
+	pivots       map[dialog.Dialog]func() // the pivots open, each with what reads it again
 
 	screens []screen
 	built   map[int]fyne.CanvasObject
@@ -80,7 +81,8 @@ func do[T any](v *caseView, work func(ctx context.Context) (T, error), done func
 
 func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
 	ctx, cancel := context.WithCancel(s.b.ctx)
-	v := &caseView{s: s, c: c, demo: demo, ctx: ctx, cancel: cancel, screens: screens(), built: map[int]fyne.CanvasObject{}, current: -1}
+	v := &caseView{s: s, c: c, demo: demo, ctx: ctx, cancel: cancel, screens: screens(), built: map[int]fyne.CanvasObject{}, current: -1,
+		pivots: map[dialog.Dialog]func(){}}
 	v.overview = newOverview(v)
 	v.investigator = newInvestigator(v)
 	v.rules = newRulesView(v)
@@ -375,6 +377,9 @@ func (v *caseView) runRules(due bool) {
 				v.drill.rulesRan()
 			}
 			v.investigator.rulesRan()
+			for _, reread := range v.pivots {
+				reread()
+			}
 		}
 	})
 }

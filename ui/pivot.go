@@ -103,7 +103,7 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 		v.trackDialog(wait, cancel)
 		wait.Show()
 	})
-	do(v, func(context.Context) (pivotResult, error) {
+	read := func(ctx context.Context) (pivotResult, error) {
 		p, err := get(ctx)
 		if err != nil {
 			return pivotResult{}, err
@@ -118,7 +118,8 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 			}
 		}
 		return r, nil
-	}, func(r pivotResult, err error) {
+	}
+	do(v, func(context.Context) (pivotResult, error) { return read(ctx) }, func(r pivotResult, err error) {
 		finished = true
 		if wait != nil {
 			wait.Hide()
@@ -128,7 +129,8 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 			v.s.showError(strings.ToLower(title[:1])+title[1:], err)
 			return
 		}
-		d := dialog.NewCustomWithoutButtons(title, container.NewVScroll(pivotContent(v, r, chartW, search)), v.s.win)
+		body := container.NewVScroll(pivotContent(v, r, chartW, search))
+		d := dialog.NewCustomWithoutButtons(title, body, v.s.win)
 		// For a ticket or a report: the profile as aligned text, under the pivot's title.
 		copyText := widget.NewButtonWithIcon("Copy as text", theme.ContentCopyIcon(), func() {
 			v.s.app.Clipboard().SetContent(title + "\n\n" + profileText(r.p))
@@ -146,7 +148,22 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 		}
 		d.SetButtons(buttons)
 		d.Resize(size)
-		v.trackDialog(d, nil)
+		// A rules run that adds matches reads the profile again, for its "Rules that matched";
+		// the scroll stays where the analyst left it.
+		reread := func() {
+			do(v, read, func(nr pivotResult, err error) {
+				if _, open := v.pivots[d]; err != nil || !open {
+					return
+				}
+				r = nr
+				off := body.Offset
+				body.Content = pivotContent(v, r, chartW, search)
+				body.Refresh()
+				body.ScrollToOffset(off)
+			})
+		}
+		v.pivots[d] = reread
+		v.trackDialog(d, func() { delete(v.pivots, d) })
 		d.Show()
 	})
 }

@@ -376,3 +376,29 @@ func TestBurstEditorKeepsOwnWindow(t *testing.T) {
 		t.Errorf("after choosing an hour, all together, no distinct field: %+v, %v", r, err)
 	}
 }
+
+// TestPivotFollowsRuleRuns: a pivot open during a rules run that adds matches among its events
+// lists the new rule under "Rules that matched", where the scroll was left.
+func TestPivotFollowsRuleRuns(t *testing.T) {
+	s, top := addressPivot(t)
+	v := s.view
+	if findLink(top, "5 medium · Object reads") != nil {
+		t.Fatal("the rule is listed before it exists")
+	}
+	if _, err := v.c.SaveRule(v.ctx, store.Rule{Name: "Object reads", Query: "eventName:GetObject", Severity: 5, Every: 60, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	v.runRules(false)
+	settle(t, s)
+	if s.win.Canvas().Overlays().Top() != top || len(v.pivots) != 1 {
+		t.Fatalf("the pivot should stay open alone; %d open", len(v.pivots))
+	}
+	if findLink(top, "5 medium · Object reads") == nil {
+		t.Error("after the run, the pivot does not list the new rule")
+	}
+	test.Tap(findButton(top, "Close"))
+	settle(t, s)
+	if len(v.pivots) != 0 {
+		t.Errorf("%d pivots still to read again after Close", len(v.pivots))
+	}
+}
