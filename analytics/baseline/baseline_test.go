@@ -827,3 +827,41 @@ func TestOneRefusalIsASlip(t *testing.T) {
 		t.Errorf("a first refusal: %.1f bits once, %.1f three times; want half", once, thrice)
 	}
 }
+
+// TestBusyIsNotCritical: a known user calling their usual APIs from their usual address with
+// their usual tool, ten times as often as ever, is high at most; the same burst from an address
+// nobody has used is critical.
+func TestBusyIsNotCritical(t *testing.T) {
+	alice := testActors()[3]
+	at := end.Add(-10 * time.Hour) // office hours on the last day
+	burst := func(ip string) []cloudtrail.Event {
+		evs := genNormal(5, 8, end)
+		for i := range 240 {
+			api := alice.apis[i%6]
+			evs = append(evs, mkEvent(fmt.Sprintf("busy-%d", i), at.Add(time.Duration(i)*time.Second), alice, api, ip, alice.agent, ""))
+		}
+		sortEvents(evs)
+		return evs
+	}
+	risk := func(evs []cloudtrail.Event) (finding.Anomaly, bool) {
+		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if strings.HasSuffix(a.Entity, "user/alice") && slices.Contains(a.EventIDs, "busy-0") {
+				return a, true
+			}
+		}
+		return finding.Anomaly{}, false
+	}
+	busy, ok := risk(burst(alice.ips[0]))
+	if !ok {
+		t.Fatal("the burst makes no anomaly")
+	}
+	if busy.Risk > maxBusyRisk || busy.Risk < 6 {
+		t.Errorf("a known user's burst of usual work: risk %d, want 6–%d (%s, score %.1f)", busy.Risk, maxBusyRisk, busy.Title, busy.Score)
+	}
+	if busy.Score < riskFloor[9] {
+		t.Errorf("score %.1f: the burst should carry critical volume evidence for the cap to matter", busy.Score)
+	}
+	if away, ok := risk(burst("203.0.113.99")); !ok || away.Risk < 9 {
+		t.Errorf("the burst from a new address: risk %d, want ≥ 9 (%s)", away.Risk, away.Title)
+	}
+}

@@ -238,6 +238,9 @@ func (e *Engine) anomaly(ep *episode) (finding.Anomaly, bool) {
 	raw := score
 	score *= directionWeight(dir)
 	risk := riskOf(score)
+	if risk > maxBusyRisk && !novel(fs) {
+		risk = maxBusyRisk
+	}
 	conf := "full"
 	hist := time.Duration(ep.start-ep.firstBin) * e.bin
 	if hist < 24*time.Hour {
@@ -293,6 +296,20 @@ func (e *Engine) anomaly(ep *episode) (finding.Anomaly, bool) {
 		Score:       math.Round(score*100) / 100,
 		Confidence:  conf,
 	}, true
+}
+
+// maxBusyRisk is the highest risk of an anomaly with nothing new or rare about it: a known
+// principal calling its usual APIs from its usual network with its usual tools, only more of
+// them. The spikes of one busy window are one piece of evidence, not several, and busy is not
+// new; the critical levels need both.
+const maxBusyRisk = 8
+
+// novel reports whether any factor says something new or rare: a value a principal or the
+// account had not used, or the principal itself.
+func novel(fs []*fct) bool {
+	return slices.ContainsFunc(fs, func(f *fct) bool {
+		return f.dim != "volume" && (f.label == finding.LabelNew || f.label == finding.LabelRare)
+	})
 }
 
 // topKey returns the most frequent key of a count map (ties by key).
