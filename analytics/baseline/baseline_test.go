@@ -865,3 +865,27 @@ func TestBusyIsNotCritical(t *testing.T) {
 		t.Errorf("the burst from a new address: risk %d, want ≥ 9 (%s)", away.Risk, away.Title)
 	}
 }
+
+// TestSecondDayLowered: on the data's second day an anomaly's risk is one below what its score
+// makes it, and its confidence says why; from the third day it is not.
+func TestSecondDayLowered(t *testing.T) {
+	for _, c := range []struct {
+		days    int
+		lowered bool
+	}{{2, true}, {3, false}} {
+		res := analyze(t, withAttack(1, c.days, end.Add(-10*time.Hour)), Options{})
+		i := slices.IndexFunc(res.Anomalies, func(a finding.Anomaly) bool { return slices.Contains(a.EventIDs, "attack-0") })
+		if i < 0 {
+			t.Fatalf("%d days: the attack makes no anomaly", c.days)
+		}
+		a := res.Anomalies[i]
+		want := riskOf(a.Score)
+		if c.lowered {
+			want--
+		}
+		says := strings.Contains(a.Confidence, "second day")
+		if a.Risk != want || says != c.lowered {
+			t.Errorf("%d days of data: risk %d (score %.1f), want %d; confidence %q", c.days, a.Risk, a.Score, want, a.Confidence)
+		}
+	}
+}

@@ -247,6 +247,12 @@ func (e *Engine) anomaly(ep *episode) (finding.Anomaly, bool) {
 		cut := int(math.Ceil(2 * (1 - hist.Hours()/24)))
 		risk = max(1, risk-cut)
 		conf = fmt.Sprintf("lowered: %s of history before this window, a day is needed for per-principal novelty", hist.Round(time.Minute))
+	} else if hist < 48*time.Hour {
+		// The data's first day is where principals' habits begin to be learnt: through the
+		// second, most have less than a day of their own, and what is new to them is often
+		// only what they did not happen to do the day before.
+		risk = max(1, risk-1)
+		conf = fmt.Sprintf("lowered: %s of history before this window; until the data's second day ends, most principals have less than a day of their own", hist.Round(time.Minute))
 	} else if ep.principal != nil && time.Duration(ep.start-ep.principal.first)*e.bin < 24*time.Hour {
 		conf = fmt.Sprintf("lowered: principal first seen %s before this window", (time.Duration(ep.start-ep.principal.first) * e.bin).Round(time.Minute))
 	} else if hist < 7*24*time.Hour {

@@ -86,6 +86,7 @@ type Clean struct {
 	Seed    uint64
 	Events  int            // events analysed, the whole history
 	PerRisk [11]int        // anomalies of the last day per risk level
+	Between [11]int        // anomalies per risk level between the first day and the last
 	Benign  map[string]int // harmless oddities the generator planted, and the highest risk each got
 }
 
@@ -93,7 +94,8 @@ type Clean struct {
 func (c Clean) HighRisk() int { return c.PerRisk[7] + c.PerRisk[8] + c.PerRisk[9] + c.PerRisk[10] }
 
 // CleanDay generates cfg's history for seed with no scenario and counts the anomalies of its
-// last day per risk level.
+// last day per risk level, and of the days between the first (which has no history) and the
+// last, where a trainer choosing a whole week sees them too.
 func CleanDay(ctx context.Context, cfg Config, seed uint64) (Clean, error) {
 	res, labels, n, err := analyze(ctx, cfg, seed, nil)
 	if err != nil {
@@ -101,9 +103,13 @@ func CleanDay(ctx context.Context, cfg Config, seed uint64) (Clean, error) {
 	}
 	c := Clean{Seed: seed, Events: n, Benign: map[string]int{}}
 	from := cfg.End.Add(-24 * time.Hour)
+	second := cfg.End.Add(-time.Duration(cfg.Days-1) * 24 * time.Hour)
 	for _, a := range res.Anomalies {
-		if !a.WindowStart.Before(from) {
+		switch {
+		case !a.WindowStart.Before(from):
 			c.PerRisk[a.Risk]++
+		case !a.WindowStart.Before(second):
+			c.Between[a.Risk]++
 		}
 	}
 	for _, l := range labels {
@@ -182,6 +188,7 @@ func WriteCleanDay(w io.Writer, c Clean) {
 		fmt.Fprintf(&b, " r%d:%d", r, c.PerRisk[r])
 	}
 	fmt.Fprintf(w, "clean day seed %d (%d events in the run): risk 10: %d, risk ≥ 7: %d |%s\n", c.Seed, c.Events, c.PerRisk[10], c.HighRisk(), b.String())
+	fmt.Fprintf(w, "  the days between the first and the last: risk 10: %d, risk 9: %d, risk 7-8: %d\n", c.Between[10], c.Between[9], c.Between[7]+c.Between[8])
 	names := make([]string, 0, len(c.Benign))
 	for n := range c.Benign {
 		names = append(names, n)
