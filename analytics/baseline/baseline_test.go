@@ -889,3 +889,41 @@ func TestSecondDayLowered(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstDayKnownValues: on the data's first day, a principal turning up with what the account
+// already knows (its calls, address and tool) is judged on hours of the account's history, which
+// count half; one value the account has never seen keeps its full weight.
+func TestFirstDayKnownValues(t *testing.T) {
+	frank := testActors()[3]
+	frank.arn = "arn:aws:iam::" + testAccount + ":user/frank"
+	frank.key = "AKIAUSERFRANK0000000"
+	at := end.Add(-8 * time.Hour) // the afternoon of the only day
+	// Calls the account has met once each, in the morning, from bob.
+	rare := []string{"iam.amazonaws.com/ListPolicies", "ec2.amazonaws.com/DescribeImages", "ecs.amazonaws.com/ListClusters",
+		"route53.amazonaws.com/ListHostedZones", "sns.amazonaws.com/ListTopics", "sqs.amazonaws.com/ListQueues"}
+	score := func(ip string, days int) float64 {
+		evs := genNormal(9, days, end)
+		bob := testActors()[4]
+		for i, api := range rare {
+			evs = append(evs, mkEvent(fmt.Sprintf("bob-%d", i), end.Add(-14*time.Hour+time.Duration(i)*time.Minute), bob, api, bob.ips[0], bob.agent, ""))
+		}
+		for i := range 36 {
+			evs = append(evs, mkEvent(fmt.Sprintf("frank-%d", i), at.Add(time.Duration(i)*5*time.Second), frank, rare[i%6], ip, frank.agent, ""))
+		}
+		sortEvents(evs)
+		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if strings.HasSuffix(a.Entity, "user/frank") && slices.Contains(a.EventIDs, "frank-0") {
+				return a.Score
+			}
+		}
+		return 0
+	}
+	known, away := score(frank.ips[1], 1), score("203.0.113.50", 1)
+	t.Logf("first day: frank with known values %.1f, from a new address %.1f", known, away)
+	if known >= riskFloor[7] {
+		t.Errorf("first day, everything known to the account: score %.1f, want below risk 7's %.0f", known, riskFloor[7])
+	}
+	if away < known+riskFloor[7]/2 {
+		t.Errorf("first day, from an address nobody used: score %.1f, want well above %.1f", away, known)
+	}
+}
