@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -77,4 +78,67 @@ func TestEval(t *testing.T) {
 			t.Errorf("clean day seed %d: %d at risk 10 (max 5), %d at risk ≥ 7 (max 20)", seed, c.PerRisk[10], c.HighRisk())
 		}
 	}
+}
+
+// TestEvalOneDay injects every scenario into a single day of traffic, as an auditor's one-day
+// export holds it, and runs a clean day alone. With no history before the day, risk is lowered
+// (by up to 2) and nothing can be critical; this measures where the scenarios rank among the
+// day's anomalies and how loud the clean day is. It requires only that each scenario's key
+// events make an anomaly: over a day with no history, principals turning up for the first time
+// crowd its top, and the ranks are a measurement to improve, not yet a target.
+func TestEvalOneDay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluation skipped in -short mode")
+	}
+	cfg, seeds, _ := evalConfig()
+	cfg.Days = 1
+	timings := []time.Duration{-9*time.Hour - 35*time.Minute}
+	if *full {
+		timings = []time.Duration{-13*time.Hour - 25*time.Minute, -4*time.Hour - 50*time.Minute}
+	}
+	ctx := context.Background()
+	var outs []Outcome
+	var top1, top3, top10 int
+	for _, seed := range seeds {
+		for _, name := range scenarios {
+			for _, off := range timings {
+				o, err := Scenario(ctx, cfg, seed, name, cfg.End.Add(off))
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs = append(outs, o)
+				if o.MaxRisk == 0 {
+					t.Errorf("%s seed %d at %s: no anomaly holds its key events", o.Scenario, o.Seed, o.At.Format("15:04"))
+					continue
+				}
+				top1 += btoi(o.Rank == 1)
+				top3 += btoi(o.Rank <= 3)
+				top10 += btoi(o.Rank <= 10)
+			}
+		}
+	}
+	var sb strings.Builder
+	if err := WriteOutcomes(&sb, outs); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&sb, "one-day logs: the scenario's anomaly ranks first in %d of %d runs, in the top 3 in %d, in the top 10 in %d\n",
+		top1, len(outs), top3, top10)
+	for _, seed := range seeds {
+		c, err := CleanDay(ctx, cfg, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		WriteCleanDay(&sb, c)
+	}
+	t.Log("\n" + sb.String())
+	if testing.Verbose() {
+		os.Stdout.WriteString(sb.String())
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
