@@ -76,9 +76,12 @@ type Engine struct {
 	org        [numDims]counter
 	peers      map[string]*[numDims]counter // the account-wide view per peer group, and per group and tool
 	firsts     map[string]*firstRate        // per peer group: what its newcomers' first windows brought
-	orgPrin    counter
-	vol        map[string]*history // volume keys: direction, API, API × error code
-	account    string              // the most recent recipient account, named by drop findings
+	// sensNew counts the principals' windows with calls, and those that brought a sensitive
+	// API nobody in the account had called: how surprising the next such call is.
+	sensNew struct{ n, news uint64 }
+	orgPrin counter
+	vol     map[string]*history // volume keys: direction, API, API × error code
+	account string              // the most recent recipient account, named by drop findings
 
 	series   []finding.Point
 	open     map[string]*episode

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -925,5 +926,37 @@ func TestFirstDayKnownValues(t *testing.T) {
 	}
 	if away < known+riskFloor[7]/2 {
 		t.Errorf("first day, from an address nobody used: score %.1f, want well above %.1f", away, known)
+	}
+}
+
+// TestSensitiveNewToAccount: in a day where people keep calling APIs nobody called before, one
+// more such call is routine, but a sensitive one (the trail stopped) is not: it is judged by how
+// often sensitive calls new to the account turn up.
+func TestSensitiveNewToAccount(t *testing.T) {
+	alice := testActors()[3]
+	at := end.Add(-8 * time.Hour)
+	score := func(api string) float64 {
+		evs := genNormal(4, 1, end)
+		r := rand.New(rand.NewPCG(4, 9))
+		// Every half hour of the working day someone calls an API new to the account.
+		n := 0
+		for ts := end.Add(-16 * time.Hour); ts.Before(end.Add(-6 * time.Hour)); ts = ts.Add(30 * time.Minute) {
+			h := testActors()[3+r.IntN(5)]
+			evs = append(evs, mkEvent(fmt.Sprintf("churn-%d", n), ts, h, fmt.Sprintf("svc%d.amazonaws.com/Describe%d", n, n), h.ips[0], h.agent, ""))
+			n++
+		}
+		evs = append(evs, mkEvent("odd-0", at.Add(7*time.Minute), alice, api, alice.ips[0], alice.agent, ""))
+		sortEvents(evs)
+		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if slices.Contains(a.EventIDs, "odd-0") {
+				return a.Score
+			}
+		}
+		return 0
+	}
+	plain, stop := score("cloudtrail.amazonaws.com/DescribeQueries"), score("cloudtrail.amazonaws.com/StopLogging")
+	t.Logf("a call new to the account: %.1f; StopLogging new to the account: %.1f", plain, stop)
+	if stop < plain+minFactorBits {
+		t.Errorf("StopLogging scores %.1f, a plain new call %.1f: want the sensitive one at least %d bits above", stop, plain, minFactorBits)
 	}
 }

@@ -375,6 +375,12 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 				w := pw / (pw + shrinkWindows)
 				bits = w*pb + (1-w)*ob
 			}
+			// A sensitive API nobody in the account has called is judged by how often such a
+			// call turns up, not by how often any new API does: in a short log everything is
+			// new, yet tampering with the trail or sharing a snapshot is no more routine for it.
+			if d == dimAPI && orgNew && sensitive[apiName(v)] {
+				bits = math.Max(bits, math.Min(shareBits(e.sensNew.news, e.sensNew.n), maxPrincipalBits))
+			}
 			if d == dimNetwork && !publicAddress(vals[v].example) {
 				bits *= 0.5 // a new private or service address is less alarming than a new outside one
 			}
@@ -520,7 +526,8 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 			}
 			clear(e.seen)
 			var news [len(views)]bool
-			orgNew := false // a value new to the account
+			orgNew := false  // a value new to the account
+			sensNew := false // a sensitive API new to the account
 			// A principal's first values are not news: the rate that matters is how often a
 			// principal with a history shows a new one, not how each one started.
 			known := ps.dims[d].w > 0
@@ -535,11 +542,18 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 					isNew := c[d].add(v, 1)
 					news[j] = isNew && fresh || news[j]
 					orgNew = orgNew || j == 1 && isNew
+					sensNew = sensNew || j == 1 && isNew && d == dimAPI && sensitive[apiName(v)]
 				}
 			}
 			if len(e.seen) > 0 {
 				for j, c := range views[:n] {
 					c[d].window(news[j])
+				}
+				if d == dimAPI {
+					e.sensNew.n++
+					if sensNew {
+						e.sensNew.news++
+					}
 				}
 				if fr != nil {
 					fr.n[d]++

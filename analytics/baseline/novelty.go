@@ -400,8 +400,8 @@ func principalKey(e *cloudtrail.Event) (key, entityType string) {
 	return "unknown", finding.EntityPrincipal
 }
 
-// sensitive APIs weigh a little more when they are new for a principal; the weight only breaks
-// ties, novelty and volume must carry the score.
+// sensitive APIs weigh a little more when they are new for a principal, which breaks ties; one
+// nobody in the account has called is judged by how rarely such calls turn up (noveltyFactors).
 var sensitive = map[string]bool{
 	"StopLogging": true, "DeleteTrail": true, "UpdateTrail": true, "PutEventSelectors": true,
 	"PutInsightSelectors": true, "DeleteDetector": true, "UpdateDetector": true, "DeleteFlowLogs": true,
