@@ -218,7 +218,7 @@ func (e *Engine) notes() []string {
 		notes = append(notes, fmt.Sprintf("%s of history (less than a day): per-principal novelty is thin and volume baselines use what there is; risk lowered", span.Round(time.Minute)))
 	}
 	if span >= 24*time.Hour {
-		notes = append(notes, "the data's first two days are where habits are learnt: risk lowered by 2 there on the first day, by 1 on the second")
+		notes = append(notes, "habits are learnt over the data's first two days: risk lowered there, by 2 over the first twelve hours and by 1 until the second day ends")
 	}
 	if span < 7*24*time.Hour {
 		notes = append(notes, fmt.Sprintf("%s of history (less than 7 days): no weekday seasonality, confidence lowered", span.Round(time.Hour)))

@@ -859,6 +859,9 @@ func TestBusyIsNotCritical(t *testing.T) {
 	if busy.Risk > maxBusyRisk || busy.Risk < 6 {
 		t.Errorf("a known user's burst of usual work: risk %d, want 6–%d (%s, score %.1f)", busy.Risk, maxBusyRisk, busy.Title, busy.Score)
 	}
+	if !strings.Contains(busy.Confidence, "nothing new or rare") {
+		t.Errorf("the confidence does not say why the risk is held: %q", busy.Confidence)
+	}
 	if busy.Score < riskFloor[9] {
 		t.Errorf("score %.1f: the burst should carry critical volume evidence for the cap to matter", busy.Score)
 	}

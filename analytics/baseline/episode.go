@@ -238,7 +238,8 @@ func (e *Engine) anomaly(ep *episode) (finding.Anomaly, bool) {
 	raw := score
 	score *= directionWeight(dir)
 	risk := riskOf(score)
-	if risk > maxBusyRisk && !novel(fs) {
+	held := risk > maxBusyRisk && !novel(fs)
+	if held {
 		risk = maxBusyRisk
 	}
 	conf := "full"
@@ -257,6 +258,14 @@ func (e *Engine) anomaly(ep *episode) (finding.Anomaly, bool) {
 		conf = fmt.Sprintf("lowered: principal first seen %s before this window", (time.Duration(ep.start-ep.principal.first) * e.bin).Round(time.Minute))
 	} else if hist < 7*24*time.Hour {
 		conf = "reduced: less than 7 days of history, no weekday seasonality"
+	}
+	if held {
+		note := fmt.Sprintf("held at %d: more of the usual, nothing new or rare", maxBusyRisk)
+		if conf == "full" {
+			conf = note
+		} else {
+			conf += "; " + note
+		}
 	}
 	if risk < e.opt.MinRisk {
 		return finding.Anomaly{}, false

@@ -41,7 +41,7 @@ type Anomaly struct {
 	Factors     []Factor  `json:"factors"`
 	EventIDs    []string  `json:"event_ids"`
 	Score       float64   `json:"score"`      // the raw score behind Risk, for ordering ties
-	Confidence  string    `json:"confidence"` // "full", or why it is lowered (short history)
+	Confidence  string    `json:"confidence"` // "full", or why it is lowered (short history, only volume)
 }
 
 // Factor is one reason an anomaly stands out: what was observed against what is normal.
