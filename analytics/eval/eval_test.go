@@ -37,26 +37,12 @@ func TestEval(t *testing.T) {
 	}
 	cfg, seeds, timings := evalConfig()
 	ctx := context.Background()
-	var outs []Outcome
-	for _, seed := range seeds {
-		for _, name := range scenarios {
-			for _, off := range timings {
-				o, err := Scenario(ctx, cfg, seed, name, cfg.End.Add(off))
-				if err != nil {
-					t.Fatal(err)
-				}
-				outs = append(outs, o)
-			}
-		}
-	}
+	outs := scenarioRuns(t, cfg, seeds, timings)
 	var sb strings.Builder
 	if err := WriteOutcomes(&sb, outs); err != nil {
 		t.Fatal(err)
 	}
-	t.Log("\n" + sb.String())
-	if testing.Verbose() {
-		os.Stdout.WriteString(sb.String())
-	}
+	report(t, sb.String())
 	for _, o := range outs {
 		if !o.Hit() {
 			t.Errorf("%s seed %d at %s: max risk %d, key events %d/%d in top, %d/%d in risk ≥ 7",
@@ -70,10 +56,7 @@ func TestEval(t *testing.T) {
 		}
 		var b strings.Builder
 		WriteCleanDay(&b, c)
-		t.Log("\n" + b.String())
-		if testing.Verbose() {
-			os.Stdout.WriteString(b.String())
-		}
+		report(t, b.String())
 		if c.PerRisk[10] > 5 || c.HighRisk() > 20 {
 			t.Errorf("clean day seed %d: %d at risk 10 (max 5), %d at risk ≥ 7 (max 20)", seed, c.PerRisk[10], c.HighRisk())
 		}
@@ -96,26 +79,16 @@ func TestEvalOneDay(t *testing.T) {
 	if *full {
 		timings = []time.Duration{-13*time.Hour - 25*time.Minute, -4*time.Hour - 50*time.Minute}
 	}
-	ctx := context.Background()
-	var outs []Outcome
+	outs := scenarioRuns(t, cfg, seeds, timings)
 	var top1, top3, top10 int
-	for _, seed := range seeds {
-		for _, name := range scenarios {
-			for _, off := range timings {
-				o, err := Scenario(ctx, cfg, seed, name, cfg.End.Add(off))
-				if err != nil {
-					t.Fatal(err)
-				}
-				outs = append(outs, o)
-				if o.MaxRisk == 0 {
-					t.Errorf("%s seed %d at %s: no anomaly holds its key events", o.Scenario, o.Seed, o.At.Format("15:04"))
-					continue
-				}
-				top1 += btoi(o.Rank == 1)
-				top3 += btoi(o.Rank <= 3)
-				top10 += btoi(o.Rank <= 10)
-			}
+	for _, o := range outs {
+		if o.MaxRisk == 0 {
+			t.Errorf("%s seed %d at %s: no anomaly holds its key events", o.Scenario, o.Seed, o.At.Format("15:04"))
+			continue
 		}
+		top1 += btoi(o.Rank == 1)
+		top3 += btoi(o.Rank <= 3)
+		top10 += btoi(o.Rank <= 10)
 	}
 	var sb strings.Builder
 	if err := WriteOutcomes(&sb, outs); err != nil {
@@ -124,15 +97,39 @@ func TestEvalOneDay(t *testing.T) {
 	fmt.Fprintf(&sb, "one-day logs: the scenario's anomaly ranks first in %d of %d runs, in the top 3 in %d, in the top 10 in %d\n",
 		top1, len(outs), top3, top10)
 	for _, seed := range seeds {
-		c, err := CleanDay(ctx, cfg, seed)
+		c, err := CleanDay(context.Background(), cfg, seed)
 		if err != nil {
 			t.Fatal(err)
 		}
 		WriteCleanDay(&sb, c)
 	}
-	t.Log("\n" + sb.String())
+	report(t, sb.String())
+}
+
+// scenarioRuns injects every scenario for each seed at each offset before cfg.End.
+func scenarioRuns(t *testing.T, cfg Config, seeds []uint64, timings []time.Duration) []Outcome {
+	t.Helper()
+	var outs []Outcome
+	for _, seed := range seeds {
+		for _, name := range scenarios {
+			for _, off := range timings {
+				o, err := Scenario(context.Background(), cfg, seed, name, cfg.End.Add(off))
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs = append(outs, o)
+			}
+		}
+	}
+	return outs
+}
+
+// report logs a table, and prints it too under -v, where make eval reads it.
+func report(t *testing.T, text string) {
+	t.Helper()
+	t.Log("\n" + text)
 	if testing.Verbose() {
-		os.Stdout.WriteString(sb.String())
+		os.Stdout.WriteString(text)
 	}
 }
 
