@@ -963,3 +963,28 @@ func TestSensitiveNewToAccount(t *testing.T) {
 		t.Errorf("StopLogging scores %.1f, a plain new call %.1f: want the sensitive one at least %d bits above", stop, plain, minFactorBits)
 	}
 }
+
+// TestFirstDayArrival: on the data's first day, what a principal brings in its first window
+// (an address, a tool, calls) describes one arrival and counts as one kind of evidence: the
+// strongest factor carries at least half the score, as repeats of one kind do.
+func TestFirstDayArrival(t *testing.T) {
+	frank := testActors()[3]
+	frank.arn = "arn:aws:iam::" + testAccount + ":user/frank"
+	at := end.Add(-9 * time.Hour)
+	evs := genNormal(6, 1, end)
+	apis := []string{"ecs.amazonaws.com/ListClusters", "route53.amazonaws.com/ListHostedZones", "sns.amazonaws.com/ListTopics", "sqs.amazonaws.com/ListQueues"}
+	for i := range 12 {
+		evs = append(evs, mkEvent(fmt.Sprintf("frank-%d", i), at.Add(time.Duration(i)*10*time.Second), frank, apis[i%4], "203.0.113.77", "Boto3/1.34.1 Python/3.12.1 Windows/11", ""))
+	}
+	sortEvents(evs)
+	for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+		if !slices.Contains(a.EventIDs, "frank-0") {
+			continue
+		}
+		if len(a.Factors) < 3 || a.Factors[0].Weight < 0.5 {
+			t.Errorf("frank's arrival: top factor weighs %.2f of %d factors, want at least half (%s)", a.Factors[0].Weight, len(a.Factors), a.Title)
+		}
+		return
+	}
+	t.Fatal("frank's arrival makes no anomaly")
+}

@@ -25,6 +25,7 @@ type fct struct {
 	match    func(*rec) bool // the events behind the factor
 	api      string          // the API a new-API or volume factor is about, for the sensitive tie-break
 	code     string          // the error code a volume factor counts, if any
+	kind     string          // when set, the kind of evidence combine counts it as, instead of dim
 }
 
 // routine reports whether an API volume factor's events from the principal ps (the group idx of
@@ -414,6 +415,12 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 				if n := vals[v].n; n > 1 {
 					f.observed = fmt.Sprintf("%s ×%d", display(d, v), n)
 				}
+			}
+			// On the data's first day everyone turns up for the first time, and what a principal
+			// brings in its first window (an address, a tool, its calls) describes one arrival:
+			// it counts as one kind of evidence, not as several independent oddities.
+			if ps == nil && !e.pastFirstDay(b) {
+				f.kind = "arrival"
 			}
 			fs = append(fs, f)
 		}

@@ -161,7 +161,11 @@ func (e *Engine) close(ep *episode) {
 func combine(fs []*fct) float64 {
 	byDim := map[string][]float64{}
 	for _, f := range fs {
-		byDim[f.dim] = append(byDim[f.dim], f.bits)
+		k := f.dim
+		if f.kind != "" {
+			k = f.kind
+		}
+		byDim[k] = append(byDim[k], f.bits)
 	}
 	var dims []float64
 	for _, bs := range byDim {
