@@ -87,6 +87,7 @@ type Clean struct {
 	Events  int            // events analysed, the whole history
 	PerRisk [11]int        // anomalies of the last day per risk level
 	Between [11]int        // anomalies per risk level between the first day and the last
+	Days    int            // days of traffic in the run
 	Benign  map[string]int // harmless oddities the generator planted, and the highest risk each got
 }
 
@@ -101,7 +102,7 @@ func CleanDay(ctx context.Context, cfg Config, seed uint64) (Clean, error) {
 	if err != nil {
 		return Clean{}, fmt.Errorf("clean day seed %d: %w", seed, err)
 	}
-	c := Clean{Seed: seed, Events: n, Benign: map[string]int{}}
+	c := Clean{Seed: seed, Events: n, Benign: map[string]int{}, Days: cfg.Days}
 	from := cfg.End.Add(-24 * time.Hour)
 	second := cfg.End.Add(-time.Duration(cfg.Days-1) * 24 * time.Hour)
 	for _, a := range res.Anomalies {
@@ -188,7 +189,9 @@ func WriteCleanDay(w io.Writer, c Clean) {
 		fmt.Fprintf(&b, " r%d:%d", r, c.PerRisk[r])
 	}
 	fmt.Fprintf(w, "clean day seed %d (%d events in the run): risk 10: %d, risk ≥ 7: %d |%s\n", c.Seed, c.Events, c.PerRisk[10], c.HighRisk(), b.String())
-	fmt.Fprintf(w, "  the days between the first and the last: risk 10: %d, risk 9: %d, risk 7-8: %d\n", c.Between[10], c.Between[9], c.Between[7]+c.Between[8])
+	if c.Days > 2 {
+		fmt.Fprintf(w, "  the days between the first and the last: risk 10: %d, risk 9: %d, risk 7-8: %d\n", c.Between[10], c.Between[9], c.Between[7]+c.Between[8])
+	}
 	names := make([]string, 0, len(c.Benign))
 	for n := range c.Benign {
 		names = append(names, n)
