@@ -57,7 +57,7 @@ func (f *fct) key() string {
 
 const (
 	minPeerWindows   = 200 // history a peer group needs before it judges its members
-	minToolWindows   = 40  // history a tool's users need before their rate of new addresses counts
+	minToolWindows   = 12  // history a tool's users need before their rate of new addresses counts
 	shrinkWindows    = 20  // principal history, in active windows, at which its own view counts half
 	minFactorBits    = 3   // a factor must be at least one-in-eight unusual to be reported
 	maxFactorBits    = 20  // no single factor says more than one in a million
