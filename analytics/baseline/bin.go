@@ -355,13 +355,13 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 						ob = math.Min(ob, shareBits(fr.news[d], fr.n[d]))
 					}
 				}
-			}
-			// Over the data's first day, how rare the account finds a value it has met rests on
-			// hours, while principals keep turning up with calls met once or twice: such a value
-			// counts half. A value nobody has used keeps its weight; that is how an intruder
-			// shows in a log of an hour.
-			if !e.pastFirstDay(b) && orgDims[d] && e.org[d].count(v) > 0 {
-				ob *= 0.5
+				// Over the data's first day, how rare the account finds a value it has met
+				// rests on hours, while principals keep turning up with calls met once or
+				// twice: such a value counts half. A value nobody has used keeps its weight;
+				// that is how an intruder shows in a log of an hour.
+				if ko > 0 && !e.pastFirstDay(b) {
+					ob *= 0.5
+				}
 			}
 			// What the account has rarely seen matters only when it is unusual for this principal
 			// too; for a principal with no history, the account's view is all there is.
