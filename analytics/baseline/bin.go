@@ -417,9 +417,9 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 				}
 			}
 			// On the data's first day everyone turns up for the first time, and what a principal
-			// brings in its first window (an address, a tool, its calls) describes one arrival:
-			// it counts as one kind of evidence, not as several independent oddities.
-			if ps == nil && !e.pastFirstDay(b) {
+			// brings in its first hour (an address, a tool, its calls) describes one arrival: it
+			// counts as one kind of evidence, not as several independent oddities.
+			if (ps == nil || b-ps.first < youngBins) && !e.pastFirstDay(b) {
 				f.kind = "arrival"
 			}
 			fs = append(fs, f)
