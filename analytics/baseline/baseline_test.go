@@ -1006,3 +1006,28 @@ func TestFirstDayArrival(t *testing.T) {
 		t.Fatalf("frank's first hour makes %d anomalies, want one for each visit", seen)
 	}
 }
+
+// TestOneBurstIsNotBursty: within the first day's trailing baseline, one earlier spike leaves
+// the spread as it was; a key that has burst twice is bursty and gets a wider one.
+func TestOneBurstIsNotBursty(t *testing.T) {
+	scale := func(spikes ...int64) float64 {
+		e := NewEngine(Options{})
+		e.firstBin = 1000
+		h := e.historyFor("test")
+		for b := int64(1000); b < 1100; b++ {
+			c := 5 + int(b%3)
+			if slices.Contains(spikes, b) {
+				c = 300
+			}
+			h.set(b, c)
+		}
+		return e.baselineFor(h, 1100).scale
+	}
+	calm, once, twice := scale(), scale(1040), scale(1040, 1070)
+	if once > 2*calm {
+		t.Errorf("spread %.1f after one spike, %.1f with none: want about the same", once, calm)
+	}
+	if twice < 20*calm {
+		t.Errorf("spread %.1f after two spikes, %.1f with none: want a bursty key's wide one", twice, calm)
+	}
+}

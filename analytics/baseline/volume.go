@@ -148,6 +148,10 @@ func (e *Engine) baselineFor(h *history, b int64) band {
 	// Counts are Poisson-like: never trust a spread narrower than √expected, nor below one event.
 	// Bursty keys (quiet most bins, busy in a few) get their spread from the upper tail too.
 	q := stat.Quantile(0.995, stat.Empirical, buf, nil)
+	if len(buf) >= 2 {
+		// A key that burst once is not bursty: the tail needs two samples.
+		q = min(q, buf[len(buf)-2])
+	}
 	scale := max(1.4826*mad, math.Sqrt(med), (q-med)/4, 1)
 	bd := band{expected: med, scale: scale, max: top, n: len(buf), seasonal: seasonal}
 	if h != nil {
