@@ -378,7 +378,7 @@ func TestBurstEditorKeepsOwnWindow(t *testing.T) {
 }
 
 // TestPivotFollowsRuleRuns: a pivot open during a rules run that adds matches among its events
-// lists the new rule under "Rules that matched", where the scroll was left.
+// lists the new rule under "Rules that matched", and stops being read again once closed.
 func TestPivotFollowsRuleRuns(t *testing.T) {
 	s, top := addressPivot(t)
 	v := s.view

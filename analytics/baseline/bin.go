@@ -271,9 +271,15 @@ func (e *Engine) accountOf(evs []rec) string {
 func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 	first := &evs[idx[0]]
 	ps := e.principals[first.pkey]
+	firstDay := !e.pastFirstDay(b)
+	newcomer := e.newcomer(ps, b)
+	// On the data's first day everyone turns up for the first time, and what a principal brings
+	// in its first hour (an address, a tool, its calls) describes one arrival: it counts as one
+	// kind of evidence, not as several independent oddities.
+	arrival := firstDay && young(ps, b)
 	var fs []fct
 
-	if k := e.orgPrin.count(first.pkey); k <= 2 && e.pastFirstDay(b) {
+	if k := e.orgPrin.count(first.pkey); k <= 2 && !firstDay {
 		// New principals are created all the time; being new counts, but what they do counts more.
 		// Over the data's first day every principal is seen first, which says nothing.
 		if bits := math.Min(e.orgPrin.surprise(k), maxPrincipalBits); bits >= minFactorBits {
@@ -350,7 +356,7 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 				}
 				// A newcomer's value the account knows only from it came with the
 				// newcomer: as surprising as its kind's newcomers make it.
-				if ko == k && e.newcomer(ps, b) {
+				if ko == k && newcomer {
 					if fr := e.firsts[first.class]; fr != nil {
 						ob = math.Min(ob, shareBits(fr.news[d], fr.n[d]))
 					}
@@ -359,7 +365,7 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 				// rests on hours, while principals keep turning up with calls met once or
 				// twice: such a value counts half. A value nobody has used keeps its weight;
 				// that is how an intruder shows in a log of an hour.
-				if ko > 0 && !e.pastFirstDay(b) {
+				if ko > 0 && firstDay {
 					ob *= 0.5
 				}
 			}
@@ -416,10 +422,7 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 					f.observed = fmt.Sprintf("%s ×%d", display(d, v), n)
 				}
 			}
-			// On the data's first day everyone turns up for the first time, and what a principal
-			// brings in its first hour (an address, a tool, its calls) describes one arrival: it
-			// counts as one kind of evidence, not as several independent oddities.
-			if (ps == nil || b-ps.first < youngBins) && !e.pastFirstDay(b) {
+			if arrival {
 				f.kind = "arrival"
 			}
 			fs = append(fs, f)

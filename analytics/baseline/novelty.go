@@ -166,6 +166,10 @@ type firstRate struct {
 // first appearance brought.
 const youngBins = 12
 
+// young reports whether the principal ps (nil: first seen in bin b) was first seen less than
+// youngBins before bin b.
+func young(ps *pstate, b int64) bool { return ps == nil || b-ps.first < youngBins }
+
 // newcomer reports whether the principal ps (nil: first seen in bin b) came a day or more after
 // the data began and less than youngBins ago. Over the first day every principal turns up for
 // the first time, and being seen first says nothing of being new.
@@ -174,7 +178,7 @@ func (e *Engine) newcomer(ps *pstate, b int64) bool {
 	if ps != nil {
 		first = ps.first
 	}
-	return e.pastFirstDay(first) && b-first < youngBins
+	return e.pastFirstDay(first) && young(ps, b)
 }
 
 // pastFirstDay reports whether bin b lies a day or more after the data began.
