@@ -77,6 +77,7 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzExpand -fuzztime 60s ./data/source
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./data/query
 	$(GO) test -run '^$$' -fuzz FuzzImport -fuzztime 60s ./data/sigma
+	$(GO) test -run '^$$' -fuzz FuzzUnpackJSON -fuzztime 60s ./data/store
 
 package: deps
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release -tags $(TAGS)

@@ -488,7 +488,7 @@ func BenchmarkWriter(b *testing.B) {
 			b.Fatal(err)
 		}
 		for i := 0; i < len(events); i += 2000 {
-			if _, err := ld.Events(events[i:min(i+2000, len(events))], 0); err != nil {
+			if _, err := ld.Events(events[i:min(i+2000, len(events))], nil, 0); err != nil {
 				b.Fatal(err)
 			}
 			if ld.Pending() >= 20000 {

@@ -71,7 +71,7 @@ func openCase(t testing.TB, path string) *store.Store {
 // caseContent reads every (eventID, raw JSON) pair of a case, sorted.
 func caseContent(t testing.TB, st *store.Store) []string {
 	t.Helper()
-	rows, err := st.DB().Query(`SELECT e.event_id, j.json FROM events e JOIN event_json j ON j.id = e.id ORDER BY e.event_id`)
+	rows, err := st.DB().Query(`SELECT e.event_id, trailscope_json(j.json) FROM events e JOIN event_json j ON j.id = e.id ORDER BY e.event_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +124,11 @@ func TestLoadTwiceAddsNothing(t *testing.T) {
 	st.DB().QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH 'listbuckets'`).Scan(&n)
 	if n == 0 || n >= 1000 {
 		t.Errorf("full-text matches for listbuckets: %d", n)
+	}
+	// Every event's JSON is stored packed (store.PackJSON).
+	st.DB().QueryRow(`SELECT count(*) FROM event_json WHERE typeof(json) != 'blob'`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d events stored with their JSON unpacked", n)
 	}
 }
 

@@ -14,9 +14,13 @@ import (
 	"github.com/trailscope/trailscope/data/cloudtrail"
 )
 
+// RawJSON is an event's raw JSON as SQL reads it: the store keeps it packed, and its function
+// trailscope_json gives it back as text.
+const RawJSON = "trailscope_json(j.json)"
+
 // Compile turns a parsed query into a SQL boolean expression and its arguments. The expression
 // refers to the events table as e and to event_json as j (joined on j.id = e.id); it mentions
-// j only when a term needs the raw JSON. User text only ever travels in args. A nil query
+// j only when a term needs the raw JSON, and then through RawJSON. User text only ever travels in args. A nil query
 // compiles to "1" (everything).
 //
 // Matching, in brief: bare words go through the full-text index (events_fts); fields held by
@@ -489,7 +493,7 @@ func prefilter(t *Term) string {
 func (c *compiler) jsonTerm(t *Term) string {
 	segs := strings.Split(t.Field, ".")
 	var from, where []string
-	src := "j.json"
+	src := RawJSON
 	var last string
 	for i, seg := range segs {
 		c.n++

@@ -235,7 +235,7 @@ func (s *Store) readFTSDocs(ctx context.Context, mark int64, work func(func()) b
 		return fmt.Errorf("full-text index: %w", err)
 	}
 	defer q.Close()
-	var raw, vals []byte
+	var stored, raw, vals []byte
 	for {
 		var d *ftsDocs
 		select {
@@ -255,8 +255,11 @@ func (s *Store) readFTSDocs(ctx context.Context, mark int64, work func(func()) b
 					return
 				}
 				id := q.ColumnInt(0)
-				raw = q.ColumnBlob(raw[:0], 1)
+				stored = q.ColumnBlob(stored[:0], 1)
 				var perr error
+				if raw, perr = UnpackJSON(raw[:0], stored); perr != nil {
+					raw = raw[:0] // damaged: no text, as for a value that is not JSON
+				}
 				if vals, perr = cloudtrail.AppendValues(vals[:0], raw); perr != nil {
 					vals = vals[:0] // not JSON: no text (the decoder let none in)
 				}

@@ -226,6 +226,10 @@ func (s *Store) Reclassify(ctx context.Context, classify func(*cloudtrail.Event)
 				e.ReadOnly = &b
 			}
 			e.MFA = mfa != 0
+			if e.Raw, err = UnpackJSON(nil, e.Raw); err != nil {
+				rows.Close()
+				return fmt.Errorf("reclassify: event %s: %w", e.EventID, err)
+			}
 			if d := classify(&e); d != e.Direction {
 				changes = append(changes, change{id, d})
 			}

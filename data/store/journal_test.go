@@ -135,7 +135,7 @@ func TestReadsDuringFirstLoad(t *testing.T) {
 		}
 	}()
 	for i := range batches {
-		if _, err := l.Events(es[i*per:(i+1)*per], 0); err != nil {
+		if _, err := l.Events(es[i*per:(i+1)*per], nil, 0); err != nil {
 			t.Fatal(err)
 		}
 		if err := l.Commit(); err != nil {
@@ -229,7 +229,7 @@ func TestKilledFirstLoadChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Events(es[:300], 0); err != nil {
+	if _, err := l.Events(es[:300], nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Commit(); err != nil {
@@ -242,7 +242,7 @@ func TestKilledFirstLoadChild(t *testing.T) {
 	if err := l.c.Exec(`PRAGMA cache_size = 4`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Events(es[300:], 0); err != nil {
+	if _, err := l.Events(es[300:], nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if now, err := os.Stat(path); err != nil || now.Size() <= fi.Size() {
@@ -272,7 +272,7 @@ func TestFTSDuringFirstLoad(t *testing.T) {
 	if !l.rollback {
 		t.Fatal("the first load does not run in rollback-journal mode")
 	}
-	if _, err := l.Events(es[:200], 0); err != nil {
+	if _, err := l.Events(es[:200], nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
@@ -283,7 +283,7 @@ func TestFTSDuringFirstLoad(t *testing.T) {
 	if err := l.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Events(es[200:300], 0); err != nil { // a transaction open again
+	if _, err := l.Events(es[200:300], nil, 0); err != nil { // a transaction open again
 		t.Fatal(err)
 	}
 	built := make(chan error, 1)
@@ -293,7 +293,7 @@ func TestFTSDuringFirstLoad(t *testing.T) {
 		t.Fatalf("the full-text build ran during the first load: %v", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	if _, err := l.Events(es[300:], 0); err != nil {
+	if _, err := l.Events(es[300:], nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Close(); err != nil {

@@ -39,7 +39,7 @@ func loadEvents(t *testing.T, s *Store, es []cloudtrail.Event) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Events(es, 0); err != nil {
+	if _, err := l.Events(es, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Close(); err != nil {
@@ -101,7 +101,7 @@ func TestFirstLoadKeys(t *testing.T) {
 			for i := 0; i < len(es); i += 100 {
 				part := es[i : i+100]
 				for _, p := range [][]cloudtrail.Event{part, part[:50]} {
-					n, err := l.Events(p, 0)
+					n, err := l.Events(p, nil, 0)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -111,7 +111,7 @@ func TestFirstLoadKeys(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			n, err := l.Events(es, 0)
+			n, err := l.Events(es, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,7 @@ func TestDeferredIndexes(t *testing.T) {
 			if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
 				t.Errorf("second BeginLoad: indexes %v, want %v", got, want)
 			}
-			n, err := l2.Events(es, 0)
+			n, err := l2.Events(es, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +200,7 @@ func TestDeferredIndexes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := l.Events(es[:len(es)/2], 0)
+			n, err := l.Events(es[:len(es)/2], nil, 0)
 			if err != nil || n != len(es)/2 {
 				t.Fatalf("added %d, %v; want %d", n, err, len(es)/2)
 			}
@@ -290,7 +290,7 @@ func TestCloseCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	es := testEvents(t, 500)
-	if _, err := l.Events(es, 0); err != nil {
+	if _, err := l.Events(es, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Commit(); err != nil {

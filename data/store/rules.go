@@ -356,7 +356,7 @@ func burstMatches(ctx context.Context, q querier, src, where string, args []any,
 		value = "coalesce(" + b.Distinct.Column + ", '')"
 	case b.Distinct.Path != "":
 		// A value of any JSON type counts by its JSON text; absent or null, not at all.
-		value, pre = "coalesce(json_quote(json_extract(j.json, ?)), '')", []any{b.Distinct.Path}
+		value, pre = "coalesce(json_quote(json_extract("+unpackFunc+"(j.json), ?)), '')", []any{b.Distinct.Path}
 	}
 	rows, err := q.QueryContext(ctx, `SELECT e.id, e.time, `+group+`, `+value+` FROM `+src+` WHERE e.time > ? AND e.time < ? AND e.id <= ? AND `+
 		where+` ORDER BY 3, e.time`, append(append(pre, lo.Int64-w, hi.Int64+w, through), args...)...)

@@ -34,7 +34,7 @@ func TestScanEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ld.Event(&e, 0); err != nil {
+		if _, err := ld.Event(&e, nil, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -74,7 +74,9 @@ func scanHit(rows *sql.Rows) (Hit, error) {
 		b := ro.Int64 != 0
 		h.ReadOnly = &b
 	}
-	h.Raw = raw
+	if h.Raw, err = UnpackJSON(nil, raw); err != nil {
+		return h, fmt.Errorf("event %s: %w", h.EventID, err)
+	}
 	return h, nil
 }
 
@@ -379,6 +381,9 @@ func (s *Store) Event(ctx context.Context, eventID string) ([]byte, error) {
 		return nil, fmt.Errorf("event %s: %w", eventID, ErrNoEvent)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", eventID, err)
+	}
+	if raw, err = UnpackJSON(nil, raw); err != nil {
 		return nil, fmt.Errorf("event %s: %w", eventID, err)
 	}
 	return raw, nil

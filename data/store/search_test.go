@@ -22,12 +22,16 @@ import (
 
 // sharedData is ../shared/data from the repository root, next to the checkout.
 func sharedData(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
+	dir := sharedDir()
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("shared CloudTrail data not found at %s (only present next to the project checkout): %v", dir, err)
 	}
 	return dir
+}
+
+func sharedDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
 }
 
 // readSharedEvents reads every event of the shared data sets (Records files and bare arrays).
@@ -68,24 +72,36 @@ func readSharedEvents(t testing.TB) [][]byte {
 // then builds the full-text index, as an ingest does.
 func newCase(t testing.TB, raws [][]byte) *Store {
 	t.Helper()
+	return newCaseStored(t, raws, false)
+}
+
+// newCaseStored is newCase with every other event's JSON stored plain when halfPlain is set, as
+// a case written before packing holds it.
+func newCaseStored(t testing.TB, raws [][]byte, halfPlain bool) *Store {
+	t.Helper()
 	ctx := context.Background()
 	st, err := Open(ctx, filepath.Join(t.TempDir(), "case.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	loadRaws(t, st, raws)
+	loadRawsStored(t, st, raws, halfPlain)
 	return st
 }
 
 func loadRaws(t testing.TB, st *Store, raws [][]byte) {
+	t.Helper()
+	loadRawsStored(t, st, raws, false)
+}
+
+func loadRawsStored(t testing.TB, st *Store, raws [][]byte, halfPlain bool) {
 	t.Helper()
 	ctx := context.Background()
 	l, err := st.BeginLoad(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, raw := range raws {
+	for i, raw := range raws {
 		e, err := cloudtrail.Extract(raw)
 		if errors.Is(err, cloudtrail.ErrNotEvent) {
 			continue
@@ -94,7 +110,11 @@ func loadRaws(t testing.TB, st *Store, raws [][]byte) {
 			t.Fatal(err)
 		}
 		e.Direction = cloudtrail.Inbound
-		if _, err := l.Event(&e, 0); err != nil {
+		var stored []byte // nil: packed by the loader
+		if halfPlain && i%2 == 0 {
+			stored = e.Raw
+		}
+		if _, err := l.Event(&e, stored, 0); err != nil {
 			t.Fatal(err)
 		}
 		if l.Pending() >= 50000 {
@@ -328,12 +348,14 @@ func TestSearchLimitAndTime(t *testing.T) {
 // result equal to the in-memory matcher's.
 func TestSearchMatchesOracle(t *testing.T) {
 	sets := []struct {
-		name string
-		raws func(t *testing.T) [][]byte
-		n    int
+		name      string
+		raws      func(t *testing.T) [][]byte
+		n         int
+		halfPlain bool // every other event stored as plain JSON, as cases written before packing hold it
 	}{
-		{"generated", func(*testing.T) [][]byte { return genEvents(1500, 7) }, 300},
-		{"shared", func(t *testing.T) [][]byte { return readSharedEvents(t) }, 300},
+		{"generated", func(*testing.T) [][]byte { return genEvents(1500, 7) }, 300, false},
+		{"shared", func(t *testing.T) [][]byte { return readSharedEvents(t) }, 300, false},
+		{"generated, half plain", func(*testing.T) [][]byte { return genEvents(1500, 8) }, 300, true},
 	}
 	for _, set := range sets {
 		t.Run(set.name, func(t *testing.T) {
@@ -341,7 +363,7 @@ func TestSearchMatchesOracle(t *testing.T) {
 				set.n /= 5
 			}
 			raws := set.raws(t)
-			st := newCase(t, raws)
+			st := newCaseStored(t, raws, set.halfPlain)
 			docs := newOracleDocs(t, raws)
 			g := newQueryGen(raws, 11)
 			nonEmpty, partial := 0, 0

@@ -153,6 +153,9 @@ func (s *Store) ViewEventJSON(ctx context.Context, id int64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read event %d: %w", id, err)
 	}
+	if b, err = UnpackJSON(nil, b); err != nil {
+		return nil, fmt.Errorf("read event %d: %w", id, err)
+	}
 	return b, nil
 }
 

@@ -57,7 +57,11 @@ func TestBindAndRead(t *testing.T) {
 		} else {
 			ins.Null(2)
 		}
-		ins.Blob(3, r.b)
+		if i%2 == 0 {
+			ins.Blob(3, r.b)
+		} else {
+			ins.BlobBytes(3, r.b) // through the text buffer, beside the text bound to s
+		}
 		if err := ins.Exec(); err != nil {
 			t.Fatalf("row %d: %v", i, err)
 		}
@@ -65,7 +69,7 @@ func TestBindAndRead(t *testing.T) {
 			t.Fatalf("row %d: changes %d, rowid %d", i, c.Changes(), c.LastInsertRowid())
 		}
 	}
-	q, err := c.Prepare(`SELECT s, coalesce(n, 99), b, typeof(n), typeof(s) FROM t WHERE id = ?`)
+	q, err := c.Prepare(`SELECT s, coalesce(n, 99), b, typeof(b), typeof(s) FROM t WHERE id = ?`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +83,15 @@ func TestBindAndRead(t *testing.T) {
 		s := string(q.ColumnBlob(nil, 0))
 		n := q.ColumnInt(1)
 		b := q.ColumnBlob(nil, 2)
+		btyp := string(q.ColumnBlob(nil, 3))
 		typ := string(q.ColumnBlob(nil, 4))
 		q.Reset()
 		wantN := int64(99)
 		if r.n != nil {
 			wantN = *r.n
 		}
-		if s != r.s || n != wantN || string(b) != string(r.b) || typ != "text" {
-			t.Errorf("row %d: got %.20q %d %q %s", i, s, n, b, typ)
+		if s != r.s || n != wantN || string(b) != string(r.b) || typ != "text" || btyp != "blob" {
+			t.Errorf("row %d: got %.20q %d %q %s %s", i, s, n, b, typ, btyp)
 		}
 	}
 	one, err := c.Prepare(`SELECT s FROM t WHERE id = ?`)
