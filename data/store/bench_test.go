@@ -105,7 +105,7 @@ func (f *benchFixture) discover(b *testing.B) {
 	if err != nil {
 		b.Fatalf("pick an event name: %v", err)
 	}
-	err = f.st.r.QueryRowContext(ctx, `SELECT json_extract(json, '$.requestParameters.bucketName') AS v FROM event_json
+	err = f.st.r.QueryRowContext(ctx, `SELECT json_extract(trailscope_json(json), '$.requestParameters.bucketName') AS v FROM event_json
 		WHERE id % 97 = 0 AND v IS NOT NULL GROUP BY v ORDER BY count(*) DESC LIMIT 1`).Scan(&f.bucket)
 	if err != nil {
 		b.Fatalf("pick a bucket: %v", err)
