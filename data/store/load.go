@@ -318,7 +318,8 @@ func journalMode(c *sqlitec.Conn) (string, error) {
 func (l *Loader) Pending() int { return l.pending }
 
 // Event stores one event; added is false when its eventID is already in the case. packed is
-// e.Raw packed (PackJSON), or nil for the loader to pack it.
+// e.Raw as it is to be stored, PackJSON's output (plain JSON is stored as text, as cases
+// written before packing hold it), or nil for the loader to pack it.
 func (l *Loader) Event(e *cloudtrail.Event, packed []byte, fileID int64) (added bool, err error) {
 	if err := l.begin(); err != nil {
 		return false, err
