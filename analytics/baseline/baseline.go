@@ -79,6 +79,10 @@ type Engine struct {
 	// sensNew counts the principals' windows with calls, and those that brought a sensitive
 	// API nobody in the account had called: how surprising the next such call is.
 	sensNew struct{ n, news uint64 }
+	// mfaOff counts the console sign-in windows of principals that had always signed in with
+	// MFA (or never signed in), and those that brought a sign-in without it: how surprising
+	// the next one is.
+	mfaOff  struct{ n, news uint64 }
 	orgPrin counter
 	vol     map[string]*history // volume keys: direction, API, API × error code
 	account string              // the most recent recipient account, named by drop findings

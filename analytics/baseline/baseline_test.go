@@ -1031,3 +1031,52 @@ func TestOneBurstIsNotBursty(t *testing.T) {
 		t.Errorf("spread %.1f after two spikes, %.1f with none: want a bursty key's wide one", twice, calm)
 	}
 }
+
+// TestFirstSignInWithoutMFA: a principal's first console sign-in without MFA is judged by how
+// often one turns up among the sign-ins of principals that always used MFA: loud where
+// everyone signs in with it, quiet where signing in without it is common.
+func TestFirstSignInWithoutMFA(t *testing.T) {
+	alice := testActors()[3]
+	at := end.Add(-8 * time.Hour)
+	score := func(laxOthers bool) (float64, bool) {
+		evs := genNormal(4, 1, end)
+		// The people sign in every hour of the working day, with MFA (or, in a lax account,
+		// three of them without).
+		n := 0
+		for ts := end.Add(-17 * time.Hour); ts.Before(end.Add(-7 * time.Hour)); ts = ts.Add(time.Hour) {
+			for i, h := range testActors()[3:8] {
+				e := mkEvent(fmt.Sprintf("signin-%d", n), ts.Add(time.Duration(i)*time.Minute), h, "signin.amazonaws.com/ConsoleLogin", h.ips[0], h.agent, "")
+				e.MFA = !laxOthers || i < 2
+				evs = append(evs, e)
+				n++
+			}
+		}
+		odd := mkEvent("odd-0", at.Add(37*time.Minute), alice, "signin.amazonaws.com/ConsoleLogin", alice.ips[0], alice.agent, "")
+		evs = append(evs, odd) // MFA false
+		sortEvents(evs)
+		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if slices.Contains(a.EventIDs, "odd-0") {
+				named := false
+				for _, f := range a.Factors {
+					named = named || f.Name == dimNames[dimMFA] && f.Observed == mfaWithout
+				}
+				return a.Score, named
+			}
+		}
+		return 0, false
+	}
+	strict, named := score(false)
+	lax, _ := score(true)
+	t.Logf("first sign-in without MFA: %.1f where everyone uses MFA, %.1f where three of five never do", strict, lax)
+	if !named {
+		t.Error("the sign-in without MFA is not among the anomaly's factors")
+	}
+	// Nobody in the strict account ever signed in without MFA: as rare as a first appearance
+	// can make anything (maxPrincipalBits).
+	if strict < maxPrincipalBits {
+		t.Errorf("scores %.1f where everyone uses MFA: want at least %d bits", strict, maxPrincipalBits)
+	}
+	if strict < lax+minFactorBits {
+		t.Errorf("scores %.1f (strict) and %.1f (lax): want the strict account's at least %d bits above", strict, lax, minFactorBits)
+	}
+}

@@ -388,6 +388,12 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			if d == dimAPI && orgNew && sensitive[apiName(v)] {
 				bits = math.Max(bits, math.Min(shareBits(e.sensNew.news, e.sensNew.n), maxPrincipalBits))
 			}
+			// So is a principal's first sign-in without MFA, by how often one turns up among the
+			// sign-ins of principals that always used it: where everyone signs in with MFA, a
+			// password used without it may be a stolen one, arrival or not.
+			if d == dimMFA && v == mfaWithout && k == 0 {
+				bits = math.Max(bits, math.Min(shareBits(e.mfaOff.news, e.mfaOff.n), maxPrincipalBits))
+			}
 			if d == dimNetwork && !publicAddress(vals[v].example) {
 				bits *= 0.5 // a new private or service address is less alarming than a new outside one
 			}
@@ -541,6 +547,7 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 			// A principal's first values are not news: the rate that matters is how often a
 			// principal with a history shows a new one, not how each one started.
 			known := ps.dims[d].w > 0
+			alwaysMFA := d == dimMFA && ps.dims[d].count(mfaWithout) == 0
 			for _, i := range idx {
 				v := evs[i].v[d]
 				if v == "" || e.seen[v] {
@@ -563,6 +570,12 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 					e.sensNew.n++
 					if sensNew {
 						e.sensNew.news++
+					}
+				}
+				if alwaysMFA {
+					e.mfaOff.n++
+					if e.seen[mfaWithout] {
+						e.mfaOff.news++
 					}
 				}
 				if fr != nil {

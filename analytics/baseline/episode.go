@@ -381,7 +381,7 @@ func title(ep *episode, entity string, fs []*fct) string {
 			}
 		case f.dim == dimNames[dimRegion] && (f.label == finding.LabelNew || f.label == finding.LabelRare):
 			ctx = append(ctx, fmt.Sprintf("in %s region %v", f.label, f.observed))
-		case f.dim == dimNames[dimMFA] && f.observed == "without MFA":
+		case f.dim == dimNames[dimMFA] && f.observed == mfaWithout:
 			ctx = append(ctx, "signing in without MFA")
 		case f.dim == dimNames[dimAPI] && f.label == finding.LabelNew:
 			newAPIs[apiName(f.value)] = true

@@ -197,6 +197,12 @@ func label(k uint32, n uint64) string {
 	return finding.LabelFrequent
 }
 
+// The values of dimMFA, for a console sign-in.
+const (
+	mfaWith    = "with MFA"
+	mfaWithout = "without MFA"
+)
+
 // values returns the value of each dimension for one event; "" means the event has none.
 func values(e *cloudtrail.Event, out *[numDims]string) {
 	out[dimAPI] = apiKey(e)
@@ -218,9 +224,9 @@ func values(e *cloudtrail.Event, out *[numDims]string) {
 	out[dimMFA] = ""
 	if e.EventName == "ConsoleLogin" {
 		if e.MFA {
-			out[dimMFA] = "with MFA"
+			out[dimMFA] = mfaWith
 		} else {
-			out[dimMFA] = "without MFA"
+			out[dimMFA] = mfaWithout
 		}
 	}
 }
