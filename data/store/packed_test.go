@@ -153,3 +153,17 @@ func FuzzUnpackJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPackJSON packs generated records one at a time, as a load's decoders do.
+func BenchmarkPackJSON(b *testing.B) {
+	raws := genEvents(2000, 3)
+	var buf []byte
+	in, out := 0, 0
+	for i := 0; b.Loop(); i++ {
+		r := raws[i%len(raws)]
+		buf = PackJSON(buf[:0], r)
+		in, out = in+len(r), out+len(buf)
+	}
+	b.ReportMetric(float64(in)/b.Elapsed().Seconds()/1e6, "MB/s")
+	b.ReportMetric(float64(in)/float64(out), "ratio")
+}
