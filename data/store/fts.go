@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -484,6 +485,7 @@ type ftsTerm struct {
 // ftsBuilder gathers the terms of a batch of records.
 type ftsBuilder struct {
 	ids    map[string]int32 // term → index in terms
+	recent *ftsRecent       // in front of ids
 	terms  []ftsTerm
 	keys   []string
 	rows   int
@@ -504,9 +506,24 @@ type ftsBuilder struct {
 
 const ftsSlabCap = 16
 
-func newFTSBuilder() *ftsBuilder { return &ftsBuilder{ids: make(map[string]int32)} }
+// ftsRecent remembers the term last met in each of its slots, by a hash of the term: most
+// tokens of a batch are the same few thousand words, and a slot answers them from memory the
+// processor keeps close, where the map of every term in the batch (event IDs, request IDs,
+// times: millions) is mostly far.
+type ftsRecent struct {
+	seed maphash.Seed
+	keys [ftsRecentSlots]string
+	ids  [ftsRecentSlots]int32 // index in terms + 1; 0 for an empty slot
+}
+
+const ftsRecentSlots = 1 << 16
+
+func newFTSBuilder() *ftsBuilder {
+	return &ftsBuilder{ids: make(map[string]int32), recent: &ftsRecent{seed: maphash.MakeSeed()}}
+}
 
 func (b *ftsBuilder) reset() {
+	b.recent.ids = [ftsRecentSlots]int32{}
 	clear(b.ids)
 	clear(b.terms) // drop the doclists
 	b.terms, b.keys, b.slab = b.terms[:0], b.keys[:0], nil
@@ -538,10 +555,16 @@ func (b *ftsBuilder) addDoc(id int64, d *ftsDocs, from, to int) {
 	for tok := from; tok < to; tok++ {
 		end := d.ends[tok]
 		pos := int32(tok - from)
-		k, ok := b.ids[string(d.text[start:end])]
+		term := d.text[start:end]
+		r := b.recent
+		slot := maphash.Bytes(r.seed, term) & (ftsRecentSlots - 1)
+		k, ok := r.ids[slot]-1, r.ids[slot] != 0 && r.keys[slot] == string(term)
+		if !ok {
+			k, ok = b.ids[string(term)]
+		}
 		if !ok {
 			k = int32(len(b.terms))
-			key := string(d.text[start:end])
+			key := string(term)
 			b.ids[key] = k
 			b.keys = append(b.keys, key)
 			if len(b.slab)+ftsSlabCap > cap(b.slab) {
@@ -551,6 +574,7 @@ func (b *ftsBuilder) addDoc(id int64, d *ftsDocs, from, to int) {
 			b.slab = b.slab[:n+ftsSlabCap]
 			b.terms = append(b.terms, ftsTerm{doclist: b.slab[n : n : n+ftsSlabCap], doc: math.MinInt64}) // no record yet
 		}
+		r.keys[slot], r.ids[slot] = b.keys[k], k+1
 		start = end
 		b.next[pos] = -1
 		if t := &b.terms[k]; t.doc != id {
