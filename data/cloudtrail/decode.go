@@ -84,10 +84,21 @@ func Decode(r io.Reader, emit func(Record) error) (Format, error) {
 // DecodeContext is Decode with cancellation, checked between records, and a count of what
 // was emitted and skipped.
 func DecodeContext(ctx context.Context, r io.Reader, emit func(Record) error) (Stats, error) {
+	return decode(ctx, r, emit, false)
+}
+
+// DecodeBorrowed is DecodeContext, but each Record.Raw is the decoder's own buffer, valid only
+// until emit returns: a caller that keeps a copy of what it needs (a load that packs each
+// record for the store) is spared an allocation and a copy per record.
+func DecodeBorrowed(ctx context.Context, r io.Reader, emit func(Record) error) (Stats, error) {
+	return decode(ctx, r, emit, true)
+}
+
+func decode(ctx context.Context, r io.Reader, emit func(Record) error, borrow bool) (Stats, error) {
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err
 	}
-	d := &decoder{scanner: newScanner(r), ctx: ctx, emit: emit}
+	d := &decoder{scanner: newScanner(r), ctx: ctx, emit: emit, borrow: borrow}
 	d.streamFn = d.streamKey
 	err := d.run()
 	return d.stats, err
@@ -103,6 +114,7 @@ type decoder struct {
 	container Format // form of the first container seen, reported when it holds no record
 	streamed  bool   // the current top-level object's Records/Events array was streamed
 	count     int    // records emitted, for spacing cancellation checks
+	borrow    bool   // emit records in the decoder's buffers (DecodeBorrowed)
 	streamFn  func([]byte) (bool, error)
 
 	top   []byte // current top-level value
@@ -375,8 +387,11 @@ func (d *decoder) handle(raw []byte, info *objInfo, container Format) error {
 			return err
 		}
 	}
-	out := make([]byte, len(rec))
-	copy(out, rec)
+	out := rec
+	if !d.borrow {
+		out = make([]byte, len(rec))
+		copy(out, rec)
+	}
 	// Every record is scanned into its buffer from the start, so the offsets noted are Raw's.
 	values := recInfo.values
 	values.size = int32(len(out))

@@ -4,6 +4,7 @@
 package ingest
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -400,13 +401,12 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 	cur := newChunk()
 	res := FileResult{Path: leaf.Path, Entry: leaf.Entry}
 	var extractErr error
-	format, err := cloudtrail.Decode(hr, func(rec cloudtrail.Record) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	// Each record's JSON is borrowed from the decoder until the callback returns: an event's is
+	// packed, and insights and digests keep a copy.
+	stats, err := cloudtrail.DecodeBorrowed(ctx, hr, func(rec cloudtrail.Record) error {
 		switch rec.Kind {
 		case cloudtrail.KindDigest:
-			cur.digests = append(cur.digests, rec.Raw)
+			cur.digests = append(cur.digests, bytes.Clone(rec.Raw))
 			return nil
 		}
 		e, err := rec.Extract()
@@ -418,14 +418,14 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 		res.Events++
 		c.events.Add(1)
 		if rec.Kind == cloudtrail.KindInsight {
+			e.Raw = bytes.Clone(e.Raw)
 			cur.insights = append(cur.insights, e)
 			return nil
 		}
 		if opt.Classify != nil {
 			e.Direction = opt.Classify(&e)
 		}
-		// Packed here, the JSON costs the writer less than half the bytes to store; the plain
-		// copy is let go at once.
+		// Packed here, the JSON costs the writer less than half the bytes to store.
 		p := store.PackJSON(cur.arena, e.Raw)
 		cur.packed = append(cur.packed, p[len(cur.arena):len(p):len(p)])
 		cur.arena, e.Raw = p, nil
@@ -452,7 +452,7 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 	if herr != nil && (err == nil || errors.Is(err, cloudtrail.ErrNotCloudTrail) || errors.Is(err, cloudtrail.ErrEmpty)) {
 		err = fmt.Errorf("read: %w", herr) // bytes past the end of the content would not read
 	}
-	res.Format = string(format)
+	res.Format = string(stats.Format)
 	res.Bytes = hr.n
 	switch {
 	case err == nil:
