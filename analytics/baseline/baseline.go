@@ -76,13 +76,12 @@ type Engine struct {
 	org        [numDims]counter
 	peers      map[string]*[numDims]counter // the account-wide view per peer group, and per group and tool
 	firsts     map[string]*firstRate        // per peer group: what its newcomers' first windows brought
-	// sensNew counts the principals' windows with calls, and those that brought a sensitive
-	// API nobody in the account had called: how surprising the next such call is.
-	sensNew struct{ n, news uint64 }
-	// mfaOff counts the console sign-in windows of principals that had always signed in with
-	// MFA (or never signed in), and those that brought a sign-in without it: how surprising
-	// the next one is.
-	mfaOff  struct{ n, news uint64 }
+	// sensNew: of the principals' windows with calls, those that brought a sensitive API
+	// nobody in the account had called.
+	sensNew share
+	// mfaOff: of the console sign-in windows of principals that had always signed in with MFA
+	// (or never signed in), those that brought a sign-in without it.
+	mfaOff  share
 	orgPrin counter
 	vol     map[string]*history // volume keys: direction, API, API × error code
 	account string              // the most recent recipient account, named by drop findings
@@ -220,8 +219,7 @@ func (e *Engine) notes() []string {
 	span := time.Duration(e.lastBin()-e.firstBin+1) * e.bin
 	if span < 24*time.Hour {
 		notes = append(notes, fmt.Sprintf("%s of history (less than a day): per-principal novelty is thin and volume baselines use what there is; risk lowered", span.Round(time.Minute)))
-	}
-	if span >= 24*time.Hour {
+	} else {
 		notes = append(notes, "habits are learnt over the data's first two days: risk lowered there, by 2 over the first twelve hours and by 1 until the second day ends")
 	}
 	if span < 7*24*time.Hour {

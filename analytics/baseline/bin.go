@@ -386,13 +386,13 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			// call turns up, not by how often any new API does: in a short log everything is
 			// new, yet tampering with the trail or sharing a snapshot is no more routine for it.
 			if d == dimAPI && orgNew && sensitive[apiName(v)] {
-				bits = math.Max(bits, math.Min(shareBits(e.sensNew.news, e.sensNew.n), maxPrincipalBits))
+				bits = math.Max(bits, e.sensNew.bits())
 			}
 			// So is a principal's first sign-in without MFA, by how often one turns up among the
 			// sign-ins of principals that always used it: where everyone signs in with MFA, a
 			// password used without it may be a stolen one, arrival or not.
 			if d == dimMFA && v == mfaWithout && k == 0 {
-				bits = math.Max(bits, math.Min(shareBits(e.mfaOff.news, e.mfaOff.n), maxPrincipalBits))
+				bits = math.Max(bits, e.mfaOff.bits())
 			}
 			if d == dimNetwork && !publicAddress(vals[v].example) {
 				bits *= 0.5 // a new private or service address is less alarming than a new outside one
@@ -567,16 +567,10 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 					c[d].window(news[j])
 				}
 				if d == dimAPI {
-					e.sensNew.n++
-					if sensNew {
-						e.sensNew.news++
-					}
+					e.sensNew.add(sensNew)
 				}
 				if alwaysMFA {
-					e.mfaOff.n++
-					if e.seen[mfaWithout] {
-						e.mfaOff.news++
-					}
+					e.mfaOff.add(e.seen[mfaWithout])
 				}
 				if fr != nil {
 					fr.n[d]++

@@ -153,6 +153,21 @@ func shareBits(k, n uint64) float64 {
 	return math.Min(-math.Log2(lo), maxFactorBits)
 }
 
+// share counts windows of some kind, and those of them that brought a rare kind of news (a
+// sensitive API new to the account, a sign-in without MFA): how surprising the next one is.
+type share struct{ n, news uint64 }
+
+func (s *share) add(news bool) {
+	s.n++
+	if news {
+		s.news++
+	}
+}
+
+// bits is how surprising the next such news is, at most as much as a principal's first
+// appearance can make anything.
+func (s share) bits() float64 { return math.Min(shareBits(s.news, s.n), maxPrincipalBits) }
+
 // firstRate counts, for one peer group, its newcomers' first windows that had a value of each
 // dimension, and how many of those brought a value the account had not seen. A person's first
 // day brings their own address and laptop; an instance role's first task calls from the VPC.

@@ -101,7 +101,6 @@ type chunk struct {
 	key      streamKey
 	events   []cloudtrail.Event
 	packed   [][]byte // each event's raw JSON packed for the store (store.PackJSON), in events' order
-	arena    []byte   // what packed points into
 	insights []cloudtrail.Event
 	digests  [][]byte
 	final    *FileResult // set on the stream's last chunk
@@ -394,9 +393,10 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 	key := streamKey{leaf.Path, leaf.Entry}
 	hr := &plainCounter{r: leaf.R}
 	// Full-size from the start: growing a slice of 400-byte events copies them again and again.
+	var arena []byte // what the chunk's packed JSON points into
 	newChunk := func() chunk {
-		return chunk{key: key, events: make([]cloudtrail.Event, 0, opt.chunkEvents),
-			packed: make([][]byte, 0, opt.chunkEvents), arena: make([]byte, 0, opt.chunkEvents*packedGuess)}
+		arena = make([]byte, 0, opt.chunkEvents*packedGuess)
+		return chunk{key: key, events: make([]cloudtrail.Event, 0, opt.chunkEvents), packed: make([][]byte, 0, opt.chunkEvents)}
 	}
 	cur := newChunk()
 	res := FileResult{Path: leaf.Path, Entry: leaf.Entry}
@@ -426,9 +426,9 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 			e.Direction = opt.Classify(&e)
 		}
 		// Packed here, the JSON costs the writer less than half the bytes to store.
-		p := store.PackJSON(cur.arena, e.Raw)
-		cur.packed = append(cur.packed, p[len(cur.arena):len(p):len(p)])
-		cur.arena, e.Raw = p, nil
+		p := store.PackJSON(arena, e.Raw)
+		cur.packed = append(cur.packed, p[len(arena):len(p):len(p)])
+		arena, e.Raw = p, nil
 		cur.events = append(cur.events, e)
 		if len(cur.events) >= opt.chunkEvents {
 			if !send(cur) {

@@ -543,6 +543,24 @@ func (b *ftsBuilder) add(d *ftsDocs) {
 	}
 }
 
+// term returns the index of term in terms, adding it when the batch has not met it.
+func (b *ftsBuilder) term(term []byte) int32 {
+	if k, ok := b.ids[string(term)]; ok {
+		return k
+	}
+	k := int32(len(b.terms))
+	key := string(term)
+	b.ids[key] = k
+	b.keys = append(b.keys, key)
+	if len(b.slab)+ftsSlabCap > cap(b.slab) {
+		b.slab = make([]byte, 0, 1<<20)
+	}
+	n := len(b.slab)
+	b.slab = b.slab[:n+ftsSlabCap]
+	b.terms = append(b.terms, ftsTerm{doclist: b.slab[n : n : n+ftsSlabCap], doc: math.MinInt64}) // no record yet
+	return k
+}
+
 // addDoc adds the record id made of tokens from to to of d. Each term's positions are linked
 // first, so that its doclist is appended to once per record.
 func (b *ftsBuilder) addDoc(id int64, d *ftsDocs, from, to int) {
@@ -560,21 +578,9 @@ func (b *ftsBuilder) addDoc(id int64, d *ftsDocs, from, to int) {
 		slot := maphash.Bytes(r.seed, term) & (ftsRecentSlots - 1)
 		k, ok := r.ids[slot]-1, r.ids[slot] != 0 && r.keys[slot] == string(term)
 		if !ok {
-			k, ok = b.ids[string(term)]
+			k = b.term(term)
+			r.keys[slot], r.ids[slot] = b.keys[k], k+1
 		}
-		if !ok {
-			k = int32(len(b.terms))
-			key := string(term)
-			b.ids[key] = k
-			b.keys = append(b.keys, key)
-			if len(b.slab)+ftsSlabCap > cap(b.slab) {
-				b.slab = make([]byte, 0, 1<<20)
-			}
-			n := len(b.slab)
-			b.slab = b.slab[:n+ftsSlabCap]
-			b.terms = append(b.terms, ftsTerm{doclist: b.slab[n : n : n+ftsSlabCap], doc: math.MinInt64}) // no record yet
-		}
-		r.keys[slot], r.ids[slot] = b.keys[k], k+1
 		start = end
 		b.next[pos] = -1
 		if t := &b.terms[k]; t.doc != id {

@@ -8,14 +8,16 @@ import (
 
 	"github.com/klauspost/compress/s2"
 	"modernc.org/sqlite"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
 )
 
 // Raw JSON is stored packed: an S2 block (klauspost/compress/s2) against a preset of CloudTrail's
 // record structure, behind a one-byte tag naming the preset. The writer is a load's bottleneck
-// and half of its time went into writing pages; packed, an event's JSON takes 2–2.5× fewer
-// bytes (1,649 → ~660 on the benchmark corpus, 1,261 → ~580 on a real export), packing costs the
-// decoders ~2 µs an event, and unpacking ~1 µs. zstd packed 30% smaller but took 20–40 µs per
-// record, more than the whole writer.
+// and half of its time went into writing pages; packed, an event's JSON takes 2.1–2.8× fewer
+// bytes (1,649 → 651 on the benchmark corpus, 1,268 → 590 on the shared real logs), packing
+// costs the decoders ~2.5 µs an event (BenchmarkPackJSON), and unpacking ~1 µs. zstd packed 30%
+// smaller but took 20–40 µs per record, more than the whole writer.
 //
 // A stored value is either compact JSON, which starts with '{' (cases written before packing,
 // and anything PackJSON was not used for), or a tag byte below it followed by the block.
@@ -38,8 +40,8 @@ const packPreset1 = `{"eventVersion":"1.08","userIdentity":{"type":"Root","princ
 var packDict1 = s2.MakeDict([]byte(packPreset1), []byte(`{"eventVersion":"1.0`))
 
 // maxUnpacked bounds what a stored value may unpack to: a damaged or hostile case cannot make a
-// reader allocate more than the decoder ever lets a record be (cloudtrail.MaxRecordSize).
-const maxUnpacked = 64 << 20
+// reader allocate more than the decoder ever lets a record be.
+const maxUnpacked = cloudtrail.MaxRecordSize
 
 // PackJSON appends raw JSON packed for storage to dst. It is safe for concurrent use: a load's
 // decoders pack beside the writer.
@@ -83,7 +85,7 @@ func UnpackJSON(dst, stored []byte) ([]byte, error) {
 }
 
 // unpackFunc is the SQL function that reads a stored value as JSON text: SQL that looks into the
-// raw JSON (json_each, json_extract) reads unpackFunc+"(j.json)".
+// raw JSON (json_each, json_extract) reads unpackFunc+"(j.json)", as query.RawJSON spells it.
 const unpackFunc = "trailscope_json"
 
 func init() {
