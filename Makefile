@@ -60,7 +60,7 @@ test-ui: build
 # 1M-event case, then the engine and chart rendering alone.
 # The name changes with the case's storage format (v2: packed JSON), so the store's figures are
 # measured on today's format.
-BENCH_CASE := $(CACHE)/bench-1m-v2.tsc
+BENCH_CASE := $(CACHE)/bench-1m-v3.tsc
 bench: build
 	$(GO) test -tags $(TAGS) -run '^$$' -bench Ingest -benchtime 1x -timeout 60m ./data/ingest/
 	@# The case is made again when the corpus was (a new generator makes a new corpus).

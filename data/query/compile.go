@@ -94,6 +94,9 @@ func (c *compiler) expr(e Expr) (string, error) {
 			c.args = append(c.args, q)
 			return ftsIn, nil
 		}
+		if s, ok := c.codedOr(x); ok {
+			return s, nil
+		}
 		parts := make([]string, len(x.X))
 		for i, y := range x.X {
 			s, err := c.expr(y)
@@ -309,6 +312,9 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 		if !col.exact {
 			return "", false
 		}
+		if col.coded {
+			return col.sql() + " IS NOT NULL", true
+		}
 		return name + " <> ''", true
 	case v.Text() == "" && !v.Wild():
 		return "", false // '' in a column also means absent
@@ -341,9 +347,14 @@ func (c *compiler) columnTerm(t *Term, col column) (string, bool) {
 // dictTerm matches a column with a dictionary. An equality is one id, which the column's index
 // serves in time order; a wildcard or a CIDR is the set of ids whose values match, tested on
 // each distinct value once (the store decides whether the index collects the events: see
-// Store.indexPlan, which recognises the "IN (SELECT id FROM" form).
+// Store.indexPlan, which recognises the "IN (SELECT id FROM" form). A coded column's
+// dictionary holds values as written, so its equality is a set of ids too (the spellings that
+// differ in case only).
 func (c *compiler) dictTerm(v Value, col column) string {
 	ids := "e." + col.name + "_id"
+	if col.coded {
+		return ids + " IN (SELECT id FROM " + col.dict + " WHERE " + c.codedValue(v) + ")"
+	}
 	if v.Wild() {
 		var rng string
 		if lo, hi, ok := prefixRange(v.Parts[0]); ok {
@@ -356,6 +367,40 @@ func (c *compiler) dictTerm(v Value, col column) string {
 		return ids + " IN (SELECT id FROM " + col.dict + " WHERE value = lower(" + c.arg(v.Text()) + ") OR " + c.cidr("value", p) + ")"
 	}
 	return ids + " = (SELECT id FROM " + col.dict + " WHERE value = lower(" + c.arg(v.Text()) + "))"
+}
+
+// codedValue is the condition on a coded column's dictionary that v matches.
+func (c *compiler) codedValue(v Value) string {
+	if v.Wild() {
+		return "value LIKE " + c.arg(likePattern(v)) + ` ESCAPE '\'`
+	}
+	if p, err := netip.ParsePrefix(v.Text()); err == nil {
+		return "value = " + c.arg(v.Text()) + " COLLATE NOCASE OR " + c.cidr("value", p)
+	}
+	return "value = " + c.arg(v.Text()) + " COLLATE NOCASE"
+}
+
+// codedOr compiles an OR of matches on one coded column as one set of ids, which the store may
+// collect rather than test event by event (Store.indexPlan), as the offensive-tools rule's
+// userAgent:*kali* OR userAgent:*pacu*… (ok is false for any other OR).
+func (c *compiler) codedOr(o *Or) (string, bool) {
+	var col column
+	for i, x := range o.X {
+		t, ok := x.(*Term)
+		if !ok || t.Op != OpMatch {
+			return "", false
+		}
+		tc, ok := columns[t.Field]
+		if !ok || !tc.coded || t.Value.Any() || t.Value.Text() == "" && !t.Value.Wild() || i > 0 && tc != col {
+			return "", false
+		}
+		col = tc
+	}
+	conds := make([]string, len(o.X))
+	for i, x := range o.X {
+		conds[i] = "(" + c.codedValue(x.(*Term).Value) + ")"
+	}
+	return "e." + col.name + "_id IN (SELECT id FROM " + col.dict + " WHERE " + strings.Join(conds, " OR ") + ")", true
 }
 
 // cidr tests the column col against an IPv4 or IPv6 prefix. An IPv4 prefix is narrowed to text

@@ -70,26 +70,29 @@ type column struct {
 	dict string
 	// keyed: events keep cloudtrail.EventKey of the column in event_key, which is indexed.
 	keyed bool
+	// coded: the dictionary holds the exact values, and events keep only the id (NULL for ''),
+	// not the text; the id has no index.
+	coded bool
 }
 
 var columns = map[string]column{
-	"eventName":                {"event_name", true, "event_names", false},
-	"eventSource":              {"event_source", true, "", false},
-	"eventType":                {"event_type", true, "", false},
-	"awsRegion":                {"region", true, "", false},
-	"sourceIPAddress":          {"source_ip", true, "source_ips", false},
-	"userAgent":                {"user_agent", true, "", false},
-	"errorCode":                {"error_code", true, "", false},
-	"recipientAccountId":       {"recipient_account", true, "", false},
-	"userIdentity.type":        {"principal_type", true, "", false},
-	"userIdentity.principalId": {"principal_id", true, "", false},
-	"userIdentity.accountId":   {"principal_account", true, "", false},
-	"userIdentity.accessKeyId": {"access_key", true, "", false},
-	"userIdentity.invokedBy":   {"invoked_by", true, "", false},
-	"userIdentity.sessionContext.sessionIssuer.arn": {"session_issuer", true, "", false},
-	"userIdentity.arn":      {"principal_arn", false, "principal_arns", false},
-	"userIdentity.userName": {"user_name", false, "", false},
-	"eventID":               {"event_id", false, "", true},
+	"eventName":                {name: "event_name", exact: true, dict: "event_names"},
+	"eventSource":              {name: "event_source", exact: true},
+	"eventType":                {name: "event_type", exact: true},
+	"awsRegion":                {name: "region", exact: true},
+	"sourceIPAddress":          {name: "source_ip", exact: true, dict: "source_ips"},
+	"userAgent":                {name: "user_agent", exact: true, dict: "user_agents", coded: true},
+	"errorCode":                {name: "error_code", exact: true},
+	"recipientAccountId":       {name: "recipient_account", exact: true},
+	"userIdentity.type":        {name: "principal_type", exact: true},
+	"userIdentity.principalId": {name: "principal_id", exact: true},
+	"userIdentity.accountId":   {name: "principal_account", exact: true},
+	"userIdentity.accessKeyId": {name: "access_key", exact: true},
+	"userIdentity.invokedBy":   {name: "invoked_by", exact: true},
+	"userIdentity.sessionContext.sessionIssuer.arn": {name: "session_issuer", exact: true},
+	"userIdentity.arn":      {name: "principal_arn", dict: "principal_arns"},
+	"userIdentity.userName": {name: "user_name"},
+	"eventID":               {name: "event_id", keyed: true},
 }
 
 // RuleField is the field that is no part of a record: rule:NAME matches the events the rule of
@@ -155,23 +158,32 @@ func GroupColumn(field string) (string, bool) {
 	if !ok || !slices.Contains(GroupFields, f) {
 		return "", false
 	}
-	return "e." + c.name, true
+	return c.sql(), true
+}
+
+// sql is the column as it is read from an events row aliased e: for a coded column, its id
+// (which groups and counts alike, as the dictionary holds the exact values).
+func (c column) sql() string {
+	if c.coded {
+		return "e." + c.name + "_id"
+	}
+	return "e." + c.name
 }
 
 // fieldPath is a field a rule can count the distinct values of: names joined by dots.
 var fieldPath = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$`)
 
 // ValueOf says where an event's value of field is, for counting distinct values: the column of
-// an events row (aliased e) that holds exactly the field, or else the JSON path of the field in
-// the raw record ($.requestParameters.secretId), spelled as CloudTrail spells it; ok is false
-// for what is no field path.
+// an events row (aliased e) that holds exactly the field (a coded column's id, NULL for none),
+// or else the JSON path of the field in the raw record ($.requestParameters.secretId), spelled
+// as CloudTrail spells it; ok is false for what is no field path.
 func ValueOf(field string) (column, path string, ok bool) {
 	if !fieldPath.MatchString(field) || isRuleField(field) {
 		return "", "", false
 	}
 	f := CanonicalField(field)
 	if c, ok := columns[f]; ok && c.exact {
-		return "e." + c.name, "", true
+		return c.sql(), "", true
 	}
 	return "", "$." + f, true
 }

@@ -168,8 +168,13 @@ func BenchmarkSearchCIDRRare(b *testing.B) { benchSearch(b, "sourceIPAddress:192
 // BenchmarkCountErrorCodeWild counts every match of wildcards on a column most events leave
 // empty, as a rule's first run reads them all (the built-in pack's access-denied query).
 func BenchmarkCountErrorCodeWild(b *testing.B) {
+	benchCount(b, "errorCode:*AccessDenied* OR errorCode:*UnauthorizedOperation* OR errorCode:*UnauthorizedAccess*")
+}
+
+// benchCount counts every match of q in the benchmark case.
+func benchCount(b *testing.B, q string) {
 	f := benchCase(b)
-	where, args, err := query.Compile(query.MustParse("errorCode:*AccessDenied* OR errorCode:*UnauthorizedOperation* OR errorCode:*UnauthorizedAccess*"))
+	where, args, err := query.Compile(query.MustParse(q))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -182,6 +187,16 @@ func BenchmarkCountErrorCodeWild(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "events")
 }
+
+// BenchmarkSearchUserAgentRare: wildcards on the user agent that match no event, as the
+// built-in pack's offensive-tools rule (every event is tested).
+func BenchmarkSearchUserAgentRare(b *testing.B) {
+	benchSearch(b, "userAgent:*kali* OR userAgent:*parrot* OR userAgent:*pentoo* OR userAgent:*pacu*", 100)
+}
+
+// BenchmarkCountUserAgentWild counts every match of a wildcard on the user agent that most
+// events match, as a rule's first run reads them all.
+func BenchmarkCountUserAgentWild(b *testing.B) { benchCount(b, "userAgent:*python*") }
 
 func BenchmarkPivotIP(b *testing.B) {
 	f := benchCase(b)

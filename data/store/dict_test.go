@@ -132,3 +132,70 @@ func TestMigrateIntegerKeys(t *testing.T) {
 		}
 	}
 }
+
+// checkUserAgents holds every event's user agent, as a search reads it, equal to its record's.
+func checkUserAgents(t *testing.T, st *Store, raws [][]byte) {
+	t.Helper()
+	want := map[string]string{}
+	for _, raw := range raws {
+		if e, err := cloudtrail.Extract(raw); err == nil {
+			want[e.EventID] = e.UserAgent
+		}
+	}
+	n := 0
+	err := st.Search(context.Background(), Filter{}, 0, func(h Hit) error {
+		if h.UserAgent != want[h.EventID] {
+			t.Errorf("event %s: user agent %q, want %q", h.EventID, h.UserAgent, want[h.EventID])
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != len(want) {
+		t.Errorf("%d events searched, %v; want %d", n, err, len(want))
+	}
+}
+
+// TestMigrateUserAgents turns a case back into its form before migration 0010 (user agents as
+// text in events), opens it again and checks that each event keeps its user agent, and that
+// searches on it still match the oracle.
+func TestMigrateUserAgents(t *testing.T) {
+	ctx := context.Background()
+	raws := append(genEvents(1500, 6), fixtureRaws()...) // the fixture has an empty one
+	path := filepath.Join(t.TempDir(), "old.tsc")
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadRaws(t, st, raws)
+	checkUserAgents(t, st, raws)
+	if _, err := st.w.ExecContext(ctx, `
+		ALTER TABLE events ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+		UPDATE events SET user_agent = coalesce((SELECT value FROM user_agents WHERE id = user_agent_id), '');
+		ALTER TABLE events DROP COLUMN user_agent_id; DROP TABLE user_agents;
+		DELETE FROM schema_migrations WHERE version = 10`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	checkUserAgents(t, st, raws)
+	var agents, empty int
+	if err := st.r.QueryRow(`SELECT (SELECT count(*) FROM user_agents), (SELECT count(*) FROM events WHERE user_agent_id IS NULL)`).
+		Scan(&agents, &empty); err != nil || agents != 10 || empty != 1 {
+		t.Errorf("%d user agents, %d events without (%v); want the 6 generated and 4 of the fixture, and 1", agents, empty, err)
+	}
+	docs := newOracleDocs(t, raws)
+	for _, q := range []string{"userAgent:boto3*", "userAgent:*windows*", "userAgent:TERRAFORM/1.7.0", "userAgent:*",
+		"userAgent:mozilla/5.0 OR eventName:GetObject"} {
+		got := searchIDs(t, st, q, 0)
+		sort.Strings(got)
+		want := oracle(t, docs, query.MustParse(q))
+		if !slices.Equal(got, want) || len(want) == 0 || len(want) == len(docs) {
+			t.Errorf("%s: %d events, oracle %d of %d", q, len(got), len(want), len(docs))
+		}
+	}
+}

@@ -136,8 +136,8 @@ func (s *Store) ScanEvents(ctx context.Context, fn func(*cloudtrail.Event) error
 
 func (s *Store) readEvents(ctx context.Context, batch int, out chan<- []cloudtrail.Event, free <-chan []cloudtrail.Event) error {
 	rows, err := s.r.QueryContext(ctx, `SELECT event_id, time, event_source, event_name, event_type, region, source_ip,
-		user_agent, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by, user_name,
-		access_key, session_issuer, recipient_account, read_only, mfa, direction FROM events ORDER BY time, id`)
+		coalesce(ua.value, ''), error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by, user_name,
+		access_key, session_issuer, recipient_account, read_only, mfa, direction FROM events e`+userAgents.join("ua")+` ORDER BY e.time, e.id`)
 	if err != nil {
 		return fmt.Errorf("scan events: %w", err)
 	}
@@ -198,9 +198,9 @@ func (s *Store) Reclassify(ctx context.Context, classify func(*cloudtrail.Event)
 	var last int64
 	for {
 		rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.event_id, e.time, e.event_source, e.event_name, e.event_type,
-			e.region, e.source_ip, e.user_agent, e.error_code, e.principal_type, e.principal_arn, e.principal_account,
+			e.region, e.source_ip, coalesce(ua.value, ''), e.error_code, e.principal_type, e.principal_arn, e.principal_account,
 			e.principal_id, e.invoked_by, e.user_name, e.access_key, e.session_issuer, e.recipient_account, e.read_only, e.mfa, e.direction, j.json
-			FROM events e JOIN event_json j ON j.id = e.id WHERE e.id > ? ORDER BY e.id LIMIT ?`, last, batch)
+			FROM events e JOIN event_json j ON j.id = e.id`+userAgents.join("ua")+` WHERE e.id > ? ORDER BY e.id LIMIT ?`, last, batch)
 		if err != nil {
 			return fmt.Errorf("reclassify: %w", err)
 		}

@@ -44,19 +44,19 @@ type FileRecord struct {
 // 40% of the writer's time. While a Loader is open it holds the case's write lock between
 // commits; the Store's own writer waits for it (busy timeout).
 type Loader struct {
-	s                    *Store
-	ctx                  context.Context
-	c                    *sqlitec.Conn
-	event, raw, ins, dig *sqlitec.Stmt
-	file                 *sqlitec.Stmt
-	names, ips, arns     *dictWriter
-	pack                 []byte // an event's JSON packed here when the caller did not pack it
-	inTx                 bool   // a transaction is open; the next write after a commit opens one
-	pending              int
-	ckpt                 *checkpointer // nil in rollback mode
-	commits              int
-	rollback             bool // the case is in rollback-journal mode until the loader closes
-	holdsFirst           bool // the loader holds s.firstLoad (see Store)
+	s                        *Store
+	ctx                      context.Context
+	c                        *sqlitec.Conn
+	event, raw, ins, dig     *sqlitec.Stmt
+	file                     *sqlitec.Stmt
+	names, ips, arns, agents *dictWriter
+	pack                     []byte // an event's JSON packed here when the caller did not pack it
+	inTx                     bool   // a transaction is open; the next write after a commit opens one
+	pending                  int
+	ckpt                     *checkpointer // nil in rollback mode
+	commits                  int
+	rollback                 bool // the case is in rollback-journal mode until the loader closes
+	holdsFirst               bool // the loader holds s.firstLoad (see Store)
 
 	// While the eventID key is deferred (a first load), eventIDs are kept apart here: the key
 	// of each stored eventID and its row. A hash seen before is confirmed against the row, so
@@ -241,11 +241,12 @@ func (l *Loader) open() error {
 	}
 	p := sqlitec.Preparer{C: c}
 	l.event = p.Prepare(`INSERT INTO events (event_id, time, event_source, event_name, event_type, region,
-		source_ip, user_agent, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by,
+		source_ip, user_agent_id, error_code, principal_type, principal_arn, principal_account, principal_id, invoked_by,
 		user_name, access_key, session_issuer, recipient_account, read_only, mfa, direction, file_id,
 		event_name_id, source_ip_id, principal_arn_id, event_key)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	l.names, l.ips, l.arns = newDictWriter(&p, eventNames), newDictWriter(&p, sourceIPs), newDictWriter(&p, principalARNs)
+	l.agents = newDictWriter(&p, userAgents)
 	l.raw = p.Prepare(`INSERT INTO event_json (id, json) VALUES (?, ?)`)
 	l.ins = p.Prepare(`INSERT OR IGNORE INTO insights (event_id, time, json, file_id) VALUES (?, ?, ?, ?)`)
 	l.dig = p.Prepare(`INSERT OR IGNORE INTO digests (key, json, file_id) VALUES (?, ?, ?)`)
@@ -280,7 +281,7 @@ func (l *Loader) close() {
 			st.Close()
 		}
 	}
-	for _, d := range []*dictWriter{l.names, l.ips, l.arns} {
+	for _, d := range []*dictWriter{l.names, l.ips, l.arns, l.agents} {
 		if d != nil {
 			d.close()
 		}
@@ -355,7 +356,15 @@ func (l *Loader) Event(e *cloudtrail.Event, packed []byte, fileID int64) (added 
 	st.Text(5, e.EventType)
 	st.Text(6, e.Region)
 	st.Text(7, e.SourceIP)
-	st.Text(8, e.UserAgent)
+	if e.UserAgent == "" {
+		st.Null(8)
+	} else {
+		id, err := l.agents.id(e.UserAgent)
+		if err != nil {
+			return false, fmt.Errorf("store event %s: %w", e.EventID, err)
+		}
+		st.Int(8, id)
+	}
 	st.Text(9, e.ErrorCode)
 	st.Text(10, e.PrincipalType)
 	st.Text(11, e.PrincipalARN)

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -160,8 +162,9 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 		agents: map[string]int64{}, regions: map[string]int64{}, identities: map[string]int64{}, apis: map[string]*APICount{}}
 	// The text columns come packed in one value, each as its byte length, ':' and its bytes:
 	// the driver's cost is per column fetched (a mutex and a conversion each), and packing
-	// measured 1.5× faster over 30,000 events than fetching the eight columns apiece.
-	packed := []string{"e.event_source", "e.event_name", "e.principal_arn", "e.source_ip", "e.user_agent", "e.region"}
+	// measured 1.5× faster over 30,000 events than fetching the eight columns apiece. User
+	// agents are counted by id, and named once at the end.
+	packed := []string{"e.event_source", "e.event_name", "e.principal_arn", "e.source_ip", "coalesce(e.user_agent_id, '')", "e.region"}
 	if kind == "key" { // only key pivots list the identities; fewer columns, faster scan
 		packed = append(packed, "e.principal_type", "e.user_name", "e.session_issuer")
 	}
@@ -264,7 +267,11 @@ func (s *Store) pivot(ctx context.Context, kind, value, where string, args []any
 	sort.Slice(p.Timeline, func(i, j int) bool { return p.Timeline[i].Start.Before(p.Timeline[j].Start) })
 	p.Principals = topCounts(a.principals, top)
 	p.Addresses = topCounts(a.addresses, top)
-	p.UserAgents = topCounts(a.agents, top)
+	agents, err := s.userAgentCounts(ctx, a.agents)
+	if err != nil {
+		return nil, fmt.Errorf("pivot %s %s: %w", kind, value, err)
+	}
+	p.UserAgents = topCounts(agents, top)
 	p.Regions = topCounts(a.regions, top)
 	p.Identities = topCounts(a.identities, top)
 	for _, api := range a.apis {
@@ -319,6 +326,46 @@ func unpack(b []byte, out [][]byte) bool {
 		b = b[j+1+n:]
 	}
 	return len(b) == 0
+}
+
+// userAgentCounts turns counts by user agent id (in decimal, empty for none) into counts by
+// user agent.
+func (s *Store) userAgentCounts(ctx context.Context, byID map[string]int64) (map[string]int64, error) {
+	ids := make([]int64, 0, len(byID))
+	for id := range byID {
+		if id == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("user agent id %q", id)
+		}
+		ids = append(ids, n)
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, value FROM `+userAgents.table+` WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string]int64, len(ids))
+	for rows.Next() {
+		var id, v string
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		out[v] = byID[id]
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) != len(ids) {
+		return nil, fmt.Errorf("%d of %d user agents named", len(out), len(ids))
+	}
+	return out, nil
 }
 
 // topCounts lists the most frequent values (ties by value), leaving out the empty value.

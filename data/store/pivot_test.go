@@ -29,8 +29,13 @@ func TestPivots(t *testing.T) {
 			if len(p.APIs) != 2 || p.APIs[0].EventName != "GetObject" || p.APIs[0].Success != 1 || p.APIs[1].EventName != "ListBuckets" {
 				t.Errorf("apis = %+v", p.APIs)
 			}
-			if len(p.UserAgents) != 1 || len(p.Regions) != 1 || p.Regions[0] != (Count{"us-east-1", 2}) {
+			if len(p.UserAgents) != 1 || p.UserAgents[0] != (Count{"aws-cli/2.15.0", 2}) || len(p.Regions) != 1 || p.Regions[0] != (Count{"us-east-1", 2}) {
 				t.Errorf("agents %+v regions %+v", p.UserAgents, p.Regions)
+			}
+		}},
+		{"agents", func() (*Profile, error) { return st.PivotEvent(ctx, "ModifySnapshotAttribute", PivotOptions{}) }, func(t *testing.T, p *Profile) {
+			if p.Events != 1 || len(p.UserAgents) != 0 { // the event has none
+				t.Errorf("events %d agents %+v", p.Events, p.UserAgents)
 			}
 		}},
 		{"ip unknown", func() (*Profile, error) { return st.PivotIP(ctx, "192.0.2.1", PivotOptions{}) }, func(t *testing.T, p *Profile) {

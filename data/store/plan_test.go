@@ -38,6 +38,9 @@ func TestFirstPagePlans(t *testing.T) {
 		{"principalArn:arn* -errorCode:*", ""},
 		{"userIdentity.arn:arn:aws:iam::* -errorCode:*", "+e.principal_arn_id IN"},
 		{"eventName:ListBuckets", ""},
+		// An OR of user agents is one set of ids (a coded column's, collected by a scan).
+		{"userAgent:kali* OR userAgent:*pacu*", "e.id IN (SELECT e.id FROM events e WHERE e.user_agent_id IN (SELECT id FROM user_agents"},
+		{"userAgent:AWS* OR userAgent:*Windows*", "+e.user_agent_id IN"},
 	} {
 		t.Run(tt.q, func(t *testing.T) {
 			e := query.MustParse(tt.q)

@@ -346,9 +346,9 @@ func burstMatches(ctx context.Context, q querier, src, where string, args []any,
 		return nil, err
 	}
 	w := b.Window.Milliseconds()
-	group := b.Column
-	if group == "" {
-		group = "''"
+	group := "''"
+	if b.Column != "" {
+		group = "coalesce(" + b.Column + ", '')" // a coded column's id is NULL for ''
 	}
 	value, pre := "''", []any{}
 	switch {

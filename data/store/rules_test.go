@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -151,6 +152,11 @@ func TestRunRuleDistinct(t *testing.T) {
 	for i := range 6 {
 		raws = append(raws, secretRead("slow", fmt.Sprintf("prod/key-%d", i), t0.Add(time.Duration(i)*time.Minute), i))
 	}
+	// One secret read with five different user agents (the others' reads have none).
+	for i := range 5 {
+		raw := secretRead("rotator", "prod/key-0", t0.Add(time.Duration(i)*time.Second), i)
+		raws = append(raws, bytes.Replace(raw, []byte(`"awsRegion"`), fmt.Appendf(nil, `"userAgent":"tool/%d","awsRegion"`, i), 1))
+	}
 	st := newCase(t, raws)
 	f := compiled(t, "eventName:GetSecretValue")
 	id, err := st.SaveRule(ctx, Rule{Name: "sweep", Query: "q", Severity: 5, Every: 60, Enabled: true})
@@ -170,14 +176,31 @@ func TestRunRuleDistinct(t *testing.T) {
 	// Counting reads instead, the application's twelve within 44 s are a burst too.
 	id2, _ := st.SaveRule(ctx, Rule{Name: "reads", Query: "q", Severity: 5, Every: 60, Enabled: true})
 	b.Distinct = Value{}
-	if n, _ := st.RunRule(ctx, id2, f, b, mark, time.Now()); n != 18 {
-		t.Errorf("counting reads: %d; want the application's 12 and mallory's 6", n)
+	if n, _ := st.RunRule(ctx, id2, f, b, mark, time.Now()); n != 23 {
+		t.Errorf("counting reads: %d; want the application's 12, mallory's 6 and rotator's 5", n)
 	}
 	// A distinct column: one event name, never five.
 	id3, _ := st.SaveRule(ctx, Rule{Name: "calls", Query: "q", Severity: 5, Every: 60, Enabled: true})
 	b.Distinct = Value{Column: "e.event_name"}
 	if n, _ := st.RunRule(ctx, id3, f, b, mark, time.Now()); n != 0 {
 		t.Errorf("distinct event names: %d; want none", n)
+	}
+	// Distinct user agents, a coded column: five for rotator; none at all (not one, '') for
+	// the others, whose reads carry no user agent.
+	agent, _, _ := query.ValueOf("useragent")
+	group, _ := query.GroupColumn("userAgent")
+	for _, b := range []Burst{{Min: 5, Window: time.Minute, Column: "e.principal_arn", Distinct: Value{Column: agent}},
+		{Min: 2, Window: time.Minute, Column: "e.principal_arn", Distinct: Value{Column: agent}}} {
+		id, _ := st.SaveRule(ctx, Rule{Name: fmt.Sprintf("agents %d", b.Min), Query: "q", Severity: 5, Every: 60, Enabled: true})
+		if n, err := st.RunRule(ctx, id, f, b, mark, time.Now()); err != nil || n != 5 {
+			t.Errorf("%d distinct user agents: %d, %v; want rotator's 5", b.Min, n, err)
+		}
+	}
+	// Grouped by user agent: the reads without one together (the application's 12, mallory's 6 and
+	// slow's first two, each within a minute of another), rotator's each alone.
+	id4, _ := st.SaveRule(ctx, Rule{Name: "by agent", Query: "q", Severity: 5, Every: 60, Enabled: true})
+	if n, err := st.RunRule(ctx, id4, f, Burst{Min: 2, Window: time.Minute, Column: group}, mark, time.Now()); err != nil || n != 20 {
+		t.Errorf("grouped by user agent: %d, %v; want 20 reads without one", n, err)
 	}
 }
 

@@ -54,8 +54,8 @@ type Hit struct {
 }
 
 // hitColumns are the columns scanned into a Hit, in scanHit's order; j.json is the raw event.
-const hitColumns = `e.id, e.event_id, e.time, e.event_source, e.event_name, e.event_type, e.region,
-	e.source_ip, e.user_agent, e.error_code, e.principal_type, e.principal_arn, e.principal_account,
+var hitColumns = `e.id, e.event_id, e.time, e.event_source, e.event_name, e.event_type, e.region,
+	e.source_ip, ` + userAgents.value("e.") + `, e.error_code, e.principal_type, e.principal_arn, e.principal_account,
 	e.user_name, e.access_key, e.session_issuer, e.recipient_account, e.read_only, e.mfa, e.direction, j.json`
 
 func scanHit(rows *sql.Rows) (Hit, error) {

@@ -97,7 +97,7 @@ func (s *Store) ViewEvents(ctx context.Context, from, to time.Time, first []stri
 		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT id, event_id, time, event_source, event_name, source_ip,
-		CASE WHEN principal_arn != '' THEN principal_arn ELSE user_name END, error_code, region, direction, user_agent,
+		CASE WHEN principal_arn != '' THEN principal_arn ELSE user_name END, error_code, region, direction, `+userAgents.value("")+`,
 		event_id IN (SELECT value FROM json_each(?)) AS marked,
 		coalesce((SELECT r.name FROM indicators i JOIN rules r ON r.id = i.rule_id WHERE i.event_id = events.id
 			ORDER BY r.severity DESC, r.name LIMIT 1), '')
