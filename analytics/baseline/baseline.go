@@ -81,7 +81,10 @@ type Engine struct {
 	sensNew share
 	// mfaOff: of the console sign-in windows of principals that had always signed in with MFA
 	// (or never signed in), those that brought a sign-in without it.
-	mfaOff  share
+	mfaOff share
+	// rootUse: of the principals' windows with calls, those of the account's root user acting
+	// on its own (not an AWS service on its behalf).
+	rootUse share
 	orgPrin counter
 	vol     map[string]*history // volume keys: direction, API, API × error code
 	account string              // the most recent recipient account, named by drop findings
@@ -103,6 +106,7 @@ type rec struct {
 	t                                          time.Time
 	account                                    string
 	service                                    bool   // an AWS service acting, not a person or workload
+	root                                       bool   // the account's root user acting, not a service for it
 	class                                      string // peer group
 	tool                                       string // peer group and user-agent family
 	v                                          [numDims]string
@@ -186,6 +190,7 @@ func (e *Engine) Add(ev *cloudtrail.Event) error {
 	r.pkey, r.etype = principalKey(ev)
 	r.class = peerGroup(ev)
 	r.service = ev.PrincipalType == "AWSService" || ev.PrincipalARN == "" && ev.InvokedBy != ""
+	r.root = ev.PrincipalType == "Root" && ev.InvokedBy == ""
 	values(ev, &r.v)
 	r.tool = r.class + "\x00" + r.v[dimAgent]
 	e.buf = append(e.buf, r)

@@ -1080,3 +1080,42 @@ func TestFirstSignInWithoutMFA(t *testing.T) {
 		t.Errorf("scores %.1f (strict) and %.1f (lax): want the strict account's at least %d bits above", strict, lax, minFactorBits)
 	}
 }
+
+// TestRootUse: the root user acting, in an account where it never does, stands out even when
+// it works from an address and with a tool the account knows, doing what its people do; an
+// AWS service acting for the root user does not.
+func TestRootUse(t *testing.T) {
+	alice := testActors()[3]
+	root := actor{arn: "arn:aws:iam::" + testAccount + ":root", ptype: "Root", key: "AKIAROOTEXAMPLE"}
+	at := end.Add(-8 * time.Hour).Add(12 * time.Minute)
+	score := func(invokedBy string, day int) (float64, bool) {
+		evs := genNormal(5, day, end)
+		for i := range 3 {
+			e := mkEvent(fmt.Sprintf("odd-%d", i), at.Add(time.Duration(i)*time.Minute), root, "s3.amazonaws.com/ListObjects", alice.ips[0], alice.agent, "")
+			e.InvokedBy = invokedBy
+			evs = append(evs, e)
+		}
+		sortEvents(evs)
+		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if slices.Contains(a.EventIDs, "odd-0") {
+				named := slices.ContainsFunc(a.Factors, func(f finding.Factor) bool { return f.Name == "root user" })
+				return a.Score, named
+			}
+		}
+		return 0, false
+	}
+	// With history, root is a principal new to the account as well; in a log of one day, where
+	// everyone is new, root acting is its one piece of evidence, as loud as one can be.
+	for _, c := range []struct{ days, risk int }{{3, 7}, {1, riskOf(maxPrincipalBits)}} {
+		own, named := score("", c.days)
+		service, serviceNamed := score("support.amazonaws.com", c.days)
+		t.Logf("%d days: root acting %.1f, a service for root %.1f", c.days, own, service)
+		if !named || serviceNamed {
+			t.Errorf("%d days: root user factor named for root %v, for a service %v; want true, false", c.days, named, serviceNamed)
+		}
+		if own < service+minFactorBits || riskOf(own) < c.risk {
+			t.Errorf("%d days: root acting scores %.1f (risk %d), a service for it %.1f: want risk %d and %d bits above",
+				c.days, own, riskOf(own), service, c.risk, minFactorBits)
+		}
+	}
+}

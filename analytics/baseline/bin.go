@@ -293,6 +293,21 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 		}
 	}
 
+	// The root user's credentials are kept for the few tasks nothing else can do, and an account
+	// seldom acts as root: root acting, unseen or seen in a window or two, is news whatever else
+	// it does, on the data's first day too (CIS AWS Foundations alarms on every use). It is
+	// judged by how often root acts among all principals' windows, as rare news is above.
+	if first.root {
+		if k := e.orgPrin.count(first.pkey); k <= 2 {
+			if bits := e.rootUse.bits(); bits >= minFactorBits {
+				pk := first.pkey
+				fs = append(fs, fct{dim: "root", value: pk, name: "root user", observed: "the account's root user acting",
+					baseline: fmt.Sprintf("root acted in %d of %d principal windows", e.rootUse.news, e.rootUse.n),
+					label:    label(k, e.orgPrin.n), bits: bits, match: func(r *rec) bool { return r.pkey == pk }})
+			}
+		}
+	}
+
 	type seen struct {
 		n       int
 		example string
@@ -568,6 +583,7 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 				}
 				if d == dimAPI {
 					e.sensNew.add(sensNew)
+					e.rootUse.add(evs[idx[0]].root)
 				}
 				if alwaysMFA {
 					e.mfaOff.add(e.seen[mfaWithout])
