@@ -135,7 +135,7 @@ func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage
 		return fmt.Errorf("demo: %s", sum.Failed[0].Reason)
 	}
 	lb, _ := json.Marshal(<-labels)
-	for k, v := range map[string]string{SettingDemo: "true", "demo_seed": fmt.Sprint(d.Seed), "demo_labels": string(lb)} {
+	for k, v := range map[string]string{SettingDemo: "true", "demo_seed": fmt.Sprint(d.Seed), settingDemoLabels: string(lb)} {
 		if err := c.st.SetSetting(ctx, k, v); err != nil {
 			return err
 		}
@@ -159,4 +159,43 @@ func WriteDemoFiles(ctx context.Context, dir string, d DemoConfig) (int, error) 
 	}
 	_, n, err := synth.WriteS3Layout(ctx, dir, cfg, 1000)
 	return n, err
+}
+
+// settingDemoLabels holds a demo case's labels (synth.Label, JSON): what was injected, when.
+const settingDemoLabels = "demo_labels"
+
+// DemoNote says what a demo case holds, for a banner over it (which attack stories, from when),
+// or "" for a case of real logs: a trainer's case may hold any scenario, or none.
+func (c *Case) DemoNote(ctx context.Context) (string, error) {
+	if demo, err := c.IsDemo(ctx); err != nil || !demo {
+		return "", err
+	}
+	const lead, tail = "Demo data — a generated sample organisation", ". Not real logs."
+	raw, err := c.st.Setting(ctx, settingDemoLabels, "")
+	if err != nil {
+		return "", err
+	}
+	var labels []synth.Label
+	if raw == "" || json.Unmarshal([]byte(raw), &labels) != nil {
+		return lead + tail, nil // what it holds is not on record; that it is generated is
+	}
+	var stories []string
+	for _, l := range labels {
+		if l.Benign {
+			continue
+		}
+		name := "the " + l.Scenario + " scenario"
+		if l.Scenario == "capital-one-2019" {
+			name = "the 2019 bucket-theft story"
+		}
+		stories = append(stories, name+" ("+l.Start.UTC().Format("Jan 2 15:04")+" UTC)")
+	}
+	switch n := len(stories); n {
+	case 0:
+		return lead + ", with no attack in it" + tail, nil
+	case 1:
+		return lead + ", with " + stories[0] + tail, nil
+	default:
+		return lead + ", with " + strings.Join(stories[:n-1], ", ") + " and " + stories[n-1] + tail, nil
+	}
 }

@@ -2,10 +2,15 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailscope/trailscope/data/store"
+	"github.com/trailscope/trailscope/data/synth"
 )
 
 // TestCreateDemo builds a small demo case end to end: generated, loaded, marked as demo data
@@ -46,6 +51,9 @@ func TestCreateDemo(t *testing.T) {
 	if demo, err := c.IsDemo(ctx); err != nil || !demo {
 		t.Errorf("demo case not marked as demo data (%v)", err)
 	}
+	if note, err := c.DemoNote(ctx); err != nil || !strings.Contains(note, "the 2019 bucket-theft story (May 9 ") {
+		t.Errorf("demo note %q (%v): want the 2019 story on its last day", note, err)
+	}
 	if need, _ := c.NeedsAnalysis(ctx); need {
 		t.Error("demo case not analysed")
 	}
@@ -59,5 +67,48 @@ func TestCreateDemo(t *testing.T) {
 	_, again := build("b.tsc")
 	if again.Events != in.Events || *again.LastEvent != *in.LastEvent {
 		t.Errorf("same seed gave %d events, then %d", in.Events, again.Events)
+	}
+}
+
+// TestDemoNote: the banner over a demo case names what was injected and when, or that nothing
+// was; a case of real logs has none.
+func TestDemoNote(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(t.TempDir(), "c.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	at := time.Date(2024, 5, 9, 16, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		demo   bool
+		labels any // stored as JSON; nil stores nothing
+		want   string
+	}{
+		{false, nil, ""},
+		{true, nil, "Demo data — a generated sample organisation. Not real logs."},
+		{true, []synth.Label{{Scenario: "capital-one-2019", Start: at.Add(-13 * time.Hour)}},
+			"Demo data — a generated sample organisation, with the 2019 bucket-theft story (May 9 03:00 UTC). Not real logs."},
+		{true, []synth.Label{{Scenario: "root-use", Start: at}, {Scenario: "benign-new-address", Benign: true, Start: at}},
+			"Demo data — a generated sample organisation, with the root-use scenario (May 9 16:00 UTC). Not real logs."},
+		{true, []synth.Label{{Scenario: "iam-backdoor", Start: at}, {Scenario: "root-use", Start: at}, {Scenario: "defence-evasion", Start: at}},
+			"Demo data — a generated sample organisation, with the iam-backdoor scenario (May 9 16:00 UTC), the root-use scenario (May 9 16:00 UTC) and the defence-evasion scenario (May 9 16:00 UTC). Not real logs."},
+		{true, []synth.Label{{Scenario: "benign-monthly-report", Benign: true, Start: at}},
+			"Demo data — a generated sample organisation, with no attack in it. Not real logs."},
+	} {
+		if err := c.st.SetSetting(ctx, SettingDemo, fmt.Sprint(tt.demo)); err != nil {
+			t.Fatal(err)
+		}
+		raw := ""
+		if tt.labels != nil {
+			b, _ := json.Marshal(tt.labels)
+			raw = string(b)
+		}
+		if err := c.st.SetSetting(ctx, settingDemoLabels, raw); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.DemoNote(ctx); err != nil || got != tt.want {
+			t.Errorf("demo %v, labels %s: note %q, %v; want %q", tt.demo, raw, got, err, tt.want)
+		}
 	}
 }

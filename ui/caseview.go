@@ -79,9 +79,11 @@ func do[T any](v *caseView, work func(ctx context.Context) (T, error), done func
 	})
 }
 
-func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
+// newCaseView shows case c; demoNote is the banner of a demo case (app.Case.DemoNote), "" for real
+// logs.
+func newCaseView(s *shell, c *app.Case, demoNote string) *caseView {
 	ctx, cancel := context.WithCancel(s.b.ctx)
-	v := &caseView{s: s, c: c, demo: demo, ctx: ctx, cancel: cancel, screens: screens(), built: map[int]fyne.CanvasObject{}, current: -1,
+	v := &caseView{s: s, c: c, demo: demoNote != "", ctx: ctx, cancel: cancel, screens: screens(), built: map[int]fyne.CanvasObject{}, current: -1,
 		pivots: map[dialog.Dialog]func(){}}
 	v.overview = newOverview(v)
 	v.investigator = newInvestigator(v)
@@ -101,8 +103,8 @@ func newCaseView(s *shell, c *app.Case, demo bool) *caseView {
 
 	top := container.NewVBox()
 	v.top = top
-	if demo {
-		note := widget.NewLabel("Demo data — a generated sample organisation, with the 2019 bucket-theft story in its last day. Not real logs.")
+	if demoNote != "" {
+		note := widget.NewLabel(demoNote)
 		note.Importance = widget.WarningImportance
 		note.Wrapping = fyne.TextWrapWord
 		top.Add(note)

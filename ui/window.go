@@ -134,14 +134,14 @@ func (s *shell) openCaseThen(path string, paths []string) {
 func (s *shell) openCaseNow(path string, paths []string) {
 	type opened struct {
 		c    *app.Case
-		demo bool
+		demo string // the demo banner, "" for real logs
 	}
 	run(s.b, func(ctx context.Context) (opened, error) {
 		c, err := app.Open(ctx, path)
 		if err != nil {
 			return opened{}, err
 		}
-		demo, err := c.IsDemo(ctx)
+		demo, err := c.DemoNote(ctx)
 		if err != nil {
 			c.Close()
 			return opened{}, err
@@ -157,7 +157,7 @@ func (s *shell) openCaseNow(path string, paths []string) {
 		s.addRecent(path)
 		s.view = newCaseView(s, r.c, r.demo)
 		title := "Trailscope — " + filepath.Base(path)
-		if r.demo {
+		if r.demo != "" {
 			title += " (demo data)"
 		}
 		s.win.SetTitle(title)
