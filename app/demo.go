@@ -26,7 +26,10 @@ type DemoConfig struct {
 var DemoEnd = time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)
 
 // DefaultDemoScenarios is the story the demo case tells: the 2019 intrusion.
-var DefaultDemoScenarios = []string{"capital-one-2019"}
+var DefaultDemoScenarios = []string{capitalOne2019}
+
+// capitalOne2019 is the scenario of the 2019 bucket theft, the demo's story.
+const capitalOne2019 = "capital-one-2019"
 
 // DemoScenarios names the attack scenarios a demo can inject.
 func DemoScenarios() []string { return synth.ScenarioNames() }
@@ -185,7 +188,7 @@ func (c *Case) DemoNote(ctx context.Context) (string, error) {
 			continue
 		}
 		name := "the " + l.Scenario + " scenario"
-		if l.Scenario == "capital-one-2019" {
+		if l.Scenario == capitalOne2019 {
 			name = "the 2019 bucket-theft story"
 		}
 		stories = append(stories, name+" ("+l.Start.UTC().Format("Jan 2 15:04")+" UTC)")

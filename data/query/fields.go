@@ -150,7 +150,7 @@ var GroupFields = []string{"userIdentity.arn", "sourceIPAddress", "userIdentity.
 	"recipientAccountId", "awsRegion", "eventName", "eventSource", "userAgent", "errorCode"}
 
 // GroupColumn returns the column of an events row (aliased e) that holds field, one of
-// GroupFields in any case, for counting matches by it. A principal without an ARN (an AWS
+// GroupFields in any case, for counting matches by it (a coded column's id, NULL for none). A principal without an ARN (an AWS
 // service, say) is counted by the name the case gives it.
 func GroupColumn(field string) (string, bool) {
 	f := CanonicalField(field)
