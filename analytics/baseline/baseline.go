@@ -76,9 +76,9 @@ type Engine struct {
 	org        [numDims]counter
 	peers      map[string]*[numDims]counter // the account-wide view per peer group, and per group and tool
 	firsts     map[string]*firstRate        // per peer group: what its newcomers' first windows brought
-	// sensNew: of the principals' windows with calls, those that brought a sensitive API
-	// nobody in the account had called.
-	sensNew share
+	// sensNew, per kind: of the principals' windows with calls, those that brought a
+	// sensitive API of that kind nobody in the account had called.
+	sensNew [numSensKinds]share
 	// mfaOff: of the console sign-in windows of principals that had always signed in with MFA
 	// (or never signed in), those that brought a sign-in without it.
 	mfaOff share

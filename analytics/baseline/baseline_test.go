@@ -969,6 +969,42 @@ func TestSensitiveNewToAccount(t *testing.T) {
 	}
 }
 
+// TestSensitiveKinds: where pipelines make and change identities all day, a first identity call
+// more is routine, but a first tampering with the trail is not: each kind of sensitive API is
+// judged by how often news of its own kind turns up.
+func TestSensitiveKinds(t *testing.T) {
+	alice := testActors()[3]
+	at := end.Add(-8 * time.Hour)
+	churn := []string{"CreateRole", "PutRolePolicy", "AttachRolePolicy", "CreateUser", "CreateAccessKey",
+		"PutUserPolicy", "AttachUserPolicy", "CreateLoginProfile", "UpdateLoginProfile", "CreateTrustAnchor"}
+	score := func(api string) float64 {
+		// Three hours of a log, as an export of an incident's afternoon gives, and every quarter
+		// of an hour in it someone calls an identity API nobody called before.
+		evs := slices.DeleteFunc(genNormal(4, 1, end), func(e cloudtrail.Event) bool {
+			return e.Time.Before(at.Add(-3*time.Hour)) || e.Time.After(at.Add(time.Hour))
+		})
+		for i, name := range churn {
+			h := testActors()[3+i%5]
+			evs = append(evs, mkEvent(fmt.Sprintf("churn-%d", i), at.Add(-3*time.Hour+time.Duration(i)*15*time.Minute), h, "iam.amazonaws.com/"+name, h.ips[0], h.agent, ""))
+		}
+		evs = append(evs, mkEvent("odd-0", at.Add(7*time.Minute), alice, api, alice.ips[0], alice.agent, ""))
+		sortEvents(evs)
+		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if slices.Contains(a.EventIDs, "odd-0") {
+				return a.Score
+			}
+		}
+		return 0
+	}
+	identity, stop := score("iam.amazonaws.com/UpdateAssumeRolePolicy"), score("cloudtrail.amazonaws.com/StopLogging")
+	t.Logf("after %d first identity calls: one more %.1f; StopLogging %.1f", len(churn), identity, stop)
+	// Both kinds are judged by the same windows; one kind has had ten news in them, the
+	// other none, which is worth at least two bits whatever the cap on a share's say.
+	if stop < identity+2 {
+		t.Errorf("StopLogging scores %.1f, a first identity call %.1f: want the trail's at least 2 bits above", stop, identity)
+	}
+}
+
 // TestFirstDayArrival: on the data's first day, what a principal brings in its first hour (an
 // address, a tool, calls) describes one arrival and counts as one kind of evidence: the score
 // is its factors with halving weights, strongest first, as repeats of one kind count.

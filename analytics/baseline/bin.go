@@ -400,8 +400,8 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			// A sensitive API nobody in the account has called is judged by how often such a
 			// call turns up, not by how often any new API does: in a short log everything is
 			// new, yet tampering with the trail or sharing a snapshot is no more routine for it.
-			if d == dimAPI && orgNew && sensitive[apiName(v)] {
-				bits = math.Max(bits, e.sensNew.bits())
+			if k := sensitive[apiName(v)]; d == dimAPI && orgNew && k != sensNone {
+				bits = math.Max(bits, e.sensNew[k].bits())
 			}
 			// So is a principal's first sign-in without MFA, by how often one turns up among the
 			// sign-ins of principals that always used it: where everyone signs in with MFA, a
@@ -557,8 +557,8 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 			}
 			clear(e.seen)
 			var news [len(views)]bool
-			orgNew := false  // a value new to the account
-			sensNew := false // a sensitive API new to the account
+			orgNew := false                // a value new to the account
+			var sensNew [numSensKinds]bool // the kinds of sensitive API new to the account
 			// A principal's first values are not news: the rate that matters is how often a
 			// principal with a history shows a new one, not how each one started.
 			known := ps.dims[d].w > 0
@@ -574,7 +574,9 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 					isNew := c[d].add(v, 1)
 					news[j] = isNew && fresh || news[j]
 					orgNew = orgNew || j == 1 && isNew
-					sensNew = sensNew || j == 1 && isNew && d == dimAPI && sensitive[apiName(v)]
+					if j == 1 && isNew && d == dimAPI {
+						sensNew[sensitive[apiName(v)]] = true
+					}
 				}
 			}
 			if len(e.seen) > 0 {
@@ -582,7 +584,9 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 					c[d].window(news[j])
 				}
 				if d == dimAPI {
-					e.sensNew.add(sensNew)
+					for k := sensNone + 1; k < numSensKinds; k++ {
+						e.sensNew[k].add(sensNew[k])
+					}
 					e.rootUse.add(evs[idx[0]].root)
 				}
 				if alwaysMFA {

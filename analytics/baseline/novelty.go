@@ -425,22 +425,49 @@ func principalKey(e *cloudtrail.Event) (key, entityType string) {
 	return "unknown", finding.EntityPrincipal
 }
 
+// sensKind is the kind of harm a sensitive API can do. A first call of one kind is judged by
+// how often news of that kind turns up: an organisation whose pipelines create roles every day
+// learns nothing about trail tampering from them.
+type sensKind uint8
+
+const (
+	sensNone      sensKind = iota
+	sensLogging            // blinding or crippling the account: trails, detectors, logs, keys, the organisation
+	sensSharing            // opening data or access to others: snapshot and image sharing, bucket policies
+	sensSecrets            // reading credentials: secrets, parameters, instance passwords
+	sensIdentity           // making or widening identities: users, keys, login profiles, policies, roles
+	sensHosts              // reaching into hosts: commands, sessions, keys pushed, instances run or stopped
+	sensDiscovery          // looking around and coming in: the bucket list, console sign-ins
+	numSensKinds
+)
+
 // sensitive APIs weigh a little more when they are new for a principal, which breaks ties; one
-// nobody in the account has called is judged by how rarely such calls turn up (noveltyFactors).
-var sensitive = map[string]bool{
-	"StopLogging": true, "DeleteTrail": true, "UpdateTrail": true, "PutEventSelectors": true,
-	"PutInsightSelectors": true, "DeleteDetector": true, "UpdateDetector": true, "DeleteFlowLogs": true,
-	"DeleteResolverQueryLogConfig": true, "DisableSecurityHub": true, "DeleteConfigurationRecorder": true,
-	"StopConfigurationRecorder": true, "LeaveOrganization": true, "ListBuckets": true,
-	"GetSecretValue": true, "BatchGetSecretValue": true, "GetParameters": true, "GetPasswordData": true,
-	"CreateAccessKey": true, "CreateLoginProfile": true, "UpdateLoginProfile": true, "CreateUser": true,
-	"AttachUserPolicy": true, "AttachRolePolicy": true, "PutUserPolicy": true, "PutRolePolicy": true,
-	"UpdateAssumeRolePolicy": true, "CreateRole": true, "ModifySnapshotAttribute": true,
-	"ModifyImageAttribute": true, "ModifyDBSnapshotAttribute": true, "ModifyDBClusterSnapshotAttribute": true,
-	"PutBucketPolicy": true, "PutBucketAcl": true, "DeleteBucketPolicy": true, "GetFederationToken": true,
-	"ConsoleLogin": true, "SendCommand": true, "StartSession": true, "SendSSHPublicKey": true,
-	"SendSerialConsoleSSHPublicKey": true, "AuthorizeSecurityGroupIngress": true, "AddPermission": true,
-	"UpdateFunctionCode": true, "CreateTrustAnchor": true, "DisableKey": true, "ScheduleKeyDeletion": true,
-	"DeleteLogGroup": true, "PutBucketReplication": true, "CreateResourceShare": true, "RunInstances": true,
-	"SharedSnapshotCopyInitiated": true, "SharedSnapshotVolumeCreated": true, "StopInstances": true,
+// nobody in the account has called is judged by how rarely calls of its kind turn up
+// (noveltyFactors).
+var sensitive = map[string]sensKind{
+	"StopLogging": sensLogging, "DeleteTrail": sensLogging, "UpdateTrail": sensLogging, "PutEventSelectors": sensLogging,
+	"PutInsightSelectors": sensLogging, "DeleteDetector": sensLogging, "UpdateDetector": sensLogging,
+	"DeleteFlowLogs": sensLogging, "DeleteResolverQueryLogConfig": sensLogging, "DisableSecurityHub": sensLogging,
+	"DeleteConfigurationRecorder": sensLogging, "StopConfigurationRecorder": sensLogging,
+	"LeaveOrganization": sensLogging, "DeleteLogGroup": sensLogging, "DisableKey": sensLogging,
+	"ScheduleKeyDeletion": sensLogging,
+
+	"ModifySnapshotAttribute": sensSharing, "ModifyImageAttribute": sensSharing, "ModifyDBSnapshotAttribute": sensSharing,
+	"ModifyDBClusterSnapshotAttribute": sensSharing, "PutBucketPolicy": sensSharing, "PutBucketAcl": sensSharing,
+	"DeleteBucketPolicy": sensSharing, "PutBucketReplication": sensSharing, "CreateResourceShare": sensSharing,
+	"AddPermission": sensSharing, "AuthorizeSecurityGroupIngress": sensSharing,
+	"SharedSnapshotCopyInitiated": sensSharing, "SharedSnapshotVolumeCreated": sensSharing,
+
+	"GetSecretValue": sensSecrets, "BatchGetSecretValue": sensSecrets, "GetParameters": sensSecrets,
+	"GetPasswordData": sensSecrets, "GetFederationToken": sensSecrets,
+
+	"CreateAccessKey": sensIdentity, "CreateLoginProfile": sensIdentity, "UpdateLoginProfile": sensIdentity,
+	"CreateUser": sensIdentity, "AttachUserPolicy": sensIdentity, "AttachRolePolicy": sensIdentity,
+	"PutUserPolicy": sensIdentity, "PutRolePolicy": sensIdentity, "UpdateAssumeRolePolicy": sensIdentity,
+	"CreateRole": sensIdentity, "CreateTrustAnchor": sensIdentity, "UpdateFunctionCode": sensIdentity,
+
+	"SendCommand": sensHosts, "StartSession": sensHosts, "SendSSHPublicKey": sensHosts,
+	"SendSerialConsoleSSHPublicKey": sensHosts, "RunInstances": sensHosts, "StopInstances": sensHosts,
+
+	"ListBuckets": sensDiscovery, "ConsoleLogin": sensDiscovery,
 }
