@@ -23,7 +23,7 @@ const settingRulesPack = "rules_pack"
 
 // rulesPack is the built-in pack's version: raise it when a rule is added, so that cases that
 // have the older pack get the new rule (and not, again, the ones their users deleted).
-const rulesPack = "2"
+const rulesPack = "3"
 
 // BuiltinRules is the pack of well-known CloudTrail detections every case starts with. Each is
 // exact: it names events that are worth a look whatever the baseline says, which matters most
@@ -141,6 +141,12 @@ func BuiltinRules() []store.Rule {
 			"eventName:GetSecretValue -userAgent:*terraform* -userIdentity.invokedBy:*",
 			"Ten different Secrets Manager secrets read by one caller within a minute: a script sweeping them. "+
 				"Terraform refreshes every secret it manages on each run, and AWS services read them on a deployment's behalf: both are left out."))),
+		// The same sweep in Parameter Store: GetParameters decrypts up to ten names a call, and
+		// each name counts, so ten calls re-reading one application's settings do not add up.
+		distinct("requestParameters.names", burst(10, 1, "userIdentity.arn", r("Many parameters decrypted by one caller", "Credential Access", 6, "T1552",
+			"eventName:GetParameters AND requestParameters.withDecryption:true -userAgent:*terraform* -userIdentity.invokedBy:*",
+			"Ten different SecureString parameters decrypted by one caller within a minute: a script sweeping Parameter Store. "+
+				"Terraform refreshes the parameters it manages on each run, and AWS services read them on a deployment's behalf: both are left out."))),
 		burst(5, 10, "userIdentity.arn", r("Instances launched in a burst", "Impact", 5, "T1496",
 			"eventName:RunInstances -userIdentity.invokedBy:*",
 			"Five launch calls by one caller within ten minutes, not by an AWS service such as Auto Scaling: cryptomining starts so.")),

@@ -328,10 +328,33 @@ type querier interface {
 }
 
 // ruleMatch is an event a rule matched, with its time and, for a burst rule counting distinct
-// values, its value of the field.
+// values, its values of the field: one, or an array's elements (the parameter names of one
+// GetParameters call are as many values as a call for each would be).
 type ruleMatch struct {
 	id, time int64
-	value    string
+	values   []string
+}
+
+// distinctValues reads an event's value of a distinct field: absent and null count as none and,
+// for a value read from the record as JSON text, an array as its elements.
+func distinctValues(v string, isJSON bool) []string {
+	if v == "" || v == "null" {
+		return nil
+	}
+	if !isJSON || v[0] != '[' {
+		return []string{v}
+	}
+	var elems []json.RawMessage
+	if json.Unmarshal([]byte(v), &elems) != nil {
+		return []string{v}
+	}
+	out := make([]string, 0, len(elems))
+	for _, e := range elems {
+		if s := string(e); s != "null" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // burstMatches finds the matches in a burst, among those of the events from+1..through and
@@ -374,7 +397,7 @@ func burstMatches(ctx context.Context, q querier, src, where string, args []any,
 		clear(seen)
 		for i, j := 0, 0; i < len(run); i++ {
 			for j < len(run) && run[j].time-run[i].time < w {
-				if v := run[j].value; distinct && v != "" && v != "null" {
+				for _, v := range run[j].values {
 					seen[v]++
 				}
 				j++
@@ -387,7 +410,7 @@ func burstMatches(ctx context.Context, q querier, src, where string, args []any,
 				burst = append(burst, run[max(i, done):j]...)
 				done = j
 			}
-			if v := run[i].value; distinct && seen[v] > 0 {
+			for _, v := range run[i].values {
 				if seen[v]--; seen[v] == 0 {
 					delete(seen, v)
 				}
@@ -397,9 +420,12 @@ func burstMatches(ctx context.Context, q querier, src, where string, args []any,
 	}
 	for rows.Next() {
 		var m ruleMatch
-		var g string
-		if err := rows.Scan(&m.id, &m.time, &g, &m.value); err != nil {
+		var g, v string
+		if err := rows.Scan(&m.id, &m.time, &g, &v); err != nil {
 			return nil, err
+		}
+		if distinct {
+			m.values = distinctValues(v, b.Distinct.Path != "")
 		}
 		if g != cur {
 			flush()

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -201,6 +202,57 @@ func TestRunRuleDistinct(t *testing.T) {
 	id4, _ := st.SaveRule(ctx, Rule{Name: "by agent", Query: "q", Severity: 5, Every: 60, Enabled: true})
 	if n, err := st.RunRule(ctx, id4, f, Burst{Min: 2, Window: time.Minute, Column: group}, mark, time.Now()); err != nil || n != 20 {
 		t.Errorf("grouped by user agent: %d, %v; want 20 reads without one", n, err)
+	}
+}
+
+// paramRead is a GetParameters call by user for names, with decryption.
+func paramRead(user string, names []string, t time.Time, n int) []byte {
+	list, _ := json.Marshal(names)
+	return fmt.Appendf(nil, `{"eventVersion":"1.08","eventID":"%s-%d","eventTime":"%s","eventSource":"ssm.amazonaws.com",`+
+		`"eventName":"GetParameters","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.9","userIdentity":{"type":"IAMUser",`+
+		`"arn":"arn:aws:iam::111122223333:user/%s","accountId":"111122223333"},"requestParameters":{"names":%s,"withDecryption":true}}`,
+		user, n, t.Format(time.RFC3339), user, list)
+}
+
+// TestRunRuleDistinctElements: a field holding an array counts its elements as values. An
+// application reading the same parameters again and again, in any order, is no sweep; two calls
+// for five different parameters each are ten.
+func TestRunRuleDistinctElements(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 9, 10, 0, 0, 0, time.UTC)
+	var raws [][]byte
+	appNames := []string{"/app/db", "/app/key", "/app/token"}
+	for i := range 12 {
+		raws = append(raws, paramRead("app", append(appNames[i%3:], appNames[:i%3]...), t0.Add(time.Duration(i)*4*time.Second), i))
+	}
+	for i := range 2 {
+		var names []string
+		for j := range 5 {
+			names = append(names, fmt.Sprintf("/prod/secret-%d", 5*i+j))
+		}
+		raws = append(raws, paramRead("mallory", names, t0.Add(time.Duration(i)*10*time.Second), i))
+	}
+	st := newCase(t, raws)
+	f := compiled(t, "eventName:GetParameters")
+	id, err := st.SaveRule(ctx, Rule{Name: "sweep", Query: "q", Severity: 5, Every: 60, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark, _ := st.EventsMark(ctx)
+	b := Burst{Min: 10, Window: time.Minute, Column: "e.principal_arn", Distinct: Value{Path: "$.requestParameters.names"}}
+	if n, err := st.RunRule(ctx, id, f, b, mark, time.Now()); err != nil || n != 2 {
+		t.Fatalf("distinct parameter names: %d indicators, %v; want mallory's 2 calls", n, err)
+	}
+	for _, e := range ruleEvents(t, st, id) {
+		if !strings.HasPrefix(e, "mallory-") {
+			t.Errorf("indicator %s is not mallory's", e)
+		}
+	}
+	if got := distinctValues(`["a",null,"b"]`, true); !slices.Equal(got, []string{`"a"`, `"b"`}) {
+		t.Errorf("elements of an array with a null: %q", got)
+	}
+	if got := distinctValues(`[x`, false); !slices.Equal(got, []string{`[x`}) {
+		t.Errorf("a column's text: %q", got)
 	}
 }
 
