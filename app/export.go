@@ -3,13 +3,17 @@ package app
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/trailscope/trailscope/data/finding"
 	"github.com/trailscope/trailscope/data/store"
 )
 
@@ -38,9 +42,19 @@ func ExportFormat(path string) string {
 // cancel, so an existing file of that name is only replaced by a finished export. Like the case
 // file, it is readable by its owner only: it holds the events themselves.
 func (c *Case) Export(ctx context.Context, f store.Filter, path string, progress func(n int64)) (n int64, err error) {
+	err = writeWhole(path, func(w io.Writer) error {
+		n, err = writeMatches(ctx, c, f, w, ExportFormat(path), progress)
+		return err
+	})
+	return n, err
+}
+
+// writeWhole writes a file through write: beside path, renamed over it at the end, removed on
+// error, and readable by its owner only.
+func writeWhole(path string, write func(io.Writer) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
 	if err != nil {
-		return 0, fmt.Errorf("export to %s: %w", path, err)
+		return fmt.Errorf("export to %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -49,9 +63,9 @@ func (c *Case) Export(ctx context.Context, f store.Filter, path string, progress
 		}
 	}()
 	if err := tmp.Chmod(0o600); err != nil {
-		return 0, fmt.Errorf("export to %s: %w", path, err)
+		return fmt.Errorf("export to %s: %w", path, err)
 	}
-	n, err = writeMatches(ctx, c, f, tmp, ExportFormat(path), progress)
+	err = write(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -62,9 +76,60 @@ func (c *Case) Export(ctx context.Context, f store.Filter, path string, progress
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return n, fmt.Errorf("export to %s: %w", path, err)
+		return fmt.Errorf("export to %s: %w", path, err)
 	}
-	return n, nil
+	return nil
+}
+
+// AnomalyColumns are the columns the anomalies listing has as a table or CSV (the command
+// line's contract).
+var AnomalyColumns = []string{"id", "risk", "direction", "window_start", "window_end", "entity_type", "entity", "events", "title"}
+
+// AnomalyRow is an anomaly's cells in AnomalyColumns order.
+func AnomalyRow(a *finding.Anomaly) []string {
+	return []string{a.ID, strconv.Itoa(a.Risk), a.Direction, a.WindowStart.UTC().Format(time.RFC3339), a.WindowEnd.UTC().Format(time.RFC3339),
+		a.EntityType, a.Entity, strconv.Itoa(len(a.EventIDs)), a.Title}
+}
+
+// ExportAnomalies writes anomalies to path: as CSV for a file named *.csv, with AnomalyColumns
+// and then the confidence and every factor spelt out (the reasons a reader of the file needs
+// without the case), else as JSON lines, each anomaly as `trailscope anomalies --format json`
+// prints it. The file appears whole or not at all, readable by its owner only.
+func ExportAnomalies(path string, as []finding.Anomaly) error {
+	return writeWhole(path, func(w io.Writer) error {
+		if ExportFormat(path) == "json" {
+			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(false)
+			for i := range as {
+				if err := enc.Encode(&as[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		cw := csv.NewWriter(w)
+		if err := cw.Write(append(slices.Clone(AnomalyColumns), "confidence", "factors")); err != nil {
+			return err
+		}
+		for i := range as {
+			a := &as[i]
+			if err := cw.Write(append(AnomalyRow(a), a.Confidence, FactorsText(a.Factors))); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+}
+
+// FactorsText spells out an anomaly's factors on one line, strongest first:
+// "source network: 203.0.113.7 (new; usually 10.0.3.0/24 …) · GetObject per 5 min: 212 (spike; 3.1)".
+func FactorsText(fs []finding.Factor) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = fmt.Sprintf("%s: %v (%s; %v)", f.Name, f.Observed, f.Label, f.Baseline)
+	}
+	return strings.Join(parts, " · ")
 }
 
 // writeMatches streams the matches of f to w as CSV or raw JSON lines.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailscope/trailscope/data/finding"
 	"github.com/trailscope/trailscope/data/store"
 )
 
@@ -72,6 +73,65 @@ func TestExport(t *testing.T) {
 	}
 	if _, err := c.Export(ctx, f, filepath.Join(dir, "no-such-dir", "x.csv"), nil); err == nil || !strings.Contains(err.Error(), "no-such-dir") {
 		t.Errorf("export into a missing folder: %v; want an error naming the path", err)
+	}
+}
+
+// TestExportAnomalies: anomalies go to CSV with their reasons spelt out, or to JSON lines that
+// read back as the anomalies; the file is the owner's only; a folder that is not there is named.
+func TestExportAnomalies(t *testing.T) {
+	t0 := time.Date(2024, 5, 9, 3, 10, 0, 0, time.UTC)
+	as := []finding.Anomaly{
+		{ID: "a1", Risk: 9, Direction: "outbound", WindowStart: t0, WindowEnd: t0.Add(5 * time.Minute), EntityType: "principal",
+			Entity: "arn:aws:sts::111122223333:assumed-role/web/i-1", Title: "Instance role used from a new address, \"quoted\"",
+			Factors: []finding.Factor{{Name: "source network", Observed: "203.0.113.7", Baseline: "usually 10.0.3.0/24", Label: "new", Weight: 0.6},
+				{Name: "GetObject per 5 min", Observed: 212.0, Baseline: 3.1, Label: "spike", Weight: 0.4}},
+			EventIDs: []string{"e1", "e2"}, Score: 15.2, Confidence: "full"},
+		{ID: "b2", Risk: 4, Direction: "inbound", WindowStart: t0, WindowEnd: t0.Add(5 * time.Minute), EntityType: "ip",
+			Entity: "198.51.100.4", Title: "Address calling ConsoleLogin", Confidence: "lowered: short history"},
+	}
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "anoms.csv")
+	if err := ExportAnomalies(csvPath, as); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := os.ReadFile(csvPath)
+	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("CSV: %v, %q", err, rows)
+	}
+	if want := strings.Join(AnomalyColumns, ",") + ",confidence,factors"; strings.Join(rows[0], ",") != want {
+		t.Errorf("CSV header %q, want %q", rows[0], want)
+	}
+	if rows[1][0] != "a1" || rows[1][1] != "9" || rows[1][3] != "2024-05-09T03:10:00Z" || rows[1][7] != "2" || rows[1][8] != as[0].Title ||
+		rows[1][10] != "source network: 203.0.113.7 (new; usually 10.0.3.0/24) · GetObject per 5 min: 212 (spike; 3.1)" {
+		t.Errorf("CSV row %q", rows[1])
+	}
+	if rows[2][9] != "lowered: short history" || rows[2][10] != "" {
+		t.Errorf("CSV row without factors %q", rows[2])
+	}
+	if fi, _ := os.Stat(csvPath); fi.Mode().Perm() != 0o600 {
+		t.Errorf("export mode %v, want 0600", fi.Mode().Perm())
+	}
+
+	jsonPath := filepath.Join(dir, "anoms.jsonl")
+	if err := ExportAnomalies(jsonPath, as); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = os.ReadFile(jsonPath)
+	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("JSON lines: %d, want 2:\n%s", len(lines), body)
+	}
+	var back finding.Anomaly
+	if err := json.Unmarshal([]byte(lines[0]), &back); err != nil || back.ID != "a1" || back.Risk != 9 || len(back.Factors) != 2 ||
+		back.Factors[0].Observed != "203.0.113.7" || !back.WindowStart.Equal(t0) || len(back.EventIDs) != 2 {
+		t.Errorf("first line reads back as %+v, %v", back, err)
+	}
+	if err := ExportAnomalies(filepath.Join(dir, "no-such-dir", "a.csv"), as); err == nil || !strings.Contains(err.Error(), "no-such-dir") {
+		t.Errorf("export into a missing folder: %v; want an error naming the path", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*part")); len(left) > 0 {
+		t.Errorf("partial files left behind: %v", left)
 	}
 }
 

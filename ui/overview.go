@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"image/color"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -51,6 +55,7 @@ type overview struct {
 	charts     map[string]*chartView
 	top        *widget.List
 	topLabel   *widget.Label
+	export     *widget.Button  // writes the anomalies in range to a file
 	indicators *fyne.Container // a button per rule with matches in range
 
 	data       app.Overview
@@ -124,7 +129,11 @@ func newOverview(v *caseView) *overview {
 			o.v.openAnomaly(o.data.Anomalies[id])
 		}
 	}
-	split := container.NewHSplit(charts, container.NewBorder(o.topLabel, nil, nil, nil, o.top))
+	o.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), o.chooseExport)
+	o.export.Importance = widget.LowImportance
+	o.export.Disable() // until anomalies are in range
+	topHead := container.NewBorder(nil, nil, nil, o.export, o.topLabel)
+	split := container.NewHSplit(charts, container.NewBorder(topHead, nil, nil, nil, o.top))
 	split.Offset = 0.7
 
 	header := container.NewBorder(nil, nil, heading, container.NewHBox(o.custom, container.NewGridWrap(fyne.NewSize(250, 36), o.rangeSel)), o.rangeLabel)
@@ -238,6 +247,11 @@ func (o *overview) apply(ov app.Overview, bin time.Duration) {
 	}
 	o.showIndicators(ov)
 	o.topLabel.SetText(fmt.Sprintf("Top anomalies (%d in range)", len(ov.Anomalies)))
+	if len(ov.Anomalies) > 0 {
+		o.export.Enable()
+	} else {
+		o.export.Disable()
+	}
 	o.top.Refresh()
 	o.pending = len(o.charts)
 	for dir, cv := range o.charts {
@@ -461,4 +475,62 @@ func (r *anomalyRow) CreateRenderer() fyne.WidgetRenderer {
 	badge := container.NewGridWrap(fyne.NewSize(30, 30), container.NewStack(r.badge, container.NewCenter(r.risk)))
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewCenter(badge), nil,
 		container.NewVBox(r.title, container.NewPadded(container.NewHBox(r.rule, r.when)))))
+}
+
+// chooseExport asks in which form to export the anomalies in range, then where.
+func (o *overview) chooseExport() {
+	as := slices.Clone(o.data.Anomalies)
+	win := o.v.s.win
+	if len(as) == 0 {
+		d := dialog.NewInformation("Export anomalies", "No anomalies in the dashboard's range ("+o.rangeLabel.Text+").", win)
+		o.v.trackDialog(d, nil)
+		d.Show()
+		return
+	}
+	base := strings.TrimSuffix(filepath.Base(o.v.c.Path()), filepath.Ext(o.v.c.Path()))
+	var ask dialog.Dialog
+	pick := func(ext string) func() {
+		return func() {
+			ask.Hide()
+			save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+				if err != nil || w == nil {
+					return
+				}
+				// The export writes its own file beside the one the dialog made, and renames it
+				// over it at the end.
+				path := w.URI().Path()
+				w.Close()
+				o.exportTo(path, as)
+			}, win)
+			save.SetFileName(base + "-anomalies" + ext)
+			save.Resize(fyne.NewSize(900, 600))
+			save.Show()
+		}
+	}
+	msg := widget.NewLabel(fmt.Sprintf("Export the %s in range (%s), highest risk first:",
+		counted(int64(len(as)), "anomaly", "anomalies"), o.rangeLabel.Text))
+	ask = dialog.NewCustom("Export anomalies", "Cancel", container.NewVBox(msg,
+		widget.NewButton("CSV — risk, direction, window, entity, title, confidence and every factor", pick(".csv")),
+		widget.NewButton("JSON lines — each anomaly as `trailscope anomalies --format json` prints it", pick(".jsonl"))), win)
+	o.v.trackDialog(ask, nil)
+	ask.Show()
+}
+
+// exportTo writes as to path off the UI goroutine and says how it went.
+func (o *overview) exportTo(path string, as []finding.Anomaly) {
+	do(o.v, func(context.Context) (struct{}, error) {
+		err := app.ExportAnomalies(path, as)
+		if fi, serr := os.Stat(path); err != nil && serr == nil && fi.Size() == 0 {
+			os.Remove(path) // the empty file the save dialog made
+		}
+		return struct{}{}, err
+	}, func(_ struct{}, err error) {
+		if err != nil {
+			o.v.s.showError("export", err)
+			return
+		}
+		d := dialog.NewInformation("Export", fmt.Sprintf("Exported %s to %s.", counted(int64(len(as)), "anomaly", "anomalies"), path), o.v.s.win)
+		o.v.trackDialog(d, nil)
+		d.Show()
+	})
 }

@@ -273,6 +273,35 @@ func TestDashboardShowsCounts(t *testing.T) {
 	}
 }
 
+// TestDashboardExportsAnomalies: Export… offers the two forms; the anomalies in range go to the
+// file, highest risk first, and a dialog says where.
+func TestDashboardExportsAnomalies(t *testing.T) {
+	s, _ := openedCase(t)
+	o := s.view.overview
+	if o.export.Disabled() {
+		t.Fatal("Export is disabled with 2 anomalies in range")
+	}
+	test.Tap(o.export)
+	if top := s.win.Canvas().Overlays().Top(); top == nil || !strings.Contains(strings.Join(overlayTexts(top), " "), "Export the 2 anomalies in range") {
+		t.Fatalf("Export… opened %q", overlayTexts(s.win.Canvas().Overlays().Top()))
+	}
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	path := filepath.Join(t.TempDir(), "anomalies.csv")
+	o.exportTo(path, o.data.Anomalies)
+	settle(t, s)
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "id,risk,") || !strings.HasPrefix(lines[1], "a-out,9,") || !strings.HasPrefix(lines[2], "a-in,4,") {
+		t.Errorf("the CSV export:\n%s", body)
+	}
+	if top := s.win.Canvas().Overlays().Top(); top == nil || !strings.Contains(strings.Join(overlayTexts(top), " "), "Exported 2 anomalies to "+path) {
+		t.Errorf("after the export: %q", overlayTexts(s.win.Canvas().Overlays().Top()))
+	}
+}
+
 func TestRiskTileOpensDrilldown(t *testing.T) {
 	tests := []struct {
 		risk   int

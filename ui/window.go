@@ -375,7 +375,12 @@ func (s *shell) buildMenu() {
 	imp := item("Import from disk…", fyne.KeyI, s.importDialog)
 	reload := item("Reload case", fyne.KeyR, s.reloadCase)
 	closeItem := item("Close case", fyne.KeyW, func() { s.showWelcome("") })
-	imp.Disabled, reload.Disabled, closeItem.Disabled = noCase, noCase, noCase
+	exp := item("Export anomalies…", fyne.KeyE, func() {
+		if s.view != nil {
+			s.view.overview.chooseExport()
+		}
+	})
+	imp.Disabled, reload.Disabled, closeItem.Disabled, exp.Disabled = noCase, noCase, noCase, noCase
 	file := fyne.NewMenu("File",
 		item("New case…", fyne.KeyN, s.newCaseDialog),
 		item("Open case…", fyne.KeyO, s.openCaseDialog),
@@ -383,6 +388,7 @@ func (s *shell) buildMenu() {
 		fyne.NewMenuItem("Open demo case", s.openDemo),
 		fyne.NewMenuItemSeparator(),
 		imp,
+		exp,
 		reload,
 		closeItem,
 	)

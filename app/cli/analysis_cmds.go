@@ -113,10 +113,9 @@ func runAnomalies(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	l := newListing(env.Stdout, f.format, "id", "risk", "direction", "window_start", "window_end", "entity_type", "entity", "events", "title")
+	l := newListing(env.Stdout, f.format, app.AnomalyColumns...)
 	for _, a := range as {
-		if err := l.row(a, a.ID, strconv.Itoa(a.Risk), a.Direction, fmtTime(a.WindowStart), fmtTime(a.WindowEnd),
-			a.EntityType, a.Entity, strconv.Itoa(len(a.EventIDs)), a.Title); err != nil {
+		if err := l.row(a, app.AnomalyRow(&a)...); err != nil {
 			return err
 		}
 	}
