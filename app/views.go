@@ -265,6 +265,21 @@ func (c *Case) WindowAddresses(ctx context.Context, from, to time.Time, limit in
 	return c.st.ViewAddresses(ctx, from, to, limit)
 }
 
+// Related anomalies are looked for a day either side, where an intrusion's steps (credentials
+// tried, then used, then data read) mostly fall, and from medium risk up: a busy role's routine
+// low ones would bury them.
+const (
+	RelatedSpan    = 24 * time.Hour
+	RelatedMinRisk = 4
+)
+
+// RelatedAnomalies lists the other anomalies of a's entity and of the addresses and principals
+// of its own events, within RelatedSpan of it and from RelatedMinRisk up, oldest first, at most
+// limit (0: all).
+func (c *Case) RelatedAnomalies(ctx context.Context, a finding.Anomaly, limit int) ([]finding.Anomaly, error) {
+	return c.st.ViewRelated(ctx, a, store.RelatedFilter{Span: RelatedSpan, MinRisk: RelatedMinRisk, Limit: limit})
+}
+
 // EventJSON returns the raw JSON of the event with the given row id (store.ViewEvent.ID).
 func (c *Case) EventJSON(ctx context.Context, id int64) ([]byte, error) {
 	return c.st.ViewEventJSON(ctx, id)

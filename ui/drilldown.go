@@ -51,7 +51,12 @@ type drilldown struct {
 	copyBtn                              *widget.Button  // Copy JSON, enabled once an event is shown
 	indicators                           *fyne.Container // a button per rule with matches in the window
 	rules                                []app.RuleHits  // the rules with matches in the window
+	related                              *fyne.Container // a button per other anomaly of its entity and addresses
+	near                                 []finding.Anomaly
 }
+
+// maxRelated bounds the related anomalies a drilldown lists.
+const maxRelated = 50
 
 // field is one leaf of an event's JSON, by its path.
 type field struct{ Key, Value string }
@@ -92,7 +97,7 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 		widget.NewButtonWithIcon("Open in investigator", theme.ZoomInIcon(), func() { v.investigate(anomalyQuery(a)) }),
 		// For a ticket or a report: the anomaly, why, the rules and addresses of its window.
 		widget.NewButtonWithIcon("Copy as text", theme.ContentCopyIcon(), func() {
-			v.s.app.Clipboard().SetContent(anomalyText(d.a, d.rules, d.addrs, d.total))
+			v.s.app.Clipboard().SetContent(anomalyText(d.a, d.rules, d.near, d.addrs, d.total))
 		}),
 	)
 	header := container.NewBorder(nil, nil, container.NewHBox(back, container.NewGridWrap(fyne.NewSize(110, 64), badge)), actions,
@@ -187,9 +192,35 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	body.Offset = 0.3
 	d.indicators = container.NewHBox()
 	rules := container.NewBorder(nil, nil, bold("Rule matches in the window"), nil, container.NewHScroll(d.indicators))
-	d.content = container.NewBorder(container.NewVBox(header, rules, widget.NewSeparator()), nil, nil, nil, body)
+	d.related = container.NewHBox()
+	related := container.NewBorder(nil, nil, bold("Related, a day either side, risk 4 and up"), nil, container.NewHScroll(d.related))
+	d.content = container.NewBorder(container.NewVBox(header, rules, related, widget.NewSeparator()), nil, nil, nil, body)
 	d.load()
 	return d
+}
+
+// relatedButtons lists the other anomalies of a's entity and addresses, oldest first, each
+// opening its own drilldown: the steps of one intrusion side by side.
+func relatedButtons(v *caseView, a finding.Anomaly, near []finding.Anomaly) []fyne.CanvasObject {
+	if len(near) == 0 {
+		return []fyne.CanvasObject{widget.NewLabel("no other anomaly of this " + a.EntityType + ", or of the addresses and principals of its events")}
+	}
+	out := make([]fyne.CanvasObject, 0, len(near))
+	for _, r := range near {
+		what := "this " + r.EntityType
+		if r.Entity != a.Entity {
+			what = r.EntityType + " " + shortARN(r.Entity)
+		}
+		b := widget.NewButton(fmt.Sprintf("%d · %s · %s", r.Risk, r.WindowStart.UTC().Format("Jan 02 15:04"), what), func() { v.openAnomaly(r) })
+		switch finding.Severity(r.Risk) {
+		case "critical":
+			b.Importance = widget.DangerImportance
+		case "high":
+			b.Importance = widget.WarningImportance
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 func bold(s string) *widget.Label {
@@ -233,6 +264,7 @@ func (d *drilldown) load() {
 		first []store.ViewEvent
 		addrs []store.ViewAddress
 		rules []app.RuleHits
+		near  []finding.Anomaly
 	}
 	from, to := d.a.WindowStart, d.a.WindowEnd
 	do(d.v, func(ctx context.Context) (head, error) {
@@ -249,7 +281,11 @@ func (d *drilldown) load() {
 			return head{}, err
 		}
 		rules, err := d.v.c.Indicators(ctx, from, to)
-		return head{n, first, addrs, rules}, err
+		if err != nil {
+			return head{}, err
+		}
+		near, err := d.v.c.RelatedAnomalies(ctx, d.a, maxRelated)
+		return head{n, first, addrs, rules, near}, err
 	}, func(h head, err error) {
 		if err != nil {
 			d.v.s.showError("read the window's events", err)
@@ -261,6 +297,9 @@ func (d *drilldown) load() {
 		d.rules = h.rules
 		d.indicators.Objects = indicatorButtons(d.v, h.rules, from, to)
 		d.indicators.Refresh()
+		d.near = h.near
+		d.related.Objects = relatedButtons(d.v, d.a, h.near)
+		d.related.Refresh()
 		d.eventsHead.SetText(fmt.Sprintf("Events in the window (%s; ● the anomaly's own %s, listed first)",
 			count(h.total), count(int64(len(d.a.EventIDs)))))
 		d.events.Refresh()
@@ -470,9 +509,10 @@ func fieldValue(fs []field, key string) (string, bool) {
 // maxTextAddresses bounds the addresses anomalyText lists.
 const maxTextAddresses = 10
 
-// anomalyText writes an anomaly as plain text: what, when, why, and what its window held (the
-// rules and addresses once they are read; total is 0 until then).
-func anomalyText(a finding.Anomaly, rules []app.RuleHits, addrs []store.ViewAddress, total int) string {
+// anomalyText writes an anomaly as plain text: what, when, why, its related anomalies and what
+// its window held (the rules, related anomalies and addresses once they are read; total is 0
+// until then).
+func anomalyText(a finding.Anomaly, rules []app.RuleHits, near []finding.Anomaly, addrs []store.ViewAddress, total int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Risk %d (%s) · %s · %s – %s UTC\n%s\n%s %s\n", a.Risk, finding.Severity(a.Risk), a.Direction,
 		a.WindowStart.UTC().Format("2006-01-02 15:04"), a.WindowEnd.UTC().Format("15:04"), a.Title, a.EntityType, a.Entity)
@@ -490,6 +530,13 @@ func anomalyText(a finding.Anomaly, rules []app.RuleHits, addrs []store.ViewAddr
 		b.WriteString("\nRule matches in the window\n")
 		for _, h := range rules {
 			fmt.Fprintf(&b, "  %d %s · %s · %s\n", h.Rule.Severity, finding.Severity(h.Rule.Severity), h.Rule.Name, counted(h.Events, "event", "events"))
+		}
+	}
+	if len(near) > 0 {
+		b.WriteString("\nRelated anomalies, a day either side\n")
+		for _, r := range near {
+			fmt.Fprintf(&b, "  %d %s · %s · %s %s · %s\n", r.Risk, finding.Severity(r.Risk), r.WindowStart.UTC().Format("2006-01-02 15:04"),
+				r.EntityType, r.Entity, r.Title)
 		}
 	}
 	if len(addrs) > 0 {

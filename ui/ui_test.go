@@ -302,6 +302,34 @@ func TestDashboardExportsAnomalies(t *testing.T) {
 	}
 }
 
+// TestDrilldownRelated: the drilldown says when no other anomaly is related; each related one is
+// a button that opens its drilldown, and Copy as text lists them.
+func TestDrilldownRelated(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	if d == nil || len(d.related.Objects) != 1 || !strings.HasPrefix(d.related.Objects[0].(*widget.Label).Text, "no other anomaly of this ip") {
+		t.Fatalf("the fixture's anomalies are unrelated; the strip holds %v", d.related.Objects)
+	}
+	later := anomIn
+	later.Entity, later.EntityType = anomOut.Entity, anomOut.EntityType
+	bs := relatedButtons(s.view, anomOut, []finding.Anomaly{later})
+	b, ok := bs[0].(*widget.Button)
+	if !ok || b.Text != "4 · May 09 10:00 · this ip" {
+		t.Fatalf("related button %v", bs[0])
+	}
+	test.Tap(b)
+	settle(t, s)
+	if s.view.drill == d || s.view.drill.a.ID != "a-in" {
+		t.Errorf("the related button opened %s", s.view.drill.a.ID)
+	}
+	text := anomalyText(anomOut, nil, []finding.Anomaly{later}, nil, 0)
+	if !strings.Contains(text, "Related anomalies, a day either side\n  4 medium · 2024-05-09 10:00 · ip 203.0.113.7 · DescribeInstances more often than usual\n") {
+		t.Errorf("Copy as text:\n%s", text)
+	}
+}
+
 func TestRiskTileOpensDrilldown(t *testing.T) {
 	tests := []struct {
 		risk   int

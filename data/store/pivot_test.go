@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/trailscope/trailscope/data/finding"
 )
 
 func TestPivots(t *testing.T) {
@@ -95,5 +98,60 @@ func TestPivots(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestViewRelated: an anomaly's related ones are those of its entity and of the addresses and
+// principals of its own events, oldest first, itself left out; another principal's, or an
+// address it did not use, are not.
+func TestViewRelated(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 9, 3, 10, 0, 0, time.UTC)
+	st := newCase(t, [][]byte{
+		secretRead("mallory", "prod/a", t0.Add(time.Second), 0),
+		secretRead("mallory", "prod/b", t0.Add(2*time.Second), 1),
+		secretRead("bob", "prod/c", t0.Add(3*time.Second), 0), // in the window, not one of a's own
+	})
+	mallory, bob := "arn:aws:iam::111122223333:user/mallory", "arn:aws:iam::111122223333:user/bob"
+	anom := func(id, entity, etype string, at time.Time, events ...string) finding.Anomaly {
+		return finding.Anomaly{ID: id, Risk: 5, Direction: "inbound", WindowStart: at, WindowEnd: at.Add(5 * time.Minute),
+			EntityType: etype, Entity: entity, Title: id, EventIDs: events}
+	}
+	a := anom("a", mallory, finding.EntityPrincipal, t0, "mallory-0", "mallory-1")
+	later := anom("later-ip", "198.51.100.9", finding.EntityIP, t0.Add(time.Hour))
+	later.Risk = 7
+	all := []finding.Anomaly{a, later,
+		anom("earlier", mallory, finding.EntityPrincipal, t0.Add(-time.Hour)),
+		anom("bob", bob, finding.EntityPrincipal, t0),
+		anom("other-ip", "192.0.2.1", finding.EntityIP, t0),
+	}
+	mark, _ := st.EventsMark(ctx)
+	if err := st.SaveAnalysis(ctx, all, nil, mark); err != nil {
+		t.Fatal(err)
+	}
+	hours := RelatedFilter{Span: 2 * time.Hour}
+	got, err := st.ViewRelated(ctx, a, hours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range got {
+		ids = append(ids, r.ID)
+	}
+	if strings.Join(ids, ",") != "earlier,later-ip" {
+		t.Errorf("related to a: %v, want earlier,later-ip", ids)
+	}
+	if got, _ := st.ViewRelated(ctx, a, RelatedFilter{Span: 2 * time.Hour, Limit: 1}); len(got) != 1 || got[0].ID != "earlier" {
+		t.Errorf("limit 1: %v", got)
+	}
+	if got, _ := st.ViewRelated(ctx, a, RelatedFilter{Span: 30 * time.Minute}); len(got) != 0 {
+		t.Errorf("half an hour either side: %v, want none", got)
+	}
+	if got, _ := st.ViewRelated(ctx, a, RelatedFilter{Span: 2 * time.Hour, MinRisk: 6}); len(got) != 1 || got[0].ID != "later-ip" {
+		t.Errorf("from risk 6: %v, want later-ip", got)
+	}
+	// An anomaly without events of its own is related by its entity alone.
+	if got, _ := st.ViewRelated(ctx, all[3], hours); len(got) != 0 {
+		t.Errorf("related to bob's: %v, want none", got)
 	}
 }

@@ -175,3 +175,55 @@ func (s *Store) ViewAnomaly(ctx context.Context, id string) (finding.Anomaly, er
 	}
 	return a, nil
 }
+
+// RelatedFilter says which related anomalies ViewRelated lists: within Span of the anomaly's
+// window, at MinRisk or higher, at most Limit (0: all).
+type RelatedFilter struct {
+	Span    time.Duration
+	MinRisk int
+	Limit   int
+}
+
+// ViewRelated lists the other anomalies of a's entity, and of the addresses and principals of
+// a's own events, oldest first: the other steps of one intrusion (a role's first call from an
+// address, then its burst of reads) are often anomalies of their own.
+func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFilter) ([]finding.Anomaly, error) {
+	lo, hi := bounds(a.WindowStart, a.WindowEnd)
+	limit := f.Limit
+	if limit <= 0 {
+		limit = -1
+	}
+	ids := a.EventIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	// The own events lie in the window: the time index finds them without the eventID key.
+	rows, err := s.r.QueryContext(ctx, `WITH own AS (SELECT source_ip, principal_arn FROM events
+			WHERE time >= ? AND time < ? AND event_id IN (SELECT value FROM json_each(?))),
+		entities(v) AS (SELECT ? UNION SELECT source_ip FROM own WHERE source_ip != '' UNION SELECT principal_arn FROM own WHERE principal_arn != '')
+		SELECT json FROM anomalies WHERE id != ? AND entity IN (SELECT v FROM entities) AND window_end > ? AND window_start < ?
+			AND risk >= ?
+		ORDER BY window_start, risk DESC, id LIMIT ?`, lo, hi, string(list), a.Entity, a.ID, lo-f.Span.Milliseconds(), hi+f.Span.Milliseconds(),
+		f.MinRisk, limit)
+	if err != nil {
+		return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
+	}
+	defer rows.Close()
+	out := []finding.Anomaly{}
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
+		}
+		var r finding.Anomaly
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("decode anomaly: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
