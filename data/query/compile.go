@@ -111,7 +111,10 @@ func (c *compiler) expr(e Expr) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "NOT (" + s + ")", nil
+		// A condition on a value the case lacks can be NULL, not false: the id of a value no
+		// dictionary holds, or an event without a user agent. NOT NULL is NULL and drops the
+		// row; a NULL condition is one the event does not meet, so its negation holds.
+		return "NOT coalesce((" + s + "), 0)", nil
 	case *Word:
 		if x.Value.Any() {
 			return "1", nil

@@ -257,6 +257,16 @@ func TestSearchFixture(t *testing.T) {
 		{"userIdentity.userName:web-waf", nil},
 		{"userIdentity.sessionContext.sessionIssuer.userName:web-waf", []string{"ev-01"}},
 		{"eventID:EV-03", []string{"ev-03"}},
+		// A negated value the case has never seen excludes nothing, whichever column holds it;
+		// an event without a user agent is not one with a matching user agent.
+		{"-sourceIPAddress:192.0.2.250", []string{"ev-06", "ev-04", "ev-05", "ev-03", "ev-02", "ev-01"}},
+		{"-eventName:NoSuchCall", []string{"ev-06", "ev-04", "ev-05", "ev-03", "ev-02", "ev-01"}},
+		{"-userIdentity.arn:arn:aws:iam::111122223333:user/nobody", []string{"ev-06", "ev-04", "ev-05", "ev-03", "ev-02", "ev-01"}},
+		{"-userAgent:*nosuchtool*", []string{"ev-06", "ev-04", "ev-05", "ev-03", "ev-02", "ev-01"}},
+		{"-userAgent:aws-cli*", []string{"ev-06", "ev-04", "ev-05", "ev-03"}},
+		{"-sourceIPAddress:10.0.0.0/8", []string{"ev-04", "ev-05", "ev-03", "ev-02", "ev-01"}},
+		{"NOT (eventName:NoSuchCall AND readOnly:true)", []string{"ev-06", "ev-04", "ev-05", "ev-03", "ev-02", "ev-01"}},
+		{"readOnly:true -eventName:GetObject", []string{"ev-05", "ev-01"}},
 		// User text that looks like SQL or FTS syntax is data.
 		{`"' OR 1=1"`, []string{"ev-05"}},
 		{`note:*1=1;*`, []string{"ev-05"}},
