@@ -99,6 +99,11 @@ func BuiltinRules() []store.Rule {
 		r("Lambda function opened to anyone", "Persistence", 7, "T1546",
 			`eventName:AddPermission* AND eventSource:lambda.amazonaws.com AND requestParameters.principal:"*"`,
 			"Any AWS account, or anyone, may now invoke the function."),
+		r("Lambda layer attached outside a deployment tool", "Persistence", 3, "T1546",
+			"eventName:UpdateFunctionConfiguration* AND requestParameters.layers:* -userAgent:*terraform* "+
+				"-userIdentity.invokedBy:* -sourceIPAddress:cloudformation.amazonaws.com",
+			"A layer's code now runs inside the function on every invocation, a quiet way to stay. "+
+				"Deployments attach layers all the time: Terraform's and CloudFormation's are left out, and the severity is low."),
 		r("IAM Roles Anywhere trust anchor created", "Persistence", 7, "T1098",
 			"eventName:CreateTrustAnchor", "Certificates from an outside authority can now obtain role credentials."),
 		r("Instance user data changed", "Execution", 6, "T1059.009",
