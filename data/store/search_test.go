@@ -368,7 +368,7 @@ func TestSearchMatchesOracle(t *testing.T) {
 		n         int
 		halfPlain bool // every other event stored as plain JSON, as cases written before packing hold it
 	}{
-		{"generated", func(*testing.T) [][]byte { return genEvents(1500, 7) }, 300, false},
+		{"generated", func(*testing.T) [][]byte { return genEvents(1500, 7) }, 1000, false},
 		{"shared", func(t *testing.T) [][]byte { return readSharedEvents(t) }, 300, false},
 		{"generated, half plain", func(*testing.T) [][]byte { return genEvents(1500, 8) }, 300, true},
 	}
@@ -584,6 +584,14 @@ func (g *queryGen) atom() string {
 		}
 	}
 	p := g.pick(g.paths)
+	if g.r.IntN(3) == 0 {
+		// The paths stored as columns, dictionaries among them, compile apart from the JSON's.
+		cols := []string{"eventName", "sourceIPAddress", "userIdentity.arn", "userAgent", "eventSource", "errorCode",
+			"awsRegion", "userIdentity.type", "userIdentity.accessKeyId", "recipientAccountId"}
+		if c := g.pick(cols); len(g.values[c]) > 0 {
+			p = c
+		}
+	}
 	field := p
 	if g.r.IntN(4) == 0 {
 		field = strings.ToLower(p)
@@ -601,9 +609,12 @@ func (g *queryGen) atom() string {
 	case json.Number:
 		s = string(x)
 	}
-	switch g.r.IntN(6) {
+	switch g.r.IntN(7) {
 	case 0:
 		return field + ":*"
+	case 4:
+		// A value the case has never seen: found in no dictionary, matching no event.
+		s = "zz-absent-" + s
 	case 1:
 		if rs := []rune(s); len(rs) > 2 {
 			return field + ":" + escapeWild(string(rs[:1+g.r.IntN(len(rs)-1)])) + "*"
