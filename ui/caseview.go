@@ -34,6 +34,7 @@ type caseView struct {
 	sources      *sources
 	settings     *settingsView
 	drill        *drilldown               // the drilldown on show, if any
+	trail        []finding.Anomaly        // the drilldowns left for a related anomaly, the latest last: Back returns to it
 	dialogs      []dialog.Dialog          // pivots and other dialogs open, the latest last: Escape closes it
 	pivots       map[dialog.Dialog]func() // the pivots open, each with what reads it again
 
@@ -248,7 +249,7 @@ func (v *caseView) show(i int) {
 		o = v.screens[i].View(v)
 		v.built[i] = o
 	}
-	v.drill = nil
+	v.drill, v.trail = nil, nil
 	v.current = i
 	v.center.Objects = []fyne.CanvasObject{o}
 	v.center.Refresh()
@@ -274,8 +275,34 @@ func (v *caseView) investigate(q string) {
 	v.investigator.setQuery(q)
 }
 
-// openAnomaly shows the drilldown of one anomaly in place of the overview.
+// openAnomaly shows the drilldown of one anomaly in place of the overview; Back leads to the
+// overview.
 func (v *caseView) openAnomaly(a finding.Anomaly) {
+	v.trail = nil
+	v.showDrill(a)
+}
+
+// openRelated shows the drilldown of an anomaly related to the one on show, which Back (and
+// Escape) returns to.
+func (v *caseView) openRelated(a finding.Anomaly) {
+	if v.drill != nil {
+		v.trail = append(v.trail, v.drill.a)
+	}
+	v.showDrill(a)
+}
+
+// back leaves a drilldown for the one it was opened from, or else for the overview.
+func (v *caseView) back() {
+	if n := len(v.trail); n > 0 {
+		a := v.trail[n-1]
+		v.trail = v.trail[:n-1]
+		v.showDrill(a)
+		return
+	}
+	v.show(screenOverview)
+}
+
+func (v *caseView) showDrill(a finding.Anomaly) {
 	d := newDrilldown(v, a)
 	v.drill = d
 	v.center.Objects = []fyne.CanvasObject{d.content}

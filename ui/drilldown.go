@@ -81,7 +81,11 @@ var eventColumns = []column[store.ViewEvent]{
 func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	d := &drilldown{v: v, a: a, pages: map[int][]store.ViewEvent{}, loading: map[int]bool{}}
 
-	back := widget.NewButtonWithIcon("Overview", theme.NavigateBackIcon(), func() { v.show(screenOverview) })
+	backTo := "Overview"
+	if n := len(v.trail); n > 0 {
+		backTo = fmt.Sprintf("Back to %d · %s", v.trail[n-1].Risk, v.trail[n-1].WindowStart.UTC().Format("15:04"))
+	}
+	back := widget.NewButtonWithIcon(backTo, theme.NavigateBackIcon(), v.back)
 	badge := newTile(fmt.Sprintf("Risk %d · %s", a.Risk, finding.Severity(a.Risk)), severityColor(a.Risk), nil)
 	badge.setValue(strconv.Itoa(a.Risk), true)
 	title := widget.NewLabelWithStyle(a.Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -211,7 +215,7 @@ func relatedButtons(v *caseView, a finding.Anomaly, near []finding.Anomaly) []fy
 		if r.Entity != a.Entity {
 			what = r.EntityType + " " + shortARN(r.Entity)
 		}
-		b := widget.NewButton(fmt.Sprintf("%d · %s · %s", r.Risk, r.WindowStart.UTC().Format("Jan 02 15:04"), what), func() { v.openAnomaly(r) })
+		b := widget.NewButton(fmt.Sprintf("%d · %s · %s", r.Risk, r.WindowStart.UTC().Format("Jan 02 15:04"), what), func() { v.openRelated(r) })
 		switch finding.Severity(r.Risk) {
 		case "critical":
 			b.Importance = widget.DangerImportance

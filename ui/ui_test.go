@@ -322,7 +322,20 @@ func TestDrilldownRelated(t *testing.T) {
 	test.Tap(b)
 	settle(t, s)
 	if s.view.drill == d || s.view.drill.a.ID != "a-in" {
-		t.Errorf("the related button opened %s", s.view.drill.a.ID)
+		t.Fatalf("the related button opened %s", s.view.drill.a.ID)
+	}
+	// Escape goes back to the anomaly it came from, then to the overview.
+	if b := findButton(s.view.drill.content, "Back to 9 · 20:25"); b == nil {
+		t.Error("no Back to 9 · 20:25 button on the related anomaly's drilldown")
+	}
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	settle(t, s)
+	if s.view.drill == nil || s.view.drill.a.ID != "a-out" || findButton(s.view.drill.content, "Overview") == nil {
+		t.Fatalf("Escape from the related anomaly: drilldown %v", s.view.drill)
+	}
+	s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if s.view.drill != nil || s.view.current != screenOverview {
+		t.Errorf("Escape again: drilldown %v, screen %d; want the overview", s.view.drill, s.view.current)
 	}
 	text := anomalyText(anomOut, nil, []finding.Anomaly{later}, nil, 0)
 	if !strings.Contains(text, "Related anomalies, a day either side\n  4 medium · 2024-05-09 10:00 · ip 203.0.113.7 · DescribeInstances more often than usual\n") {

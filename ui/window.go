@@ -429,7 +429,7 @@ func (s *shell) addShortcuts() {
 			s.view.dialogs[len(s.view.dialogs)-1].Hide()
 		case ev.Name == fyne.KeyEscape && s.win.Canvas().Overlays().Top() != nil:
 		case ev.Name == fyne.KeyEscape && s.view != nil && s.view.drill != nil:
-			s.view.show(screenOverview)
+			s.view.back()
 		case ev.Name == fyne.KeyF5:
 			s.reloadCase()
 		}
