@@ -1155,3 +1155,23 @@ func TestRootUse(t *testing.T) {
 		}
 	}
 }
+
+func TestSensitiveKind(t *testing.T) {
+	for api, want := range map[string]sensKind{
+		"cloudtrail.amazonaws.com/StopLogging":                  sensLogging,
+		"lambda.amazonaws.com/UpdateFunctionCode20150331v2":     sensIdentity,
+		"lambda.amazonaws.com/AddPermission20150331v2":          sensSharing,
+		"lambda.amazonaws.com/ListFunctions20150331":            sensNone,
+		"s3.amazonaws.com/ListBuckets":                          sensDiscovery,
+		"iam.amazonaws.com/GetAccountAuthorizationDetails":      sensDiscovery,
+		"ec2.amazonaws.com/DescribeInstances":                   sensNone,
+		"GetSecretValue":                                        sensSecrets,
+		"ssm.amazonaws.com/GetParameter":                        sensSecrets,
+		"iam.amazonaws.com/CreatePolicyVersion":                 sensIdentity,
+		"guardduty.amazonaws.com/DisassociateFromMasterAccount": sensLogging,
+	} {
+		if got := sensitiveKind(api); got != want {
+			t.Errorf("sensitiveKind(%q) = %d, want %d", api, got, want)
+		}
+	}
+}

@@ -400,7 +400,7 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			// A sensitive API nobody in the account has called is judged by how often such a
 			// call turns up, not by how often any new API does: in a short log everything is
 			// new, yet tampering with the trail or sharing a snapshot is no more routine for it.
-			if k := sensitive[apiName(v)]; d == dimAPI && orgNew && k != sensNone {
+			if k := sensitiveKind(v); d == dimAPI && orgNew && k != sensNone {
 				bits = math.Max(bits, e.sensNew[k].bits())
 			}
 			// So is a principal's first sign-in without MFA, by how often one turns up among the
@@ -575,7 +575,7 @@ func (e *Engine) learn(b int64, evs []rec, groups map[string][]int, keys []strin
 					news[j] = isNew && fresh || news[j]
 					orgNew = orgNew || j == 1 && isNew
 					if j == 1 && isNew && d == dimAPI {
-						sensNew[sensitive[apiName(v)]] = true
+						sensNew[sensitiveKind(v)] = true
 					}
 				}
 			}

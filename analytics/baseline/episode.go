@@ -227,7 +227,7 @@ func (e *Engine) anomaly(ep *episode) (finding.Anomaly, bool) {
 	score := combine(fs)
 	for _, f := range fs {
 		// Sensitive APIs break ties.
-		if f.api != "" && sensitive[apiName(f.api)] != sensNone && (f.label == finding.LabelNew || f.label == finding.LabelRare || f.label == finding.LabelSpike) {
+		if f.api != "" && sensitiveKind(f.api) != sensNone && (f.label == finding.LabelNew || f.label == finding.LabelRare || f.label == finding.LabelSpike) {
 			score += 1
 			break
 		}

@@ -3,6 +3,7 @@ package baseline
 import (
 	"math"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/trailscope/trailscope/data/cloudtrail"
@@ -470,4 +471,53 @@ var sensitive = map[string]sensKind{
 	"SendSerialConsoleSSHPublicKey": sensHosts, "RunInstances": sensHosts, "StopInstances": sensHosts,
 
 	"ListBuckets": sensDiscovery, "ConsoleLogin": sensDiscovery,
+
+	// Less common in the scenarios, as well known to responders: tampering with CloudTrail Lake,
+	// GuardDuty's membership and suppression, alarms and log streams; opening keys, repositories
+	// and resources by policy, or Block Public Access removed; credentials read one by one;
+	// policy versions, groups, MFA devices, identity providers and password policy; key pairs and
+	// instance attributes; the whole IAM picture read at once.
+	"DeleteEventDataStore": sensLogging, "StopEventDataStoreIngestion": sensLogging,
+	"DisassociateFromMasterAccount": sensLogging, "DisassociateFromAdministratorAccount": sensLogging,
+	"DeleteMembers": sensLogging, "StopMonitoringMembers": sensLogging, "CreateIPSet": sensLogging,
+	"CreateFilter": sensLogging, "DeleteAccessAnalyzer": sensLogging, "DeleteLogStream": sensLogging,
+	"DeleteSubscriptionFilter": sensLogging, "DeleteAlarms": sensLogging, "DisableAlarmActions": sensLogging,
+	"BatchDisableStandards": sensLogging, "DisableEbsEncryptionByDefault": sensLogging,
+
+	"PutKeyPolicy": sensSharing, "SetRepositoryPolicy": sensSharing, "PutResourcePolicy": sensSharing,
+	"DeletePublicAccessBlock": sensSharing, "DeleteAccountPublicAccessBlock": sensSharing,
+	"AddLayerVersionPermission": sensSharing, "CreateFunctionUrlConfig": sensSharing,
+
+	"GetParameter": sensSecrets, "GetParametersByPath": sensSecrets,
+
+	"CreatePolicyVersion": sensIdentity, "SetDefaultPolicyVersion": sensIdentity, "AddUserToGroup": sensIdentity,
+	"AttachGroupPolicy": sensIdentity, "PutGroupPolicy": sensIdentity, "CreateVirtualMFADevice": sensIdentity,
+	"DeactivateMFADevice": sensIdentity, "DeleteVirtualMFADevice": sensIdentity,
+	"DeleteAccountPasswordPolicy": sensIdentity, "UpdateAccountPasswordPolicy": sensIdentity,
+	"CreateSAMLProvider": sensIdentity, "UpdateSAMLProvider": sensIdentity, "CreateOpenIDConnectProvider": sensIdentity,
+	"CreateServiceSpecificCredential": sensIdentity, "UploadSSHPublicKey": sensIdentity,
+	"AssociateIamInstanceProfile": sensIdentity, "ReplaceIamInstanceProfileAssociation": sensIdentity,
+	"UpdateFunctionConfiguration": sensIdentity,
+
+	"ModifyInstanceAttribute": sensHosts, "CreateKeyPair": sensHosts, "ImportKeyPair": sensHosts,
+	"GetConsoleScreenshot": sensHosts,
+
+	"GetAccountAuthorizationDetails": sensDiscovery,
 }
+
+// sensitiveKind is the kind of a sensitive API (source/name or a bare name), sensNone for any
+// other. Lambda's names carry the version of its API (UpdateFunctionCode20150331v2): the name
+// without it is looked up.
+func sensitiveKind(api string) sensKind {
+	name := apiName(api)
+	if k, ok := sensitive[name]; ok {
+		return k
+	}
+	if m := apiVersion.FindStringIndex(name); m != nil {
+		return sensitive[name[:m[0]]]
+	}
+	return sensNone
+}
+
+// apiVersion is the date and version some services append to their API names.
+var apiVersion = regexp.MustCompile(`20[0-9]{6}(v[0-9]+)?$`)
