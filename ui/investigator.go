@@ -419,31 +419,41 @@ func (iv *investigator) zoom(from, to time.Time) {
 
 // chooseExport asks in which form to export the matches on show, then where.
 func (iv *investigator) chooseExport() {
-	win := iv.v.s.win
+	msg := fmt.Sprintf("Export the %s matching the search shown, newest first:", counted(iv.total, "event", "events"))
+	askExport(iv.v, "Export", msg, []exportForm{
+		{"JSON lines — each event's raw record", "trailscope-search.jsonl"},
+		{"CSV — time, event, address, principal, error, user agent", "trailscope-search.csv"},
+	}, func(path string) { iv.exportTo(path, true) })
+}
+
+// exportForm is one choice of askExport: its button's text and the file name it suggests.
+type exportForm struct{ label, name string }
+
+// askExport asks in which form to export (msg over a button per form), then where, and hands
+// the path chosen to write. The save dialog makes the file, empty: the export writes its own
+// beside it and renames it over it at the end.
+func askExport(v *caseView, title, msg string, forms []exportForm, write func(path string)) {
+	win := v.s.win
 	var ask dialog.Dialog
-	pick := func(name string) func() {
-		return func() {
+	items := []fyne.CanvasObject{widget.NewLabel(msg)}
+	for _, f := range forms {
+		items = append(items, widget.NewButton(f.label, func() {
 			ask.Hide()
 			save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 				if err != nil || w == nil {
 					return
 				}
-				// The export writes its own file beside the one the dialog made, and renames it
-				// over it at the end.
 				path := w.URI().Path()
 				w.Close()
-				iv.exportTo(path, true)
+				write(path)
 			}, win)
-			save.SetFileName(name)
+			save.SetFileName(f.name)
 			save.Resize(fyne.NewSize(900, 600))
 			save.Show()
-		}
+		}))
 	}
-	msg := widget.NewLabel(fmt.Sprintf("Export the %s matching the search shown, newest first:", counted(iv.total, "event", "events")))
-	ask = dialog.NewCustom("Export", "Cancel", container.NewVBox(msg,
-		widget.NewButton("JSON lines — each event's raw record", pick("trailscope-search.jsonl")),
-		widget.NewButton("CSV — time, event, address, principal, error, user agent", pick("trailscope-search.csv"))), win)
-	iv.v.trackDialog(ask, nil)
+	ask = dialog.NewCustom(title, "Cancel", container.NewVBox(items...), win)
+	v.trackDialog(ask, nil)
 	ask.Show()
 }
 

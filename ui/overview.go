@@ -480,40 +480,18 @@ func (r *anomalyRow) CreateRenderer() fyne.WidgetRenderer {
 // chooseExport asks in which form to export the anomalies in range, then where.
 func (o *overview) chooseExport() {
 	as := slices.Clone(o.data.Anomalies)
-	win := o.v.s.win
 	if len(as) == 0 {
-		d := dialog.NewInformation("Export anomalies", "No anomalies in the dashboard's range ("+o.rangeLabel.Text+").", win)
+		d := dialog.NewInformation("Export anomalies", "No anomalies in the dashboard's range ("+o.rangeLabel.Text+").", o.v.s.win)
 		o.v.trackDialog(d, nil)
 		d.Show()
 		return
 	}
 	base := strings.TrimSuffix(filepath.Base(o.v.c.Path()), filepath.Ext(o.v.c.Path()))
-	var ask dialog.Dialog
-	pick := func(ext string) func() {
-		return func() {
-			ask.Hide()
-			save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-				if err != nil || w == nil {
-					return
-				}
-				// The export writes its own file beside the one the dialog made, and renames it
-				// over it at the end.
-				path := w.URI().Path()
-				w.Close()
-				o.exportTo(path, as)
-			}, win)
-			save.SetFileName(base + "-anomalies" + ext)
-			save.Resize(fyne.NewSize(900, 600))
-			save.Show()
-		}
-	}
-	msg := widget.NewLabel(fmt.Sprintf("Export the %s in range (%s), highest risk first:",
-		counted(int64(len(as)), "anomaly", "anomalies"), o.rangeLabel.Text))
-	ask = dialog.NewCustom("Export anomalies", "Cancel", container.NewVBox(msg,
-		widget.NewButton("CSV — risk, direction, window, entity, title, confidence and every factor", pick(".csv")),
-		widget.NewButton("JSON lines — each anomaly as `trailscope anomalies --format json` prints it", pick(".jsonl"))), win)
-	o.v.trackDialog(ask, nil)
-	ask.Show()
+	msg := fmt.Sprintf("Export the %s in range (%s), highest risk first:", counted(int64(len(as)), "anomaly", "anomalies"), o.rangeLabel.Text)
+	askExport(o.v, "Export anomalies", msg, []exportForm{
+		{"CSV — risk, direction, window, entity, title, confidence and every factor", base + "-anomalies.csv"},
+		{"JSON lines — each anomaly as `trailscope anomalies --format json` prints it", base + "-anomalies.jsonl"},
+	}, func(path string) { o.exportTo(path, as) })
 }
 
 // exportTo writes as to path off the UI goroutine and says how it went.
