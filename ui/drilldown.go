@@ -216,12 +216,7 @@ func relatedButtons(v *caseView, a finding.Anomaly, near []finding.Anomaly) []fy
 			what = r.EntityType + " " + shortARN(r.Entity)
 		}
 		b := widget.NewButton(fmt.Sprintf("%d · %s · %s", r.Risk, r.WindowStart.UTC().Format("Jan 02 15:04"), what), func() { v.openRelated(r) })
-		switch finding.Severity(r.Risk) {
-		case "critical":
-			b.Importance = widget.DangerImportance
-		case "high":
-			b.Importance = widget.WarningImportance
-		}
+		b.Importance = levelImportance(r.Risk)
 		out = append(out, b)
 	}
 	return out

@@ -298,12 +298,7 @@ func indicatorButtons(v *caseView, hits []app.RuleHits, from, to time.Time) []fy
 			}
 			v.investigate(q)
 		})
-		switch finding.Severity(r.Severity) {
-		case "critical":
-			b.Importance = widget.DangerImportance
-		case "high":
-			b.Importance = widget.WarningImportance
-		}
+		b.Importance = levelImportance(r.Severity)
 		out = append(out, b)
 	}
 	return out

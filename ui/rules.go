@@ -70,7 +70,12 @@ func severityImportance(col int, r *store.Rule) widget.Importance {
 	if col != 1 {
 		return widget.MediumImportance
 	}
-	switch finding.Severity(r.Severity) {
+	return levelImportance(r.Severity)
+}
+
+// levelImportance colours a risk or severity 1–10: critical in red, high in orange.
+func levelImportance(level int) widget.Importance {
+	switch finding.Severity(level) {
 	case "critical":
 		return widget.DangerImportance
 	case "high":

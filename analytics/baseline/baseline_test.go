@@ -937,6 +937,18 @@ func TestFirstDayKnownValues(t *testing.T) {
 	}
 }
 
+// scoreOf analyses evs and returns the score of the anomaly holding the event id, 0 if none does.
+func scoreOf(t *testing.T, evs []cloudtrail.Event, id string) float64 {
+	t.Helper()
+	sortEvents(evs)
+	for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+		if slices.Contains(a.EventIDs, id) {
+			return a.Score
+		}
+	}
+	return 0
+}
+
 // TestSensitiveNewToAccount: in a day where people keep calling APIs nobody called before, one
 // more such call is routine, but a sensitive one (the trail stopped) is not: it is judged by how
 // often sensitive calls new to the account turn up.
@@ -954,13 +966,7 @@ func TestSensitiveNewToAccount(t *testing.T) {
 			n++
 		}
 		evs = append(evs, mkEvent("odd-0", at.Add(7*time.Minute), alice, api, alice.ips[0], alice.agent, ""))
-		sortEvents(evs)
-		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
-			if slices.Contains(a.EventIDs, "odd-0") {
-				return a.Score
-			}
-		}
-		return 0
+		return scoreOf(t, evs, "odd-0")
 	}
 	plain, stop := score("cloudtrail.amazonaws.com/DescribeQueries"), score("cloudtrail.amazonaws.com/StopLogging")
 	t.Logf("a call new to the account: %.1f; StopLogging new to the account: %.1f", plain, stop)
@@ -988,13 +994,7 @@ func TestSensitiveKinds(t *testing.T) {
 			evs = append(evs, mkEvent(fmt.Sprintf("churn-%d", i), at.Add(-3*time.Hour+time.Duration(i)*15*time.Minute), h, "iam.amazonaws.com/"+name, h.ips[0], h.agent, ""))
 		}
 		evs = append(evs, mkEvent("odd-0", at.Add(7*time.Minute), alice, api, alice.ips[0], alice.agent, ""))
-		sortEvents(evs)
-		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
-			if slices.Contains(a.EventIDs, "odd-0") {
-				return a.Score
-			}
-		}
-		return 0
+		return scoreOf(t, evs, "odd-0")
 	}
 	identity, stop := score("iam.amazonaws.com/UpdateAssumeRolePolicy"), score("cloudtrail.amazonaws.com/StopLogging")
 	t.Logf("after %d first identity calls: one more %.1f; StopLogging %.1f", len(churn), identity, stop)
