@@ -303,6 +303,9 @@ func (v *caseView) back() {
 }
 
 func (v *caseView) showDrill(a finding.Anomaly) {
+	// The list or button that opened it may hold the keyboard focus, and would take Escape
+	// from the window's handler (seen under Xvfb: Escape did nothing in a drilldown).
+	v.s.win.Canvas().Unfocus()
 	d := newDrilldown(v, a)
 	v.drill = d
 	v.center.Objects = []fyne.CanvasObject{d.content}

@@ -306,9 +306,13 @@ func TestDashboardExportsAnomalies(t *testing.T) {
 // a button that opens its drilldown, and Copy as text lists them.
 func TestDrilldownRelated(t *testing.T) {
 	s, _ := openedCase(t)
-	test.Tap(s.view.overview.riskTiles[9])
+	s.win.Canvas().Focus(s.view.overview.top) // as a click on the list leaves it
+	s.view.overview.top.OnSelected(0)
 	settle(t, s)
 	d := s.view.drill
+	if f := s.win.Canvas().Focused(); f != nil {
+		t.Errorf("after opening an anomaly from the list, %T holds the focus", f)
+	}
 	if d == nil || len(d.related.Objects) != 1 || !strings.HasPrefix(d.related.Objects[0].(*widget.Label).Text, "no other anomaly of this ip") {
 		t.Fatalf("the fixture's anomalies are unrelated; the strip holds %v", d.related.Objects)
 	}
@@ -323,6 +327,10 @@ func TestDrilldownRelated(t *testing.T) {
 	settle(t, s)
 	if s.view.drill == d || s.view.drill.a.ID != "a-in" {
 		t.Fatalf("the related button opened %s", s.view.drill.a.ID)
+	}
+	// Whatever held the keyboard focus lets go of it, or Escape would not reach the window.
+	if f := s.win.Canvas().Focused(); f != nil {
+		t.Errorf("after opening a related anomaly, %T holds the focus", f)
 	}
 	// Escape goes back to the anomaly it came from, then to the overview.
 	if b := findButton(s.view.drill.content, "Back to 9 · 20:25"); b == nil {
