@@ -35,14 +35,14 @@ type drilldown struct {
 	total      int
 	pages      map[int][]store.ViewEvent
 	loading    map[int]bool
-	events     *widget.Table
+	events     *keyTable
 	eventsHead *widget.Label
 
 	addrs     []store.ViewAddress
-	addrTable *widget.Table
+	addrTable *keyTable
 
 	fields      []field
-	fieldsTable *widget.Table
+	fieldsTable *keyTable
 	fieldsHead  *widget.Label
 	selected    int64 // row id of the event shown, 0 when none
 	// Pivots on the event shown: what else its address did, who else made its call, what else

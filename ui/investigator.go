@@ -55,7 +55,7 @@ type investigator struct {
 	query    *widget.SelectEntry // its list holds the recent queries
 	status   *widget.Label
 	more     *widget.Button
-	results  *widget.Table
+	results  *keyTable
 	timeline *barsView       // the matches over time
 	head     *fyne.Container // the query bar, status and timeline above the results
 	content  fyne.CanvasObject
@@ -74,7 +74,7 @@ type investigator struct {
 	sel            int // index into hits of the event shown, -1 for none
 	fields         []field
 	fieldsHead     *widget.Label
-	fieldsTable    *widget.Table
+	fieldsTable    *keyTable
 	pivotAddr      *widget.Button
 	pivotCall      *widget.Button
 	pivotPrincipal *widget.Button

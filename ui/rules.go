@@ -105,7 +105,7 @@ type rulesView struct {
 	v       *caseView
 	content fyne.CanvasObject
 	rules   []store.Rule
-	table   *widget.Table
+	table   *keyTable
 	status  *widget.Label
 	note    string // the last import, shown before the summary
 	sel     int    // index into rules of the rule shown, -1 for none

@@ -9,8 +9,8 @@ import (
 
 // newHeaderTable is a table of one-line text cells under a row of column titles; cell fills the
 // label of one cell.
-func newHeaderTable(titles []string, widths []float32, rows func() int, cell func(id widget.TableCellID, l *widget.Label)) *widget.Table {
-	t := widget.NewTableWithHeaders(
+func newHeaderTable(titles []string, widths []float32, rows func() int, cell func(id widget.TableCellID, l *widget.Label)) *keyTable {
+	t := newKeyTable(
 		func() (int, int) { return rows(), len(titles) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
@@ -18,7 +18,7 @@ func newHeaderTable(titles []string, widths []float32, rows func() int, cell fun
 			return l
 		},
 		func(id widget.TableCellID, o fyne.CanvasObject) { cell(id, o.(*widget.Label)) })
-	t.ShowHeaderColumn = false
+	t.ShowHeaderRow = true
 	t.CreateHeader = func() fyne.CanvasObject {
 		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	}
@@ -43,7 +43,7 @@ type column[T any] struct {
 // newColumnTable lists rows of type T, which get fetches ("…" while a row is not at hand); imp,
 // when given, says how the text of a cell stands out.
 func newColumnTable[T any](cols []column[T], rows func() int, get func(row int) (T, bool),
-	imp ...func(col int, row T) widget.Importance) *widget.Table {
+	imp ...func(col int, row T) widget.Importance) *keyTable {
 	titles, widths := make([]string, len(cols)), make([]float32, len(cols))
 	for i, c := range cols {
 		titles[i], widths[i] = c.title, c.width
@@ -79,8 +79,8 @@ func shortKey(k string, max int) string {
 }
 
 // newFieldsTable lists an event's fields, path and value, from *fs.
-func newFieldsTable(fs *[]field) *widget.Table {
-	t := widget.NewTable(
+func newFieldsTable(fs *[]field) *keyTable {
+	t := newKeyTable(
 		func() (int, int) { return len(*fs), 2 },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
@@ -101,6 +101,28 @@ func newFieldsTable(fs *[]field) *widget.Table {
 	t.SetColumnWidth(0, 280) // maxKeyChars in bold
 	t.SetColumnWidth(1, 520)
 	return t
+}
+
+// keyTable is a table that passes the window's own keys (Escape, F5) on to the window: a table
+// keeps the keyboard focus once clicked, and a focused widget gets every key, so Escape did not
+// leave a drilldown after a click on its events (seen under Xvfb).
+type keyTable struct{ widget.Table }
+
+func newKeyTable(length func() (int, int), create func() fyne.CanvasObject, update func(widget.TableCellID, fyne.CanvasObject)) *keyTable {
+	t := &keyTable{}
+	t.Length, t.CreateCell, t.UpdateCell = length, create, update
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+func (t *keyTable) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape || ev.Name == fyne.KeyF5 {
+		if c := fyne.CurrentApp().Driver().CanvasForObject(t); c != nil && c.OnTypedKey() != nil {
+			c.OnTypedKey()(ev)
+			return
+		}
+	}
+	t.Table.TypedKey(ev)
 }
 
 // escEntry is an entry that hands Escape to esc (closing the dialog it is in): a focused widget

@@ -1017,6 +1017,25 @@ func TestDemoCancel(t *testing.T) {
 
 // TestEscapeLeavesDrilldown: Escape in an anomaly's drilldown returns to the overview, as the
 // back button does, after closing any pivot open over it; elsewhere it does nothing.
+// TestEscapeFromFocusedTable: a table clicked keeps the keyboard focus and gets every key, as
+// the real window's driver hands them over; Escape and F5 still do what they do for the window.
+func TestEscapeFromFocusedTable(t *testing.T) {
+	s, _ := openedCase(t)
+	test.Tap(s.view.overview.riskTiles[9])
+	settle(t, s)
+	d := s.view.drill
+	s.win.Canvas().Focus(d.events)
+	d.events.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown}) // the table's own key: moves its focus, leaves nothing
+	if s.view.drill != d {
+		t.Fatal("an arrow key left the drilldown")
+	}
+	d.events.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	settle(t, s)
+	if s.view.drill != nil || s.view.current != screenOverview {
+		t.Errorf("Escape on the focused events table: drilldown open %v, screen %d; want the overview", s.view.drill != nil, s.view.current)
+	}
+}
+
 func TestEscapeLeavesDrilldown(t *testing.T) {
 	s, _ := openedCase(t)
 	test.Tap(s.view.overview.riskTiles[9])
