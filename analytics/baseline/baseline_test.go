@@ -1175,3 +1175,46 @@ func TestSensitiveKind(t *testing.T) {
 		}
 	}
 }
+
+// TestFreshPrincipalAddress: a role that has come from a fresh outside address in run after run
+// (a hosted CI runner's) stops standing out for it after a few runs, even on the data's first
+// day and with a tool that people use from steady addresses; the same role with one steady
+// address still stands out when a new one comes.
+func TestFreshPrincipalAddress(t *testing.T) {
+	ci := actor{arn: "arn:aws:sts::" + testAccount + ":assumed-role/deploy/run", issuer: "arn:aws:iam::" + testAccount + ":role/deploy",
+		ptype: "AssumedRole", key: "ASIADEPLOYRUN0000000", agent: testActors()[3].agent}
+	at := end.Add(-6 * time.Hour)
+	run := func(fresh bool) []finding.Anomaly {
+		evs := genNormal(5, 1, end)
+		for r := range 8 { // hourly, from 10:00
+			ip := "198.51.100.10"
+			if fresh {
+				ip = fmt.Sprintf("203.0.%d.%d", 100+r, 10+r)
+			}
+			t0 := at.Add(-time.Duration(8-r) * time.Hour)
+			for i := range 5 {
+				evs = append(evs, mkEvent(fmt.Sprintf("run%d-%d", r, i), t0.Add(time.Duration(i)*10*time.Second), ci, "ecr.amazonaws.com/PutImage", ip, ci.agent, ""))
+			}
+		}
+		for i := range 5 {
+			evs = append(evs, mkEvent(fmt.Sprintf("odd-%d", i), at.Add(time.Duration(i)*10*time.Second), ci, "ecr.amazonaws.com/PutImage", "192.0.2.99", ci.agent, ""))
+		}
+		sortEvents(evs)
+		var out []finding.Anomaly
+		for _, a := range analyze(t, evs, Options{MinRisk: 1}).Anomalies {
+			if a.Entity == ci.arn {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	for _, a := range run(true) {
+		if !a.WindowStart.Before(at.Add(-5 * time.Hour)) {
+			t.Errorf("after three runs from fresh addresses, run at %s stands out: risk %d %q", a.WindowStart.Format("15:04"), a.Risk, a.Title)
+		}
+	}
+	odd := slices.IndexFunc(run(false), func(a finding.Anomaly) bool { return slices.Contains(a.EventIDs, "odd-0") })
+	if odd < 0 {
+		t.Error("the steady role's new address does not stand out")
+	}
+}

@@ -409,6 +409,12 @@ func (e *Engine) noveltyFactors(b int64, evs []rec, idx []int) []fct {
 			if d == dimMFA && v == mfaWithout && k == 0 {
 				bits = math.Max(bits, e.mfaOff.bits())
 			}
+			// A principal that keeps arriving from fresh outside addresses (a CI runner's role) has
+			// shown what a new one is worth, however short its history: at most as surprising as
+			// the low end of its own share of such windows, which its history's length bounds.
+			if ps != nil && sessionNews(d, v) {
+				bits = math.Min(bits, shareBits(ps.dims[d].fresh, ps.dims[d].w))
+			}
 			if d == dimNetwork && !publicAddress(vals[v].example) {
 				bits *= 0.5 // a new private or service address is less alarming than a new outside one
 			}
