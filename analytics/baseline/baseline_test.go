@@ -1166,7 +1166,7 @@ func TestSensitiveKind(t *testing.T) {
 		"iam.amazonaws.com/GetAccountAuthorizationDetails":      sensDiscovery,
 		"ec2.amazonaws.com/DescribeInstances":                   sensNone,
 		"GetSecretValue":                                        sensSecrets,
-		"ssm.amazonaws.com/GetParameter":                        sensSecrets,
+		"ssm.amazonaws.com/GetParameter":                        sensNone, // workloads read their settings all day
 		"iam.amazonaws.com/CreatePolicyVersion":                 sensIdentity,
 		"guardduty.amazonaws.com/DisassociateFromMasterAccount": sensLogging,
 	} {

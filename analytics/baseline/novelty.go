@@ -474,9 +474,11 @@ var sensitive = map[string]sensKind{
 
 	// Less common in the scenarios, as well known to responders: tampering with CloudTrail Lake,
 	// GuardDuty's membership and suppression, alarms and log streams; opening keys, repositories
-	// and resources by policy, or Block Public Access removed; credentials read one by one;
-	// policy versions, groups, MFA devices, identity providers and password policy; key pairs and
-	// instance attributes; the whole IAM picture read at once.
+	// and resources by policy, or Block Public Access removed; policy versions, groups, MFA
+	// devices, identity providers and password policy; key pairs; the whole IAM picture read at
+	// once. Not what workloads and deployments do all day (GetParameter, function configuration,
+	// instance attributes): as sensitive, their first calls lifted routine windows to 7–8 (make
+	// eval's middle days, 16 → 19 over three seeds).
 	"DeleteEventDataStore": sensLogging, "StopEventDataStoreIngestion": sensLogging,
 	"DisassociateFromMasterAccount": sensLogging, "DisassociateFromAdministratorAccount": sensLogging,
 	"DeleteMembers": sensLogging, "StopMonitoringMembers": sensLogging, "CreateIPSet": sensLogging,
@@ -488,8 +490,6 @@ var sensitive = map[string]sensKind{
 	"DeletePublicAccessBlock": sensSharing, "DeleteAccountPublicAccessBlock": sensSharing,
 	"AddLayerVersionPermission": sensSharing, "CreateFunctionUrlConfig": sensSharing,
 
-	"GetParameter": sensSecrets, "GetParametersByPath": sensSecrets,
-
 	"CreatePolicyVersion": sensIdentity, "SetDefaultPolicyVersion": sensIdentity, "AddUserToGroup": sensIdentity,
 	"AttachGroupPolicy": sensIdentity, "PutGroupPolicy": sensIdentity, "CreateVirtualMFADevice": sensIdentity,
 	"DeactivateMFADevice": sensIdentity, "DeleteVirtualMFADevice": sensIdentity,
@@ -497,9 +497,8 @@ var sensitive = map[string]sensKind{
 	"CreateSAMLProvider": sensIdentity, "UpdateSAMLProvider": sensIdentity, "CreateOpenIDConnectProvider": sensIdentity,
 	"CreateServiceSpecificCredential": sensIdentity, "UploadSSHPublicKey": sensIdentity,
 	"AssociateIamInstanceProfile": sensIdentity, "ReplaceIamInstanceProfileAssociation": sensIdentity,
-	"UpdateFunctionConfiguration": sensIdentity,
 
-	"ModifyInstanceAttribute": sensHosts, "CreateKeyPair": sensHosts, "ImportKeyPair": sensHosts,
+	"CreateKeyPair": sensHosts, "ImportKeyPair": sensHosts,
 	"GetConsoleScreenshot": sensHosts,
 
 	"GetAccountAuthorizationDetails": sensDiscovery,
