@@ -273,9 +273,9 @@ const (
 	RelatedMinRisk = 4
 )
 
-// RelatedAnomalies lists the other anomalies of a's entity and of the addresses and principals
-// of its own events, within RelatedSpan of it and from RelatedMinRisk up, oldest first, at most
-// limit (0: all).
+// RelatedAnomalies lists the other anomalies of a's entity, of the addresses and principals of
+// its own events, and those whose own events came from the same outside address, within
+// RelatedSpan of it and from RelatedMinRisk up, oldest first, at most limit (0: all).
 func (c *Case) RelatedAnomalies(ctx context.Context, a finding.Anomaly, limit int) ([]finding.Anomaly, error) {
 	return c.st.ViewRelated(ctx, a, store.RelatedFilter{Span: RelatedSpan, MinRisk: RelatedMinRisk, Limit: limit})
 }

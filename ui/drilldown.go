@@ -207,7 +207,7 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 // opening its own drilldown: the steps of one intrusion side by side.
 func relatedButtons(v *caseView, a finding.Anomaly, near []finding.Anomaly) []fyne.CanvasObject {
 	if len(near) == 0 {
-		return []fyne.CanvasObject{widget.NewLabel("no other anomaly of this " + a.EntityType + ", or of the addresses and principals of its events")}
+		return []fyne.CanvasObject{widget.NewLabel("no other anomaly of this " + a.EntityType + ", of the addresses and principals of its events, or from its outside addresses")}
 	}
 	out := make([]fyne.CanvasObject, 0, len(near))
 	for _, r := range near {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -101,9 +102,10 @@ func TestPivots(t *testing.T) {
 	}
 }
 
-// TestViewRelated: an anomaly's related ones are those of its entity and of the addresses and
-// principals of its own events, oldest first, itself left out; another principal's, or an
-// address it did not use, are not.
+// TestViewRelated: an anomaly's related ones are those of its entity, of the addresses and
+// principals of its own events, and another principal's whose own events came from the same
+// outside address, oldest first, itself left out; another principal's without such events, or
+// an address it did not use, are not.
 func TestViewRelated(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2024, 5, 9, 3, 10, 0, 0, time.UTC)
@@ -111,19 +113,24 @@ func TestViewRelated(t *testing.T) {
 		secretRead("mallory", "prod/a", t0.Add(time.Second), 0),
 		secretRead("mallory", "prod/b", t0.Add(2*time.Second), 1),
 		secretRead("bob", "prod/c", t0.Add(3*time.Second), 0), // in the window, not one of a's own
+		// mallory and carol behind the same private address: shared by everything inside.
+		bytes.Replace(secretRead("mallory", "prod/d", t0.Add(4*time.Second), 2), []byte("198.51.100.9"), []byte("10.0.0.5"), 1),
+		bytes.Replace(secretRead("carol", "prod/e", t0.Add(5*time.Second), 0), []byte("198.51.100.9"), []byte("10.0.0.5"), 1),
 	})
 	mallory, bob := "arn:aws:iam::111122223333:user/mallory", "arn:aws:iam::111122223333:user/bob"
 	anom := func(id, entity, etype string, at time.Time, events ...string) finding.Anomaly {
 		return finding.Anomaly{ID: id, Risk: 5, Direction: "inbound", WindowStart: at, WindowEnd: at.Add(5 * time.Minute),
 			EntityType: etype, Entity: entity, Title: id, EventIDs: events}
 	}
-	a := anom("a", mallory, finding.EntityPrincipal, t0, "mallory-0", "mallory-1")
+	a := anom("a", mallory, finding.EntityPrincipal, t0, "mallory-0", "mallory-1", "mallory-2")
 	later := anom("later-ip", "198.51.100.9", finding.EntityIP, t0.Add(time.Hour))
 	later.Risk = 7
 	all := []finding.Anomaly{a, later,
 		anom("earlier", mallory, finding.EntityPrincipal, t0.Add(-time.Hour)),
 		anom("bob", bob, finding.EntityPrincipal, t0),
+		anom("bob-same-ip", bob, finding.EntityPrincipal, t0, "bob-0"),
 		anom("other-ip", "192.0.2.1", finding.EntityIP, t0),
+		anom("carol-private", "arn:aws:iam::111122223333:user/carol", finding.EntityPrincipal, t0, "carol-0"),
 	}
 	mark, _ := st.EventsMark(ctx)
 	if err := st.SaveAnalysis(ctx, all, nil, mark); err != nil {
@@ -138,20 +145,20 @@ func TestViewRelated(t *testing.T) {
 	for _, r := range got {
 		ids = append(ids, r.ID)
 	}
-	if strings.Join(ids, ",") != "earlier,later-ip" {
-		t.Errorf("related to a: %v, want earlier,later-ip", ids)
+	if strings.Join(ids, ",") != "earlier,bob-same-ip,later-ip" {
+		t.Errorf("related to a: %v, want earlier,bob-same-ip,later-ip", ids)
 	}
 	if got, _ := st.ViewRelated(ctx, a, RelatedFilter{Span: 2 * time.Hour, Limit: 1}); len(got) != 1 || got[0].ID != "earlier" {
 		t.Errorf("limit 1: %v", got)
 	}
-	if got, _ := st.ViewRelated(ctx, a, RelatedFilter{Span: 30 * time.Minute}); len(got) != 0 {
-		t.Errorf("half an hour either side: %v, want none", got)
+	if got, _ := st.ViewRelated(ctx, a, RelatedFilter{Span: 30 * time.Minute}); len(got) != 1 || got[0].ID != "bob-same-ip" {
+		t.Errorf("half an hour either side: %v, want bob-same-ip only", got)
 	}
 	if got, _ := st.ViewRelated(ctx, a, RelatedFilter{Span: 2 * time.Hour, MinRisk: 6}); len(got) != 1 || got[0].ID != "later-ip" {
 		t.Errorf("from risk 6: %v, want later-ip", got)
 	}
 	// An anomaly without events of its own is related by its entity alone.
-	if got, _ := st.ViewRelated(ctx, all[3], hours); len(got) != 0 {
-		t.Errorf("related to bob's: %v, want none", got)
+	if got, _ := st.ViewRelated(ctx, all[3], hours); len(got) != 1 || got[0].ID != "bob-same-ip" {
+		t.Errorf("related to bob's: %v, want bob-same-ip only", got)
 	}
 }

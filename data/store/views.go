@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/trailscope/trailscope/data/finding"
@@ -184,9 +186,10 @@ type RelatedFilter struct {
 	Limit   int
 }
 
-// ViewRelated lists the other anomalies of a's entity, and of the addresses and principals of
-// a's own events, oldest first: the other steps of one intrusion (a role's first call from an
-// address, then its burst of reads) are often anomalies of their own.
+// ViewRelated lists the other anomalies of a's entity, of the addresses and principals of a's
+// own events, and those whose own events came from the same outside address, oldest first: the
+// other steps of one intrusion (a role's first call from an address, then its burst of reads;
+// another identity used from the attacker's address) are often anomalies of their own.
 func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFilter) ([]finding.Anomaly, error) {
 	lo, hi := bounds(a.WindowStart, a.WindowEnd)
 	limit := f.Limit
@@ -202,28 +205,75 @@ func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFil
 		return nil, err
 	}
 	// The own events lie in the window: the time index finds them without the eventID key.
-	rows, err := s.r.QueryContext(ctx, `WITH own AS (SELECT source_ip, principal_arn FROM events
-			WHERE time >= ? AND time < ? AND event_id IN (SELECT value FROM json_each(?))),
-		entities(v) AS (SELECT ? UNION SELECT source_ip FROM own WHERE source_ip != '' UNION SELECT principal_arn FROM own WHERE principal_arn != '')
-		SELECT json FROM anomalies WHERE id != ? AND entity IN (SELECT v FROM entities) AND window_end > ? AND window_start < ?
-			AND risk >= ?
-		ORDER BY window_start, risk DESC, id LIMIT ?`, lo, hi, string(list), a.Entity, a.ID, lo-f.Span.Milliseconds(), hi+f.Span.Milliseconds(),
-		f.MinRisk, limit)
+	entities, outside := []string{a.Entity}, []string{}
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT source_ip, principal_arn FROM events
+		WHERE time >= ? AND time < ? AND event_id IN (SELECT value FROM json_each(?))`, lo, hi, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
+	}
+	for rows.Next() {
+		var ip, arn string
+		if err := rows.Scan(&ip, &arn); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
+		}
+		entities = append(entities, ip, arn)
+		// Private and service addresses are shared by everything inside the account; an
+		// outside address ties its callers together.
+		if addr, err := netip.ParseAddr(ip); err == nil && addr.IsGlobalUnicast() && !addr.IsPrivate() {
+			outside = append(outside, ip)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
+	}
+	// The outside addresses' events around the anomaly, through the (source_ip_id, time) index:
+	// few, unless an address is everybody's; the candidates' own events are looked up among them.
+	fromOutside := map[string]bool{}
+	if len(outside) > 0 {
+		outs, _ := json.Marshal(outside)
+		rows, err = s.r.QueryContext(ctx, `SELECT event_id FROM events WHERE source_ip_id IN (SELECT id FROM `+sourceIPs.table+`
+			WHERE value IN (SELECT lower(value) FROM json_each(?))) AND time >= ? AND time < ?`,
+			string(outs), lo-f.Span.Milliseconds(), hi+f.Span.Milliseconds())
+		if err != nil {
+			return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
+			}
+			fromOutside[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
+		}
+	}
+	ents, _ := json.Marshal(entities)
+	rows, err = s.r.QueryContext(ctx, `SELECT entity IN (SELECT value FROM json_each(?)), json FROM anomalies
+		WHERE id != ? AND window_end > ? AND window_start < ? AND risk >= ?
+		ORDER BY window_start, risk DESC, id`, string(ents), a.ID, lo-f.Span.Milliseconds(), hi+f.Span.Milliseconds(), f.MinRisk)
 	if err != nil {
 		return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
 	}
 	defer rows.Close()
 	out := []finding.Anomaly{}
-	for rows.Next() {
+	for rows.Next() && (limit < 0 || len(out) < limit) {
+		var same bool
 		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		if err := rows.Scan(&same, &b); err != nil {
 			return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
 		}
 		var r finding.Anomaly
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, fmt.Errorf("decode anomaly: %w", err)
 		}
-		out = append(out, r)
+		if same || slices.ContainsFunc(r.EventIDs, func(id string) bool { return fromOutside[id] }) {
+			out = append(out, r)
+		}
 	}
 	return out, rows.Err()
 }
