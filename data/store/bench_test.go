@@ -223,3 +223,30 @@ func BenchmarkHistogram5m(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(bins)), "bins")
 }
+
+// BenchmarkViewRelated reads the related anomalies of the case's five riskiest, as their
+// drilldowns do (a day either side, risk 4 and up, at most 50). It needs an analysed case.
+func BenchmarkViewRelated(b *testing.B) {
+	st := benchCase(b).st
+	ctx := context.Background()
+	top, err := st.Anomalies(ctx, AnomalyFilter{Limit: 5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(top) == 0 {
+		b.Skip("the case holds no anomalies: analyse it first (make bench does)")
+	}
+	n := 0
+	for b.Loop() {
+		n = 0
+		for _, a := range top {
+			rel, err := st.ViewRelated(ctx, a, RelatedFilter{Span: 24 * time.Hour, MinRisk: 4, Limit: 50})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(rel)
+		}
+	}
+	b.ReportMetric(float64(n), "related")
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*len(top)), "ms/anomaly")
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,14 @@ func TestViewRelated(t *testing.T) {
 	}
 	if got, _ := st.ViewRelated(ctx, a, RelatedFilter{Span: 2 * time.Hour, MinRisk: 6}); len(got) != 1 || got[0].ID != "later-ip" {
 		t.Errorf("from risk 6: %v, want later-ip", got)
+	}
+	// An address the case trusts (its settings made its events internal) ties nothing either.
+	if _, err := st.w.ExecContext(ctx, `UPDATE events SET direction = 'internal' WHERE source_ip = '198.51.100.9'`); err != nil {
+		t.Fatal(err)
+	}
+	trusted, _ := st.ViewRelated(ctx, a, hours)
+	if slices.ContainsFunc(trusted, func(r finding.Anomaly) bool { return r.ID == "bob-same-ip" }) {
+		t.Errorf("related to a through a trusted address: %v", trusted)
 	}
 	// An anomaly without events of its own is related by its entity alone.
 	if got, _ := st.ViewRelated(ctx, all[3], hours); len(got) != 1 || got[0].ID != "bob-same-ip" {

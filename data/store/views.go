@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/finding"
 )
 
@@ -192,10 +193,6 @@ type RelatedFilter struct {
 // another identity used from the attacker's address) are often anomalies of their own.
 func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFilter) ([]finding.Anomaly, error) {
 	lo, hi := bounds(a.WindowStart, a.WindowEnd)
-	limit := f.Limit
-	if limit <= 0 {
-		limit = -1
-	}
 	ids := a.EventIDs
 	if ids == nil {
 		ids = []string{}
@@ -206,21 +203,23 @@ func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFil
 	}
 	// The own events lie in the window: the time index finds them without the eventID key.
 	entities, outside := []string{a.Entity}, []string{}
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT source_ip, principal_arn FROM events
-		WHERE time >= ? AND time < ? AND event_id IN (SELECT value FROM json_each(?))`, lo, hi, string(list))
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT source_ip, principal_arn, direction != ? FROM events
+		WHERE time >= ? AND time < ? AND event_id IN (SELECT value FROM json_each(?))`, cloudtrail.Internal, lo, hi, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
 	}
 	for rows.Next() {
 		var ip, arn string
-		if err := rows.Scan(&ip, &arn); err != nil {
+		var external bool
+		if err := rows.Scan(&ip, &arn, &external); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
 		}
 		entities = append(entities, ip, arn)
-		// Private and service addresses are shared by everything inside the account; an
-		// outside address ties its callers together.
-		if addr, err := netip.ParseAddr(ip); err == nil && addr.IsGlobalUnicast() && !addr.IsPrivate() {
+		// An outside address ties its callers together. Addresses the case counts as internal
+		// (private, AWS services, the trusted networks of its settings) are shared by everything
+		// inside; so is the private address of a grant to another account, outbound as it is.
+		if addr, err := netip.ParseAddr(ip); external && err == nil && addr.Unmap().IsGlobalUnicast() && !addr.Unmap().IsPrivate() {
 			outside = append(outside, ip)
 		}
 	}
@@ -261,7 +260,7 @@ func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFil
 	}
 	defer rows.Close()
 	out := []finding.Anomaly{}
-	for rows.Next() && (limit < 0 || len(out) < limit) {
+	for rows.Next() && (f.Limit <= 0 || len(out) < f.Limit) {
 		var same bool
 		var b []byte
 		if err := rows.Scan(&same, &b); err != nil {
