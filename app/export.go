@@ -113,7 +113,7 @@ func ExportAnomalies(path string, as []finding.Anomaly) error {
 		}
 		for i := range as {
 			a := &as[i]
-			if err := cw.Write(append(AnomalyRow(a), a.Confidence, FactorsText(a.Factors))); err != nil {
+			if err := cw.Write(append(AnomalyRow(a), a.Confidence, factorsText(a.Factors))); err != nil {
 				return err
 			}
 		}
@@ -122,9 +122,9 @@ func ExportAnomalies(path string, as []finding.Anomaly) error {
 	})
 }
 
-// FactorsText spells out an anomaly's factors on one line, strongest first:
+// factorsText spells out an anomaly's factors on one line, strongest first:
 // "source network: 203.0.113.7 (new; usually 10.0.3.0/24 …) · GetObject per 5 min: 212 (spike; 3.1)".
-func FactorsText(fs []finding.Factor) string {
+func factorsText(fs []finding.Factor) string {
 	parts := make([]string, len(fs))
 	for i, f := range fs {
 		parts[i] = fmt.Sprintf("%s: %v (%s; %v)", f.Name, f.Observed, f.Label, f.Baseline)

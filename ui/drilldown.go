@@ -197,7 +197,9 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	d.indicators = container.NewHBox()
 	rules := container.NewBorder(nil, nil, bold("Rule matches in the window"), nil, container.NewHScroll(d.indicators))
 	d.related = container.NewHBox()
-	related := container.NewBorder(nil, nil, bold("Related, a day either side, risk 4 and up"), nil, container.NewHScroll(d.related))
+	// "A day": app.RelatedSpan.
+	related := container.NewBorder(nil, nil, bold(fmt.Sprintf("Related, a day either side, risk %d and up", app.RelatedMinRisk)), nil,
+		container.NewHScroll(d.related))
 	d.content = container.NewBorder(container.NewVBox(header, rules, related, widget.NewSeparator()), nil, nil, nil, body)
 	d.load()
 	return d

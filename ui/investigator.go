@@ -426,6 +426,14 @@ func (iv *investigator) chooseExport() {
 	}, func(path string) { iv.exportTo(path, true) })
 }
 
+// dropEmpty removes the empty file the save dialog made at path, once an export into it failed
+// or was cancelled; a file with anything in it is someone's and stays.
+func dropEmpty(path string) {
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		os.Remove(path)
+	}
+}
+
 // exportForm is one choice of askExport: its button's text and the file name it suggests.
 type exportForm struct{ label, name string }
 
@@ -470,8 +478,8 @@ func (iv *investigator) exportTo(path string, dialogMade bool) {
 	th := newThrottle(iv.v.s.b, 150*time.Millisecond, func(n int64) { label.SetText("Exporting… " + counted(n, "event", "events")) })
 	do(iv.v, func(context.Context) (int64, error) {
 		n, err := iv.v.c.Export(ctx, f, path, th.push)
-		if fi, serr := os.Stat(path); err != nil && dialogMade && serr == nil && fi.Size() == 0 {
-			os.Remove(path)
+		if err != nil && dialogMade {
+			dropEmpty(path)
 		}
 		return n, err
 	}, func(n int64, err error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image/color"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -493,8 +492,8 @@ func (o *overview) chooseExport() {
 func (o *overview) exportTo(path string, as []finding.Anomaly) {
 	do(o.v, func(context.Context) (struct{}, error) {
 		err := app.ExportAnomalies(path, as)
-		if fi, serr := os.Stat(path); err != nil && serr == nil && fi.Size() == 0 {
-			os.Remove(path) // the empty file the save dialog made
+		if err != nil {
+			dropEmpty(path)
 		}
 		return struct{}{}, err
 	}, func(_ struct{}, err error) {
