@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/trailscope/trailscope/data/query"
@@ -55,6 +57,22 @@ func (c *Case) NameRules(ctx context.Context, hits []store.Hit) error {
 
 // Count is the number of events matching f.
 func (c *Case) Count(ctx context.Context, f store.Filter) (int64, error) { return c.st.Count(ctx, f) }
+
+// CountValues counts the events matching f by their values of field (any field a query can
+// test, such as userIdentity.arn or requestParameters.bucketName): the commonest top values (0:
+// all), how many distinct values there are and how many events have none. Each value counted
+// is one that field:value matches, so adding it to the query keeps exactly its events.
+func (c *Case) CountValues(ctx context.Context, f store.Filter, field string, top int) (*store.FieldCounts, error) {
+	field = strings.TrimSpace(field)
+	if !query.IsField(field) {
+		return nil, fmt.Errorf("%q is no field to count by (a field is a path such as userIdentity.arn)", field)
+	}
+	src := store.ValueSource{Values: func(raw []byte) ([]string, error) { return query.FieldValues(raw, field) }}
+	if expr, ok := query.CountExpr(field); ok {
+		src = store.ValueSource{Expr: expr}
+	}
+	return c.st.CountValues(ctx, f, src, top)
+}
 
 // Histogram counts the events matching f per time bin, oldest first; empty bins are left out.
 func (c *Case) Histogram(ctx context.Context, f store.Filter, bin time.Duration) ([]store.Bin, error) {

@@ -68,6 +68,7 @@ func commands() []command {
 		{"config", "--case FILE [KEY [VALUE]]", "show or set case settings", runConfig},
 		{"demo", "--case FILE [--seed N] [--days N] [--scenario NAME]... [--out-dir DIR]", "write the demo case", runDemo},
 		{"search", "--case FILE [--since] [--until] [--limit N] QUERY", "events matching a query, newest first", runSearch},
+		{"count", "--case FILE [--since] [--until] [--by FIELD [--top N]] [QUERY]", "how many events match; with --by, how many carry each value of a field", runCount},
 		{"pivot", "--case FILE ip|principal|event|key VALUE", "an entity's profile", runPivot},
 		{"analyze", "--case FILE [--rebuild]", "run the baseline engine", runAnalyze},
 		{"anomalies", "--case FILE [--min-risk N] [--direction D]", "anomalies, highest risk first", runAnomalies},

@@ -208,3 +208,35 @@ func TestSearchCompletesIndex(t *testing.T) {
 		t.Errorf("search createuser: exit %d, out %q, stderr %q; want e2", code, out, stderr)
 	}
 }
+
+// TestCountContract: count prints how many events match, and with --by how many carry each
+// value, as the listings print (json, csv); a bad field or query is a usage error.
+func TestCountContract(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in")
+	os.Mkdir(src, 0o755)
+	writeFile(t, src, "a.json", strings.Replace(twoEvents, `"eventType":"AwsApiCall"}]}`,
+		`"eventType":"AwsApiCall"},{"eventVersion":"1.08","eventID":"e3","eventTime":"2024-05-10T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::444455556666:user/bob","accountId":"444455556666"},"requestParameters":{"userName":"eve"},"eventType":"AwsApiCall"}]}`, 1))
+	casePath := filepath.Join(dir, "case.tsc")
+	if _, stderr, code := run(t, "ingest", "--case", casePath, src); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, stderr)
+	}
+	out, _, code := run(t, "count", "--case", casePath, "--format", "csv", "eventSource:iam.amazonaws.com")
+	if code != 0 || out != "events\n2\n" {
+		t.Errorf("count: exit %d, %q", code, out)
+	}
+	out, stderr, code := run(t, "count", "--case", casePath, "--format", "csv", "--by", "userIdentity.arn")
+	if code != 0 || out != "value,events,share\narn:aws:iam::444455556666:user/bob,2,0.6667\narn:aws:sts::111122223333:assumed-role/web/i-1,1,0.3333\n" ||
+		!strings.Contains(stderr, "3 events match; 2 distinct values of userIdentity.arn") {
+		t.Errorf("count --by userIdentity.arn: exit %d, %q, stderr %q", code, out, stderr)
+	}
+	out, stderr, code = run(t, "count", "--case", casePath, "--format", "json", "--by", "requestParameters.userName", "--since", "2024-05-10")
+	if code != 0 || strings.TrimSpace(out) != `{"value":"eve","events":1,"share":0.5}` || !strings.Contains(stderr, "1 without one") {
+		t.Errorf("count --by requestParameters.userName: exit %d, %q, stderr %q", code, out, stderr)
+	}
+	for _, args := range [][]string{{"--by", "a b"}, {"--by", "eventName", "--top", "-1"}, {"(unclosed"}} {
+		if _, _, code := run(t, append([]string{"count", "--case", casePath}, args...)...); code != ExitUsage {
+			t.Errorf("count %v: exit %d, want 2", args, code)
+		}
+	}
+}

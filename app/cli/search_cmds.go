@@ -65,6 +65,88 @@ func runSearch(ctx context.Context, env Env, args []string) error {
 	return l.close()
 }
 
+// runCount counts the matches of a query, or with --by stacks them by a field's values: the
+// commonest first, each with its share of the matches (the events without a value are
+// reported on stderr, beside the totals).
+func runCount(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "count", true)
+	since := f.String("since", "", "only events at or after this time (RFC 3339 or YYYY-MM-DD)")
+	until := f.String("until", "", "only events before this time (RFC 3339, or YYYY-MM-DD: that whole day)")
+	by := f.String("by", "", "count the matches by the values of this field (userIdentity.arn, requestParameters.bucketName, …)")
+	top := f.Int("top", 20, "with --by, at most this many values, commonest first (0: all)")
+	pos, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	if *top < 0 {
+		return usagef("--top %d: want 0 or more", *top)
+	}
+	if *by != "" && !query.IsField(*by) {
+		return usagef("--by %q: want a field, such as userIdentity.arn", *by)
+	}
+	lo, err := parseTimeBound(*since, false)
+	if err != nil {
+		return err
+	}
+	hi, err := parseTimeBound(*until, true)
+	if err != nil {
+		return err
+	}
+	q := strings.Join(pos, " ")
+	filter, err := app.Compile(q, lo, hi)
+	if err != nil {
+		var qe *query.Error
+		if errors.As(err, &qe) {
+			return usagef("query %q: %v", q, err)
+		}
+		return err
+	}
+	c, err := openCase(ctx, f.casePath, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := completeSearchIndex(ctx, env, c); err != nil {
+		return err
+	}
+	if *by == "" {
+		n, err := c.Count(ctx, filter)
+		if err != nil {
+			return err
+		}
+		l := newListing(env.Stdout, f.format, "events")
+		if err := l.row(map[string]int64{"events": n}, strconv.FormatInt(n, 10)); err != nil {
+			return err
+		}
+		return l.close()
+	}
+	fc, err := c.CountValues(ctx, filter, *by, *top)
+	if err != nil {
+		return err
+	}
+	l := newListing(env.Stdout, f.format, "value", "events", "share")
+	for _, v := range fc.Values {
+		share := float64(v.Events) / float64(max(fc.Events, 1))
+		row := struct {
+			Value  string  `json:"value"`
+			Events int64   `json:"events"`
+			Share  float64 `json:"share"`
+		}{v.Value, v.Events, share}
+		if err := l.row(row, v.Value, strconv.FormatInt(v.Events, 10), strconv.FormatFloat(share, 'f', 4, 64)); err != nil {
+			return err
+		}
+	}
+	if err := l.close(); err != nil {
+		return err
+	}
+	note := ""
+	if fc.Partial {
+		note = " (too many to count them all: values first met past the limit were left out)"
+	}
+	fmt.Fprintf(env.Stderr, "%d events match; %d distinct values of %s%s; %d without one\n", fc.Events, fc.Distinct, *by, note, fc.Without)
+	return nil
+}
+
 func runPivot(ctx context.Context, env Env, args []string) error {
 	f := newFlags(env, "pivot", true)
 	since := f.String("since", "", "only events at or after this time")

@@ -250,3 +250,34 @@ func BenchmarkViewRelated(b *testing.B) {
 	b.ReportMetric(float64(n), "related")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*len(top)), "ms/anomaly")
 }
+
+// BenchmarkCountValuesColumn counts every event by principal, which a column holds.
+func BenchmarkCountValuesColumn(b *testing.B) {
+	expr, _ := query.CountExpr("userIdentity.arn")
+	benchCountValues(b, "", ValueSource{Expr: expr})
+}
+
+// BenchmarkCountValuesRecord counts S3's events by bucket, which only the records hold.
+func BenchmarkCountValuesRecord(b *testing.B) {
+	benchCountValues(b, "eventSource:s3.amazonaws.com", ValueSource{Values: func(raw []byte) ([]string, error) {
+		return query.FieldValues(raw, "requestParameters.bucketName")
+	}})
+}
+
+func benchCountValues(b *testing.B, q string, src ValueSource) {
+	f := benchCase(b)
+	where, args, err := query.Compile(query.MustParse(q))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var fc *FieldCounts
+	for b.Loop() {
+		if fc, err = f.st.CountValues(ctx, Filter{Where: where, Args: args}, src, 20); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(fc.Events), "events")
+	b.ReportMetric(float64(fc.Distinct), "values")
+	b.ReportMetric(float64(fc.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

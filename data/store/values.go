@@ -1,0 +1,178 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// FieldCounts is how the events a filter matches spread over the values of one field: the
+// analyst's stack count (which principals, which buckets, which error codes, and how often).
+type FieldCounts struct {
+	Events   int64   `json:"events"`   // events matched
+	Without  int64   `json:"without"`  // of them, those with no value of the field
+	Distinct int64   `json:"distinct"` // distinct values, ASCII case folded as queries match
+	Values   []Count `json:"values"`   // the commonest values, most events first, then by value
+	// Partial is set when the values outnumbered maxCounted: those first met after that were
+	// not counted (read from the raw records only).
+	Partial bool `json:"partial,omitempty"`
+}
+
+// ValueSource says where CountValues reads an event's values of a field: Expr, an SQL
+// expression over the events row aliased e that is the value (” for none), grouped by Key (an
+// expression equal for values equal in ASCII case, or Expr itself); both are made by the query
+// package from its column table, never from user text. Or else Values, which reads them from
+// the raw record (each value once).
+type ValueSource struct {
+	Expr, Key string
+	Values    func(raw []byte) ([]string, error)
+}
+
+// maxCounted bounds the distinct values counted from raw records (a field like eventID has as
+// many as there are events): about 40 MB of them. (A variable for tests.)
+var maxCounted = 1 << 18
+
+// CountValues counts the events f matches by their values of a field, values that differ in
+// ASCII case only together, shown in their first spelling in byte order. Values holds at most
+// top entries (0: all).
+func (s *Store) CountValues(ctx context.Context, f Filter, src ValueSource, top int) (*FieldCounts, error) {
+	t := tallies{seen: map[string]*tally{}}
+	var err error
+	switch {
+	case src.Expr != "":
+		err = s.countByExpr(ctx, f, src.Expr, &t)
+	case src.Values != nil:
+		err = s.countByRecord(ctx, f, src.Values, &t)
+	default:
+		err = fmt.Errorf("no field")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("count values: %w", err)
+	}
+	return t.counts(top), nil
+}
+
+// scanWhere is the filter's condition for reading every match: without time bounds, none on the
+// time column, so that SQLite reads the table in row order (or an index the query names)
+// rather than seeking each row from the time index. (Counting S3's events by bucket in the 1M
+// event case: 5.2 s through the time index, 3.2 s without it.)
+func (f Filter) scanWhere() (string, []any) {
+	if !f.Since.IsZero() || !f.Until.IsZero() {
+		return f.whereClause()
+	}
+	if strings.TrimSpace(f.Where) == "" {
+		return "1", nil
+	}
+	return "(" + f.Where + ")", f.Args
+}
+
+// countByExpr reads each match's value from the row and counts them in memory. (A GROUP BY
+// sorts: 1M events by principal took 1.5–2.5 s, in memory 0.9 s.)
+func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *tallies) error {
+	where, args := f.scanWhere()
+	from := "events e"
+	if f.needsJSON() {
+		from = "events e CROSS JOIN event_json j ON j.id = e.id"
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+expr+` FROM `+from+` WHERE `+where, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var value string
+	for rows.Next() {
+		if err := rows.Scan(&value); err != nil {
+			return err
+		}
+		t.events++
+		if value == "" {
+			t.without++
+			continue
+		}
+		t.add(value, 1)
+	}
+	return rows.Err()
+}
+
+// countByRecord reads each match's raw record and counts its values in memory.
+func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte) ([]string, error), t *tallies) error {
+	where, args := f.scanWhere()
+	rows, err := s.r.QueryContext(ctx, `SELECT e.event_id, j.json FROM events e CROSS JOIN event_json j ON j.id = e.id WHERE `+where, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id string
+	var stored, raw []byte
+	for rows.Next() {
+		if err := rows.Scan(&id, &stored); err != nil {
+			return err
+		}
+		if raw, err = UnpackJSON(raw[:0], stored); err != nil {
+			return fmt.Errorf("event %s: %w", id, err)
+		}
+		vs, err := values(raw)
+		if err != nil {
+			return fmt.Errorf("event %s: %w", id, err)
+		}
+		t.events++
+		if len(vs) == 0 {
+			t.without++
+		}
+		for _, v := range vs {
+			t.add(v, 1)
+		}
+	}
+	return rows.Err()
+}
+
+// tallies counts values by their ASCII-folded form.
+type tallies struct {
+	events, without int64
+	seen            map[string]*tally
+	partial         bool
+}
+
+type tally struct {
+	value string // the first spelling in byte order
+	n     int64
+}
+
+func (t *tallies) add(v string, n int64) {
+	key := foldASCII(v)
+	c, ok := t.seen[key]
+	if !ok {
+		if len(t.seen) >= maxCounted {
+			t.partial = true
+			return
+		}
+		c = &tally{value: v}
+		t.seen[key] = c
+	}
+	c.n += n
+	c.value = min(c.value, v)
+}
+
+// counts are the tallies, the top commonest first (0: all).
+func (t *tallies) counts(top int) *FieldCounts {
+	keys := make([]string, 0, len(t.seen))
+	for k := range t.seen {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(t.seen[b].n, t.seen[a].n); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	if top > 0 && len(keys) > top {
+		keys = keys[:top]
+	}
+	fc := &FieldCounts{Events: t.events, Without: t.without, Distinct: int64(len(t.seen)), Partial: t.partial}
+	for _, k := range keys {
+		fc.Values = append(fc.Values, Count{Value: t.seen[k].value, Events: t.seen[k].n})
+	}
+	return fc
+}
