@@ -63,6 +63,7 @@ type investigator struct {
 	hits       []store.Hit
 	onShow     store.Filter // the search whose results are on show, which Export writes out
 	onShowText string       // its query
+	searched   bool         // a search has been on show
 	total      int64        // how many events it matches, once counted
 	bars       string       // what a bar of its timeline counts, for the status line
 	export     *widget.Button
@@ -79,6 +80,10 @@ type investigator struct {
 	pivotCall      *widget.Button
 	pivotPrincipal *widget.Button
 	copyJSON       *widget.Button
+
+	counts   *valueCounts // the matches counted by a field's values, in a tab beside the event
+	tabs     *container.AppTabs
+	eventTab *container.TabItem
 }
 
 func newInvestigator(v *caseView) *investigator {
@@ -142,7 +147,18 @@ func newInvestigator(v *caseView) *investigator {
 	iv.timeline = newBarsView(iv.zoom)
 	iv.head = container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
 		container.NewBorder(nil, nil, nil, container.NewHBox(iv.more, iv.export, iv.saveRule), iv.status), iv.timeline)
-	split := container.NewHSplit(iv.results, fieldsPane)
+	eventTab := container.NewTabItem("Event", fieldsPane)
+	countTab := container.NewTabItem("Count by field", nil)
+	tabs := container.NewAppTabs(eventTab, countTab)
+	iv.tabs, iv.eventTab = tabs, eventTab
+	iv.counts = newValueCounts(iv, func() bool { return tabs.Selected() == countTab })
+	countTab.Content = iv.counts.content
+	tabs.OnSelected = func(t *container.TabItem) {
+		if t == countTab {
+			iv.counts.shown()
+		}
+	}
+	split := container.NewHSplit(iv.results, tabs)
 	split.Offset = 0.58
 	iv.content = container.NewBorder(iv.head, nil, nil, nil, split)
 	return iv
@@ -182,6 +198,7 @@ func (iv *investigator) run() {
 		iv.setStatus(msg, widget.DangerImportance)
 		return
 	}
+	iv.counts.stop() // a count of the last search would only slow this one
 	ctx, cancel := context.WithCancel(iv.v.ctx)
 	iv.cancel = cancel
 	iv.setStatus("Searching…", widget.MediumImportance)
@@ -208,7 +225,8 @@ func (iv *investigator) run() {
 			hits = hits[:limit]
 		}
 		iv.setHits(hits)
-		iv.onShow, iv.onShowText, iv.total = f, text, -1
+		iv.onShow, iv.onShowText, iv.total, iv.searched = f, text, -1, true
+		iv.counts.searched()
 		iv.export.Disable() // until the matches are counted
 		shown := ""
 		if iv.v.indexing && strings.Contains(f.Where, store.FTSIn) {
@@ -628,6 +646,7 @@ func (iv *investigator) showHit(i int) {
 	}
 	iv.sel = i
 	iv.fields = fs
+	iv.tabs.Select(iv.eventTab)
 	iv.fieldsHead.SetText(fmt.Sprintf("%s at %s UTC", h.EventName, h.Time.UTC().Format("2006-01-02 15:04:05")))
 	all := store.PivotOptions{Top: pivotTop}
 	setPivot(iv.v, iv.pivotAddr, app.PivotIP, h.SourceIP, all)

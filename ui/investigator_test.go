@@ -460,3 +460,82 @@ func TestPivotListsRules(t *testing.T) {
 		t.Errorf("the rule's link: %d pivots open, query %q, %d events", len(s.view.dialogs), iv.query.Text, len(iv.hits))
 	}
 }
+
+// countRowOf is the row of the count with this value, as the list shows it with its buttons.
+func countRowOf(t *testing.T, vc *valueCounts, value string, none bool) (countRow, *widget.Button, *widget.Button) {
+	t.Helper()
+	for i, r := range vc.rows {
+		if r.none == none && (none || r.Value == value) {
+			o := vc.newRow()
+			vc.updateRow(i, o)
+			buttons := o.(*fyne.Container).Objects[1].(*fyne.Container).Objects
+			return r, buttons[0].(*widget.Button), buttons[1].(*widget.Button)
+		}
+	}
+	t.Fatalf("the count by %s lists no %q (none %v): %+v", vc.field.Text, value, none, vc.rows)
+	return countRow{}, nil, nil
+}
+
+// TestInvestigatorCountsByField: the count tab stacks the search's matches by a field; + keeps
+// a value's events, − leaves them out, and the count follows the new search.
+func TestInvestigatorCountsByField(t *testing.T) {
+	s, iv := investigatorOn(t)
+	vc := iv.counts
+	iv.tabs.Select(iv.tabs.Items[1])
+	settle(t, s)
+	if !strings.HasPrefix(vc.status.Text, "53 events · ") || len(vc.rows) == 0 {
+		t.Fatalf("the count of every event: %q, %d rows", vc.status.Text, len(vc.rows))
+	}
+	var sum int64
+	for _, r := range vc.rows {
+		sum += r.Events
+	}
+	if sum != 53 {
+		t.Errorf("the principals' counts add up to %d, want the 53 events", sum)
+	}
+	vc.field.SetText("sourceIPAddress") // chosen from the list: counts at once
+	settle(t, s)
+	r, keep, _ := countRowOf(t, vc, "203.0.113.7", false)
+	if r.Events != 5 {
+		t.Errorf("203.0.113.7 counted %d events, want the burst's 5", r.Events)
+	}
+	test.Tap(keep)
+	settle(t, s)
+	if iv.query.Text != "sourceIPAddress:203.0.113.7" || len(iv.hits) != 5 {
+		t.Fatalf("+ on the address: query %q, %d events; want it alone and 5", iv.query.Text, len(iv.hits))
+	}
+	if vc.status.Text != "5 events · 1 value of sourceIPAddress" {
+		t.Errorf("the count did not follow the search: %q", vc.status.Text)
+	}
+	vc.field.SetText("errorCode")
+	settle(t, s)
+	denied, _, _ := countRowOf(t, vc, "AccessDenied", false)
+	none, _, drop := countRowOf(t, vc, "", true)
+	if denied.Events+none.Events != 5 {
+		t.Errorf("errorCode: %d denied and %d without, want 5 in all", denied.Events, none.Events)
+	}
+	test.Tap(drop) // − on "no value": only the events with an error code
+	settle(t, s)
+	if want := "sourceIPAddress:203.0.113.7 errorCode:*"; iv.query.Text != want || int64(len(iv.hits)) != denied.Events {
+		t.Errorf("− on no value: query %q, %d events; want %q and %d", iv.query.Text, len(iv.hits), want, denied.Events)
+	}
+	_, _, drop = countRowOf(t, vc, "AccessDenied", false)
+	test.Tap(drop)
+	settle(t, s)
+	if !strings.HasSuffix(iv.query.Text, "-errorCode:AccessDenied") || len(iv.hits) != 0 {
+		t.Errorf("− on AccessDenied: query %q, %d events; want it left out, and none left", iv.query.Text, len(iv.hits))
+	}
+	vc.field.SetText("a b")
+	vc.field.OnSubmitted("a b")
+	settle(t, s)
+	if vc.status.Importance != widget.DangerImportance || !strings.Contains(vc.status.Text, "no field") {
+		t.Errorf("a bad field: %q", vc.status.Text)
+	}
+	// Choosing an event shows it, whatever tab is on show.
+	search(t, s, iv, "")
+	iv.results.Select(widget.TableCellID{Row: 0, Col: 1})
+	settle(t, s)
+	if iv.tabs.Selected() != iv.eventTab {
+		t.Error("choosing an event left the count on show")
+	}
+}
