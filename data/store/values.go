@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // FieldCounts is how the events a filter matches spread over the values of one field: the
@@ -96,36 +98,89 @@ func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *talli
 	return rows.Err()
 }
 
-// countByRecord reads each match's raw record and counts its values in memory.
+// countByRecord reads each match's raw record and counts its values in memory. SQLite reads
+// the rows on this goroutine while others unpack and walk the records, each into tallies of
+// its own, merged at the end (S3's 382k events by bucket in the 1M-event case: 3.5 s on this
+// goroutine alone, 2.6 s with two beside it).
 func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte) ([]string, error), t *tallies) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	where, args := f.scanWhere()
 	rows, err := s.r.QueryContext(ctx, `SELECT e.event_id, j.json FROM events e CROSS JOIN event_json j ON j.id = e.id WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	var id string
-	var stored, raw []byte
+
+	type record struct {
+		id     string
+		stored []byte
+	}
+	batches := make(chan []record, 4)
+	workers := runtime.GOMAXPROCS(0)
+	own := make([]tallies, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		own[w].seen = map[string]*tally{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var raw []byte
+			for batch := range batches {
+				if errs[w] != nil {
+					continue // drain
+				}
+				for _, r := range batch {
+					if raw, errs[w] = UnpackJSON(raw[:0], r.stored); errs[w] != nil {
+						errs[w] = fmt.Errorf("event %s: %w", r.id, errs[w])
+						cancel()
+						break
+					}
+					vs, err := values(raw)
+					if err != nil {
+						errs[w] = fmt.Errorf("event %s: %w", r.id, err)
+						cancel()
+						break
+					}
+					own[w].events++
+					if len(vs) == 0 {
+						own[w].without++
+					}
+					for _, v := range vs {
+						own[w].add(v, 1)
+					}
+				}
+			}
+		}()
+	}
+	const batchLen = 256
+	batch := make([]record, 0, batchLen)
 	for rows.Next() {
-		if err := rows.Scan(&id, &stored); err != nil {
-			return err
+		var r record
+		if err = rows.Scan(&r.id, &r.stored); err != nil {
+			break
 		}
-		if raw, err = UnpackJSON(raw[:0], stored); err != nil {
-			return fmt.Errorf("event %s: %w", id, err)
-		}
-		vs, err := values(raw)
-		if err != nil {
-			return fmt.Errorf("event %s: %w", id, err)
-		}
-		t.events++
-		if len(vs) == 0 {
-			t.without++
-		}
-		for _, v := range vs {
-			t.add(v, 1)
+		if batch = append(batch, r); len(batch) == batchLen {
+			batches <- batch
+			batch = make([]record, 0, batchLen)
 		}
 	}
-	return rows.Err()
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	wg.Wait()
+	if err == nil {
+		err = rows.Err()
+	}
+	for w := range own {
+		if errs[w] != nil {
+			return errs[w] // before ctx's cancellation, which it caused
+		}
+		t.merge(&own[w])
+	}
+	return err
 }
 
 // tallies counts values by their ASCII-folded form.
@@ -153,6 +208,16 @@ func (t *tallies) add(v string, n int64) {
 	}
 	c.n += n
 	c.value = min(c.value, v)
+}
+
+// merge adds o's tallies to t's.
+func (t *tallies) merge(o *tallies) {
+	t.events += o.events
+	t.without += o.without
+	t.partial = t.partial || o.partial
+	for _, c := range o.seen {
+		t.add(c.value, c.n)
+	}
 }
 
 // counts are the tallies, the top commonest first (0: all).
