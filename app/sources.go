@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +75,7 @@ func s3Inputs(ctx context.Context, src S3Source) ([]ingest.Input, error) {
 	}
 	objs, err := source.S3Objects(ctx, client, bucket, prefix, src.From, src.To, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", src.URL, err)
+		return nil, err // it names the listing that failed
 	}
 	out := make([]ingest.Input, len(objs))
 	for i, o := range objs {
@@ -98,4 +100,49 @@ func (c *Case) IngestSources(ctx context.Context, args []string, s3 S3Source, pr
 		return ingest.Summary{}, err
 	}
 	return ingest.RunInputs(ctx, c.st, inputs, ingest.Options{Classify: cl.Classify, Progress: progress})
+}
+
+// AWSProfiles lists the named profiles of the AWS shared config and credentials files (as
+// AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name them, else ~/.aws/config and
+// ~/.aws/credentials), sorted: only the section names are read, never a key.
+func AWSProfiles() []string {
+	home, _ := os.UserHomeDir()
+	files := []struct{ env, def string }{
+		{"AWS_CONFIG_FILE", filepath.Join(home, ".aws", "config")},
+		{"AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, ".aws", "credentials")},
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		path := os.Getenv(f.env)
+		if path == "" {
+			path = f.def
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if !strings.HasPrefix(line, "[") || !strings.HasSuffix(line, "]") {
+				continue
+			}
+			name := strings.TrimSpace(line[1 : len(line)-1])
+			// The config file names profiles "profile x" (and "default" alone); sso-session and
+			// services sections are no profiles.
+			if rest, ok := strings.CutPrefix(name, "profile "); ok {
+				name = strings.TrimSpace(rest)
+			} else if strings.Contains(name, " ") {
+				continue
+			}
+			if name != "" {
+				seen[name] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/ingest"
 	"github.com/trailscope/trailscope/data/store"
 )
@@ -35,6 +36,7 @@ type sources struct {
 	formBox  *fyne.Container
 	pickFile *widget.Button
 	pickDir  *widget.Button
+	s3       *s3Form
 
 	info *widget.Label // what the case holds
 
@@ -69,10 +71,8 @@ func newSources(v *caseView) *sources {
 		"CloudWatch and EventBridge exports, CloudTrail Lake CSV.")
 	drop.Wrapping = fyne.TextWrapWord
 	s.forms[kindDisk] = container.NewVBox(container.NewHBox(s.pickFile, s.pickDir), drop)
-	s3 := widget.NewLabel("Loading from S3 (profile, bucket, prefix, accounts, regions and date range) arrives in a later version; " +
-		"meanwhile `trailscope ingest --case FILE s3://bucket/prefix` loads from S3 on the command line.")
-	s3.Wrapping = fyne.TextWrapWord
-	s.forms[kindS3] = s3
+	s.s3 = newS3Form(s)
+	s.forms[kindS3] = s.s3.content
 	s.formBox = container.NewStack(s.forms[kindDisk])
 	s.kind = widget.NewRadioGroup([]string{kindDisk, kindS3}, func(k string) {
 		if f, ok := s.forms[k]; ok {
@@ -177,32 +177,50 @@ func (s *sources) chooseFolder() {
 	d.Show()
 }
 
-// startImport loads paths into the case in the background, with progress and a Cancel button;
-// a successful load is followed by analysis. Into the demo case, it asks first.
-func (s *sources) startImport(paths []string) {
+// importSet is what one import loads: paths on disk, or s3:// URLs with the S3 settings that
+// apply to them.
+type importSet struct {
+	args []string
+	s3   app.S3Source
+}
+
+// name says what is imported, for the screen.
+func (in importSet) name() string {
+	if len(in.args) > 1 {
+		return fmt.Sprintf("%s and %d more", in.args[0], len(in.args)-1)
+	}
+	return in.args[0]
+}
+
+// startImport loads paths into the case, as start does.
+func (s *sources) startImport(paths []string) { s.start(importSet{args: paths}) }
+
+// start loads what in names into the case in the background, with progress and a Cancel
+// button; a successful load is followed by analysis. Into the demo case, it asks first.
+func (s *sources) start(in importSet) {
 	if s.v.demo && !s.running {
-		s.askDemoImport(paths)
+		s.askDemoImport(in)
 		return
 	}
-	s.importNow(paths)
+	s.importNow(in)
 }
 
 // askDemoImport offers a new case for logs chosen while the demo case is open: mixed into it,
 // an analyst's logs would sit beside generated attacks, under the banner that says none of it
 // is real. Importing into the demo case stays possible (a trainer may add a detonation).
-func (s *sources) askDemoImport(paths []string) {
+func (s *sources) askDemoImport(in importSet) {
 	msg := widget.NewLabel("This is the demo case: its events and attacks are generated. " +
 		"Your logs belong in a case of their own, where nothing generated can be taken for them.")
 	msg.Wrapping = fyne.TextWrapWord
 	var d *dialog.CustomDialog
 	s.demoElsewhere = widget.NewButtonWithIcon("Into a new case…", theme.DocumentCreateIcon(), func() {
 		d.Hide()
-		s.v.s.newCaseDialogThen(paths)
+		s.v.s.newCaseDialogThen(in)
 	})
 	s.demoElsewhere.Importance = widget.HighImportance
 	s.demoHere = widget.NewButton("Into the demo case", func() {
 		d.Hide()
-		s.importNow(paths)
+		s.importNow(in)
 	})
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
 	d = dialog.NewCustomWithoutButtons("Import into the demo case?", msg, s.v.s.win)
@@ -213,25 +231,20 @@ func (s *sources) askDemoImport(paths []string) {
 	d.Show()
 }
 
-func (s *sources) importNow(paths []string) {
+func (s *sources) importNow(in importSet) {
 	if s.running {
 		dialog.ShowInformation("Import running", "Wait for the running import to end, or cancel it first.", s.v.s.win)
 		return
 	}
 	s.running, s.v.wrote = true, true
-	s.pickFile.Disable()
-	s.pickDir.Disable()
+	s.setStarters(false)
 	s.cancelBtn.Enable()
 	s.notLoaded = nil
 	s.failBox.Hide()
 	s.summary.SetText("")
 	s.bar.SetValue(0)
 	s.stats.SetText("Looking for files…")
-	name := paths[0]
-	if len(paths) > 1 {
-		name = fmt.Sprintf("%s and %d more", paths[0], len(paths)-1)
-	}
-	s.jobTitle.SetText("Importing " + name)
+	s.jobTitle.SetText("Importing " + in.name())
 	s.job.Show()
 
 	ctx, cancel := context.WithCancel(s.v.ctx)
@@ -239,11 +252,22 @@ func (s *sources) importNow(paths []string) {
 	th := newThrottle(s.v.s.b, 150*time.Millisecond, s.showProgress)
 	do(s.v, func(context.Context) (ingest.Summary, error) {
 		defer cancel()
-		return s.v.c.Ingest(ctx, paths, th.push)
+		return s.v.c.IngestSources(ctx, in.args, in.s3, th.push)
 	}, func(sum ingest.Summary, err error) {
 		th.stop()
 		s.finish(sum, err)
 	})
+}
+
+// setStarters enables or disables the buttons that start an import.
+func (s *sources) setStarters(on bool) {
+	for _, b := range []*widget.Button{s.pickFile, s.pickDir, s.s3.load} {
+		if on {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
 }
 
 // showProgress draws one progress report.
@@ -285,8 +309,7 @@ func progressFraction(p ingest.Progress) float64 {
 func (s *sources) finish(sum ingest.Summary, err error) {
 	s.running = false
 	s.cancel = nil
-	s.pickFile.Enable()
-	s.pickDir.Enable()
+	s.setStarters(true)
 	s.cancelBtn.Disable()
 	s.v.setStatus("", 0)
 	s.notLoaded = append(slices.Clip(sum.Failed), sum.Skipped...)

@@ -943,7 +943,7 @@ func TestImportIntoDemoAsks(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "mine.tsc")
-	s.openCaseThen(path, []string{logs})
+	s.openCaseThen(path, importSet{args: []string{logs}})
 	settle(t, s)
 	if s.view == nil || s.view.c.Path() != path || s.view.demo {
 		t.Fatalf("the new case is not open")

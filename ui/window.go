@@ -111,10 +111,10 @@ func (s *shell) setBody(o fyne.CanvasObject) {
 }
 
 // openCase opens the case at path (creating it when missing) and shows its overview.
-func (s *shell) openCase(path string) { s.openCaseThen(path, nil) }
+func (s *shell) openCase(path string) { s.openCaseThen(path, importSet{}) }
 
-// openCaseThen opens the case at path, then imports paths into it (if any).
-func (s *shell) openCaseThen(path string, paths []string) {
+// openCaseThen opens the case at path, then imports then into it (if it names anything).
+func (s *shell) openCaseThen(path string, then importSet) {
 	label := widget.NewLabel("Opening " + filepath.Base(path) + "…")
 	label.Alignment = fyne.TextAlignCenter
 	label.Wrapping = fyne.TextWrapWord
@@ -126,12 +126,12 @@ func (s *shell) openCaseThen(path string, paths []string) {
 		if err == nil && up {
 			label.SetText("Upgrading " + filepath.Base(path) + " to this version's format, once: a large case takes a minute…")
 		}
-		s.openCaseNow(path, paths)
+		s.openCaseNow(path, then)
 	})
 }
 
-// openCaseNow opens the case behind the "Opening…" screen openCaseThen put up, then imports paths.
-func (s *shell) openCaseNow(path string, paths []string) {
+// openCaseNow opens the case behind the "Opening…" screen openCaseThen put up, then imports then.
+func (s *shell) openCaseNow(path string, then importSet) {
 	type opened struct {
 		c    *app.Case
 		demo string // the demo banner, "" for real logs
@@ -166,9 +166,9 @@ func (s *shell) openCaseNow(path string, paths []string) {
 		s.view.start()
 		s.view.watch(s.opt.watchEvery)
 		s.buildMenu()
-		if len(paths) > 0 {
+		if len(then.args) > 0 {
 			s.view.show(screenSources)
-			s.view.sources.startImport(paths)
+			s.view.sources.start(then)
 		}
 	})
 }
@@ -276,10 +276,11 @@ func (s *shell) showWelcome(note string) {
 	s.buildMenu()
 }
 
-func (s *shell) newCaseDialog() { s.newCaseDialogThen(nil) }
+func (s *shell) newCaseDialog() { s.newCaseDialogThen(importSet{}) }
 
-// newCaseDialogThen asks for a new case file, opens it, and imports paths into it (if any).
-func (s *shell) newCaseDialogThen(paths []string) {
+// newCaseDialogThen asks for a new case file, opens it, and imports then into it (if it names
+// anything).
+func (s *shell) newCaseDialogThen(then importSet) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
 			return
@@ -292,7 +293,7 @@ func (s *shell) newCaseDialogThen(paths []string) {
 		} else {
 			// The dialog created an empty file; SQLite turns it into a case.
 		}
-		s.openCaseThen(path, paths)
+		s.openCaseThen(path, then)
 	}, s.win)
 	d.SetFileName("case.tsc")
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".tsc"}))

@@ -1,0 +1,166 @@
+package ui
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/source"
+)
+
+// Preferences keeping the S3 form's last values between sessions: where and how, never a
+// credential (the SDK reads those from the profile or the environment) and not the dates.
+const (
+	prefS3URL      = "s3.url"
+	prefS3Profile  = "s3.profile"
+	prefS3Region   = "s3.region"
+	prefS3Endpoint = "s3.endpoint"
+	prefS3Accounts = "s3.accounts"
+	prefS3Regions  = "s3.regions"
+)
+
+// s3Form is the Sources screen's form for a CloudTrail bucket: where it is, how to reach it,
+// and which part of it to load (days, accounts, CloudTrail regions), all but the URL optional.
+type s3Form struct {
+	s                                *sources
+	url, region, endpoint            *widget.Entry
+	from, to, accounts, trailRegions *widget.Entry
+	profile                          *widget.SelectEntry
+	problem                          *widget.Label
+	load                             *widget.Button
+	content                          fyne.CanvasObject
+}
+
+func newS3Form(s *sources) *s3Form {
+	f := &s3Form{s: s}
+	prefs := s.v.s.app.Preferences()
+	entry := func(pref, placeholder string) *widget.Entry {
+		e := widget.NewEntry()
+		e.SetPlaceHolder(placeholder)
+		if pref != "" {
+			e.SetText(prefs.String(pref))
+		}
+		e.OnSubmitted = func(string) { f.submit() }
+		return e
+	}
+	f.url = entry(prefS3URL, "s3://bucket/prefix — the trail's bucket, or a folder of it (AWSLogs/…)")
+	f.profile = widget.NewSelectEntry(app.AWSProfiles())
+	f.profile.SetPlaceHolder("blank: the default credentials (environment, ~/.aws, SSO, instance role)")
+	f.profile.SetText(prefs.String(prefS3Profile))
+	f.region = entry(prefS3Region, "the bucket's region; blank: the profile's")
+	f.from = entry("", "YYYY-MM-DD; blank: from the first log")
+	f.to = entry("", "YYYY-MM-DD, that whole day; blank: to the last log")
+	f.accounts = entry(prefS3Accounts, "111122223333, 444455556666; blank: every account in the bucket")
+	f.trailRegions = entry(prefS3Regions, "us-east-1, eu-west-1; blank: every region")
+	f.endpoint = entry(prefS3Endpoint, "an S3-compatible endpoint (MinIO, LocalStack); blank: AWS")
+	f.problem = widget.NewLabel("")
+	f.problem.Importance = widget.DangerImportance
+	f.problem.Wrapping = fyne.TextWrapWord
+	f.problem.Hide()
+	f.load = widget.NewButtonWithIcon("Load from S3", theme.DownloadIcon(), f.submit)
+	f.load.Importance = widget.HighImportance
+	form := widget.NewForm(
+		widget.NewFormItem("Bucket", f.url),
+		widget.NewFormItem("AWS profile", f.profile),
+		widget.NewFormItem("Bucket region", f.region),
+		widget.NewFormItem("From day", f.from),
+		widget.NewFormItem("To day", f.to),
+		widget.NewFormItem("Accounts", f.accounts),
+		widget.NewFormItem("CloudTrail regions", f.trailRegions),
+		widget.NewFormItem("Endpoint", f.endpoint),
+	)
+	note := widget.NewLabel("Only the objects of the days, accounts and regions asked for are listed and read, " +
+		"through the AWS SDK with its retries; credentials stay with the SDK and are never written to the case.")
+	note.Wrapping = fyne.TextWrapWord
+	note.TextStyle.Italic = true
+	f.content = container.NewVBox(form, container.NewBorder(nil, nil, nil, f.load, f.problem), note)
+	return f
+}
+
+// accountID is an AWS account number.
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+// source reads the form; the error names the field at fault.
+func (f *s3Form) source() (app.S3Source, error) {
+	src := app.S3Source{
+		URL:      strings.TrimSpace(f.url.Text),
+		Profile:  strings.TrimSpace(f.profile.Text),
+		Region:   strings.TrimSpace(f.region.Text),
+		Endpoint: strings.TrimSpace(f.endpoint.Text),
+		Accounts: splitField(f.accounts.Text),
+		Regions:  splitField(f.trailRegions.Text),
+	}
+	if src.URL == "" {
+		return src, fmt.Errorf("Bucket: give the trail's bucket, as s3://bucket or s3://bucket/prefix")
+	}
+	if !app.IsS3(src.URL) {
+		src.URL = "s3://" + src.URL // a bucket name alone
+	}
+	if _, _, err := source.ParseS3URL(src.URL); err != nil {
+		return src, fmt.Errorf("Bucket: %v", err)
+	}
+	for _, a := range src.Accounts {
+		if !accountID.MatchString(a) {
+			return src, fmt.Errorf("Accounts: %q is no account number (12 digits)", a)
+		}
+	}
+	var err error
+	if src.From, err = parseDay(f.from.Text, false); err != nil {
+		return src, fmt.Errorf("From day: %v", err)
+	}
+	if src.To, err = parseDay(f.to.Text, true); err != nil {
+		return src, fmt.Errorf("To day: %v", err)
+	}
+	if !src.From.IsZero() && !src.To.IsZero() && !src.From.Before(src.To) {
+		return src, fmt.Errorf("From day: it comes after the To day")
+	}
+	return src, nil
+}
+
+// parseDay reads a YYYY-MM-DD day (its start, or with end the start of the next) or an RFC 3339
+// time; blank is no bound.
+func parseDay(s string, end bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		if end {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is no day (YYYY-MM-DD)", s)
+}
+
+// splitField splits a list typed with commas or spaces.
+func splitField(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
+}
+
+// submit checks the form, remembers it, and starts the load.
+func (f *s3Form) submit() {
+	src, err := f.source()
+	if err != nil {
+		f.problem.SetText(err.Error())
+		f.problem.Show()
+		return
+	}
+	f.problem.Hide()
+	prefs := f.s.v.s.app.Preferences()
+	for pref, v := range map[string]string{prefS3URL: src.URL, prefS3Profile: src.Profile, prefS3Region: src.Region,
+		prefS3Endpoint: src.Endpoint, prefS3Accounts: f.accounts.Text, prefS3Regions: f.trailRegions.Text} {
+		prefs.SetString(pref, strings.TrimSpace(v))
+	}
+	f.s.start(importSet{args: []string{src.URL}, s3: src})
+}

@@ -1,0 +1,153 @@
+package ui
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// failFirstGet fails the first download of each object with a 503, so a load succeeds only
+// through the SDK's retries.
+type failFirstGet struct {
+	next http.Handler
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (f *failFirstGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && !r.URL.Query().Has("list-type") {
+		f.mu.Lock()
+		first := !f.seen[r.URL.Path]
+		f.seen[r.URL.Path] = true
+		f.mu.Unlock()
+		if first {
+			http.Error(w, "injected fault", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+// fakeTrailBucket serves a bucket "trail" on loopback holding the fixture's day as account
+// 111122223333's log file, and one more event as account 444455556666's, in CloudTrail's layout.
+func fakeTrailBucket(t *testing.T) string {
+	t.Helper()
+	cred := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
+		"AWS_PROFILE": "", "AWS_REGION": "",
+	} {
+		t.Setenv(k, v)
+	}
+	backend := s3mem.New()
+	if err := backend.CreateBucket("trail"); err != nil {
+		t.Fatal(err)
+	}
+	other := fixtureEvent(900, day.Add(time.Hour), "ListUsers", "iam.amazonaws.com", "198.51.100.9", "")
+	other["recipientAccountId"] = "444455556666"
+	for key, evs := range map[string][]map[string]any{
+		"AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/09/111122223333_CloudTrail_us-east-1_20240509T2355Z_a.json.gz": fixture(),
+		"AWSLogs/444455556666/CloudTrail/us-east-1/2024/05/09/444455556666_CloudTrail_us-east-1_20240509T0105Z_b.json.gz": {other},
+	} {
+		raw, err := json.Marshal(map[string]any{"Records": evs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(raw)
+		zw.Close()
+		if _, err := backend.PutObject("trail", key, map[string]string{}, bytes.NewReader(gz.Bytes()), int64(gz.Len()), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(&failFirstGet{next: gofakes3.New(backend).Server(), seen: map[string]bool{}})
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestSourcesLoadFromS3: the S3 form loads a bucket through the real AWS SDK client from an S3
+// API server on loopback that fails each first download, keeping to the account asked for; a
+// form with a bad field names it and loads nothing.
+func TestSourcesLoadFromS3(t *testing.T) {
+	endpoint := fakeTrailBucket(t)
+	s, _ := newTestShell(t, options{casePath: filepath.Join(t.TempDir(), "new.tsc")})
+	src := s.view.sources
+	src.kind.SetSelected(kindS3)
+	f := src.s3
+	f.url.SetText("s3://trail/AWSLogs/")
+	f.region.SetText("us-east-1")
+	f.endpoint.SetText(endpoint)
+	f.accounts.SetText("1111-2222-3333")
+	test.Tap(f.load)
+	settle(t, s)
+	if f.problem.Hidden || !strings.HasPrefix(f.problem.Text, "Accounts:") || src.running || !src.job.Hidden {
+		t.Fatalf("a bad account number: problem %q (hidden %v), import started %v", f.problem.Text, f.problem.Hidden, !src.job.Hidden)
+	}
+	f.accounts.SetText("111122223333")
+	f.from.SetText("2024-05-09")
+	f.to.SetText("2024-05-09")
+	test.Tap(f.load)
+	settle(t, s)
+	if !f.problem.Hidden {
+		t.Errorf("a good form still shows %q", f.problem.Text)
+	}
+	if src.jobTitle.Text != "Import finished" || !strings.Contains(src.summary.Text, "53 events added") ||
+		!strings.Contains(src.summary.Text, "1 file loaded") {
+		t.Fatalf("S3 load: %q, %q; want the account's one file and its 53 events", src.jobTitle.Text, src.summary.Text)
+	}
+	if src.pickFile.Disabled() || f.load.Disabled() {
+		t.Error("the import buttons stay disabled after the load")
+	}
+	// The form is remembered, without the days.
+	prefs := s.app.Preferences()
+	if prefs.String(prefS3URL) != "s3://trail/AWSLogs/" || prefs.String(prefS3Endpoint) != endpoint || prefs.String(prefS3Accounts) != "111122223333" {
+		t.Errorf("remembered %q %q %q", prefs.String(prefS3URL), prefs.String(prefS3Endpoint), prefs.String(prefS3Accounts))
+	}
+	// A day with no logs loads nothing, and says so.
+	f.from.SetText("2024-05-10")
+	f.to.SetText("")
+	test.Tap(f.load)
+	settle(t, s)
+	if !strings.Contains(src.summary.Text, "0 events added") {
+		t.Errorf("a day without logs: %q", src.summary.Text)
+	}
+}
+
+func TestS3FormChecks(t *testing.T) {
+	s, _ := newTestShell(t, options{casePath: filepath.Join(t.TempDir(), "new.tsc")})
+	f := s.view.sources.s3
+	for _, tc := range []struct{ url, from, to, want string }{
+		{"", "", "", "Bucket:"},
+		{"s3://", "", "", "Bucket:"},
+		{"trail", "May 9", "", "From day:"},
+		{"trail", "2024-05-10", "2024-05-09", "From day:"},
+		{"trail", "", "2024-13-01", "To day:"},
+	} {
+		f.url.SetText(tc.url)
+		f.from.SetText(tc.from)
+		f.to.SetText(tc.to)
+		if _, err := f.source(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %s", tc, err, tc.want)
+		}
+	}
+	f.url.SetText("trail/AWSLogs")
+	f.from.SetText("2024-05-09")
+	f.to.SetText("2024-05-09T12:00:00Z")
+	src, err := f.source()
+	if err != nil || src.URL != "s3://trail/AWSLogs" || src.To.Sub(src.From).Hours() != 12 {
+		t.Errorf("a bucket named without s3://: %+v, %v", src, err)
+	}
+}
