@@ -166,3 +166,43 @@ func writeMatches(ctx context.Context, c *Case, f store.Filter, w io.Writer, for
 	})
 	return n, err
 }
+
+// FileColumns are the columns of the list of files a case was loaded from (the command line's
+// files listing and its export): for an auditor, what was read, the SHA-256 of the file as it is
+// kept (its gzip included, so sha256sum of the file gives it), the bytes of JSON or CSV read
+// from it, and what became of it.
+var FileColumns = []string{"path", "entry", "status", "format", "events", "added", "plain_bytes", "sha256", "reason", "loaded_at"}
+
+// FileRow is a file's cells in FileColumns order.
+func FileRow(f *store.FileRecord) []string {
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	return []string{f.Path, f.Entry, f.Status, f.Format, n(f.Events), n(f.Added), n(f.Size), f.SHA256, f.Reason, f.LoadedAt}
+}
+
+// Files calls fn with each file the case read (or tried to), in path order, optionally only
+// those with a status (store.FileLoaded, FileSkipped, FileFailed).
+func (c *Case) Files(ctx context.Context, status string, fn func(store.FileRecord) error) error {
+	return c.st.Files(ctx, status, fn)
+}
+
+// ExportFiles writes the files the case read (with status, only those) to path as CSV with
+// FileColumns, as Export writes: whole or not at all, readable by its owner only. It returns how
+// many it wrote.
+func (c *Case) ExportFiles(ctx context.Context, path, status string) (n int, err error) {
+	err = writeWhole(path, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		if err := cw.Write(FileColumns); err != nil {
+			return err
+		}
+		err := c.st.Files(ctx, status, func(f store.FileRecord) error {
+			n++
+			return cw.Write(FileRow(&f))
+		})
+		if err != nil {
+			return err
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+	return n, err
+}

@@ -187,3 +187,31 @@ func TestSearchAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestExportFiles: the list of files the case read goes to CSV, the owner's only; a status
+// keeps only those files.
+func TestExportFiles(t *testing.T) {
+	c, _ := viewsCase(t)
+	ctx := context.Background()
+	var loaded []store.FileRecord
+	if err := c.Files(ctx, store.FileLoaded, func(f store.FileRecord) error { loaded = append(loaded, f); return nil }); err != nil || len(loaded) == 0 {
+		t.Fatalf("files: %v, %d", err, len(loaded))
+	}
+	path := filepath.Join(t.TempDir(), "files.csv")
+	n, err := c.ExportFiles(ctx, path, "")
+	if err != nil || n != len(loaded) {
+		t.Fatalf("export: %d, %v; want %d", n, err, len(loaded))
+	}
+	body, _ := os.ReadFile(path)
+	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != n+1 || strings.Join(rows[0], ",") != strings.Join(FileColumns, ",") ||
+		rows[1][0] != loaded[0].Path || rows[1][7] != loaded[0].SHA256 || len(rows[1][7]) != 64 {
+		t.Errorf("files CSV: %v, %q", err, rows)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if n, err := c.ExportFiles(ctx, path, store.FileFailed); err != nil || n != 0 {
+		t.Errorf("failed files: %d, %v; want none", n, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
@@ -149,5 +151,50 @@ func TestS3FormChecks(t *testing.T) {
 	src, err := f.source()
 	if err != nil || src.URL != "s3://trail/AWSLogs" || src.To.Sub(src.From).Hours() != 12 {
 		t.Errorf("a bucket named without s3://: %+v, %v", src, err)
+	}
+}
+
+// TestSourcesListFiles: Files… lists the files the case read, with what became of each and
+// its hash, by status, and exports the list.
+func TestSourcesListFiles(t *testing.T) {
+	s, _ := openedCase(t)
+	src := s.view.sources
+	src.showFiles()
+	settle(t, s)
+	fl := src.files
+	if len(fl.rows) != 1 || fl.rows[0].Status != "loaded" || len(fl.rows[0].SHA256) != 64 || fl.status.Text != "1 file" {
+		t.Fatalf("the fixture case's files: %+v, %q", fl.rows, fl.status.Text)
+	}
+	fl.filter.SetSelected("Failed")
+	settle(t, s)
+	if len(fl.rows) != 0 || fl.status.Text != "0 files" {
+		t.Errorf("failed files: %d, %q", len(fl.rows), fl.status.Text)
+	}
+	out := filepath.Join(t.TempDir(), "files.csv")
+	fl.exportTo(out, "")
+	settle(t, s)
+	body, err := os.ReadFile(out)
+	if err != nil || strings.Count(string(body), "\n") != 2 || !strings.Contains(string(body), ",loaded,records,53,53,") {
+		t.Errorf("export: %v, %q", err, body)
+	}
+	if !strings.HasPrefix(fl.status.Text, "Exported 1 file to ") {
+		t.Errorf("status after the export: %q", fl.status.Text)
+	}
+	fl.filter.SetSelected("All")
+	settle(t, s)
+	fl.table.Select(widget.TableCellID{Row: 0, Col: 1})
+	if got := s.app.Clipboard().Content(); got != fl.rows[0].SHA256+"  "+fl.rows[0].Path {
+		t.Errorf("choosing a file copied %q", got)
+	}
+}
+
+func TestShortMiddle(t *testing.T) {
+	long := "s3://trail/AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/09/111122223333_CloudTrail_us-east-1_20240509T2355Z_a.json.gz"
+	got := shortMiddle(long, 58)
+	if len([]rune(got)) != 58 || !strings.HasPrefix(got, "s3://trail/AWSLogs/") || !strings.HasSuffix(got, "20240509T2355Z_a.json.gz") {
+		t.Errorf("shortMiddle: %q", got)
+	}
+	if shortMiddle("a.json", 58) != "a.json" {
+		t.Error("a short name was changed")
 	}
 }

@@ -38,7 +38,8 @@ type sources struct {
 	pickDir  *widget.Button
 	s3       *s3Form
 
-	info *widget.Label // what the case holds
+	info  *widget.Label // what the case holds
+	files *fileList     // the list of the case's files, once shown
 
 	job       *fyne.Container
 	jobTitle  *widget.Label
@@ -116,7 +117,8 @@ func newSources(v *caseView) *sources {
 	s.anaBar.Hide()
 
 	head := widget.NewLabelWithStyle("Sources", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	top := container.NewVBox(head, s.info, widget.NewSeparator(), bold("Add data from"), s.kind, s.formBox,
+	filesBtn := widget.NewButtonWithIcon("Files…", theme.ListIcon(), s.showFiles)
+	top := container.NewVBox(head, container.NewBorder(nil, nil, nil, filesBtn, s.info), widget.NewSeparator(), bold("Add data from"), s.kind, s.formBox,
 		widget.NewSeparator(), s.job, s.anaLabel, s.anaBar)
 	s.content = container.NewBorder(top, nil, nil, nil, s.failBox)
 	return s

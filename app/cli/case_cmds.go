@@ -67,6 +67,44 @@ func runIngest(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
+// runFiles lists the files the case was loaded from: for an auditor, the record of what was
+// read, its hash, and why a file was skipped or failed.
+func runFiles(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "files", true)
+	status := f.String("status", "", "only files with this status: loaded, skipped or failed")
+	pos, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("files takes no arguments (got %q)", pos[0])
+	}
+	switch *status {
+	case "", store.FileLoaded, store.FileSkipped, store.FileFailed:
+	default:
+		return usagef("--status %q: want loaded, skipped or failed", *status)
+	}
+	c, err := openCase(ctx, f.casePath, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	l := newListing(env.Stdout, f.format, app.FileColumns...)
+	err = c.Files(ctx, *status, func(fr store.FileRecord) error {
+		row := app.FileRow(&fr)
+		obj := make(map[string]any, len(row))
+		for i, col := range app.FileColumns {
+			obj[col] = row[i]
+		}
+		obj["events"], obj["added"], obj["plain_bytes"] = fr.Events, fr.Added, fr.Size
+		return l.row(obj, row...)
+	})
+	if err != nil {
+		return err
+	}
+	return l.close()
+}
+
 // statusLine redraws one line of progress in place on a terminal's stderr, and shows nothing
 // when stderr is not a terminal.
 type statusLine struct {

@@ -3,11 +3,14 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -237,6 +240,49 @@ func TestCountContract(t *testing.T) {
 	for _, args := range [][]string{{"--by", "a b"}, {"--by", "eventName", "--top", "-1"}, {"(unclosed"}} {
 		if _, _, code := run(t, append([]string{"count", "--case", casePath}, args...)...); code != ExitUsage {
 			t.Errorf("count %v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestFilesContract: files lists what the case was loaded from, each file's SHA-256 as kept
+// (sha256sum gives the same) and what became of it, filtered by status.
+func TestFilesContract(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in")
+	os.Mkdir(src, 0o755)
+	good := writeFile(t, src, "a.json", twoEvents)
+	writeFile(t, src, "bad.json", `{"Records":[{"eventID":"x","eventTime":"2024-05-09T`)
+	writeFile(t, src, "notes.txt", "not a log\n")
+	casePath := filepath.Join(dir, "case.tsc")
+	run(t, "ingest", "--case", casePath, src)
+	out, _, code := run(t, "files", "--case", casePath, "--format", "csv")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || err != nil || len(recs) != 4 || strings.Join(recs[0], ",") != "path,entry,status,format,events,added,plain_bytes,sha256,reason,loaded_at" {
+		t.Fatalf("files: exit %d, %v, %q", code, err, out)
+	}
+	body, _ := os.ReadFile(good)
+	sum := sha256.Sum256(body)
+	byPath := map[string][]string{}
+	for _, r := range recs[1:] {
+		byPath[filepath.Base(r[0])] = r
+	}
+	if r := byPath["a.json"]; r[2] != "loaded" || r[4] != "2" || r[5] != "2" || r[6] != strconv.Itoa(len(body)) || r[7] != hex.EncodeToString(sum[:]) {
+		t.Errorf("a.json: %q, want loaded, 2 events, %d bytes, its sha256", r, len(body))
+	}
+	if r := byPath["bad.json"]; r[2] != "failed" || r[8] == "" {
+		t.Errorf("bad.json: %q, want failed with a reason", r)
+	}
+	if r := byPath["notes.txt"]; r[2] != "skipped" || r[8] == "" {
+		t.Errorf("notes.txt: %q, want skipped with a reason", r)
+	}
+	out, _, _ = run(t, "files", "--case", casePath, "--format", "json", "--status", "failed")
+	var row map[string]any
+	if err := json.Unmarshal([]byte(out), &row); err != nil || strings.Count(out, "\n") != 1 || row["status"] != "failed" || row["events"] != 0.0 {
+		t.Errorf("files --status failed: %q (%v)", out, err)
+	}
+	for _, args := range [][]string{{"--status", "done"}, {"extra"}} {
+		if _, _, code := run(t, append([]string{"files", "--case", casePath}, args...)...); code != ExitUsage {
+			t.Errorf("files %v: exit %d, want 2", args, code)
 		}
 	}
 }

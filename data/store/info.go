@@ -76,23 +76,29 @@ func (s *Store) distinct(ctx context.Context, q string, args ...any) ([]string, 
 	return out, rows.Err()
 }
 
-// Files lists the files table, newest load first, optionally only those with a status.
-func (s *Store) Files(ctx context.Context, status string) ([]FileRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, path, entry, size, sha256, format, events, added, status, reason
-		FROM files WHERE ? = '' OR status = ? ORDER BY path, entry`, status, status)
+// Files calls fn with each row of the files table, in path and entry order, optionally only
+// those with a status; it streams, as a case may hold a year of log files.
+func (s *Store) Files(ctx context.Context, status string, fn func(FileRecord) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, path, entry, size, sha256, format, events, added, status, reason,
+		coalesce(loaded_at, '') FROM files WHERE ? = '' OR status = ? ORDER BY path, entry`, status, status)
 	if err != nil {
-		return nil, fmt.Errorf("list files: %w", err)
+		return fmt.Errorf("list files: %w", err)
 	}
 	defer rows.Close()
-	var out []FileRecord
 	for rows.Next() {
 		var f FileRecord
-		if err := rows.Scan(&f.ID, &f.Path, &f.Entry, &f.Size, &f.SHA256, &f.Format, &f.Events, &f.Added, &f.Status, &f.Reason); err != nil {
-			return nil, err
+		if err := rows.Scan(&f.ID, &f.Path, &f.Entry, &f.Size, &f.SHA256, &f.Format, &f.Events, &f.Added, &f.Status, &f.Reason,
+			&f.LoadedAt); err != nil {
+			return fmt.Errorf("list files: %w", err)
 		}
-		out = append(out, f)
+		if err := fn(f); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list files: %w", err)
+	}
+	return nil
 }
 
 // ScanEvents calls fn for every event in time order (ties by id) with its extracted columns;

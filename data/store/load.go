@@ -33,6 +33,8 @@ type FileRecord struct {
 	Added  int64
 	Status string
 	Reason string
+	// LoadedAt is when the row was last written (RFC 3339, UTC); Loader.File sets it itself.
+	LoadedAt string
 }
 
 // Loader writes events in large transactions through a connection of its own. Everything it
