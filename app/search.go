@@ -61,8 +61,9 @@ func (c *Case) Count(ctx context.Context, f store.Filter) (int64, error) { retur
 // CountValues counts the events matching f by their values of field (any field a query can
 // test, such as userIdentity.arn or requestParameters.bucketName): the commonest top values (0:
 // all), how many distinct values there are and how many events have none. Each value counted
-// is one that field:value matches, so adding it to the query keeps exactly its events.
-func (c *Case) CountValues(ctx context.Context, f store.Filter, field string, top int) (*store.FieldCounts, error) {
+// is one that field:value matches, so adding it to the query keeps exactly its events. progress
+// (if set) is told now and then how many matches were read.
+func (c *Case) CountValues(ctx context.Context, f store.Filter, field string, top int, progress func(read int64)) (*store.FieldCounts, error) {
 	field = strings.TrimSpace(field)
 	if !query.IsField(field) {
 		return nil, fmt.Errorf("%q is no field to count by (a field is a path such as userIdentity.arn)", field)
@@ -71,7 +72,7 @@ func (c *Case) CountValues(ctx context.Context, f store.Filter, field string, to
 	if expr, ok := query.CountExpr(field); ok {
 		src = store.ValueSource{Expr: expr}
 	}
-	return c.st.CountValues(ctx, f, src, top)
+	return c.st.CountValues(ctx, f, src, top, progress)
 }
 
 // Histogram counts the events matching f per time bin, oldest first; empty bins are left out.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -30,6 +31,7 @@ type valueCounts struct {
 	iv      *investigator
 	field   *widget.SelectEntry
 	status  *widget.Label
+	stopBtn *widget.Button // stops the count under way; shown while one runs
 	list    *widget.List
 	content fyne.CanvasObject
 	visible func() bool // whether the count is on show
@@ -63,13 +65,18 @@ func newValueCounts(iv *investigator, visible func() bool) *valueCounts {
 	}
 	vc.status = widget.NewLabel("")
 	vc.status.Wrapping = fyne.TextWrapWord
+	vc.stopBtn = widget.NewButtonWithIcon("Stop", theme.CancelIcon(), func() {
+		vc.stop()
+		vc.setRows(nil, "Count stopped.", widget.MediumImportance)
+	})
+	vc.stopBtn.Hide()
 	vc.list = widget.NewList(func() int { return len(vc.rows) }, vc.newRow, vc.updateRow)
 	vc.list.OnSelected = func(id widget.ListItemID) { vc.list.Unselect(id) }
 	hint := widget.NewLabel("+ keeps only a value's events, − leaves them out.")
 	hint.TextStyle.Italic = true
 	head := container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewLabel("Count the matches by"), nil, vc.field),
-		vc.status, hint)
+		container.NewBorder(nil, nil, nil, vc.stopBtn, vc.status), hint)
 	vc.content = container.NewBorder(head, nil, nil, nil, vc.list)
 	return vc
 }
@@ -186,14 +193,22 @@ func (vc *valueCounts) count() {
 	vc.cancel = cancel
 	vc.status.Importance = widget.MediumImportance
 	vc.status.SetText(fmt.Sprintf("Counting the matches by %s…", field))
+	vc.stopBtn.Show()
 	f := iv.onShow
+	th := newThrottle(iv.v.s.b, 150*time.Millisecond, func(read int64) {
+		if gen == vc.gen {
+			vc.status.SetText(fmt.Sprintf("Counting the matches by %s… %s read", field, counted(read, "event", "events")))
+		}
+	})
 	do(iv.v, func(context.Context) (*store.FieldCounts, error) {
-		return iv.v.c.CountValues(ctx, f, field, countTop)
+		return iv.v.c.CountValues(ctx, f, field, countTop, th.push)
 	}, func(fc *store.FieldCounts, err error) {
+		th.stop()
 		if gen != vc.gen {
 			return
 		}
 		cancel()
+		vc.stopBtn.Hide()
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
 				vc.setRows(nil, "The count failed: "+err.Error(), widget.DangerImportance)
@@ -244,4 +259,5 @@ func (vc *valueCounts) stop() {
 	}
 	vc.gen++
 	vc.counted = ""
+	vc.stopBtn.Hide()
 }

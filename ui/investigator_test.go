@@ -531,8 +531,18 @@ func TestInvestigatorCountsByField(t *testing.T) {
 	if vc.status.Importance != widget.DangerImportance || !strings.Contains(vc.status.Text, "no field") {
 		t.Errorf("a bad field: %q", vc.status.Text)
 	}
-	// Choosing an event shows it, whatever tab is on show.
+	// Stop ends a count under way; what it would have found is not shown.
 	search(t, s, iv, "")
+	vc.field.SetText("eventName")
+	if vc.stopBtn.Hidden {
+		t.Error("no Stop while counting")
+	}
+	test.Tap(vc.stopBtn)
+	settle(t, s)
+	if vc.status.Text != "Count stopped." || len(vc.rows) != 0 || !vc.stopBtn.Hidden {
+		t.Errorf("after Stop: %q, %d rows, Stop shown %v", vc.status.Text, len(vc.rows), !vc.stopBtn.Hidden)
+	}
+	// Choosing an event shows it, whatever tab is on show.
 	iv.results.Select(widget.TableCellID{Row: 0, Col: 1})
 	settle(t, s)
 	if iv.tabs.Selected() != iv.eventTab {

@@ -120,7 +120,7 @@ func runCount(ctx context.Context, env Env, args []string) error {
 		}
 		return l.close()
 	}
-	fc, err := c.CountValues(ctx, filter, *by, *top)
+	fc, err := c.CountValues(ctx, filter, *by, *top, nil)
 	if err != nil {
 		return err
 	}

@@ -273,7 +273,7 @@ func benchCountValues(b *testing.B, q string, src ValueSource) {
 	ctx := context.Background()
 	var fc *FieldCounts
 	for b.Loop() {
-		if fc, err = f.st.CountValues(ctx, Filter{Where: where, Args: args}, src, 20); err != nil {
+		if fc, err = f.st.CountValues(ctx, Filter{Where: where, Args: args}, src, 20, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -38,15 +38,18 @@ var maxCounted = 1 << 18
 
 // CountValues counts the events f matches by their values of a field, values that differ in
 // ASCII case only together, shown in their first spelling in byte order. Values holds at most
-// top entries (0: all).
-func (s *Store) CountValues(ctx context.Context, f Filter, src ValueSource, top int) (*FieldCounts, error) {
+// top entries (0: all). progress, when set, is told now and then how many matches were read.
+func (s *Store) CountValues(ctx context.Context, f Filter, src ValueSource, top int, progress func(read int64)) (*FieldCounts, error) {
 	t := tallies{seen: map[string]*tally{}}
+	if progress == nil {
+		progress = func(int64) {}
+	}
 	var err error
 	switch {
 	case src.Expr != "":
-		err = s.countByExpr(ctx, f, src.Expr, &t)
+		err = s.countByExpr(ctx, f, src.Expr, &t, progress)
 	case src.Values != nil:
-		err = s.countByRecord(ctx, f, src.Values, &t)
+		err = s.countByRecord(ctx, f, src.Values, &t, progress)
 	default:
 		err = fmt.Errorf("no field")
 	}
@@ -72,7 +75,7 @@ func (f Filter) scanWhere() (string, []any) {
 
 // countByExpr reads each match's value from the row and counts them in memory. (A GROUP BY
 // sorts: 1M events by principal took 1.5–2.5 s, in memory 0.9 s.)
-func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *tallies) error {
+func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *tallies, progress func(int64)) error {
 	where, args := f.scanWhere()
 	from := "events e"
 	if f.needsJSON() {
@@ -88,7 +91,9 @@ func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *talli
 		if err := rows.Scan(&value); err != nil {
 			return err
 		}
-		t.events++
+		if t.events++; t.events%progressEvery == 0 {
+			progress(t.events)
+		}
 		if value == "" {
 			t.without++
 			continue
@@ -98,11 +103,15 @@ func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *talli
 	return rows.Err()
 }
 
+// progressEvery is how many matches a count reads between two progress reports. (A variable
+// for tests.)
+var progressEvery int64 = 1 << 14
+
 // countByRecord reads each match's raw record and counts its values in memory. SQLite reads
 // the rows on this goroutine while others unpack and walk the records, each into tallies of
 // its own, merged at the end (S3's 382k events by bucket in the 1M-event case: 3.5 s on this
 // goroutine alone, 2.6 s with two beside it).
-func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte) ([]string, error), t *tallies) error {
+func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte) ([]string, error), t *tallies, progress func(int64)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	where, args := f.scanWhere()
@@ -156,10 +165,14 @@ func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte)
 	}
 	const batchLen = 256
 	batch := make([]record, 0, batchLen)
+	var read int64
 	for rows.Next() {
 		var r record
 		if err = rows.Scan(&r.id, &r.stored); err != nil {
 			break
+		}
+		if read++; read%progressEvery == 0 {
+			progress(read)
 		}
 		if batch = append(batch, r); len(batch) == batchLen {
 			batches <- batch

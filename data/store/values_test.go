@@ -17,7 +17,7 @@ func countValues(t *testing.T, st *Store, q, field string, asColumn bool, top in
 	if expr, ok := query.CountExpr(field); ok && asColumn {
 		src = ValueSource{Expr: expr}
 	}
-	fc, err := st.CountValues(context.Background(), compileFilter(t, q), src, top)
+	fc, err := st.CountValues(context.Background(), compileFilter(t, q), src, top, nil)
 	if err != nil {
 		t.Fatalf("count %q by %s: %v", q, field, err)
 	}
@@ -142,5 +142,23 @@ func TestCountValuesBounded(t *testing.T) {
 	fc := countValues(t, st, "", "eventID", false, 10)
 	if !fc.Partial || fc.Distinct != 50 || fc.Events != 300 || len(fc.Values) != 10 {
 		t.Errorf("eventID, 50 values at most: %+v", fc)
+	}
+}
+
+// TestCountValuesProgress: a count says how far it is, from the column and from the records.
+func TestCountValuesProgress(t *testing.T) {
+	st := newCase(t, genEvents(300, 3))
+	old := progressEvery
+	progressEvery = 100
+	defer func() { progressEvery = old }()
+	expr, _ := query.CountExpr("eventName")
+	for _, src := range []ValueSource{{Expr: expr}, {Values: func(raw []byte) ([]string, error) { return query.FieldValues(raw, "eventName") }}} {
+		var seen []int64
+		if _, err := st.CountValues(context.Background(), Filter{}, src, 5, func(n int64) { seen = append(seen, n) }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(seen, []int64{100, 200, 300}) {
+			t.Errorf("progress %v, want 100, 200, 300", seen)
+		}
 	}
 }
