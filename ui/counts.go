@@ -105,7 +105,7 @@ func (vc *valueCounts) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if r.none {
 		value.SetText("(no value)")
 	} else {
-		value.SetText(countLabel(r.Value))
+		value.SetText(shortMiddle(countLabel(r.Value), 56))
 	}
 	n.SetText(fmt.Sprintf("%s · %s", count(r.Events), percent(r.share)))
 	keep.OnTapped = func() { vc.narrow(r, false) }
