@@ -13,10 +13,50 @@ import (
 	"github.com/trailscope/trailscope/data/store"
 )
 
+// queryFlags are the time bounds of a command that selects events by a query.
+type queryFlags struct{ since, until *string }
+
+func addQueryFlags(f *flags) queryFlags {
+	return queryFlags{
+		since: f.String("since", "", "only events at or after this time (RFC 3339 or YYYY-MM-DD)"),
+		until: f.String("until", "", "only events before this time (RFC 3339, or YYYY-MM-DD: that whole day)"),
+	}
+}
+
+// open compiles the query in pos within the time bounds (a malformed one is a usage error) and
+// opens the case, its full-text index completed for the query's words.
+func (qf queryFlags) open(ctx context.Context, env Env, f *flags, pos []string) (*app.Case, store.Filter, error) {
+	lo, err := parseTimeBound(*qf.since, false)
+	if err != nil {
+		return nil, store.Filter{}, err
+	}
+	hi, err := parseTimeBound(*qf.until, true)
+	if err != nil {
+		return nil, store.Filter{}, err
+	}
+	q := strings.Join(pos, " ")
+	filter, err := app.Compile(q, lo, hi)
+	if err != nil {
+		var qe *query.Error
+		if errors.As(err, &qe) {
+			return nil, store.Filter{}, usagef("query %q: %v", q, err)
+		}
+		return nil, store.Filter{}, err
+	}
+	c, err := openCase(ctx, f.casePath, false)
+	if err != nil {
+		return nil, store.Filter{}, err
+	}
+	if err := completeSearchIndex(ctx, env, c); err != nil {
+		c.Close()
+		return nil, store.Filter{}, err
+	}
+	return c, filter, nil
+}
+
 func runSearch(ctx context.Context, env Env, args []string) error {
 	f := newFlags(env, "search", true)
-	since := f.String("since", "", "only events at or after this time (RFC 3339 or YYYY-MM-DD)")
-	until := f.String("until", "", "only events before this time (RFC 3339, or YYYY-MM-DD: that whole day)")
+	qf := addQueryFlags(f)
 	limit := f.Int("limit", 100, "at most this many events, newest first (0: all)")
 	pos, err := f.parse(env, args)
 	if err != nil {
@@ -25,31 +65,11 @@ func runSearch(ctx context.Context, env Env, args []string) error {
 	if *limit < 0 {
 		return usagef("--limit %d: want 0 or more", *limit)
 	}
-	lo, err := parseTimeBound(*since, false)
-	if err != nil {
-		return err
-	}
-	hi, err := parseTimeBound(*until, true)
-	if err != nil {
-		return err
-	}
-	q := strings.Join(pos, " ")
-	filter, err := app.Compile(q, lo, hi)
-	if err != nil {
-		var qe *query.Error
-		if errors.As(err, &qe) {
-			return usagef("query %q: %v", q, err)
-		}
-		return err
-	}
-	c, err := openCase(ctx, f.casePath, false)
+	c, filter, err := qf.open(ctx, env, f, pos)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := completeSearchIndex(ctx, env, c); err != nil {
-		return err
-	}
 	if f.format == "json" {
 		// The raw JSON of each event, one per line, streamed.
 		return c.Search(ctx, filter, *limit, func(h store.Hit) error {
@@ -70,8 +90,7 @@ func runSearch(ctx context.Context, env Env, args []string) error {
 // reported on stderr, beside the totals).
 func runCount(ctx context.Context, env Env, args []string) error {
 	f := newFlags(env, "count", true)
-	since := f.String("since", "", "only events at or after this time (RFC 3339 or YYYY-MM-DD)")
-	until := f.String("until", "", "only events before this time (RFC 3339, or YYYY-MM-DD: that whole day)")
+	qf := addQueryFlags(f)
 	by := f.String("by", "", "count the matches by the values of this field (userIdentity.arn, requestParameters.bucketName, …)")
 	top := f.Int("top", 20, "with --by, at most this many values, commonest first (0: all)")
 	pos, err := f.parse(env, args)
@@ -84,31 +103,11 @@ func runCount(ctx context.Context, env Env, args []string) error {
 	if *by != "" && !query.IsField(*by) {
 		return usagef("--by %q: want a field, such as userIdentity.arn", *by)
 	}
-	lo, err := parseTimeBound(*since, false)
-	if err != nil {
-		return err
-	}
-	hi, err := parseTimeBound(*until, true)
-	if err != nil {
-		return err
-	}
-	q := strings.Join(pos, " ")
-	filter, err := app.Compile(q, lo, hi)
-	if err != nil {
-		var qe *query.Error
-		if errors.As(err, &qe) {
-			return usagef("query %q: %v", q, err)
-		}
-		return err
-	}
-	c, err := openCase(ctx, f.casePath, false)
+	c, filter, err := qf.open(ctx, env, f, pos)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := completeSearchIndex(ctx, env, c); err != nil {
-		return err
-	}
 	if *by == "" {
 		n, err := c.Count(ctx, filter)
 		if err != nil {

@@ -129,17 +129,25 @@ func (w *walker) object(segs []string, leaf func([]byte) error) error {
 		if err != nil {
 			return err
 		}
-		w.space()
-		switch w.peek() {
-		case ',':
-			w.i++
-		case '}':
-			w.i++
-			return nil
-		default:
-			return w.errorf("want ',' or '}'")
+		if more, err := w.more('}'); !more {
+			return err
 		}
 	}
+}
+
+// more reads what follows an item of an object or array closed by end: a comma (more items
+// follow) or end.
+func (w *walker) more(end byte) (bool, error) {
+	w.space()
+	switch w.peek() {
+	case ',':
+		w.i++
+		return true, nil
+	case end:
+		w.i++
+		return false, nil
+	}
+	return false, w.errorf("want ',' or '%c'", end)
 }
 
 // member reads the value of a key that matched segs[0].
@@ -158,15 +166,8 @@ func (w *walker) member(segs []string, leaf func([]byte) error) error {
 		if err := w.step(segs, leaf); err != nil {
 			return err
 		}
-		w.space()
-		switch w.peek() {
-		case ',':
-			w.i++
-		case ']':
-			w.i++
-			return nil
-		default:
-			return w.errorf("want ',' or ']'")
+		if more, err := w.more(']'); !more {
+			return err
 		}
 	}
 }

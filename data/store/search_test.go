@@ -134,21 +134,14 @@ func loadRawsStored(t testing.TB, st *Store, raws [][]byte, halfPlain bool) {
 // searchIDs runs a query and returns the eventIDs in the order the store gives them.
 func searchIDs(t testing.TB, st *Store, q string, limit int) []string {
 	t.Helper()
-	e, err := query.Parse(q)
-	if err != nil {
-		t.Fatalf("parse %q: %v", q, err)
-	}
-	where, args, err := query.Compile(e)
-	if err != nil {
-		t.Fatalf("compile %q: %v", q, err)
-	}
+	f := compileFilter(t, q)
 	var ids []string
-	err = st.Search(context.Background(), Filter{Where: where, Args: args}, limit, func(h Hit) error {
+	err := st.Search(context.Background(), f, limit, func(h Hit) error {
 		ids = append(ids, h.EventID)
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("search %q: %v\nSQL: %s", q, err, where)
+		t.Fatalf("search %q: %v\nSQL: %s", q, err, f.Where)
 	}
 	return ids
 }
