@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +35,9 @@ const capitalOne2019 = "capital-one-2019"
 
 // DemoScenarios names the attack scenarios a demo can inject.
 func DemoScenarios() []string { return synth.ScenarioNames() }
+
+// DemoScenarioInfo describes the attack scenarios a demo can inject, for a trainer to choose.
+func DemoScenarioInfo() []synth.ScenarioInfo { return synth.Scenarios() }
 
 func (d DemoConfig) synth() (synth.Config, error) {
 	cfg := synth.Config{Seed: d.Seed, Days: d.Days, End: d.End}
@@ -70,31 +75,37 @@ func ValidateDemo(d DemoConfig) error {
 // CreateDemo generates the demo organisation's traffic straight into the case (through the
 // ordinary ingest pipeline), marks the case as demo data and analyses it. progress gets a stage
 // name and the fraction done within it. The case must be empty or a demo case already (more
-// scenarios may go into it); any other case gets ErrNotDemoCase and is left as it was.
-func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage string, frac float64)) error {
+// scenarios may go into it: the organisation's traffic comes again the same for its seed and
+// is stored once, so only what is new is added, and the labels of what was injected before
+// stay); any other case gets ErrNotDemoCase and is left as it was. It returns how many events
+// were added.
+func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage string, frac float64)) (added int64, err error) {
 	if progress == nil {
 		progress = func(string, float64) {}
 	}
 	cfg, err := d.synth()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	demo, err := c.IsDemo(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	var before []synth.Label
 	if !demo {
 		_, _, has, err := c.TimeBounds(ctx)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if has {
-			return fmt.Errorf("%w: %s already holds events; write the demo into a new case file", ErrNotDemoCase, c.Path())
+			return 0, fmt.Errorf("%w: %s already holds events; write the demo into a new case file", ErrNotDemoCase, c.Path())
 		}
+	} else if before, err = c.demoLabels(ctx); err != nil {
+		return 0, err
 	}
 	cl, err := c.Classifier(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// The generator writes JSON Lines into a pipe that the ingest pipeline reads as one input.
 	labels := make(chan []synth.Label, 1)
@@ -132,18 +143,18 @@ func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return sum.Added, fmt.Errorf("demo: %w", err)
 	}
 	if len(sum.Failed) > 0 {
-		return fmt.Errorf("demo: %s", sum.Failed[0].Reason)
+		return sum.Added, fmt.Errorf("demo: %s", sum.Failed[0].Reason)
 	}
-	lb, _ := json.Marshal(<-labels)
+	lb, _ := json.Marshal(mergeLabels(before, <-labels))
 	for k, v := range map[string]string{SettingDemo: "true", "demo_seed": fmt.Sprint(d.Seed), settingDemoLabels: string(lb)} {
 		if err := c.st.SetSetting(ctx, k, v); err != nil {
-			return err
+			return sum.Added, err
 		}
 	}
-	return c.Analyze(ctx, true, func(done, total int64) {
+	return sum.Added, c.Analyze(ctx, true, func(done, total int64) {
 		progress("analysing", float64(done)/float64(max(total, 1)))
 	})
 }
@@ -164,6 +175,69 @@ func WriteDemoFiles(ctx context.Context, dir string, d DemoConfig) (int, error) 
 	return n, err
 }
 
+// mergeLabels is the labels of a demo case after more was generated into it: those before, then
+// the new ones that were not among them (the same scenario at the same time is the same events).
+func mergeLabels(before, added []synth.Label) []synth.Label {
+	out := slices.Clone(before)
+	for _, l := range added {
+		if !slices.ContainsFunc(before, func(b synth.Label) bool { return b.Scenario == l.Scenario && b.Start.Equal(l.Start) }) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// demoLabels reads what was injected into a demo case, none when that is not on record.
+func (c *Case) demoLabels(ctx context.Context) ([]synth.Label, error) {
+	raw, err := c.st.Setting(ctx, settingDemoLabels, "")
+	if err != nil {
+		return nil, err
+	}
+	var labels []synth.Label
+	if raw != "" && json.Unmarshal([]byte(raw), &labels) != nil {
+		labels = nil // unreadable: what it holds is not on record
+	}
+	return labels, nil
+}
+
+// AddDemoScenario injects one more attack scenario into the demo case, in its last day, for
+// a trainer in front of a class: the organisation comes again from the case's seed over the
+// same days, so only the scenario's events are new. It returns how many events were added (0
+// when the scenario was in the case already) and the scenario's label.
+func (c *Case) AddDemoScenario(ctx context.Context, name string, progress func(stage string, frac float64)) (int64, synth.Label, error) {
+	if demo, err := c.IsDemo(ctx); err != nil || !demo {
+		if err == nil {
+			err = fmt.Errorf("%w: scenarios go into demo cases only", ErrNotDemoCase)
+		}
+		return 0, synth.Label{}, err
+	}
+	raw, err := c.st.Setting(ctx, "demo_seed", "1")
+	if err != nil {
+		return 0, synth.Label{}, err
+	}
+	var seed uint64
+	if _, err := fmt.Sscan(raw, &seed); err != nil {
+		return 0, synth.Label{}, fmt.Errorf("the demo case's seed %q: %w", raw, err)
+	}
+	first, _, _, err := c.TimeBounds(ctx)
+	if err != nil {
+		return 0, synth.Label{}, err
+	}
+	// The days it was made with: those from its first event to the end of the demo data.
+	days := max(1, int(math.Ceil(DemoEnd.Sub(first).Hours()/24)))
+	added, err := c.CreateDemo(ctx, DemoConfig{Seed: seed, Days: days, Scenarios: []string{name}}, progress)
+	if err != nil {
+		return added, synth.Label{}, err
+	}
+	labels, err := c.demoLabels(ctx)
+	for i := len(labels) - 1; i >= 0; i-- {
+		if labels[i].Scenario == name {
+			return added, labels[i], err
+		}
+	}
+	return added, synth.Label{}, err
+}
+
 // settingDemoLabels holds a demo case's labels (synth.Label, JSON): what was injected, when.
 const settingDemoLabels = "demo_labels"
 
@@ -174,12 +248,11 @@ func (c *Case) DemoNote(ctx context.Context) (string, error) {
 		return "", err
 	}
 	const lead, tail = "Demo data — a generated sample organisation", ". Not real logs."
-	raw, err := c.st.Setting(ctx, settingDemoLabels, "")
+	labels, err := c.demoLabels(ctx)
 	if err != nil {
 		return "", err
 	}
-	var labels []synth.Label
-	if raw == "" || json.Unmarshal([]byte(raw), &labels) != nil {
+	if labels == nil {
 		return lead + tail, nil // what it holds is not on record; that it is generated is
 	}
 	var stories []string

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -27,7 +28,7 @@ func TestCreateDemo(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 		var stages []string
-		err = c.CreateDemo(ctx, DemoConfig{Seed: 7, Days: 2}, func(stage string, _ float64) {
+		_, err = c.CreateDemo(ctx, DemoConfig{Seed: 7, Days: 2}, func(stage string, _ float64) {
 			if len(stages) == 0 || stages[len(stages)-1] != stage {
 				stages = append(stages, stage)
 			}
@@ -110,5 +111,52 @@ func TestDemoNote(t *testing.T) {
 		if got, err := c.DemoNote(ctx); err != nil || got != tt.want {
 			t.Errorf("demo %v, labels %s: note %q, %v; want %q", tt.demo, raw, got, err, tt.want)
 		}
+	}
+}
+
+// TestAddDemoScenario: a trainer adds an attack to the demo case; only its events are new, the
+// banner names it beside the story already there, adding it again adds nothing, and a case of
+// real logs refuses it.
+func TestAddDemoScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a day of an organisation twice")
+	}
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(t.TempDir(), "demo.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.CreateDemo(ctx, DemoConfig{Seed: 4, Days: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := Compile("userIdentity.type:Root", time.Time{}, time.Time{})
+	if n, _ := c.Count(ctx, root); n != 0 {
+		t.Fatalf("the organisation alone has %d root events", n)
+	}
+	added, label, err := c.AddDemoScenario(ctx, "root-use", nil)
+	if err != nil || added == 0 || label.Scenario != "root-use" || label.Start.Before(DemoEnd.AddDate(0, 0, -1)) {
+		t.Fatalf("add root-use: %d added, %+v, %v", added, label, err)
+	}
+	if n, _ := c.Count(ctx, root); n != added {
+		t.Errorf("%d events added, %d of them root's: the organisation came in twice?", added, n)
+	}
+	note, _ := c.DemoNote(ctx)
+	if !strings.Contains(note, "the 2019 bucket-theft story") || !strings.Contains(note, "the root-use scenario") {
+		t.Errorf("banner %q names not both", note)
+	}
+	if again, _, err := c.AddDemoScenario(ctx, "root-use", nil); err != nil || again != 0 {
+		t.Errorf("root-use again: %d added, %v; want nothing new", again, err)
+	}
+	if _, _, err := c.AddDemoScenario(ctx, "no-such-attack", nil); err == nil {
+		t.Error("an unknown scenario was accepted")
+	}
+	real, err := Open(ctx, filepath.Join(t.TempDir(), "real.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Close()
+	if _, _, err := real.AddDemoScenario(ctx, "root-use", nil); !errors.Is(err, ErrNotDemoCase) {
+		t.Errorf("into a case of real logs: %v, want ErrNotDemoCase", err)
 	}
 }

@@ -64,6 +64,10 @@ type caseView struct {
 	rulesFailed bool
 	changed     *fyne.Container
 	top         *fyne.Container // the banners above the screens
+
+	// The demo case's "Add an attack" dialog and its choice, while shown.
+	attackDialog dialog.Dialog
+	attackChoice *widget.RadioGroup
 }
 
 // do runs work on the case off the UI goroutine and hands the result to done on it, unless the
@@ -108,7 +112,9 @@ func newCaseView(s *shell, c *app.Case, demoNote string) *caseView {
 		note := widget.NewLabel(demoNote)
 		note.Importance = widget.WarningImportance
 		note.Wrapping = fyne.TextWrapWord
-		top.Add(note)
+		// A trainer adds attacks to the demo in front of a class.
+		attack := widget.NewButtonWithIcon("Add an attack…", theme.ContentAddIcon(), v.askAttack)
+		top.Add(container.NewBorder(nil, nil, nil, attack, note))
 	}
 	msg := widget.NewLabel("This case was changed outside this window: an import, an analysis or a setting. Reload to see it.")
 	msg.Importance = widget.WarningImportance

@@ -68,6 +68,8 @@ type shell struct {
 	ready    sync.Once
 
 	demoCancel *widget.Button // stops the demo case's generation, while it runs
+
+	attackAdded string // what an attack added to the demo case was, said once the case is open again
 }
 
 func newShell(a fyne.App, w fyne.Window, opt options) *shell {
@@ -169,6 +171,10 @@ func (s *shell) openCaseNow(path string, then importSet) {
 		if len(then.args) > 0 {
 			s.view.show(screenSources)
 			s.view.sources.start(then)
+		}
+		if s.attackAdded != "" {
+			dialog.ShowInformation("Attack added", s.attackAdded, s.win)
+			s.attackAdded = ""
 		}
 	})
 }

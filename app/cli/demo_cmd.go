@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	}
 	defer c.Close()
 	last := ""
-	err = c.CreateDemo(ctx, d, func(stage string, frac float64) {
+	_, err = c.CreateDemo(ctx, d, func(stage string, frac float64) {
 		if env.StderrTTY {
 			fmt.Fprintf(env.Stderr, "\r\033[K%-10s %3.0f%%", stage, frac*100)
 		} else if stage != last {

@@ -39,6 +39,18 @@ func ScenarioNames() []string {
 	return out
 }
 
+// ScenarioInfo is an attack scenario's name and what it does, in a sentence.
+type ScenarioInfo struct{ Name, Description string }
+
+// Scenarios describes the attack scenarios the generator can inject, in ScenarioNames' order.
+func Scenarios() []ScenarioInfo {
+	out := make([]ScenarioInfo, len(scenarios))
+	for i, s := range scenarios {
+		out[i] = ScenarioInfo{s.name, s.desc}
+	}
+	return out
+}
+
 func findScenario(name string) (*scenario, bool) {
 	for i := range scenarios {
 		if scenarios[i].name == name {
