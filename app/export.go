@@ -82,13 +82,15 @@ func writeWhole(path string, write func(io.Writer) error) (err error) {
 }
 
 // AnomalyColumns are the columns the anomalies listing has as a table or CSV (the command
-// line's contract).
-var AnomalyColumns = []string{"id", "risk", "direction", "window_start", "window_end", "entity_type", "entity", "events", "title"}
+// line's contract; verdict and note were added after the others, empty until an analyst
+// gives them).
+var AnomalyColumns = []string{"id", "risk", "direction", "window_start", "window_end", "entity_type", "entity", "events", "title",
+	"verdict", "note"}
 
 // AnomalyRow is an anomaly's cells in AnomalyColumns order.
 func AnomalyRow(a *finding.Anomaly) []string {
 	return []string{a.ID, strconv.Itoa(a.Risk), a.Direction, a.WindowStart.UTC().Format(time.RFC3339), a.WindowEnd.UTC().Format(time.RFC3339),
-		a.EntityType, a.Entity, strconv.Itoa(len(a.EventIDs)), a.Title}
+		a.EntityType, a.Entity, strconv.Itoa(len(a.EventIDs)), a.Title, a.Verdict, a.Note}
 }
 
 // ExportAnomalies writes anomalies to path: as CSV for a file named *.csv, with AnomalyColumns

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trailscope/trailscope/data/cloudtrail"
@@ -241,6 +243,24 @@ func (c *Case) Anomaly(ctx context.Context, id string) (finding.Anomaly, error) 
 // Anomalies lists anomalies, highest risk first.
 func (c *Case) Anomalies(ctx context.Context, f store.AnomalyFilter) ([]finding.Anomaly, error) {
 	return c.st.Anomalies(ctx, f)
+}
+
+// NoVerdict names, where a verdict is asked for, the anomalies not reviewed yet.
+const NoVerdict = "none"
+
+// SetVerdict records an analyst's verdict on an anomaly (one of finding.Verdicts) with a note,
+// or with NoVerdict or "" takes it away. The verdict outlives the analysis running again.
+func (c *Case) SetVerdict(ctx context.Context, anomalyID, verdict, note string) error {
+	if verdict == NoVerdict {
+		verdict = ""
+	}
+	if verdict != "" && !slices.Contains(finding.Verdicts, verdict) {
+		return fmt.Errorf("verdict %q: want %s or %s", verdict, strings.Join(finding.Verdicts, ", "), NoVerdict)
+	}
+	if _, err := c.st.ViewAnomaly(ctx, anomalyID); err != nil {
+		return err
+	}
+	return c.st.SetVerdict(ctx, anomalyID, verdict, strings.TrimSpace(note))
 }
 
 // WindowEventCount counts the events in [from, to).

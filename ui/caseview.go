@@ -68,6 +68,11 @@ type caseView struct {
 	// The demo case's "Add an attack" dialog and its choice, while shown.
 	attackDialog dialog.Dialog
 	attackChoice *widget.RadioGroup
+	// The verdict dialog's parts, while shown (for tests).
+	verdictDialog dialog.Dialog
+	verdictChoice *widget.RadioGroup
+	verdictNote   *widget.Entry
+	verdictSave   *widget.Button
 }
 
 // do runs work on the case off the UI goroutine and hands the result to done on it, unless the

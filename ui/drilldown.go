@@ -53,6 +53,18 @@ type drilldown struct {
 	rules                                []app.RuleHits  // the rules with matches in the window
 	related                              *fyne.Container // a button per other anomaly of its entity and addresses
 	near                                 []finding.Anomaly
+	verdict                              *widget.Button // the analyst's verdict on the anomaly; changes it
+}
+
+// setVerdict shows the anomaly's verdict on its button.
+func (d *drilldown) setVerdict(a finding.Anomaly) {
+	d.a.Verdict, d.a.Note = a.Verdict, a.Note
+	d.verdict.SetText(verdictText(a.Verdict))
+	d.verdict.Importance = verdictImportance(a.Verdict)
+	if a.Verdict == "" {
+		d.verdict.Importance = widget.MediumImportance
+	}
+	d.verdict.Refresh()
 }
 
 // maxRelated bounds the related anomalies a drilldown lists.
@@ -96,7 +108,10 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 	if a.Confidence != "" && a.Confidence != "full" {
 		sub.SetText(sub.Text + " · confidence: " + a.Confidence)
 	}
+	d.verdict = widget.NewButtonWithIcon("", theme.ConfirmIcon(), func() { v.askVerdict(d.a, v.verdictChanged) })
+	d.setVerdict(a)
 	actions := container.NewHBox(
+		d.verdict,
 		widget.NewButtonWithIcon(pivotLabel(a), theme.SearchIcon(), func() { showPivot(v, a) }),
 		widget.NewButtonWithIcon("Open in investigator", theme.ZoomInIcon(), func() { v.investigate(anomalyQuery(a)) }),
 		// For a ticket or a report: the anomaly, why, the rules and addresses of its window.
@@ -519,6 +534,13 @@ func anomalyText(a finding.Anomaly, rules []app.RuleHits, near []finding.Anomaly
 		a.WindowStart.UTC().Format("2006-01-02 15:04"), a.WindowEnd.UTC().Format("15:04"), a.Title, a.EntityType, a.Entity)
 	if a.Confidence != "" && a.Confidence != "full" {
 		fmt.Fprintf(&b, "Confidence: %s\n", a.Confidence)
+	}
+	if a.Verdict != "" {
+		fmt.Fprintf(&b, "Verdict: %s", a.Verdict)
+		if a.Note != "" {
+			fmt.Fprintf(&b, " · %s", a.Note)
+		}
+		b.WriteString("\n")
 	}
 	if len(a.Factors) > 0 {
 		// The baseline last: it is free text, often long.

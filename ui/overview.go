@@ -422,18 +422,21 @@ func (t *tile) CreateRenderer() fyne.WidgetRenderer {
 // rule that matched one of its events, if one did, then when and what.
 type anomalyRow struct {
 	widget.BaseWidget
-	badge *canvas.Rectangle
-	risk  *canvas.Text
-	title *widget.Label
-	rule  *canvas.Text
-	when  *canvas.Text
+	badge   *canvas.Rectangle
+	risk    *canvas.Text
+	title   *widget.Label
+	verdict *canvas.Text // the analyst's verdict, when given
+	rule    *canvas.Text
+	when    *canvas.Text
 }
 
 func newAnomalyRow() fyne.CanvasObject {
 	r := &anomalyRow{badge: canvas.NewRectangle(color.Black), risk: canvas.NewText("10", color.White),
 		title: widget.NewLabel("title"), when: canvas.NewText("Jan 02 15:04 outbound", theme.Color(theme.ColorNamePlaceHolder)),
-		rule: canvas.NewText("", color.Black)}
+		rule: canvas.NewText("", color.Black), verdict: canvas.NewText("", color.Black)}
 	r.badge.CornerRadius = 4
+	r.verdict.TextSize = 11
+	r.verdict.TextStyle.Bold = true
 	r.risk.TextStyle.Bold = true
 	r.risk.Alignment = fyne.TextAlignCenter
 	r.title.Truncation = fyne.TextTruncateEllipsis
@@ -445,6 +448,22 @@ func newAnomalyRow() fyne.CanvasObject {
 }
 
 func (r *anomalyRow) set(a finding.Anomaly, rule store.Rule, matched bool) {
+	r.verdict.Text, r.verdict.Color = "", theme.Color(theme.ColorNameForeground)
+	switch a.Verdict {
+	case finding.VerdictMalicious:
+		r.verdict.Color = theme.Color(theme.ColorNameError)
+	case finding.VerdictFollowUp:
+		r.verdict.Color = theme.Color(theme.ColorNameWarning)
+	case finding.VerdictBenign:
+		r.verdict.Color = theme.Color(theme.ColorNameSuccess)
+	}
+	if a.Verdict != "" {
+		r.verdict.Text = a.Verdict + " ·"
+		r.verdict.Show()
+	} else {
+		r.verdict.Hide()
+	}
+	r.verdict.Refresh()
 	if matched {
 		r.rule.Text = "rule: " + rule.Name + " ·"
 		r.rule.Color = severityColor(rule.Severity)
@@ -468,7 +487,7 @@ func (r *anomalyRow) set(a finding.Anomaly, rule store.Rule, matched bool) {
 func (r *anomalyRow) CreateRenderer() fyne.WidgetRenderer {
 	badge := container.NewGridWrap(fyne.NewSize(30, 30), container.NewStack(r.badge, container.NewCenter(r.risk)))
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewCenter(badge), nil,
-		container.NewVBox(r.title, container.NewPadded(container.NewHBox(r.rule, r.when)))))
+		container.NewVBox(r.title, container.NewPadded(container.NewHBox(r.verdict, r.rule, r.when)))))
 }
 
 // chooseExport asks in which form to export the anomalies in range, then where.

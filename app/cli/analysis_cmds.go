@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/finding"
 	"github.com/trailscope/trailscope/data/store"
 )
 
@@ -95,11 +97,15 @@ func runAnomalies(ctx context.Context, env Env, args []string) error {
 	minRisk := f.Int("min-risk", 1, "only anomalies at this risk or higher (1-10)")
 	dir := f.String("direction", "", "only inbound, internal or outbound")
 	limit := f.Int("limit", 0, "at most this many (0: all)")
+	verdict := f.String("verdict", "", "only anomalies with this verdict: "+strings.Join(finding.Verdicts, ", ")+", or "+app.NoVerdict+" (not reviewed)")
 	if _, err := f.parse(env, args); err != nil {
 		return err
 	}
 	if *minRisk < 1 || *minRisk > 10 {
 		return usagef("--min-risk %d: want 1 to 10", *minRisk)
+	}
+	if *verdict != "" && *verdict != app.NoVerdict && !slices.Contains(finding.Verdicts, *verdict) {
+		return usagef("--verdict %q: want %s or %s", *verdict, strings.Join(finding.Verdicts, ", "), app.NoVerdict)
 	}
 	if err := validDirection(*dir); err != nil {
 		return err
@@ -109,17 +115,53 @@ func runAnomalies(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	as, err := c.Anomalies(ctx, store.AnomalyFilter{MinRisk: *minRisk, Direction: *dir, Limit: *limit})
+	filter := store.AnomalyFilter{MinRisk: *minRisk, Direction: *dir, Limit: *limit}
+	if *verdict != "" {
+		filter.Limit = 0 // the verdict is checked after reading, and the limit after it
+	}
+	as, err := c.Anomalies(ctx, filter)
 	if err != nil {
 		return err
 	}
 	l := newListing(env.Stdout, f.format, app.AnomalyColumns...)
+	n := 0
 	for _, a := range as {
+		if *verdict != "" && a.Verdict != strings.TrimPrefix(*verdict, app.NoVerdict) {
+			continue
+		}
+		if *limit > 0 && n == *limit {
+			break
+		}
+		n++
 		if err := l.row(a, app.AnomalyRow(&a)...); err != nil {
 			return err
 		}
 	}
 	return l.close()
+}
+
+// runTriage records an analyst's verdict on an anomaly, with a note; anomalies lists it, and
+// it outlives the analysis running again.
+func runTriage(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "triage", false)
+	note := f.String("note", "", "a note on the verdict: what was found, a ticket")
+	pos, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("triage takes an anomaly's id and a verdict (%s or %s)", strings.Join(finding.Verdicts, ", "), app.NoVerdict)
+	}
+	id, verdict := pos[0], pos[1]
+	if verdict != app.NoVerdict && !slices.Contains(finding.Verdicts, verdict) {
+		return usagef("verdict %q: want %s or %s", verdict, strings.Join(finding.Verdicts, ", "), app.NoVerdict)
+	}
+	c, err := openCase(ctx, f.casePath, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.SetVerdict(ctx, id, verdict, *note)
 }
 
 func runSeries(ctx context.Context, env Env, args []string) error {

@@ -87,6 +87,32 @@ func TestAnalysisContract(t *testing.T) {
 	if again != first {
 		t.Error("a rebuild gave different anomalies")
 	}
+	// A verdict: recorded by triage, listed, filtered on, kept through a rebuild.
+	var top struct{ ID string }
+	json.Unmarshal([]byte(lines[0]), &top)
+	if _, stderr, code := run(t, "triage", "--case", casePath, top.ID, "malicious", "--note", "SEC-42"); code != 0 {
+		t.Fatalf("triage: %d %s", code, stderr)
+	}
+	for _, args := range [][]string{{top.ID, "fine"}, {top.ID}, {"no-such-id", "benign"}} {
+		if _, _, code := run(t, append([]string{"triage", "--case", casePath}, args...)...); code == 0 {
+			t.Errorf("triage %v: exit 0", args)
+		}
+	}
+	run(t, "analyze", "--case", casePath, "--rebuild")
+	out, _, _ = run(t, "anomalies", "--case", casePath, "--format", "json", "--verdict", "malicious")
+	var triaged struct{ ID, Verdict, Note string }
+	if err := json.Unmarshal([]byte(out), &triaged); err != nil || strings.Count(out, "\n") != 1 ||
+		triaged.ID != top.ID || triaged.Verdict != "malicious" || triaged.Note != "SEC-42" {
+		t.Errorf("anomalies --verdict malicious: %q (%v)", out, err)
+	}
+	out, _, _ = run(t, "anomalies", "--case", casePath, "--format", "csv", "--verdict", "none", "--limit", "2")
+	if rows := strings.Split(strings.TrimSpace(out), "\n"); len(rows) != 3 || !strings.HasSuffix(rows[0], ",title,verdict,note") ||
+		strings.Contains(out, top.ID) {
+		t.Errorf("anomalies --verdict none --limit 2: %q", out)
+	}
+	if _, _, code := run(t, "anomalies", "--case", casePath, "--verdict", "done"); code != ExitUsage {
+		t.Errorf("--verdict done: exit %d, want 2", code)
+	}
 	series, _, code := run(t, "series", "--case", casePath, "--format", "csv", "--direction", "internal")
 	rows := strings.Split(strings.TrimSpace(series), "\n")
 	if code != 0 || rows[0] != "direction,bin_start,observed,expected,lower,upper" || len(rows) < 500 {

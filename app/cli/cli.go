@@ -72,7 +72,8 @@ func commands() []command {
 		{"count", "--case FILE [--since] [--until] [--by FIELD [--top N]] [QUERY]", "how many events match; with --by, how many carry each value of a field", runCount},
 		{"pivot", "--case FILE ip|principal|event|key VALUE", "an entity's profile", runPivot},
 		{"analyze", "--case FILE [--rebuild]", "run the baseline engine", runAnalyze},
-		{"anomalies", "--case FILE [--min-risk N] [--direction D]", "anomalies, highest risk first", runAnomalies},
+		{"anomalies", "--case FILE [--min-risk N] [--direction D] [--verdict V]", "anomalies, highest risk first", runAnomalies},
+		{"triage", "--case FILE ID benign|follow-up|malicious|none [--note TEXT]", "record an analyst's verdict on an anomaly (none takes it away)", runTriage},
 		{"series", "--case FILE [--direction D]", "per direction and bin: observed and expected", runSeries},
 		{"rules", "--case FILE [--import SIGMA.yml...] [--export DIR]", "runs the detection rules over new events and lists them with their matches; imports and exports Sigma rules", runRules},
 	}

@@ -27,6 +27,16 @@ const (
 	LabelDrop       = "drop"
 )
 
+// Verdicts an analyst gives an anomaly; none (the empty string) means not reviewed yet.
+const (
+	VerdictBenign    = "benign"    // explained, nothing to do
+	VerdictFollowUp  = "follow-up" // not explained yet: to look into
+	VerdictMalicious = "malicious" // part of an intrusion
+)
+
+// Verdicts lists the verdicts, from the least to the most serious.
+var Verdicts = []string{VerdictBenign, VerdictFollowUp, VerdictMalicious}
+
 // Anomaly is a group of findings for one entity in one window, with a risk level 1–10 and the
 // factors that explain it. Its JSON form is the public contract of `trailscope anomalies`.
 type Anomaly struct {
@@ -42,6 +52,10 @@ type Anomaly struct {
 	EventIDs    []string  `json:"event_ids"`
 	Score       float64   `json:"score"`      // the raw score behind Risk, for ordering ties
 	Confidence  string    `json:"confidence"` // "full", or why it is lowered (short history, only volume)
+	// Verdict and Note are an analyst's triage of the anomaly (see Verdicts), when given: not
+	// part of the analysis, and kept when it runs again.
+	Verdict string `json:"verdict,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Factor is one reason an anomaly stands out: what was observed against what is normal.

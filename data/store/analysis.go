@@ -105,7 +105,7 @@ func (s *Store) Anomalies(ctx context.Context, f AnomalyFilter) ([]finding.Anoma
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT json FROM anomalies
+	rows, err := s.r.QueryContext(ctx, `SELECT `+anomalyColumns+` FROM `+anomaliesTriaged+`
 		WHERE risk >= ? AND (? = '' OR direction = ?) AND window_end > ? AND window_start < ?
 		ORDER BY risk DESC, score DESC, window_start, id LIMIT ?`,
 		f.MinRisk, f.Direction, f.Direction, from, to, limit)
@@ -115,17 +115,53 @@ func (s *Store) Anomalies(ctx context.Context, f AnomalyFilter) ([]finding.Anoma
 	defer rows.Close()
 	out := []finding.Anomaly{}
 	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		a, err := scanAnomaly(rows)
+		if err != nil {
 			return nil, err
-		}
-		var a finding.Anomaly
-		if err := json.Unmarshal(b, &a); err != nil {
-			return nil, fmt.Errorf("decode anomaly: %w", err)
 		}
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// anomaliesTriaged is the anomalies with their analysts' verdicts, and anomalyColumns what
+// scanAnomaly reads of a row of it (after any columns of the caller's own).
+const (
+	anomaliesTriaged = `anomalies a LEFT JOIN triage t ON t.anomaly_id = a.id`
+	anomalyColumns   = `a.json, coalesce(t.verdict, ''), coalesce(t.note, '')`
+)
+
+// scanAnomaly reads a stored anomaly and its verdict from anomalyColumns; before are the
+// caller's own columns ahead of them.
+func scanAnomaly(row interface{ Scan(...any) error }, before ...any) (finding.Anomaly, error) {
+	var a finding.Anomaly
+	var b []byte
+	var verdict, note string
+	if err := row.Scan(append(before, &b, &verdict, &note)...); err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("decode anomaly: %w", err)
+	}
+	a.Verdict, a.Note = verdict, note
+	return a, nil
+}
+
+// SetVerdict records an analyst's verdict on an anomaly, with a note; an empty verdict takes
+// it away (not reviewed). The verdict is not checked here (see finding.Verdicts).
+func (s *Store) SetVerdict(ctx context.Context, anomalyID, verdict, note string) error {
+	var err error
+	if verdict == "" {
+		_, err = s.w.ExecContext(ctx, `DELETE FROM triage WHERE anomaly_id = ?`, anomalyID)
+	} else {
+		_, err = s.w.ExecContext(ctx, `INSERT INTO triage (anomaly_id, verdict, note, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (anomaly_id) DO UPDATE SET verdict = excluded.verdict, note = excluded.note, updated_at = excluded.updated_at`,
+			anomalyID, verdict, note, time.Now().UTC().Format(time.RFC3339))
+	}
+	if err != nil {
+		return fmt.Errorf("verdict on anomaly %s: %w", anomalyID, err)
+	}
+	return nil
 }
 
 // Series reads the stored series of one direction (all when direction is "") in a time range.

@@ -164,17 +164,12 @@ func (s *Store) ViewEventJSON(ctx context.Context, id int64) ([]byte, error) {
 
 // ViewAnomaly reads one stored anomaly by its id.
 func (s *Store) ViewAnomaly(ctx context.Context, id string) (finding.Anomaly, error) {
-	var a finding.Anomaly
-	var b []byte
-	err := s.r.QueryRowContext(ctx, `SELECT json FROM anomalies WHERE id = ?`, id).Scan(&b)
+	a, err := scanAnomaly(s.r.QueryRowContext(ctx, `SELECT `+anomalyColumns+` FROM `+anomaliesTriaged+` WHERE a.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("anomaly %s: not in the case", id)
 	}
 	if err != nil {
 		return a, fmt.Errorf("read anomaly %s: %w", id, err)
-	}
-	if err := json.Unmarshal(b, &a); err != nil {
-		return a, fmt.Errorf("decode anomaly %s: %w", id, err)
 	}
 	return a, nil
 }
@@ -252,8 +247,8 @@ func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFil
 		}
 	}
 	ents, _ := json.Marshal(entities)
-	rows, err = s.r.QueryContext(ctx, `SELECT entity IN (SELECT value FROM json_each(?)), json FROM anomalies
-		WHERE id != ? AND window_end > ? AND window_start < ? AND risk >= ?
+	rows, err = s.r.QueryContext(ctx, `SELECT entity IN (SELECT value FROM json_each(?)), `+anomalyColumns+`
+		FROM `+anomaliesTriaged+` WHERE id != ? AND window_end > ? AND window_start < ? AND risk >= ?
 		ORDER BY window_start, risk DESC, id`, string(ents), a.ID, lo-f.Span.Milliseconds(), hi+f.Span.Milliseconds(), f.MinRisk)
 	if err != nil {
 		return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
@@ -262,13 +257,9 @@ func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFil
 	out := []finding.Anomaly{}
 	for rows.Next() && (f.Limit <= 0 || len(out) < f.Limit) {
 		var same bool
-		var b []byte
-		if err := rows.Scan(&same, &b); err != nil {
+		r, err := scanAnomaly(rows, &same)
+		if err != nil {
 			return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
-		}
-		var r finding.Anomaly
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("decode anomaly: %w", err)
 		}
 		if same || slices.ContainsFunc(r.EventIDs, func(id string) bool { return fromOutside[id] }) {
 			out = append(out, r)

@@ -1,0 +1,120 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/data/finding"
+)
+
+// verdictChoices are the verdicts as the triage dialog offers them, with what each means.
+var verdictChoices = []struct{ verdict, label string }{
+	{"", "Not reviewed"},
+	{finding.VerdictBenign, "Benign: explained, nothing to do"},
+	{finding.VerdictFollowUp, "Follow-up: not explained yet"},
+	{finding.VerdictMalicious, "Malicious: part of an intrusion"},
+}
+
+// verdictText is how a button or a list names a verdict.
+func verdictText(verdict string) string {
+	if verdict == "" {
+		return "Verdict…"
+	}
+	return "Verdict: " + verdict
+}
+
+// verdictImportance colours a verdict: malicious stands out, follow-up asks for attention.
+func verdictImportance(verdict string) widget.Importance {
+	switch verdict {
+	case finding.VerdictMalicious:
+		return widget.DangerImportance
+	case finding.VerdictFollowUp:
+		return widget.WarningImportance
+	case finding.VerdictBenign:
+		return widget.SuccessImportance
+	}
+	return widget.MediumImportance
+}
+
+// askVerdict asks an analyst's verdict on an anomaly, with a note, and records it; saved gets
+// the anomaly as it then stands.
+func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {
+	labels := make([]string, len(verdictChoices))
+	selected := labels[0]
+	for i, c := range verdictChoices {
+		labels[i] = c.label
+		if c.verdict == a.Verdict {
+			selected = c.label
+		}
+	}
+	choice := widget.NewRadioGroup(labels, nil)
+	choice.Required = true
+	choice.SetSelected(selected)
+	note := widget.NewMultiLineEntry()
+	note.SetPlaceHolder("What was found, who was asked, a ticket…")
+	note.SetText(a.Note)
+	note.Wrapping = fyne.TextWrapWord
+	note.SetMinRowsVisible(4)
+	problem := widget.NewLabel("")
+	problem.Importance = widget.DangerImportance
+	problem.Hide()
+	var d *dialog.CustomDialog
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+		verdict := ""
+		for _, c := range verdictChoices {
+			if c.label == choice.Selected {
+				verdict = c.verdict
+			}
+		}
+		text := strings.TrimSpace(note.Text)
+		do(v, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, v.c.SetVerdict(ctx, a.ID, verdict, text)
+		}, func(_ struct{}, err error) {
+			if err != nil {
+				problem.SetText("Not saved: " + err.Error())
+				problem.Show()
+				return
+			}
+			d.Hide()
+			a.Verdict, a.Note = verdict, text
+			if verdict == "" {
+				a.Note = ""
+			}
+			saved(a)
+		})
+	})
+	save.Importance = widget.HighImportance
+	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	intro := widget.NewLabel("The verdict stays with the anomaly when the case is analysed again; " +
+		"anomalies lists and exports show it.")
+	intro.Wrapping = fyne.TextWrapWord
+	what := widget.NewLabelWithStyle(fmt.Sprintf("%d · %s", a.Risk, a.Title), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	what.Truncation = fyne.TextTruncateEllipsis
+	d = dialog.NewCustomWithoutButtons("Verdict on the anomaly",
+		container.NewVBox(what, intro, choice, widget.NewLabel("Note"), note, problem), v.s.win)
+	d.SetButtons([]fyne.CanvasObject{cancel, save})
+	v.trackDialog(d, nil)
+	d.Resize(fyne.NewSize(620, 440))
+	d.Show()
+	v.verdictDialog, v.verdictChoice, v.verdictNote, v.verdictSave = d, choice, note, save
+}
+
+// verdictChanged shows a new verdict wherever the anomaly is on show.
+func (v *caseView) verdictChanged(a finding.Anomaly) {
+	for i := range v.overview.data.Anomalies {
+		if v.overview.data.Anomalies[i].ID == a.ID {
+			v.overview.data.Anomalies[i].Verdict, v.overview.data.Anomalies[i].Note = a.Verdict, a.Note
+		}
+	}
+	v.overview.top.Refresh()
+	if v.drill != nil && v.drill.a.ID == a.ID {
+		v.drill.setVerdict(a)
+	}
+}
