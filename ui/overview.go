@@ -53,6 +53,8 @@ type overview struct {
 	riskTiles  [11]*tile
 	charts     map[string]*chartView
 	top        *widget.List
+	listed     []finding.Anomaly // the list's anomalies: those in range, less the benign ones when hidden
+	hideBenign *widget.Check
 	topLabel   *widget.Label
 	export     *widget.Button  // writes the anomalies in range to a file
 	indicators *fyne.Container // a button per rule with matches in range
@@ -113,25 +115,27 @@ func newOverview(v *caseView) *overview {
 	charts := container.NewGridWithRows(3, stacked...)
 
 	o.topLabel = widget.NewLabelWithStyle("Top anomalies", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	o.top = widget.NewList(func() int { return min(len(o.data.Anomalies), 100) },
+	o.top = widget.NewList(func() int { return min(len(o.listed), 100) },
 		func() fyne.CanvasObject { return newAnomalyRow() },
 		func(id widget.ListItemID, obj fyne.CanvasObject) {
-			if id < len(o.data.Anomalies) {
-				a := o.data.Anomalies[id]
+			if id < len(o.listed) {
+				a := o.listed[id]
 				r, ok := o.data.AnomalyRules[a.ID]
 				obj.(*fyne.Container).Objects[0].(*anomalyRow).set(a, r, ok)
 			}
 		})
 	o.top.OnSelected = func(id widget.ListItemID) {
 		o.top.UnselectAll()
-		if id < len(o.data.Anomalies) {
-			o.v.openAnomaly(o.data.Anomalies[id])
+		if id < len(o.listed) {
+			o.v.openAnomaly(o.listed[id])
 		}
 	}
+	// Triage: what was found benign can leave the list.
+	o.hideBenign = widget.NewCheck("Hide benign", func(bool) { o.refreshList() })
 	o.export = widget.NewButtonWithIcon("Export…", theme.DownloadIcon(), o.chooseExport)
 	o.export.Importance = widget.LowImportance
 	o.export.Disable() // until anomalies are in range
-	topHead := container.NewBorder(nil, nil, nil, o.export, o.topLabel)
+	topHead := container.NewBorder(nil, nil, nil, container.NewHBox(o.hideBenign, o.export), o.topLabel)
 	split := container.NewHSplit(charts, container.NewBorder(topHead, nil, nil, nil, o.top))
 	split.Offset = 0.7
 
@@ -245,13 +249,12 @@ func (o *overview) apply(ov app.Overview, bin time.Duration) {
 		o.riskTiles[r].setValue(strconv.Itoa(ov.RiskCounts[r]), ov.RiskCounts[r] > 0)
 	}
 	o.showIndicators(ov)
-	o.topLabel.SetText(fmt.Sprintf("Top anomalies (%d in range)", len(ov.Anomalies)))
 	if len(ov.Anomalies) > 0 {
 		o.export.Enable()
 	} else {
 		o.export.Disable()
 	}
-	o.top.Refresh()
+	o.refreshList()
 	o.pending = len(o.charts)
 	for dir, cv := range o.charts {
 		var anoms []finding.Anomaly
@@ -314,6 +317,27 @@ func (o *overview) chartDrawn() {
 			}
 		}
 	}
+}
+
+// refreshList lists the anomalies in range, less those found benign when they are hidden.
+func (o *overview) refreshList() {
+	o.listed = o.listed[:0]
+	benign := 0
+	for _, a := range o.data.Anomalies {
+		if a.Verdict == finding.VerdictBenign {
+			benign++
+			if o.hideBenign.Checked {
+				continue
+			}
+		}
+		o.listed = append(o.listed, a)
+	}
+	text := fmt.Sprintf("Top anomalies (%d in range)", len(o.data.Anomalies))
+	if o.hideBenign.Checked && benign > 0 {
+		text = fmt.Sprintf("Top anomalies (%d in range, %d benign hidden)", len(o.data.Anomalies), benign)
+	}
+	o.topLabel.SetText(text)
+	o.top.Refresh()
 }
 
 // redraw draws the charts again, after a theme change.

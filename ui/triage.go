@@ -113,7 +113,7 @@ func (v *caseView) verdictChanged(a finding.Anomaly) {
 			v.overview.data.Anomalies[i].Verdict, v.overview.data.Anomalies[i].Note = a.Verdict, a.Note
 		}
 	}
-	v.overview.top.Refresh()
+	v.overview.refreshList()
 	if v.drill != nil && v.drill.a.ID == a.ID {
 		v.drill.setVerdict(a)
 	}

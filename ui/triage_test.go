@@ -64,3 +64,32 @@ func TestDrilldownRecordsVerdict(t *testing.T) {
 		t.Errorf("stored after taking it away: %q %q", a.Verdict, a.Note)
 	}
 }
+
+// TestOverviewHidesBenign: anomalies found benign can leave the list of top anomalies.
+func TestOverviewHidesBenign(t *testing.T) {
+	s, _ := openedCase(t)
+	v, o := s.view, s.view.overview
+	n := len(o.listed)
+	a := o.listed[0]
+	if err := v.c.SetVerdict(context.Background(), a.ID, finding.VerdictBenign, "a known job"); err != nil {
+		t.Fatal(err)
+	}
+	a.Verdict = finding.VerdictBenign
+	v.verdictChanged(a)
+	if len(o.listed) != n {
+		t.Errorf("benign shown: %d listed, want %d", len(o.listed), n)
+	}
+	o.hideBenign.SetChecked(true)
+	if len(o.listed) != n-1 || o.listed[0].ID == a.ID || !strings.Contains(o.topLabel.Text, "1 benign hidden") {
+		t.Errorf("benign hidden: %d listed, label %q", len(o.listed), o.topLabel.Text)
+	}
+	o.load() // a new range or a reload keeps them hidden
+	settle(t, s)
+	if len(o.listed) != n-1 {
+		t.Errorf("after a reload: %d listed, want %d", len(o.listed), n-1)
+	}
+	o.hideBenign.SetChecked(false)
+	if len(o.listed) != n {
+		t.Errorf("shown again: %d listed", len(o.listed))
+	}
+}
