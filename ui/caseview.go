@@ -73,6 +73,7 @@ type caseView struct {
 	verdictChoice *widget.RadioGroup
 	verdictNote   *widget.Entry
 	verdictSave   *widget.Button
+	reportWritten string // the last report written (for tests)
 }
 
 // do runs work on the case off the UI goroutine and hands the result to done on it, unless the

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -191,5 +194,42 @@ func (fl *fileList) exportTo(path, status string) {
 			return
 		}
 		fl.status.SetText(fmt.Sprintf("Exported %s to %s.", counted(int64(n), "file", "files"), path))
+	})
+}
+
+// chooseReport asks where to write the case's report (Markdown), then writes it.
+func (v *caseView) chooseReport() {
+	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		path := w.URI().Path()
+		w.Close()
+		v.writeReport(path)
+	}, v.s.win)
+	save.SetFileName(strings.TrimSuffix(filepath.Base(v.c.Path()), filepath.Ext(v.c.Path())) + "-report.md")
+	save.Resize(fyne.NewSize(900, 600))
+	save.Show()
+}
+
+// writeReport writes the case's report to path in the background; a failed one takes away the
+// empty file the save dialog made.
+func (v *caseView) writeReport(path string) {
+	v.setStatus("Writing the report…", 0)
+	do(v, func(ctx context.Context) (struct{}, error) {
+		err := v.c.ExportReport(ctx, path, time.Now())
+		if err != nil {
+			dropEmpty(path)
+		}
+		return struct{}{}, err
+	}, func(_ struct{}, err error) {
+		v.setStatus("", 0)
+		if err != nil {
+			v.s.showError("write the report", err)
+			return
+		}
+		dialog.ShowInformation("Report written", "The case's report is in "+path+
+			" (Markdown: what was examined, the verdicts, what waits, rule matches, files and their hashes).", v.s.win)
+		v.reportWritten = path
 	})
 }

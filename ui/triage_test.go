@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,5 +93,17 @@ func TestOverviewHidesBenign(t *testing.T) {
 	o.hideBenign.SetChecked(false)
 	if len(o.listed) != n {
 		t.Errorf("shown again: %d listed", len(o.listed))
+	}
+}
+
+// TestWriteReport: File ▸ Export report… writes the case's report where asked.
+func TestWriteReport(t *testing.T) {
+	s, _ := openedCase(t)
+	path := filepath.Join(t.TempDir(), "case-report.md")
+	s.view.writeReport(path)
+	settle(t, s)
+	body, err := os.ReadFile(path)
+	if err != nil || !strings.HasPrefix(string(body), "# Trailscope report: ") || s.view.reportWritten != path {
+		t.Errorf("report: %v, %q…", err, body[:min(len(body), 60)])
 	}
 }

@@ -387,7 +387,12 @@ func (s *shell) buildMenu() {
 			s.view.overview.chooseExport()
 		}
 	})
-	imp.Disabled, reload.Disabled, closeItem.Disabled, exp.Disabled = noCase, noCase, noCase, noCase
+	report := fyne.NewMenuItem("Export report…", func() {
+		if s.view != nil {
+			s.view.chooseReport()
+		}
+	})
+	imp.Disabled, reload.Disabled, closeItem.Disabled, exp.Disabled, report.Disabled = noCase, noCase, noCase, noCase, noCase
 	file := fyne.NewMenu("File",
 		item("New case…", fyne.KeyN, s.newCaseDialog),
 		item("Open case…", fyne.KeyO, s.openCaseDialog),
@@ -396,6 +401,7 @@ func (s *shell) buildMenu() {
 		fyne.NewMenuItemSeparator(),
 		imp,
 		exp,
+		report,
 		reload,
 		closeItem,
 	)

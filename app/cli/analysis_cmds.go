@@ -272,3 +272,26 @@ func exportSigma(dir string, rules []store.Rule) error {
 	}
 	return nil
 }
+
+// runReport writes the case's report in Markdown, to stdout or to a file (0600, whole or not
+// at all). It analyses first when the case has new data, as anomalies does.
+func runReport(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "report", false)
+	out := f.String("out", "", "write the report to this file instead of stdout")
+	pos, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("report takes no arguments (got %q)", pos[0])
+	}
+	c, err := openAnalysed(ctx, env, f.casePath)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if *out != "" {
+		return c.ExportReport(ctx, *out, env.Now())
+	}
+	return c.Report(ctx, env.Stdout, env.Now())
+}

@@ -286,3 +286,27 @@ func TestFilesContract(t *testing.T) {
 		}
 	}
 }
+
+// TestReportContract: report writes Markdown to stdout, or to --out (0600).
+func TestReportContract(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in")
+	os.Mkdir(src, 0o755)
+	writeFile(t, src, "a.json", twoEvents)
+	casePath := filepath.Join(dir, "case.tsc")
+	run(t, "ingest", "--case", casePath, src)
+	out, stderr, code := run(t, "report", "--case", casePath)
+	if code != 0 || !strings.HasPrefix(out, "# Trailscope report: case.tsc") || !strings.Contains(out, "- 2 CloudTrail events") {
+		t.Fatalf("report: exit %d, %q, %s", code, out, stderr)
+	}
+	file := filepath.Join(dir, "r.md")
+	if _, stderr, code := run(t, "report", "--case", casePath, "--out", file); code != 0 {
+		t.Fatalf("report --out: exit %d, %s", code, stderr)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("report file: %v, %v", fi, err)
+	}
+	if _, _, code := run(t, "report", "--case", casePath, "extra"); code != ExitUsage {
+		t.Errorf("report extra: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,220 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/trailscope/trailscope/data/finding"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// Bounds on what a report lists; past them it says how many more there are and which command
+// lists them all.
+const (
+	reportOpen  = 50   // anomalies at risk 7 and up without a verdict
+	reportFiles = 2000 // files with their hashes
+)
+
+// Report writes a report of the case in Markdown to w, for a hand-over or an audit file: what
+// was examined (events, their span, accounts and regions, and every file read with its
+// SHA-256), what the analysts concluded (the anomalies with a verdict, and their notes), what
+// still waits (the riskiest anomalies nobody has reviewed), and what the rules matched.
+// Everything in it comes from the case; now dates it.
+func (c *Case) Report(ctx context.Context, w io.Writer, now time.Time) error {
+	b := bufio.NewWriter(w)
+	in, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	as, err := c.Anomalies(ctx, store.AnomalyFilter{})
+	if err != nil {
+		return err
+	}
+	hits, err := c.Indicators(ctx, time.Time{}, time.Time{})
+	if err != nil {
+		return err
+	}
+	demo, err := c.DemoNote(ctx)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(b, "# Trailscope report: %s\n\n", mdText(filepath.Base(c.Path())))
+	fmt.Fprintf(b, "Written %s UTC from the case file `%s`.\n\n", now.UTC().Format("2006-01-02 15:04"), mdCode(c.Path()))
+	if demo != "" {
+		fmt.Fprintf(b, "> %s\n\n", mdText(demo))
+	}
+
+	b.WriteString("## What was examined\n\n")
+	span := "no events"
+	if in.FirstEvent != nil {
+		span = fmt.Sprintf("from %s to %s UTC", in.FirstEvent.UTC().Format("2006-01-02 15:04:05"), in.LastEvent.UTC().Format("2006-01-02 15:04:05"))
+	}
+	fmt.Fprintf(b, "- %d CloudTrail events, %s\n", in.Events, span)
+	fmt.Fprintf(b, "- %d accounts: %s\n", len(in.Accounts), mdText(strings.Join(in.Accounts, ", ")))
+	fmt.Fprintf(b, "- %d regions: %s\n", len(in.Regions), mdText(strings.Join(in.Regions, ", ")))
+	fmt.Fprintf(b, "- %d AWS services called\n", len(in.EventSources))
+	fmt.Fprintf(b, "- files: %d loaded, %d skipped (not CloudTrail, or empty), %d failed; %d Insights events, %d digest files\n\n",
+		in.FilesLoaded, in.FilesSkipped, in.FilesFailed, in.Insights, in.Digests)
+
+	var verdicts = map[string][]finding.Anomaly{}
+	var open []finding.Anomaly
+	for _, a := range as {
+		if a.Verdict != "" {
+			verdicts[a.Verdict] = append(verdicts[a.Verdict], a)
+		} else if a.Risk >= 7 {
+			open = append(open, a)
+		}
+	}
+	b.WriteString("## Verdicts\n\n")
+	if len(verdicts) == 0 {
+		b.WriteString("No anomaly has a verdict yet.\n\n")
+	}
+	for i := len(finding.Verdicts) - 1; i >= 0; i-- { // the most serious first
+		v := finding.Verdicts[i]
+		if len(verdicts[v]) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "### %s (%d)\n\n", verdictHeading(v), len(verdicts[v]))
+		anomalyTable(b, verdicts[v], true)
+	}
+
+	fmt.Fprintf(b, "## Not reviewed, risk 7 and up (%d)\n\n", len(open))
+	if len(open) == 0 {
+		b.WriteString("None: every anomaly at risk 7 or higher has a verdict.\n\n")
+	} else {
+		anomalyTable(b, open[:min(len(open), reportOpen)], false)
+		if len(open) > reportOpen {
+			fmt.Fprintf(b, "… and %d more: `trailscope anomalies --case FILE --min-risk 7 --verdict none` lists them all.\n\n", len(open)-reportOpen)
+		}
+	}
+
+	b.WriteString("## Rule matches\n\n")
+	if len(hits) == 0 {
+		b.WriteString("No rule matched an event.\n\n")
+	} else {
+		b.WriteString("| Severity | Rule | Stage | Events |\n|---|---|---|---|\n")
+		for _, h := range hits {
+			fmt.Fprintf(b, "| %d %s | %s | %s | %d |\n", h.Rule.Severity, finding.Severity(h.Rule.Severity), mdText(h.Rule.Name), mdText(h.Rule.Stage), h.Events)
+		}
+		b.WriteString("\n")
+	}
+
+	if err := c.reportFiles(ctx, b); err != nil {
+		return err
+	}
+
+	b.WriteString("## How to read this report\n\n" +
+		"Trailscope learns what is normal for each principal, address and API of the case and for the account as a whole, " +
+		"and marks the 5-minute windows that depart from it as anomalies, with a risk from 1 (barely unusual) to 10 (critical) " +
+		"and the factors that make them stand out. Inbound means calls into the account from outside addresses, internal " +
+		"calls by AWS services, from private addresses or trusted networks, outbound data or access leaving the account. " +
+		"Rules are saved queries: each event one matches is an indicator. Verdicts and notes are the analysts' own. " +
+		"A file's SHA-256 is of the file as it is kept (its gzip included): `sha256sum` of the file gives it.\n")
+	return b.Flush()
+}
+
+// reportFiles writes the files read: those not loaded with why, then every file with its hash.
+func (c *Case) reportFiles(ctx context.Context, b *bufio.Writer) error {
+	var notLoaded []store.FileRecord
+	err := c.Files(ctx, "", func(f store.FileRecord) error {
+		if f.Status != store.FileLoaded {
+			notLoaded = append(notLoaded, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.WriteString("## Files\n\n")
+	if len(notLoaded) > 0 {
+		b.WriteString("Not loaded:\n\n| Status | File | Reason |\n|---|---|---|\n")
+		for _, f := range notLoaded {
+			fmt.Fprintf(b, "| %s | %s | %s |\n", f.Status, mdText(fileLabel(f)), mdText(f.Reason))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Every file read:\n\n| File | Status | Events | SHA-256 |\n|---|---|---|---|\n")
+	n := 0
+	err = c.Files(ctx, "", func(f store.FileRecord) error {
+		if n++; n <= reportFiles {
+			fmt.Fprintf(b, "| %s | %s | %d | `%s` |\n", mdText(fileLabel(f)), f.Status, f.Events, f.SHA256)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n > reportFiles {
+		fmt.Fprintf(b, "\n… and %d more: `trailscope files --case FILE` lists them all.\n", n-reportFiles)
+	}
+	b.WriteString("\n")
+	return nil
+}
+
+// anomalyTable writes anomalies as a Markdown table, with their notes when withNote.
+func anomalyTable(b *bufio.Writer, as []finding.Anomaly, withNote bool) {
+	head, rule := "| Risk | Window (UTC) | Direction | Entity | Anomaly |", "|---|---|---|---|---|"
+	if withNote {
+		head, rule = head+" Note |", rule+"---|"
+	}
+	b.WriteString(head + "\n" + rule + "\n")
+	for _, a := range as {
+		fmt.Fprintf(b, "| %d | %s – %s | %s | %s %s | %s |", a.Risk, a.WindowStart.UTC().Format("2006-01-02 15:04"),
+			a.WindowEnd.UTC().Format("15:04"), a.Direction, a.EntityType, mdText(a.Entity), mdText(a.Title))
+		if withNote {
+			fmt.Fprintf(b, " %s |", mdText(a.Note))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+func verdictHeading(v string) string {
+	switch v {
+	case finding.VerdictMalicious:
+		return "Malicious: part of an intrusion"
+	case finding.VerdictFollowUp:
+		return "Follow-up: not explained yet"
+	}
+	return "Benign: explained, nothing to do"
+}
+
+// fileLabel names a file as the report lists it: an archive's entry after the archive.
+func fileLabel(f store.FileRecord) string {
+	if f.Entry != "" {
+		return f.Path + " ! " + f.Entry
+	}
+	return f.Path
+}
+
+// mdText makes text from the case safe in a Markdown table cell or line: one line, and the
+// characters Markdown would read as emphasis, links, HTML or cells escaped, so a value in a
+// log (a user agent, a note) cannot change the report's layout or slip a link into it.
+func mdText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	var out strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]<>|~", r) {
+			out.WriteByte('\\')
+		}
+		out.WriteRune(r)
+	}
+	return out.String()
+}
+
+// mdCode makes text safe inside a Markdown code span.
+func mdCode(s string) string {
+	return strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'")
+}
+
+// ExportReport writes the case's report (Report) to path, whole or not at all, readable by its
+// owner only.
+func (c *Case) ExportReport(ctx context.Context, path string, now time.Time) error {
+	return writeWhole(path, func(w io.Writer) error { return c.Report(ctx, w, now) })
+}
