@@ -73,7 +73,10 @@ type caseView struct {
 	verdictChoice *widget.RadioGroup
 	verdictNote   *widget.Entry
 	verdictSave   *widget.Button
-	reportWritten string // the last report written (for tests)
+	verdictNext   *widget.Button // Save and next, when there is a next
+	// verdictThenNext: the verdict being saved was asked with Save and next.
+	verdictThenNext bool
+	reportWritten   string // the last report written (for tests)
 }
 
 // do runs work on the case off the UI goroutine and hands the result to done on it, unless the

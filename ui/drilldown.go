@@ -54,6 +54,8 @@ type drilldown struct {
 	related                              *fyne.Container // a button per other anomaly of its entity and addresses
 	near                                 []finding.Anomaly
 	verdict                              *widget.Button // the analyst's verdict on the anomaly; changes it
+	prev, next                           *widget.Button // the anomaly before and after it in the overview's list
+	position                             *widget.Label  // where it stands in that list
 }
 
 // setVerdict shows the anomaly's verdict on its button.
@@ -119,8 +121,22 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 			v.s.app.Clipboard().SetContent(anomalyText(d.a, d.rules, d.near, d.addrs, d.total))
 		}),
 	)
-	header := container.NewBorder(nil, nil, container.NewHBox(back, container.NewGridWrap(fyne.NewSize(110, 64), badge)), actions,
-		container.NewVBox(title, sub))
+	left := container.NewHBox(back)
+	// Down the overview's list, one anomaly after another (also the N and P keys).
+	if i := v.listPosition(a.ID); i >= 0 && len(v.trail) == 0 {
+		d.prev = widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { v.step(-1) })
+		d.next = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() { v.step(1) })
+		if i == 0 {
+			d.prev.Disable()
+		}
+		if i+1 >= len(v.overview.listed) {
+			d.next.Disable()
+		}
+		d.position = widget.NewLabel(fmt.Sprintf("%d of %d", i+1, len(v.overview.listed)))
+		left.Add(container.NewVBox(container.NewHBox(d.prev, d.next), d.position))
+	}
+	left.Add(container.NewGridWrap(fyne.NewSize(110, 64), badge))
+	header := container.NewBorder(nil, nil, left, actions, container.NewVBox(title, sub))
 
 	// The explanation: one row per factor.
 	factors := newHeaderTable([]string{"Factor", "Observed", "Baseline", "Label"}, []float32{300, 380, 300, 110},

@@ -116,7 +116,8 @@ func newKeyTable(length func() (int, int), create func() fyne.CanvasObject, upda
 }
 
 func (t *keyTable) TypedKey(ev *fyne.KeyEvent) {
-	if ev.Name == fyne.KeyEscape || ev.Name == fyne.KeyF5 {
+	switch ev.Name {
+	case fyne.KeyEscape, fyne.KeyF5, fyne.KeyN, fyne.KeyP: // the window's keys (N, P: triage)
 		if c := fyne.CurrentApp().Driver().CanvasForObject(t); c != nil && c.OnTypedKey() != nil {
 			c.OnTypedKey()(ev)
 			return

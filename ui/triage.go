@@ -88,10 +88,24 @@ func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {
 				a.Note = ""
 			}
 			saved(a)
+			if v.verdictThenNext {
+				v.verdictThenNext = false
+				v.step(1)
+			}
 		})
 	})
 	save.Importance = widget.HighImportance
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	buttons := []fyne.CanvasObject{cancel, save}
+	// Triage goes down the list: saving can open the next anomaly at once.
+	if i := v.listPosition(a.ID); i >= 0 && i+1 < len(v.overview.listed) && v.drill != nil && v.drill.a.ID == a.ID && len(v.trail) == 0 {
+		next := widget.NewButtonWithIcon("Save and next", theme.NavigateNextIcon(), func() {
+			save.OnTapped()
+			v.verdictThenNext = true
+		})
+		buttons = append(buttons, next)
+		v.verdictNext = next
+	}
 	intro := widget.NewLabel("The verdict stays with the anomaly when the case is analysed again; " +
 		"anomalies lists and exports show it.")
 	intro.Wrapping = fyne.TextWrapWord
@@ -99,11 +113,12 @@ func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {
 	what.Truncation = fyne.TextTruncateEllipsis
 	d = dialog.NewCustomWithoutButtons("Verdict on the anomaly",
 		container.NewVBox(what, intro, choice, widget.NewLabel("Note"), note, problem), v.s.win)
-	d.SetButtons([]fyne.CanvasObject{cancel, save})
+	d.SetButtons(buttons)
 	v.trackDialog(d, nil)
 	d.Resize(fyne.NewSize(620, 440))
 	d.Show()
 	v.verdictDialog, v.verdictChoice, v.verdictNote, v.verdictSave = d, choice, note, save
+	v.verdictThenNext = false
 }
 
 // verdictChanged shows a new verdict wherever the anomaly is on show.
@@ -117,4 +132,30 @@ func (v *caseView) verdictChanged(a finding.Anomaly) {
 	if v.drill != nil && v.drill.a.ID == a.ID {
 		v.drill.setVerdict(a)
 	}
+}
+
+// listPosition is where an anomaly stands in the overview's list of top anomalies (-1 when it
+// is not in it): triage goes down that list.
+func (v *caseView) listPosition(id string) int {
+	for i, a := range v.overview.listed {
+		if a.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// step leaves the drilldown on show for the anomaly delta places further down the overview's
+// list (up for a negative delta), if there is one; it reports whether it moved. A drilldown
+// opened from another (a related anomaly) does not step: Back leads where it came from.
+func (v *caseView) step(delta int) bool {
+	if v.drill == nil || len(v.trail) > 0 {
+		return false
+	}
+	i := v.listPosition(v.drill.a.ID)
+	if i < 0 || i+delta < 0 || i+delta >= len(v.overview.listed) {
+		return false
+	}
+	v.openAnomaly(v.overview.listed[i+delta])
+	return true
 }

@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -105,5 +107,49 @@ func TestWriteReport(t *testing.T) {
 	body, err := os.ReadFile(path)
 	if err != nil || !strings.HasPrefix(string(body), "# Trailscope report: ") || s.view.reportWritten != path {
 		t.Errorf("report: %v, %q…", err, body[:min(len(body), 60)])
+	}
+}
+
+// TestDrilldownSteps: from a drilldown, the next and previous anomalies of the overview's list
+// are a button or a key away, and Save and next gives a verdict and moves on.
+func TestDrilldownSteps(t *testing.T) {
+	s, _ := openedCase(t)
+	v, o := s.view, s.view.overview
+	if len(o.listed) < 2 {
+		t.Fatalf("%d anomalies listed, want 2 or more", len(o.listed))
+	}
+	first, second := o.listed[0], o.listed[1]
+	v.openAnomaly(first)
+	d := v.drill
+	if d.prev == nil || !d.prev.Disabled() || d.next.Disabled() || d.position.Text != fmt.Sprintf("1 of %d", len(o.listed)) {
+		t.Fatalf("first drilldown's steps: prev %v, next %v, %q", d.prev, d.next, d.position.Text)
+	}
+	key := func(k fyne.KeyName) { s.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: k}) }
+	key(fyne.KeyN)
+	if v.drill.a.ID != second.ID {
+		t.Fatalf("N opened %s, want %s", v.drill.a.ID, second.ID)
+	}
+	key(fyne.KeyP)
+	if v.drill.a.ID != first.ID {
+		t.Fatalf("P opened %s, want %s", v.drill.a.ID, first.ID)
+	}
+	test.Tap(v.drill.verdict)
+	v.verdictChoice.SetSelected("Benign: explained, nothing to do")
+	if v.verdictNext == nil {
+		t.Fatal("no Save and next")
+	}
+	test.Tap(v.verdictNext)
+	settle(t, s)
+	if v.drill.a.ID != second.ID {
+		t.Errorf("Save and next left %s on show, want %s", v.drill.a.ID, second.ID)
+	}
+	if a, _ := v.c.Store().ViewAnomaly(context.Background(), first.ID); a.Verdict != finding.VerdictBenign {
+		t.Errorf("Save and next saved %q", a.Verdict)
+	}
+	// A related anomaly's drilldown leads back where it came from, and does not step.
+	v.openRelated(first)
+	key(fyne.KeyN)
+	if v.drill.a.ID != first.ID || v.drill.next != nil {
+		t.Errorf("N stepped from a related anomaly's drilldown")
 	}
 }

@@ -445,6 +445,9 @@ func (s *shell) addShortcuts() {
 			s.view.back()
 		case ev.Name == fyne.KeyF5:
 			s.reloadCase()
+		case (ev.Name == fyne.KeyN || ev.Name == fyne.KeyP) && s.view != nil && s.win.Canvas().Overlays().Top() == nil:
+			// Triage: the next or previous anomaly of the overview's list.
+			s.view.step(map[fyne.KeyName]int{fyne.KeyN: 1, fyne.KeyP: -1}[ev.Name])
 		}
 	})
 }
