@@ -248,7 +248,11 @@ func relatedButtons(v *caseView, a finding.Anomaly, near []finding.Anomaly) []fy
 		if r.Entity != a.Entity {
 			what = r.EntityType + " " + shortARN(r.Entity)
 		}
-		b := widget.NewButton(fmt.Sprintf("%d · %s · %s", r.Risk, r.WindowStart.UTC().Format("Jan 02 15:04"), what), func() { v.openRelated(r) })
+		text := fmt.Sprintf("%d · %s · %s", r.Risk, r.WindowStart.UTC().Format("Jan 02 15:04"), what)
+		if r.Verdict != "" {
+			text += " · " + r.Verdict
+		}
+		b := widget.NewButton(text, func() { v.openRelated(r) })
 		b.Importance = levelImportance(r.Risk)
 		out = append(out, b)
 	}
@@ -574,8 +578,12 @@ func anomalyText(a finding.Anomaly, rules []app.RuleHits, near []finding.Anomaly
 	if len(near) > 0 {
 		b.WriteString("\nRelated anomalies, a day either side\n")
 		for _, r := range near {
-			fmt.Fprintf(&b, "  %d %s · %s · %s %s · %s\n", r.Risk, finding.Severity(r.Risk), r.WindowStart.UTC().Format("2006-01-02 15:04"),
+			fmt.Fprintf(&b, "  %d %s · %s · %s %s · %s", r.Risk, finding.Severity(r.Risk), r.WindowStart.UTC().Format("2006-01-02 15:04"),
 				r.EntityType, r.Entity, r.Title)
+			if r.Verdict != "" {
+				fmt.Fprintf(&b, " · verdict: %s", r.Verdict)
+			}
+			b.WriteString("\n")
 		}
 	}
 	if len(addrs) > 0 {

@@ -19,10 +19,12 @@ import (
 	"github.com/trailscope/trailscope/data/store"
 )
 
-// Source kinds offered on the Sources screen; each has its own form.
+// Source kinds offered on the Sources screen; each has its own form. The last one chosen is
+// kept in the preferences (prefSourceKind).
 const (
-	kindDisk = "Disk: files, folders, archives"
-	kindS3   = "Amazon S3 bucket"
+	kindDisk       = "Disk: files, folders, archives"
+	kindS3         = "Amazon S3 bucket"
+	prefSourceKind = "sources.kind"
 )
 
 // sources is the import screen: pick a source kind, fill its form, watch the load, read the
@@ -75,15 +77,17 @@ func newSources(v *caseView) *sources {
 	s.s3 = newS3Form(s)
 	s.forms[kindS3] = s.s3.content
 	s.formBox = container.NewStack(s.forms[kindDisk])
+	prefs := v.s.app.Preferences()
 	s.kind = widget.NewRadioGroup([]string{kindDisk, kindS3}, func(k string) {
 		if f, ok := s.forms[k]; ok {
 			s.formBox.Objects = []fyne.CanvasObject{f}
 			s.formBox.Refresh()
+			prefs.SetString(prefSourceKind, k) // who loads from S3 does so each time
 		}
 	})
 	s.kind.Horizontal = true
 	s.kind.Required = true
-	s.kind.Selected = kindDisk
+	s.kind.SetSelected(prefs.StringWithFallback(prefSourceKind, kindDisk))
 
 	s.info = widget.NewLabel("")
 	s.jobTitle = bold("")

@@ -118,6 +118,10 @@ func TestSourcesLoadFromS3(t *testing.T) {
 	if prefs.String(prefS3URL) != "s3://trail/AWSLogs/" || prefs.String(prefS3Endpoint) != endpoint || prefs.String(prefS3Accounts) != "111122223333" {
 		t.Errorf("remembered %q %q %q", prefs.String(prefS3URL), prefs.String(prefS3Endpoint), prefs.String(prefS3Accounts))
 	}
+	// The S3 form comes back first next time.
+	if got := prefs.String(prefSourceKind); got != kindS3 {
+		t.Errorf("source kind remembered: %q", got)
+	}
 	// A day with no logs loads nothing, and says so.
 	f.from.SetText("2024-05-10")
 	f.to.SetText("")
