@@ -164,17 +164,7 @@ func (fl *fileList) load() {
 // chooseExport asks where to write the list (with the filter's status) as CSV.
 func (fl *fileList) chooseExport() {
 	status := fl.statusOf()
-	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		path := w.URI().Path()
-		w.Close()
-		fl.exportTo(path, status)
-	}, fl.v.s.win)
-	save.SetFileName("trailscope-files.csv")
-	save.Resize(fyne.NewSize(900, 600))
-	save.Show()
+	askSavePath(fl.v.s.win, "trailscope-files.csv", func(path string) { fl.exportTo(path, status) })
 }
 
 // exportTo writes the list to path; a failed export takes away the empty file the save dialog
@@ -199,17 +189,8 @@ func (fl *fileList) exportTo(path, status string) {
 
 // chooseReport asks where to write the case's report (Markdown), then writes it.
 func (v *caseView) chooseReport() {
-	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		path := w.URI().Path()
-		w.Close()
-		v.writeReport(path)
-	}, v.s.win)
-	save.SetFileName(strings.TrimSuffix(filepath.Base(v.c.Path()), filepath.Ext(v.c.Path())) + "-report.md")
-	save.Resize(fyne.NewSize(900, 600))
-	save.Show()
+	name := strings.TrimSuffix(filepath.Base(v.c.Path()), filepath.Ext(v.c.Path())) + "-report.md"
+	askSavePath(v.s.win, name, v.writeReport)
 }
 
 // writeReport writes the case's report to path in the background; a failed one takes away the

@@ -452,6 +452,22 @@ func dropEmpty(path string) {
 	}
 }
 
+// askSavePath asks where to save a file, suggesting name, and hands the path chosen to chosen.
+// The dialog makes the file, empty: a writer writes its own beside it and renames it over it.
+func askSavePath(win fyne.Window, name string, chosen func(path string)) {
+	save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		path := w.URI().Path()
+		w.Close()
+		chosen(path)
+	}, win)
+	save.SetFileName(name)
+	save.Resize(fyne.NewSize(900, 600))
+	save.Show()
+}
+
 // exportForm is one choice of askExport: its button's text and the file name it suggests.
 type exportForm struct{ label, name string }
 
@@ -465,17 +481,7 @@ func askExport(v *caseView, title, msg string, forms []exportForm, write func(pa
 	for _, f := range forms {
 		items = append(items, widget.NewButton(f.label, func() {
 			ask.Hide()
-			save := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-				if err != nil || w == nil {
-					return
-				}
-				path := w.URI().Path()
-				w.Close()
-				write(path)
-			}, win)
-			save.SetFileName(f.name)
-			save.Resize(fyne.NewSize(900, 600))
-			save.Show()
+			askSavePath(win, f.name, write)
 		}))
 	}
 	ask = dialog.NewCustom(title, "Cancel", container.NewVBox(items...), win)
