@@ -157,16 +157,17 @@ func (c *Case) reportFiles(ctx context.Context, b *bufio.Writer) error {
 	return nil
 }
 
-// anomalyTable writes anomalies as a Markdown table, with their notes when withNote.
+// anomalyTable writes anomalies as a Markdown table, with their notes when withNote; the id
+// opens one in the app (Go ▸ Anomaly by id, Ctrl+G) or names it to trailscope triage.
 func anomalyTable(b *bufio.Writer, as []finding.Anomaly, withNote bool) {
-	head, rule := "| Risk | Window (UTC) | Direction | Entity | Anomaly |", "|---|---|---|---|---|"
+	head, rule := "| Risk | Window (UTC) | Direction | Entity | Anomaly | Id |", "|---|---|---|---|---|---|"
 	if withNote {
 		head, rule = head+" Note |", rule+"---|"
 	}
 	b.WriteString(head + "\n" + rule + "\n")
 	for _, a := range as {
-		fmt.Fprintf(b, "| %d | %s – %s | %s | %s %s | %s |", a.Risk, a.WindowStart.UTC().Format("2006-01-02 15:04"),
-			a.WindowEnd.UTC().Format("15:04"), a.Direction, a.EntityType, mdText(a.Entity), mdText(a.Title))
+		fmt.Fprintf(b, "| %d | %s – %s | %s | %s %s | %s | `%s` |", a.Risk, a.WindowStart.UTC().Format("2006-01-02 15:04"),
+			a.WindowEnd.UTC().Format("15:04"), a.Direction, a.EntityType, mdText(a.Entity), mdText(a.Title), mdCode(a.ID))
 		if withNote {
 			fmt.Fprintf(b, " %s |", mdText(a.Note))
 		}

@@ -50,7 +50,8 @@ func TestReport(t *testing.T) {
 	}
 	body, _ := os.ReadFile(path)
 	out = string(body)
-	if !strings.Contains(out, "### Malicious: part of an intrusion (1)") || !strings.Contains(out, "## Not reviewed, risk 7 and up (0)") {
+	if !strings.Contains(out, "### Malicious: part of an intrusion (1)") || !strings.Contains(out, "## Not reviewed, risk 7 and up (0)") ||
+		!strings.Contains(out, "| `"+as[0].ID+"` |") {
 		t.Errorf("the verdict is not reported:\n%s", out)
 	}
 	if !strings.Contains(out, `see \[here\](http://evil.example) \| \*now\* second line`) || strings.Contains(out, "[here]") {

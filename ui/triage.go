@@ -159,3 +159,40 @@ func (v *caseView) step(delta int) bool {
 	v.openAnomaly(v.overview.listed[i+delta])
 	return true
 }
+
+// askAnomalyID opens an anomaly by its id (as `trailscope anomalies`, a report or a ticket
+// give it), wherever in the case it is.
+func (v *caseView) askAnomalyID() {
+	entry := widget.NewEntry()
+	entry.SetPlaceHolder("e147a250954c")
+	problem := widget.NewLabel("")
+	problem.Importance = widget.DangerImportance
+	problem.Hide()
+	var d *dialog.CustomDialog
+	open := func() {
+		id := strings.TrimSpace(entry.Text)
+		if id == "" {
+			return
+		}
+		do(v, func(ctx context.Context) (finding.Anomaly, error) { return v.c.Anomaly(ctx, id) }, func(a finding.Anomaly, err error) {
+			if err != nil {
+				problem.SetText(err.Error())
+				problem.Show()
+				return
+			}
+			d.Hide()
+			v.openAnomaly(a)
+		})
+	}
+	entry.OnSubmitted = func(string) { open() }
+	openBtn := widget.NewButtonWithIcon("Open", theme.NavigateNextIcon(), open)
+	openBtn.Importance = widget.HighImportance
+	d = dialog.NewCustomWithoutButtons("Open an anomaly by its id",
+		container.NewVBox(widget.NewLabel("The id as trailscope anomalies, a report or a ticket gives it:"), entry, problem), v.s.win)
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), openBtn})
+	v.trackDialog(d, nil)
+	d.Resize(fyne.NewSize(480, 200))
+	d.Show()
+	v.s.win.Canvas().Focus(entry)
+	v.idEntry = entry
+}

@@ -153,3 +153,22 @@ func TestDrilldownSteps(t *testing.T) {
 		t.Errorf("N stepped from a related anomaly's drilldown")
 	}
 }
+
+// TestOpenAnomalyByID: Ctrl+G opens an anomaly by the id a ticket or a report gives.
+func TestOpenAnomalyByID(t *testing.T) {
+	s, _ := openedCase(t)
+	v := s.view
+	v.askAnomalyID()
+	v.idEntry.SetText("no-such-id")
+	v.idEntry.OnSubmitted("no-such-id")
+	settle(t, s)
+	if v.drill != nil || len(v.dialogs) == 0 {
+		t.Fatal("an unknown id opened something, or closed the dialog")
+	}
+	v.idEntry.SetText("  " + anomIn.ID + " ")
+	v.idEntry.OnSubmitted(v.idEntry.Text)
+	settle(t, s)
+	if v.drill == nil || v.drill.a.ID != anomIn.ID {
+		t.Errorf("opened %v, want %s", v.drill, anomIn.ID)
+	}
+}

@@ -415,6 +415,13 @@ func (s *shell) buildMenu() {
 		it.Disabled = noCase
 		nav = append(nav, it)
 	}
+	byID := item("Anomaly by id…", fyne.KeyG, func() {
+		if s.view != nil {
+			s.view.askAnomalyID()
+		}
+	})
+	byID.Disabled = noCase
+	nav = append(nav, fyne.NewMenuItemSeparator(), byID)
 	s.win.SetMainMenu(fyne.NewMainMenu(file, fyne.NewMenu("Go", nav...)))
 }
 
@@ -428,6 +435,11 @@ func (s *shell) addShortcuts() {
 	add(fyne.KeyI, s.importDialog)
 	add(fyne.KeyF, func() { s.goTo(screenInvestigator) })
 	add(fyne.KeyR, s.reloadCase)
+	add(fyne.KeyG, func() {
+		if s.view != nil {
+			s.view.askAnomalyID()
+		}
+	})
 	add(fyne.KeyW, func() {
 		if s.view != nil {
 			s.showWelcome("")
