@@ -97,7 +97,11 @@ func TestCountValuesAgreeWithSearch(t *testing.T) {
 		t.Run(set.name, func(t *testing.T) {
 			st := newCase(t, set.raws(t))
 			checked := 0
-			for _, q := range []string{"", "readOnly:false", "errorCode:*"} {
+			queries := []string{"", "readOnly:false", "errorCode:*"}
+			if testing.Short() {
+				queries = queries[:1] // the race detector's run: one query is enough to race
+			}
+			for _, q := range queries {
 				total := len(searchIDs(t, st, q, 0))
 				for _, field := range fields {
 					fc := countValues(t, st, q, field, false, 0)
@@ -121,7 +125,7 @@ func TestCountValuesAgreeWithSearch(t *testing.T) {
 					}
 				}
 			}
-			if checked < 100 {
+			if checked < 100/(4-len(queries)) {
 				t.Errorf("only %d values checked", checked)
 			}
 		})
