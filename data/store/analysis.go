@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -62,11 +64,63 @@ func (s *Store) SaveAnalysis(ctx context.Context, anomalies []finding.Anomaly, s
 			return fmt.Errorf("save series: %w", err)
 		}
 	}
+	if err := followVerdicts(ctx, tx); err != nil {
+		return fmt.Errorf("save analysis: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, analysedKey, fmt.Sprint(mark)); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// followVerdicts moves each verdict whose anomaly a new analysis no longer holds to the anomaly
+// of the same entity and direction whose window overlaps the old one, the earliest such that
+// has no verdict of its own. An anomaly's id hashes its window's start, which new, earlier
+// data can move; the verdict was given on what that window shows. One that finds none stays,
+// shown nowhere, for the data that may bring its anomaly back.
+func followVerdicts(ctx context.Context, tx *sql.Tx) error {
+	type orphan struct {
+		id, entity, direction string
+		start, end            int64
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT anomaly_id, entity, direction, window_start, window_end FROM triage
+		WHERE entity != '' AND anomaly_id NOT IN (SELECT id FROM anomalies)`)
+	if err != nil {
+		return err
+	}
+	var orphans []orphan
+	for rows.Next() {
+		var o orphan
+		if err := rows.Scan(&o.id, &o.entity, &o.direction, &o.start, &o.end); err != nil {
+			rows.Close()
+			return err
+		}
+		orphans = append(orphans, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, o := range orphans {
+		var id string
+		var start, end int64
+		err := tx.QueryRowContext(ctx, `SELECT id, window_start, window_end FROM anomalies
+			WHERE entity = ? AND direction = ? AND window_start < ? AND window_end > ?
+			AND id NOT IN (SELECT anomaly_id FROM triage) ORDER BY window_start, id LIMIT 1`,
+			o.entity, o.direction, o.end, o.start).Scan(&id, &start, &end)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE triage SET anomaly_id = ?, window_start = ?, window_end = ? WHERE anomaly_id = ?`,
+			id, start, end, o.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NeedsAnalysis reports whether the case has events the stored analysis was not made from.
@@ -106,8 +160,8 @@ func (s *Store) Anomalies(ctx context.Context, f AnomalyFilter) ([]finding.Anoma
 		limit = -1
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+anomalyColumns+` FROM `+anomaliesTriaged+`
-		WHERE risk >= ? AND (? = '' OR direction = ?) AND window_end > ? AND window_start < ?
-		ORDER BY risk DESC, score DESC, window_start, id LIMIT ?`,
+		WHERE a.risk >= ? AND (? = '' OR a.direction = ?) AND a.window_end > ? AND a.window_start < ?
+		ORDER BY a.risk DESC, a.score DESC, a.window_start, a.id LIMIT ?`,
 		f.MinRisk, f.Direction, f.Direction, from, to, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list anomalies: %w", err)
@@ -125,7 +179,8 @@ func (s *Store) Anomalies(ctx context.Context, f AnomalyFilter) ([]finding.Anoma
 }
 
 // anomaliesTriaged is the anomalies with their analysts' verdicts, and anomalyColumns what
-// scanAnomaly reads of a row of it (after any columns of the caller's own).
+// scanAnomaly reads of a row of it (after any columns of the caller's own). Both tables have
+// entity, direction and window columns: queries name the anomaly's with a.
 const (
 	anomaliesTriaged = `anomalies a LEFT JOIN triage t ON t.anomaly_id = a.id`
 	anomalyColumns   = `a.json, coalesce(t.verdict, ''), coalesce(t.note, '')`
@@ -154,9 +209,13 @@ func (s *Store) SetVerdict(ctx context.Context, anomalyID, verdict, note string)
 	if verdict == "" {
 		_, err = s.w.ExecContext(ctx, `DELETE FROM triage WHERE anomaly_id = ?`, anomalyID)
 	} else {
-		_, err = s.w.ExecContext(ctx, `INSERT INTO triage (anomaly_id, verdict, note, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (anomaly_id) DO UPDATE SET verdict = excluded.verdict, note = excluded.note, updated_at = excluded.updated_at`,
-			anomalyID, verdict, note, time.Now().UTC().Format(time.RFC3339))
+		// What it was given on goes with it, for followVerdicts.
+		_, err = s.w.ExecContext(ctx, `INSERT INTO triage (anomaly_id, verdict, note, updated_at, entity, direction, window_start, window_end)
+			SELECT ?, ?, ?, ?, coalesce(max(entity), ''), coalesce(max(direction), ''), coalesce(max(window_start), 0), coalesce(max(window_end), 0)
+			FROM anomalies WHERE id = ?
+			ON CONFLICT (anomaly_id) DO UPDATE SET verdict = excluded.verdict, note = excluded.note, updated_at = excluded.updated_at,
+				entity = excluded.entity, direction = excluded.direction, window_start = excluded.window_start, window_end = excluded.window_end`,
+			anomalyID, verdict, note, time.Now().UTC().Format(time.RFC3339), anomalyID)
 	}
 	if err != nil {
 		return fmt.Errorf("verdict on anomaly %s: %w", anomalyID, err)

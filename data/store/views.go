@@ -247,9 +247,9 @@ func (s *Store) ViewRelated(ctx context.Context, a finding.Anomaly, f RelatedFil
 		}
 	}
 	ents, _ := json.Marshal(entities)
-	rows, err = s.r.QueryContext(ctx, `SELECT entity IN (SELECT value FROM json_each(?)), `+anomalyColumns+`
-		FROM `+anomaliesTriaged+` WHERE id != ? AND window_end > ? AND window_start < ? AND risk >= ?
-		ORDER BY window_start, risk DESC, id`, string(ents), a.ID, lo-f.Span.Milliseconds(), hi+f.Span.Milliseconds(), f.MinRisk)
+	rows, err = s.r.QueryContext(ctx, `SELECT a.entity IN (SELECT value FROM json_each(?)), `+anomalyColumns+`
+		FROM `+anomaliesTriaged+` WHERE a.id != ? AND a.window_end > ? AND a.window_start < ? AND a.risk >= ?
+		ORDER BY a.window_start, a.risk DESC, a.id`, string(ents), a.ID, lo-f.Span.Milliseconds(), hi+f.Span.Milliseconds(), f.MinRisk)
 	if err != nil {
 		return nil, fmt.Errorf("related anomalies of %s: %w", a.ID, err)
 	}
