@@ -149,7 +149,7 @@ func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage
 		return sum.Added, fmt.Errorf("demo: %s", sum.Failed[0].Reason)
 	}
 	lb, _ := json.Marshal(mergeLabels(before, <-labels))
-	for k, v := range map[string]string{SettingDemo: "true", "demo_seed": fmt.Sprint(d.Seed), settingDemoLabels: string(lb)} {
+	for k, v := range map[string]string{SettingDemo: "true", settingDemoSeed: fmt.Sprint(d.Seed), settingDemoLabels: string(lb)} {
 		if err := c.st.SetSetting(ctx, k, v); err != nil {
 			return sum.Added, err
 		}
@@ -211,7 +211,7 @@ func (c *Case) AddDemoScenario(ctx context.Context, name string, progress func(s
 		}
 		return 0, synth.Label{}, err
 	}
-	raw, err := c.st.Setting(ctx, "demo_seed", "1")
+	raw, err := c.st.Setting(ctx, settingDemoSeed, "1")
 	if err != nil {
 		return 0, synth.Label{}, err
 	}
@@ -237,6 +237,9 @@ func (c *Case) AddDemoScenario(ctx context.Context, name string, progress func(s
 	}
 	return added, synth.Label{}, err
 }
+
+// settingDemoSeed holds the seed a demo case was generated from.
+const settingDemoSeed = "demo_seed"
 
 // settingDemoLabels holds a demo case's labels (synth.Label, JSON): what was injected, when.
 const settingDemoLabels = "demo_labels"

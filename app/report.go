@@ -62,7 +62,7 @@ func (c *Case) Report(ctx context.Context, w io.Writer, now time.Time) error {
 	fmt.Fprintf(b, "- files: %d loaded, %d skipped (not CloudTrail, or empty), %d failed; %d Insights events, %d digest files\n\n",
 		in.FilesLoaded, in.FilesSkipped, in.FilesFailed, in.Insights, in.Digests)
 
-	var verdicts = map[string][]finding.Anomaly{}
+	verdicts := map[string][]finding.Anomaly{}
 	var open []finding.Anomaly
 	for _, a := range as {
 		if a.Verdict != "" {
