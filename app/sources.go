@@ -89,6 +89,16 @@ func s3Inputs(ctx context.Context, src S3Source) ([]ingest.Input, error) {
 	return out, nil
 }
 
+// PreviewS3 lists what loading src would read: how many objects and their bytes as stored,
+// for the days, accounts and regions it asks for. Nothing is downloaded.
+func PreviewS3(ctx context.Context, src S3Source) (files int, bytes int64, err error) {
+	in, err := s3Inputs(ctx, src)
+	for _, i := range in {
+		bytes += i.Size
+	}
+	return len(in), bytes, err
+}
+
 // IngestSources loads source arguments (paths and s3:// URLs) into the case.
 func (c *Case) IngestSources(ctx context.Context, args []string, s3 S3Source, progress func(ingest.Progress)) (ingest.Summary, error) {
 	inputs, err := Inputs(ctx, args, s3)

@@ -32,6 +32,7 @@ type valueCounts struct {
 	field   *widget.SelectEntry
 	status  *widget.Label
 	stopBtn *widget.Button // stops the count under way; shown while one runs
+	copyBtn *widget.Button // puts the count on the clipboard as text
 	list    *widget.List
 	content fyne.CanvasObject
 	visible func() bool // whether the count is on show
@@ -74,9 +75,15 @@ func newValueCounts(iv *investigator, visible func() bool) *valueCounts {
 	vc.list.OnSelected = func(id widget.ListItemID) { vc.list.Unselect(id) }
 	hint := widget.NewLabel("+ keeps only a value's events, − leaves them out.")
 	hint.TextStyle.Italic = true
+	// For a ticket: the count as text, one value a line.
+	vc.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		iv.v.s.app.Clipboard().SetContent(vc.text())
+	})
+	vc.copyBtn.Importance = widget.LowImportance
+	vc.copyBtn.Disable()
 	head := container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewLabel("Count the matches by"), nil, vc.field),
-		container.NewBorder(nil, nil, nil, vc.stopBtn, vc.status), hint)
+		container.NewBorder(nil, nil, nil, container.NewHBox(vc.stopBtn, vc.copyBtn), vc.status), hint)
 	vc.content = container.NewBorder(head, nil, nil, nil, vc.list)
 	return vc
 }
@@ -245,10 +252,34 @@ func (vc *valueCounts) show(field string, fc *store.FieldCounts) {
 
 func (vc *valueCounts) setRows(rows []countRow, status string, imp widget.Importance) {
 	vc.rows = rows
+	if len(rows) > 0 {
+		vc.copyBtn.Enable()
+	} else {
+		vc.copyBtn.Disable()
+	}
 	vc.status.Importance = imp
 	vc.status.SetText(status)
 	vc.list.Refresh()
 	vc.list.ScrollToTop()
+}
+
+// text is the count on show as text: the query and field, the totals, then a value a line
+// with its events and share, whole (not shortened as the list shows them).
+func (vc *valueCounts) text() string {
+	var b strings.Builder
+	q := vc.iv.onShowText
+	if q == "" {
+		q = "(every event)"
+	}
+	fmt.Fprintf(&b, "%s\ncounted by %s: %s\n\n", q, strings.TrimSpace(vc.field.Text), vc.status.Text)
+	for _, r := range vc.rows {
+		v := r.Value
+		if r.none {
+			v = "(no value)"
+		}
+		fmt.Fprintf(&b, "%10d  %6s  %s\n", r.Events, percent(r.share), v)
+	}
+	return b.String()
 }
 
 // stop stops the count under way, as a new search does; its rows are of the old search.

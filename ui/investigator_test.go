@@ -507,6 +507,11 @@ func TestInvestigatorCountsByField(t *testing.T) {
 	if vc.status.Text != "5 events · 1 value of sourceIPAddress" {
 		t.Errorf("the count did not follow the search: %q", vc.status.Text)
 	}
+	test.Tap(vc.copyBtn)
+	if got := s.app.Clipboard().Content(); !strings.HasPrefix(got, "sourceIPAddress:203.0.113.7\ncounted by sourceIPAddress: 5 events") ||
+		!strings.Contains(got, "         5    100%  203.0.113.7\n") {
+		t.Errorf("Copy put %q on the clipboard", got)
+	}
 	vc.field.SetText("errorCode")
 	settle(t, s)
 	denied, _, _ := countRowOf(t, vc, "AccessDenied", false)

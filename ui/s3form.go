@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -34,7 +35,8 @@ type s3Form struct {
 	from, to, accounts, trailRegions *widget.Entry
 	profile                          *widget.SelectEntry
 	problem                          *widget.Label
-	load                             *widget.Button
+	preview                          *widget.Label // what a load would read, once listed
+	load, list                       *widget.Button
 	content                          fyne.CanvasObject
 }
 
@@ -66,6 +68,11 @@ func newS3Form(s *sources) *s3Form {
 	f.problem.Hide()
 	f.load = widget.NewButtonWithIcon("Load from S3", theme.DownloadIcon(), f.submit)
 	f.load.Importance = widget.HighImportance
+	// Before a long download: how much the days, accounts and regions asked for hold.
+	f.list = widget.NewButtonWithIcon("List", theme.ListIcon(), f.listObjects)
+	f.preview = widget.NewLabel("")
+	f.preview.Wrapping = fyne.TextWrapWord
+	f.preview.Hide()
 	form := widget.NewForm(
 		widget.NewFormItem("Bucket", f.url),
 		widget.NewFormItem("AWS profile", f.profile),
@@ -80,7 +87,8 @@ func newS3Form(s *sources) *s3Form {
 		"through the AWS SDK with its retries; credentials stay with the SDK and are never written to the case.")
 	note.Wrapping = fyne.TextWrapWord
 	note.TextStyle.Italic = true
-	f.content = container.NewVBox(form, container.NewBorder(nil, nil, nil, f.load, f.problem), note)
+	f.content = container.NewVBox(form, container.NewBorder(nil, nil, nil, container.NewHBox(f.list, f.load),
+		container.NewVBox(f.problem, f.preview)), note)
 	return f
 }
 
@@ -146,6 +154,49 @@ func parseDay(s string, end bool) (time.Time, error) {
 // splitField splits a list typed with commas or spaces.
 func splitField(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
+}
+
+// listObjects lists what the form would load, without downloading it.
+func (f *s3Form) listObjects() {
+	src, err := f.source()
+	if err != nil {
+		f.problem.SetText(err.Error())
+		f.problem.Show()
+		return
+	}
+	f.problem.Hide()
+	f.preview.SetText("Listing " + src.URL + "…")
+	f.preview.Show()
+	f.list.Disable()
+	type listed struct {
+		files int
+		bytes int64
+	}
+	do(f.s.v, func(ctx context.Context) (listed, error) {
+		n, b, err := app.PreviewS3(ctx, src)
+		return listed{n, b}, err
+	}, func(l listed, err error) {
+		f.list.Enable()
+		if err != nil {
+			f.preview.Hide()
+			f.problem.SetText(err.Error())
+			f.problem.Show()
+			return
+		}
+		f.preview.SetText(fmt.Sprintf("%s to read, %s as stored, for the days, accounts and regions asked for.",
+			counted(int64(l.files), "log file", "log files"), byteSize(l.bytes)))
+	})
+}
+
+// byteSize is a size as a person reads it: 812 KB, 12.3 MB, 4.1 GB.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KB", (n+1023)/1024)
 }
 
 // submit checks the form, remembers it, and starts the load.

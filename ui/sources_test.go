@@ -101,6 +101,11 @@ func TestSourcesLoadFromS3(t *testing.T) {
 	f.accounts.SetText("111122223333")
 	f.from.SetText("2024-05-09")
 	f.to.SetText("2024-05-09")
+	test.Tap(f.list) // what it would read, first
+	settle(t, s)
+	if !strings.HasPrefix(f.preview.Text, "1 log file to read, ") || !src.job.Hidden {
+		t.Errorf("List: %q (a load started: %v)", f.preview.Text, !src.job.Hidden)
+	}
 	test.Tap(f.load)
 	settle(t, s)
 	if !f.problem.Hidden {
