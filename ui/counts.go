@@ -193,6 +193,7 @@ func (vc *valueCounts) count() {
 	gen := vc.gen
 	if !query.IsField(field) {
 		vc.counted = ""
+		vc.stopBtn.Hide() // the count under way was stopped
 		vc.setRows(nil, fmt.Sprintf("%q is no field: a field is a path such as userIdentity.arn or requestParameters.bucketName.", field), widget.DangerImportance)
 		return
 	}
