@@ -322,21 +322,25 @@ func (o *overview) chartDrawn() {
 // refreshList lists the anomalies in range, less those found benign when they are hidden.
 func (o *overview) refreshList() {
 	o.listed = o.listed[:0]
-	benign := 0
+	byVerdict := map[string]int{}
 	for _, a := range o.data.Anomalies {
-		if a.Verdict == finding.VerdictBenign {
-			benign++
-			if o.hideBenign.Checked {
-				continue
-			}
+		byVerdict[a.Verdict]++
+		if a.Verdict == finding.VerdictBenign && o.hideBenign.Checked {
+			continue
 		}
 		o.listed = append(o.listed, a)
 	}
-	text := fmt.Sprintf("Top anomalies (%d in range)", len(o.data.Anomalies))
-	if o.hideBenign.Checked && benign > 0 {
-		text = fmt.Sprintf("Top anomalies (%d in range, %d benign hidden)", len(o.data.Anomalies), benign)
+	// How far triage has come: the verdicts given in range, the most serious first.
+	parts := []string{fmt.Sprintf("%d in range", len(o.data.Anomalies))}
+	for i := len(finding.Verdicts) - 1; i >= 0; i-- {
+		if n := byVerdict[finding.Verdicts[i]]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, finding.Verdicts[i]))
+		}
 	}
-	o.topLabel.SetText(text)
+	if n := byVerdict[finding.VerdictBenign]; n > 0 && o.hideBenign.Checked {
+		parts[len(parts)-1] += " (hidden)"
+	}
+	o.topLabel.SetText("Top anomalies (" + strings.Join(parts, " · ") + ")")
 	o.top.Refresh()
 }
 

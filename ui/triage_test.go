@@ -80,11 +80,11 @@ func TestOverviewHidesBenign(t *testing.T) {
 	}
 	a.Verdict = finding.VerdictBenign
 	v.verdictChanged(a)
-	if len(o.listed) != n {
-		t.Errorf("benign shown: %d listed, want %d", len(o.listed), n)
+	if len(o.listed) != n || o.topLabel.Text != fmt.Sprintf("Top anomalies (%d in range · 1 benign)", n) {
+		t.Errorf("benign shown: %d listed, want %d; label %q", len(o.listed), n, o.topLabel.Text)
 	}
 	o.hideBenign.SetChecked(true)
-	if len(o.listed) != n-1 || o.listed[0].ID == a.ID || !strings.Contains(o.topLabel.Text, "1 benign hidden") {
+	if len(o.listed) != n-1 || o.listed[0].ID == a.ID || o.topLabel.Text != fmt.Sprintf("Top anomalies (%d in range · 1 benign (hidden))", n) {
 		t.Errorf("benign hidden: %d listed, label %q", len(o.listed), o.topLabel.Text)
 	}
 	o.load() // a new range or a reload keeps them hidden
