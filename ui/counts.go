@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/query"
 	"github.com/trailscope/trailscope/data/store"
 )
@@ -73,8 +74,9 @@ func newValueCounts(iv *investigator, visible func() bool) *valueCounts {
 	vc.stopBtn.Hide()
 	vc.list = widget.NewList(func() int { return len(vc.rows) }, vc.newRow, vc.updateRow)
 	vc.list.OnSelected = func(id widget.ListItemID) { vc.list.Unselect(id) }
-	hint := widget.NewLabel("+ keeps only a value's events, − leaves them out.")
+	hint := widget.NewLabel("+ keeps only a value's events, − leaves them out; the magnifier pivots on an address, call, principal or key.")
 	hint.TextStyle.Italic = true
+	hint.Wrapping = fyne.TextWrapWord
 	// For a ticket: the count as text, one value a line.
 	vc.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		iv.v.s.app.Clipboard().SetContent(vc.text())
@@ -95,8 +97,16 @@ func (vc *valueCounts) newRow() fyne.CanvasObject {
 	n.Alignment = fyne.TextAlignTrailing
 	keep := widget.NewButtonWithIcon("", theme.ContentAddIcon(), nil)
 	drop := widget.NewButtonWithIcon("", theme.ContentRemoveIcon(), nil)
-	keep.Importance, drop.Importance = widget.LowImportance, widget.LowImportance
-	return container.NewBorder(nil, nil, container.NewHBox(keep, drop), n, value)
+	pivot := widget.NewButtonWithIcon("", theme.SearchIcon(), nil)
+	keep.Importance, drop.Importance, pivot.Importance = widget.LowImportance, widget.LowImportance, widget.LowImportance
+	return container.NewBorder(nil, nil, container.NewHBox(keep, drop), container.NewHBox(n, pivot), value)
+}
+
+// countPivots are the fields whose values have a pivot of their own: what else an address did,
+// who else made a call, what else a principal or a key did.
+var countPivots = map[string]string{
+	"sourceIPAddress": app.PivotIP, "userIdentity.arn": app.PivotPrincipal,
+	"eventName": app.PivotEvent, "userIdentity.accessKeyId": app.PivotKey,
 }
 
 func (vc *valueCounts) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
@@ -105,9 +115,17 @@ func (vc *valueCounts) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	r := vc.rows[id]
 	c := o.(*fyne.Container)
-	value, n := c.Objects[0].(*widget.Label), c.Objects[2].(*widget.Label)
+	value := c.Objects[0].(*widget.Label)
 	buttons := c.Objects[1].(*fyne.Container).Objects
 	keep, drop := buttons[0].(*widget.Button), buttons[1].(*widget.Button)
+	right := c.Objects[2].(*fyne.Container).Objects
+	n, pivot := right[0].(*widget.Label), right[1].(*widget.Button)
+	if kind := countPivots[query.CanonicalField(strings.TrimSpace(vc.field.Text))]; kind != "" && !r.none && pivotable(kind, r.Value) {
+		pivot.Show()
+		pivot.OnTapped = func() { openPivot(vc.iv.v, kind, r.Value, store.PivotOptions{Top: pivotTop}) }
+	} else {
+		pivot.Hide()
+	}
 	value.TextStyle.Italic = r.none
 	if r.none {
 		value.SetText("(no value)")

@@ -499,6 +499,20 @@ func TestInvestigatorCountsByField(t *testing.T) {
 	if r.Events != 5 {
 		t.Errorf("203.0.113.7 counted %d events, want the burst's 5", r.Events)
 	}
+	// An address has a pivot: what else it did.
+	row := vc.newRow()
+	vc.updateRow(slices.IndexFunc(vc.rows, func(c countRow) bool { return c.Value == "203.0.113.7" }), row)
+	pivot := row.(*fyne.Container).Objects[2].(*fyne.Container).Objects[1].(*widget.Button)
+	if pivot.Hidden {
+		t.Fatal("no pivot on an address")
+	}
+	open := len(s.view.dialogs)
+	test.Tap(pivot)
+	settle(t, s)
+	if len(s.view.dialogs) != open+1 {
+		t.Error("the pivot did not open")
+	}
+	s.view.dialogs[len(s.view.dialogs)-1].Hide()
 	test.Tap(keep)
 	settle(t, s)
 	if iv.query.Text != "sourceIPAddress:203.0.113.7" || len(iv.hits) != 5 {

@@ -117,7 +117,7 @@ func newKeyTable(length func() (int, int), create func() fyne.CanvasObject, upda
 
 func (t *keyTable) TypedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
-	case fyne.KeyEscape, fyne.KeyF5, fyne.KeyN, fyne.KeyP: // the window's keys (N, P: triage)
+	case fyne.KeyEscape, fyne.KeyF5, fyne.KeyN, fyne.KeyP, fyne.KeyV: // the window's keys (N, P, V: triage)
 		if c := fyne.CurrentApp().Driver().CanvasForObject(t); c != nil && c.OnTypedKey() != nil {
 			c.OnTypedKey()(ev)
 			return

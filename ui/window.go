@@ -460,6 +460,8 @@ func (s *shell) addShortcuts() {
 		case (ev.Name == fyne.KeyN || ev.Name == fyne.KeyP) && s.view != nil && s.win.Canvas().Overlays().Top() == nil:
 			// Triage: the next or previous anomaly of the overview's list.
 			s.view.step(map[fyne.KeyName]int{fyne.KeyN: 1, fyne.KeyP: -1}[ev.Name])
+		case ev.Name == fyne.KeyV && s.view != nil && s.view.drill != nil && s.win.Canvas().Overlays().Top() == nil:
+			s.view.askVerdict(s.view.drill.a, s.view.verdictChanged) // triage: the verdict on the anomaly on show
 		}
 	})
 }
