@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailscope/trailscope/data/query"
 	"github.com/trailscope/trailscope/data/store"
 )
 
@@ -412,5 +413,44 @@ func TestBurstRules(t *testing.T) {
 	}
 	if got := BurstWords(store.Rule{Threshold: 10, Window: 1440}); got != "10 or more in 1 day" {
 		t.Errorf("BurstWords = %q", got)
+	}
+}
+
+// TestCountByRule: counting the matches by rule gives, for each rule, the events rule:NAME
+// finds among them, and the events no rule matched.
+func TestCountByRule(t *testing.T) {
+	c, _ := viewsCase(t)
+	ctx := context.Background()
+	for _, r := range []store.Rule{
+		{Name: "denied", Query: "errorCode:AccessDenied", Severity: 5, Every: 60, Enabled: true},
+		{Name: "Address 203", Query: "sourceIPAddress:203.0.113.7", Severity: 4, Every: 60, Enabled: true},
+	} {
+		if _, err := c.SaveRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.RunRules(ctx, time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC), false); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"", "sourceIPAddress:203.0.113.7"} {
+		f, _ := Compile(q, time.Time{}, time.Time{})
+		fc, err := c.CountValues(ctx, f, "RULE", 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, _ := c.Count(ctx, f)
+		if fc.Events != total || fc.Distinct == 0 {
+			t.Errorf("%q by rule: %+v, %d matches", q, fc, total)
+		}
+		for _, v := range fc.Values {
+			g, _ := Compile(strings.TrimSpace(q+" "+query.FieldValue("rule", v.Value)), time.Time{}, time.Time{})
+			if n, _ := c.Count(ctx, g); n != v.Events {
+				t.Errorf("%q by rule: %s counted %d, the search finds %d", q, v.Value, v.Events, n)
+			}
+		}
+		g, _ := Compile(strings.TrimSpace(q+" -rule:*"), time.Time{}, time.Time{})
+		if n, _ := c.Count(ctx, g); n != fc.Without {
+			t.Errorf("%q by rule: %d without, -rule:* finds %d", q, fc.Without, n)
+		}
 	}
 }

@@ -59,12 +59,16 @@ func (c *Case) NameRules(ctx context.Context, hits []store.Hit) error {
 func (c *Case) Count(ctx context.Context, f store.Filter) (int64, error) { return c.st.Count(ctx, f) }
 
 // CountValues counts the events matching f by their values of field (any field a query can
-// test, such as userIdentity.arn or requestParameters.bucketName): the commonest top values (0:
+// test, such as userIdentity.arn or requestParameters.bucketName, or rule: the rules that
+// matched them): the commonest top values (0:
 // all), how many distinct values there are and how many events have none. Each value counted
 // is one that field:value matches, so adding it to the query keeps exactly its events. progress
 // (if set) is told now and then how many matches were read.
 func (c *Case) CountValues(ctx context.Context, f store.Filter, field string, top int, progress func(read int64)) (*store.FieldCounts, error) {
 	field = strings.TrimSpace(field)
+	if strings.EqualFold(field, query.RuleField) {
+		return c.st.CountValues(ctx, f, store.ValueSource{Rules: true}, top, progress)
+	}
 	if !query.IsField(field) {
 		return nil, fmt.Errorf("%q is no field to count by (a field is a path such as userIdentity.arn)", field)
 	}

@@ -20,7 +20,7 @@ import (
 // countFields are offered for counting by, most asked first; any other field may be typed.
 var countFields = append(append([]string{}, query.GroupFields...), "userIdentity.type", "userIdentity.userName",
 	"userIdentity.sessionContext.sessionIssuer.userName", "requestParameters.bucketName", "resources.ARN", "resources.type",
-	"errorMessage", "eventType", "readOnly", "tlsDetails.clientProvidedHostHeader", "vpcEndpointId")
+	"errorMessage", "eventType", "readOnly", "tlsDetails.clientProvidedHostHeader", "vpcEndpointId", query.RuleField)
 
 // countTop is how many values the count lists.
 const countTop = 200
@@ -209,7 +209,7 @@ func (vc *valueCounts) count() {
 	}
 	vc.gen++
 	gen := vc.gen
-	if !query.IsField(field) {
+	if !query.IsField(field) && !strings.EqualFold(field, query.RuleField) {
 		vc.counted = ""
 		vc.stopBtn.Hide() // the count under way was stopped
 		vc.setRows(nil, fmt.Sprintf("%q is no field: a field is a path such as userIdentity.arn or requestParameters.bucketName.", field), widget.DangerImportance)

@@ -91,7 +91,7 @@ func runSearch(ctx context.Context, env Env, args []string) error {
 func runCount(ctx context.Context, env Env, args []string) error {
 	f := newFlags(env, "count", true)
 	qf := addQueryFlags(f)
-	by := f.String("by", "", "count the matches by the values of this field (userIdentity.arn, requestParameters.bucketName, …)")
+	by := f.String("by", "", "count the matches by the values of this field (userIdentity.arn, requestParameters.bucketName, …, or rule: the rules that matched them)")
 	top := f.Int("top", 20, "with --by, at most this many values, commonest first (0: all)")
 	pos, err := f.parse(env, args)
 	if err != nil {
@@ -100,7 +100,7 @@ func runCount(ctx context.Context, env Env, args []string) error {
 	if *top < 0 {
 		return usagef("--top %d: want 0 or more", *top)
 	}
-	if *by != "" && !query.IsField(*by) {
+	if *by != "" && !query.IsField(*by) && !strings.EqualFold(*by, query.RuleField) {
 		return usagef("--by %q: want a field, such as userIdentity.arn", *by)
 	}
 	c, filter, err := qf.open(ctx, env, f, pos)

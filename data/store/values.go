@@ -23,13 +23,15 @@ type FieldCounts struct {
 }
 
 // ValueSource says where CountValues reads an event's values of a field: Expr, an SQL
-// expression over the events row aliased e that is the value (” for none), grouped by Key (an
-// expression equal for values equal in ASCII case, or Expr itself); both are made by the query
-// package from its column table, never from user text. Or else Values, which reads them from
-// the raw record (each value once).
+// expression over the events row aliased e that is the value (the empty string for none),
+// made by the query package from its column table and never from user text; Values, which
+// reads them from the raw record (each value once); or Rules.
 type ValueSource struct {
-	Expr, Key string
-	Values    func(raw []byte) ([]string, error)
+	Expr   string
+	Values func(raw []byte) ([]string, error)
+	// Rules counts the events by the names of the rules that made indicators of them (the
+	// query language's rule field).
+	Rules bool
 }
 
 // maxCounted bounds the distinct values counted from raw records (a field like eventID has as
@@ -46,6 +48,8 @@ func (s *Store) CountValues(ctx context.Context, f Filter, src ValueSource, top 
 	}
 	var err error
 	switch {
+	case src.Rules:
+		err = s.countByRule(ctx, f, &t)
 	case src.Expr != "":
 		err = s.countByExpr(ctx, f, src.Expr, &t, progress)
 	case src.Values != nil:
@@ -99,6 +103,35 @@ func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *talli
 			continue
 		}
 		t.add(value, 1)
+	}
+	return rows.Err()
+}
+
+// countByRule counts the matches by the rules that made indicators of them (an event matched
+// by two rules counts for each), and those without an indicator.
+func (s *Store) countByRule(ctx context.Context, f Filter, t *tallies) error {
+	where, args := f.scanWhere()
+	from := "events e"
+	if f.needsJSON() {
+		from = "events e CROSS JOIN event_json j ON j.id = e.id"
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(NOT EXISTS (SELECT 1 FROM indicators i WHERE i.event_id = e.id)), 0)
+		FROM `+from+` WHERE `+where, args...).Scan(&t.events, &t.without); err != nil {
+		return err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT r.name, count(*) FROM indicators i JOIN rules r ON r.id = i.rule_id
+		WHERE i.event_id IN (SELECT e.id FROM `+from+` WHERE `+where+`) GROUP BY r.name`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return err
+		}
+		t.add(name, n)
 	}
 	return rows.Err()
 }
