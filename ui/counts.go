@@ -156,6 +156,8 @@ func percent(share float64) string {
 	switch p := share * 100; {
 	case p > 0 && p < 0.1:
 		return "<0.1%"
+	case p >= 99.5 && p < 100: // not all, though it rounds to it
+		return ">99%"
 	case p < 10:
 		return fmt.Sprintf("%.1f%%", p)
 	default:

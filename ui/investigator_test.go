@@ -568,3 +568,11 @@ func TestInvestigatorCountsByField(t *testing.T) {
 		t.Error("choosing an event left the count on show")
 	}
 }
+
+func TestPercent(t *testing.T) {
+	for share, want := range map[float64]string{0: "0.0%", 0.0004: "<0.1%", 0.053: "5.3%", 0.35: "35%", 0.997: ">99%", 1: "100%"} {
+		if got := percent(share); got != want {
+			t.Errorf("percent(%v) = %q, want %q", share, got, want)
+		}
+	}
+}
