@@ -80,7 +80,7 @@ func (c *Case) Report(ctx context.Context, w io.Writer, now time.Time) error {
 		if len(verdicts[v]) == 0 {
 			continue
 		}
-		fmt.Fprintf(b, "### %s (%d)\n\n", verdictHeading(v), len(verdicts[v]))
+		fmt.Fprintf(b, "### %s (%d)\n\n", finding.VerdictText(v), len(verdicts[v]))
 		anomalyTable(b, verdicts[v], true)
 	}
 
@@ -119,12 +119,18 @@ func (c *Case) Report(ctx context.Context, w io.Writer, now time.Time) error {
 	return b.Flush()
 }
 
-// reportFiles writes the files read: those not loaded with why, then every file with its hash.
+// reportFiles writes the files read: those not loaded with why, then every file with its
+// hash (read once: the full table is held until the files not loaded are written).
 func (c *Case) reportFiles(ctx context.Context, b *bufio.Writer) error {
 	var notLoaded []store.FileRecord
+	var all strings.Builder
+	n := 0
 	err := c.Files(ctx, "", func(f store.FileRecord) error {
 		if f.Status != store.FileLoaded {
 			notLoaded = append(notLoaded, f)
+		}
+		if n++; n <= reportFiles {
+			fmt.Fprintf(&all, "| %s | %s | %d | `%s` |\n", mdText(f.Name()), f.Status, f.Events, f.SHA256)
 		}
 		return nil
 	})
@@ -135,21 +141,12 @@ func (c *Case) reportFiles(ctx context.Context, b *bufio.Writer) error {
 	if len(notLoaded) > 0 {
 		b.WriteString("Not loaded:\n\n| Status | File | Reason |\n|---|---|---|\n")
 		for _, f := range notLoaded {
-			fmt.Fprintf(b, "| %s | %s | %s |\n", f.Status, mdText(fileLabel(f)), mdText(f.Reason))
+			fmt.Fprintf(b, "| %s | %s | %s |\n", f.Status, mdText(f.Name()), mdText(f.Reason))
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString("Every file read:\n\n| File | Status | Events | SHA-256 |\n|---|---|---|---|\n")
-	n := 0
-	err = c.Files(ctx, "", func(f store.FileRecord) error {
-		if n++; n <= reportFiles {
-			fmt.Fprintf(b, "| %s | %s | %d | `%s` |\n", mdText(fileLabel(f)), f.Status, f.Events, f.SHA256)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
+	b.WriteString(all.String())
 	if n > reportFiles {
 		fmt.Fprintf(b, "\n… and %d more: `trailscope files --case FILE` lists them all.\n", n-reportFiles)
 	}
@@ -174,24 +171,6 @@ func anomalyTable(b *bufio.Writer, as []finding.Anomaly, withNote bool) {
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
-}
-
-func verdictHeading(v string) string {
-	switch v {
-	case finding.VerdictMalicious:
-		return "Malicious: part of an intrusion"
-	case finding.VerdictFollowUp:
-		return "Follow-up: not explained yet"
-	}
-	return "Benign: explained, nothing to do"
-}
-
-// fileLabel names a file as the report lists it: an archive's entry after the archive.
-func fileLabel(f store.FileRecord) string {
-	if f.Entry != "" {
-		return f.Path + " ! " + f.Entry
-	}
-	return f.Path
 }
 
 // mdText makes text from the case safe in a Markdown table cell or line: one line, and the

@@ -74,10 +74,8 @@ type caseView struct {
 	verdictNote   *widget.Entry
 	verdictSave   *widget.Button
 	verdictNext   *widget.Button // Save and next, when there is a next
-	// verdictThenNext: the verdict being saved was asked with Save and next.
-	verdictThenNext bool
-	reportWritten   string        // the last report written (for tests)
-	idEntry         *widget.Entry // the entry of "Open an anomaly by its id", while shown
+	reportWritten string         // the last report written (for tests)
+	idEntry       *widget.Entry  // the entry of "Open an anomaly by its id", while shown
 }
 
 // do runs work on the case off the UI goroutine and hands the result to done on it, unless the

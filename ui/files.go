@@ -28,20 +28,12 @@ var fileFilters = []struct{ label, status string }{
 
 var fileColumns = []column[*store.FileRecord]{
 	{"Status", 80, func(f *store.FileRecord) string { return f.Status }},
-	{"File", 460, func(f *store.FileRecord) string { return shortMiddle(fileName(f), 58) }},
+	{"File", 460, func(f *store.FileRecord) string { return shortMiddle(f.Name(), 58) }},
 	{"Events", 80, func(f *store.FileRecord) string { return count(f.Events) }},
 	{"Added", 80, func(f *store.FileRecord) string { return count(f.Added) }},
 	{"Format", 90, func(f *store.FileRecord) string { return f.Format }},
 	{"SHA-256 of the file as kept", 520, func(f *store.FileRecord) string { return f.SHA256 }},
 	{"Reason", 300, func(f *store.FileRecord) string { return f.Reason }},
-}
-
-// fileName is a file as the list names it: an archive's entry after the archive.
-func fileName(f *store.FileRecord) string {
-	if f.Entry != "" {
-		return f.Path + " ! " + f.Entry
-	}
-	return f.Path
 }
 
 // shortMiddle shortens s to about max characters in its middle, where a log file's path
@@ -94,8 +86,8 @@ func (s *sources) showFiles() {
 		fl.table.Unselect(id)
 		if id.Row < len(fl.rows) {
 			f := &fl.rows[id.Row]
-			fl.v.s.app.Clipboard().SetContent(f.SHA256 + "  " + fileName(f))
-			fl.status.SetText("Copied the hash and name of " + shortMiddle(fileName(f), 60))
+			fl.v.s.app.Clipboard().SetContent(f.SHA256 + "  " + f.Name())
+			fl.status.SetText("Copied the hash and name of " + shortMiddle(f.Name(), 60))
 		}
 	}
 	fl.export = widget.NewButtonWithIcon("Export list…", theme.DownloadIcon(), fl.chooseExport)

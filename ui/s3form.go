@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -53,7 +52,11 @@ func newS3Form(s *sources) *s3Form {
 		return e
 	}
 	f.url = entry(prefS3URL, "s3://bucket/prefix — the trail's bucket, or a folder of it (AWSLogs/…)")
-	f.profile = widget.NewSelectEntry(app.AWSProfiles())
+	f.profile = widget.NewSelectEntry(nil)
+	// The profiles' names come from files under ~/.aws: read off the UI goroutine, as the case
+	// opens.
+	do(s.v, func(context.Context) ([]string, error) { return app.AWSProfiles(), nil },
+		func(names []string, _ error) { f.profile.SetOptions(names) })
 	f.profile.SetPlaceHolder("blank: the default credentials (environment, ~/.aws, SSO, instance role)")
 	f.profile.SetText(prefs.String(prefS3Profile))
 	f.region = entry(prefS3Region, "the bucket's region; blank: the profile's")
@@ -120,10 +123,10 @@ func (f *s3Form) source() (app.S3Source, error) {
 		}
 	}
 	var err error
-	if src.From, err = parseDay(f.from.Text, false); err != nil {
+	if src.From, err = app.ParseTimeBound(strings.TrimSpace(f.from.Text), false); err != nil {
 		return src, fmt.Errorf("From day: %v", err)
 	}
-	if src.To, err = parseDay(f.to.Text, true); err != nil {
+	if src.To, err = app.ParseTimeBound(strings.TrimSpace(f.to.Text), true); err != nil {
 		return src, fmt.Errorf("To day: %v", err)
 	}
 	if !src.From.IsZero() && !src.To.IsZero() && !src.From.Before(src.To) {
@@ -132,39 +135,29 @@ func (f *s3Form) source() (app.S3Source, error) {
 	return src, nil
 }
 
-// parseDay reads a YYYY-MM-DD day (its start, or with end the start of the next) or an RFC 3339
-// time; blank is no bound.
-func parseDay(s string, end bool) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		if end {
-			t = t.AddDate(0, 0, 1)
-		}
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is no day (YYYY-MM-DD)", s)
-}
-
 // splitField splits a list typed with commas or spaces.
 func splitField(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
 }
 
-// listObjects lists what the form would load, without downloading it.
-func (f *s3Form) listObjects() {
+// checked reads the form, showing what is wrong with it; ok is false when something is.
+func (f *s3Form) checked() (src app.S3Source, ok bool) {
 	src, err := f.source()
 	if err != nil {
 		f.problem.SetText(err.Error())
 		f.problem.Show()
-		return
+		return src, false
 	}
 	f.problem.Hide()
+	return src, true
+}
+
+// listObjects lists what the form would load, without downloading it.
+func (f *s3Form) listObjects() {
+	src, ok := f.checked()
+	if !ok {
+		return
+	}
 	f.preview.SetText("Listing " + src.URL + "…")
 	f.preview.Show()
 	f.list.Disable()
@@ -184,30 +177,16 @@ func (f *s3Form) listObjects() {
 			return
 		}
 		f.preview.SetText(fmt.Sprintf("%s to read, %s as stored, for the days, accounts and regions asked for.",
-			counted(int64(l.files), "log file", "log files"), byteSize(l.bytes)))
+			counted(int64(l.files), "log file", "log files"), app.ByteSize(l.bytes)))
 	})
-}
-
-// byteSize is a size as a person reads it: 812 KB, 12.3 MB, 4.1 GB.
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KB", (n+1023)/1024)
 }
 
 // submit checks the form, remembers it, and starts the load.
 func (f *s3Form) submit() {
-	src, err := f.source()
-	if err != nil {
-		f.problem.SetText(err.Error())
-		f.problem.Show()
+	src, ok := f.checked()
+	if !ok {
 		return
 	}
-	f.problem.Hide()
 	prefs := f.s.v.s.app.Preferences()
 	for pref, v := range map[string]string{prefS3URL: src.URL, prefS3Profile: src.Profile, prefS3Region: src.Region,
 		prefS3Endpoint: src.Endpoint, prefS3Accounts: f.accounts.Text, prefS3Regions: f.trailRegions.Text} {

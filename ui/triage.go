@@ -14,13 +14,8 @@ import (
 	"github.com/trailscope/trailscope/data/finding"
 )
 
-// verdictChoices are the verdicts as the triage dialog offers them, with what each means.
-var verdictChoices = []struct{ verdict, label string }{
-	{"", "Not reviewed"},
-	{finding.VerdictBenign, "Benign: explained, nothing to do"},
-	{finding.VerdictFollowUp, "Follow-up: not explained yet"},
-	{finding.VerdictMalicious, "Malicious: part of an intrusion"},
-}
+// verdictChoices are the verdicts as the triage dialog offers them, none first.
+var verdictChoices = append([]string{""}, finding.Verdicts...)
 
 // verdictText is how a button or a list names a verdict.
 func verdictText(verdict string) string {
@@ -47,16 +42,12 @@ func verdictImportance(verdict string) widget.Importance {
 // the anomaly as it then stands.
 func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {
 	labels := make([]string, len(verdictChoices))
-	selected := labels[0]
-	for i, c := range verdictChoices {
-		labels[i] = c.label
-		if c.verdict == a.Verdict {
-			selected = c.label
-		}
+	for i, vd := range verdictChoices {
+		labels[i] = finding.VerdictText(vd)
 	}
 	choice := widget.NewRadioGroup(labels, nil)
 	choice.Required = true
-	choice.SetSelected(selected)
+	choice.SetSelected(finding.VerdictText(a.Verdict))
 	note := widget.NewMultiLineEntry()
 	note.SetPlaceHolder("What was found, who was asked, a ticket…")
 	note.SetText(a.Note)
@@ -66,11 +57,12 @@ func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {
 	problem.Importance = widget.DangerImportance
 	problem.Hide()
 	var d *dialog.CustomDialog
-	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+	// saveThen records the verdict chosen and, with next, opens the next anomaly of the list.
+	saveThen := func(next bool) {
 		verdict := ""
-		for _, c := range verdictChoices {
-			if c.label == choice.Selected {
-				verdict = c.verdict
+		for _, vd := range verdictChoices {
+			if finding.VerdictText(vd) == choice.Selected {
+				verdict = vd
 			}
 		}
 		text := strings.TrimSpace(note.Text)
@@ -88,21 +80,19 @@ func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {
 				a.Note = ""
 			}
 			saved(a)
-			if v.verdictThenNext {
-				v.verdictThenNext = false
+			if next {
 				v.step(1)
 			}
 		})
-	})
+	}
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { saveThen(false) })
 	save.Importance = widget.HighImportance
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
 	buttons := []fyne.CanvasObject{cancel, save}
+	v.verdictNext = nil
 	// Triage goes down the list: saving can open the next anomaly at once.
 	if i := v.listPosition(a.ID); i >= 0 && i+1 < len(v.overview.listed) && v.drill != nil && v.drill.a.ID == a.ID && len(v.trail) == 0 {
-		next := widget.NewButtonWithIcon("Save and next", theme.NavigateNextIcon(), func() {
-			save.OnTapped()
-			v.verdictThenNext = true
-		})
+		next := widget.NewButtonWithIcon("Save and next", theme.NavigateNextIcon(), func() { saveThen(true) })
 		buttons = append(buttons, next)
 		v.verdictNext = next
 	}
@@ -118,7 +108,6 @@ func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {
 	d.Resize(fyne.NewSize(620, 440))
 	d.Show()
 	v.verdictDialog, v.verdictChoice, v.verdictNote, v.verdictSave = d, choice, note, save
-	v.verdictThenNext = false
 }
 
 // verdictChanged shows a new verdict wherever the anomaly is on show.

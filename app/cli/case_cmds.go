@@ -160,7 +160,7 @@ func (b *progressBar) update(p ingest.Progress) {
 		n := int(frac * width)
 		line = fmt.Sprintf("[%s%s] %3.0f%%  files %d/%d  events %d  %s/%s  %.0f ev/s  errors %d",
 			strings.Repeat("#", n), strings.Repeat(".", width-n), frac*100, p.FilesDone, p.FilesTotal,
-			p.Events, humanBytes(p.BytesRead), humanBytes(p.BytesTotal), p.Rate(), p.Failed)
+			p.Events, app.ByteSize(p.BytesRead), app.ByteSize(p.BytesTotal), p.Rate(), p.Failed)
 	}
 	if b.env.StderrTTY {
 		b.line.show("%s", line)

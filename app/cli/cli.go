@@ -194,20 +194,11 @@ func (f *flags) parse(env Env, args []string) ([]string, error) {
 // parseTimeBound reads --since / --until: RFC 3339, or YYYY-MM-DD meaning the whole day
 // (inclusive), so --until 2024-05-09 ends at the end of that day.
 func parseTimeBound(s string, until bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	d, err := time.Parse("2006-01-02", s)
+	t, err := app.ParseTimeBound(s, until)
 	if err != nil {
-		return time.Time{}, usagef("time %q: want RFC 3339 or YYYY-MM-DD", s)
+		return t, usageError{err.Error()}
 	}
-	if until {
-		d = d.AddDate(0, 0, 1)
-	}
-	return d, nil
+	return t, nil
 }
 
 func fmtTime(t time.Time) string {
@@ -215,19 +206,6 @@ func fmtTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func joinList(v []string) string { return strings.Join(v, ",") }

@@ -37,6 +37,19 @@ const (
 // Verdicts lists the verdicts, from the least to the most serious.
 var Verdicts = []string{VerdictBenign, VerdictFollowUp, VerdictMalicious}
 
+// VerdictText says what a verdict means, as the window offers it and a report heads it.
+func VerdictText(verdict string) string {
+	switch verdict {
+	case VerdictBenign:
+		return "Benign: explained, nothing to do"
+	case VerdictFollowUp:
+		return "Follow-up: not explained yet"
+	case VerdictMalicious:
+		return "Malicious: part of an intrusion"
+	}
+	return "Not reviewed"
+}
+
 // Anomaly is a group of findings for one entity in one window, with a risk level 1–10 and the
 // factors that explain it. Its JSON form is the public contract of `trailscope anomalies`.
 type Anomaly struct {

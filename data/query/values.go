@@ -49,7 +49,8 @@ func IsField(field string) bool { return fieldPath.MatchString(field) && !isRule
 // value is given as its compact JSON (field:* matches it; no field:value names it).
 //
 // It reads the record's bytes without decoding what is off the path: counting a field of a
-// million records is a walk over each, not a decode (measured: 3× faster than encoding/json).
+// million records is a walk over each, not a decode (BenchmarkCountValuesRecord, S3's 382k
+// events by bucket: 22.0 s through encoding/json, 5.2 s walked, on one goroutine).
 func FieldValues(raw []byte, field string) ([]string, error) {
 	var out []string
 	w := walker{b: raw}

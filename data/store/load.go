@@ -37,6 +37,14 @@ type FileRecord struct {
 	LoadedAt string
 }
 
+// Name names the file as lists show it: an archive's entry after the archive.
+func (f FileRecord) Name() string {
+	if f.Entry != "" {
+		return f.Path + " ! " + f.Entry
+	}
+	return f.Path
+}
+
 // Loader writes events in large transactions through a connection of its own. Everything it
 // has written since the last Commit is lost together if the process dies, so the case never
 // holds half a batch; eventID keys make a rerun add exactly what is missing.
