@@ -438,3 +438,42 @@ func TestIndexProgressCountsWhatWaits(t *testing.T) {
 			sum.Added, last.Indexed, last.ToIndex, last.IndexTotal())
 	}
 }
+
+// TestStoredBeforeIndexes: a first load commits its events before it builds the column indexes
+// it deferred, and StoredTime marks that moment: a search then reads every event (by scanning)
+// while the indexes are still to come.
+func TestStoredBeforeIndexes(t *testing.T) {
+	dir := writeRecordsFiles(t, 3, 400)
+	st := openCase(t, filepath.Join(t.TempDir(), "case.tsc"))
+	type seen struct{ added, rows, indexes int64 }
+	var calls []seen
+	sum, err := Run(context.Background(), st, []string{dir}, Options{SkipIndex: true, Committed: func(n int64) {
+		s := seen{added: n}
+		db := st.DB()
+		if err := db.QueryRow(`SELECT count(*) FROM events WHERE lower(source_ip) = '203.0.113.7'`).Scan(&s.rows); err != nil {
+			t.Error(err)
+		}
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'events_time'`).Scan(&s.indexes); err != nil {
+			t.Error(err)
+		}
+		calls = append(calls, s)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != 1200 {
+		t.Fatalf("added %d, want 1200", sum.Added)
+	}
+	if sum.StoredTime <= 0 || sum.StoredTime > sum.LoadTime {
+		t.Errorf("stored after %v, loaded after %v: want 0 < stored <= loaded", sum.StoredTime, sum.LoadTime)
+	}
+	// 203.0.113.7 is event n with n%250 == 7: 5 of the 1,200.
+	var before, after bool
+	for _, c := range calls {
+		before = before || c.added == 1200 && c.rows == 5 && c.indexes == 0
+		after = after || c.added == 1200 && c.rows == 5 && c.indexes == 1
+	}
+	if !before || !after {
+		t.Errorf("commits seen %+v: want all 1,200 events searchable both before and after the time index is built", calls)
+	}
+}
