@@ -80,6 +80,12 @@ func ValidateDemo(d DemoConfig) error {
 // stay); any other case gets ErrNotDemoCase and is left as it was. It returns how many events
 // were added.
 func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage string, frac float64)) (added int64, err error) {
+	return c.generateDemo(ctx, d, false, progress)
+}
+
+// generateDemo is CreateDemo; with scenariosOnly, the scenarios are generated without the
+// organisation's traffic, which a demo case holds already (AddDemoScenario).
+func (c *Case) generateDemo(ctx context.Context, d DemoConfig, scenariosOnly bool, progress func(stage string, frac float64)) (added int64, err error) {
 	if progress == nil {
 		progress = func(string, float64) {}
 	}
@@ -109,11 +115,15 @@ func (c *Case) CreateDemo(ctx context.Context, d DemoConfig, progress func(stage
 	}
 	// The generator writes JSON Lines into a pipe that the ingest pipeline reads as one input.
 	labels := make(chan []synth.Label, 1)
-	name := fmt.Sprintf("demo:seed=%d", d.Seed)
+	name, generate := fmt.Sprintf("demo:seed=%d", d.Seed), synth.Generate
+	if scenariosOnly {
+		// Its own name in the files table: the row of the organisation's traffic keeps its count.
+		name, generate = fmt.Sprintf("demo:seed=%d scenarios=%s", d.Seed, strings.Join(d.Scenarios, ",")), synth.GenerateScenarios
+	}
 	in := ingest.Input{Name: name, Open: func(ctx context.Context) (io.ReadCloser, error) {
 		pr, pw := io.Pipe()
 		go func() {
-			ls, err := synth.Generate(ctx, cfg, func(_ time.Time, raw []byte) error {
+			ls, err := generate(ctx, cfg, func(_ time.Time, raw []byte) error {
 				if _, err := pw.Write(raw); err != nil {
 					return err
 				}
@@ -201,8 +211,8 @@ func (c *Case) demoLabels(ctx context.Context) ([]synth.Label, error) {
 }
 
 // AddDemoScenario injects one more attack scenario into the demo case, in its last day, for
-// a trainer in front of a class: the organisation comes again from the case's seed over the
-// same days, so only the scenario's events are new. It returns how many events were added (0
+// a trainer in front of a class: the scenario is generated alone, as the case's seed places it
+// among the organisation's traffic over the same days. It returns how many events were added (0
 // when the scenario was in the case already) and the scenario's label.
 func (c *Case) AddDemoScenario(ctx context.Context, name string, progress func(stage string, frac float64)) (int64, synth.Label, error) {
 	if demo, err := c.IsDemo(ctx); err != nil || !demo {
@@ -225,7 +235,7 @@ func (c *Case) AddDemoScenario(ctx context.Context, name string, progress func(s
 	}
 	// The days it was made with: those from its first event to the end of the demo data.
 	days := max(1, int(math.Ceil(DemoEnd.Sub(first).Hours()/24)))
-	added, err := c.CreateDemo(ctx, DemoConfig{Seed: seed, Days: days, Scenarios: []string{name}}, progress)
+	added, err := c.generateDemo(ctx, DemoConfig{Seed: seed, Days: days, Scenarios: []string{name}}, true, progress)
 	if err != nil {
 		return added, synth.Label{}, err
 	}

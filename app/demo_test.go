@@ -141,6 +141,13 @@ func TestAddDemoScenario(t *testing.T) {
 	if n, _ := c.Count(ctx, root); n != added {
 		t.Errorf("%d events added, %d of them root's: the organisation came in twice?", added, n)
 	}
+	// The scenario was generated alone, and recorded as an input of its own.
+	var org, scen int64
+	err = c.st.DB().QueryRowContext(ctx, `SELECT (SELECT events FROM files WHERE path = 'demo:seed=4'),
+		(SELECT events FROM files WHERE path = 'demo:seed=4 scenarios=root-use')`).Scan(&org, &scen)
+	if err != nil || org < 20000 || scen != added {
+		t.Errorf("files: the organisation read %d events, the scenario %d (%v); want a day's and %d", org, scen, err, added)
+	}
 	note, _ := c.DemoNote(ctx)
 	if !strings.Contains(note, "the 2019 bucket-theft story") || !strings.Contains(note, "the root-use scenario") {
 		t.Errorf("banner %q names not both", note)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -434,5 +435,48 @@ func TestCatalogue(t *testing.T) {
 				t.Fatalf("Extract: %v (%s vs %s)", err, e.EventID, eid)
 			}
 		})
+	}
+}
+
+// TestGenerateScenarios: the scenarios alone are exactly what the traffic with them holds beyond
+// the traffic without them, in the same order, with the same labels.
+func TestGenerateScenarios(t *testing.T) {
+	base := Config{Seed: 9, Days: 2, End: friday, EventsPerDay: 2000}
+	plain, _ := collect(t, base)
+	with := base
+	with.Scenarios = allScenarios(time.Time{})
+	mixed, labels := collect(t, with)
+	before := map[string]bool{}
+	for _, r := range plain {
+		before[string(r.raw)] = true
+	}
+	var want []string
+	for _, r := range mixed {
+		if !before[string(r.raw)] {
+			want = append(want, r.t.Format(time.RFC3339)+" "+string(r.raw))
+		}
+	}
+	var got []string
+	only, err := GenerateScenarios(context.Background(), with, func(tm time.Time, raw []byte) error {
+		got = append(got, tm.Format(time.RFC3339)+" "+string(raw))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < len(with.Scenarios)*3 {
+		t.Fatalf("the scenarios added %d events to the traffic: too few to compare", len(want))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("GenerateScenarios emitted %d events; the traffic with the scenarios has %d more than without", len(got), len(want))
+	}
+	var attacks []Label
+	for _, l := range labels {
+		if !l.Benign {
+			attacks = append(attacks, l)
+		}
+	}
+	if !reflect.DeepEqual(only, attacks) {
+		t.Errorf("labels:\n%+v\nwant\n%+v", only, attacks)
 	}
 }
