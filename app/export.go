@@ -172,13 +172,16 @@ func writeMatches(ctx context.Context, c *Case, f store.Filter, w io.Writer, for
 // FileColumns are the columns of the list of files a case was loaded from (the command line's
 // files listing and its export): for an auditor, what was read, the SHA-256 of the file as it is
 // kept (its gzip included, so sha256sum of the file gives it), the bytes of JSON or CSV read
-// from it, and what became of it.
-var FileColumns = []string{"path", "entry", "status", "format", "events", "added", "plain_bytes", "sha256", "reason", "loaded_at"}
+// from it, what became of it, and (added last) the SHA-256 of its plain content, gzip undone, as
+// CloudTrail digests list it.
+var FileColumns = []string{"path", "entry", "status", "format", "events", "added", "plain_bytes", "sha256", "reason", "loaded_at",
+	"plain_sha256"}
 
 // FileRow is a file's cells in FileColumns order.
 func FileRow(f *store.FileRecord) []string {
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
-	return []string{f.Path, f.Entry, f.Status, f.Format, n(f.Events), n(f.Added), n(f.Size), f.SHA256, f.Reason, f.LoadedAt}
+	return []string{f.Path, f.Entry, f.Status, f.Format, n(f.Events), n(f.Added), n(f.Size), f.SHA256, f.Reason, f.LoadedAt,
+		f.PlainSHA256}
 }
 
 // Files calls fn with each file the case read (or tried to), in path order, optionally only

@@ -431,25 +431,7 @@ func (v *caseView) runRules(due bool) {
 }
 
 // counted says how many of a thing, in the singular for one: "1 file", "2,417 files".
-func counted(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return count(n) + " " + many
-}
+func counted(n int64, one, many string) string { return app.Counted(n, one, many) }
 
-// count formats a number with thousands separators.
-func count(n int64) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return s
-	}
-	var out []byte
-	for i, c := range []byte(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, c)
-	}
-	return string(out)
-}
+// count is a number with its thousands grouped: 2,417.
+func count(n int64) string { return app.Count(n) }

@@ -105,6 +105,52 @@ func runFiles(ctx context.Context, env Env, args []string) error {
 	return l.close()
 }
 
+// runVerify checks the case's files against its CloudTrail digests: the problems found (all
+// checks with --all) as a listing, the summary on stderr, exit code 3 when a file was changed,
+// is missing or is listed by no digest.
+func runVerify(ctx context.Context, env Env, args []string) error {
+	f := newFlags(env, "verify", true)
+	all := f.Bool("all", false, "list the files found valid too")
+	pos, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("verify takes no arguments (got %q)", pos[0])
+	}
+	c, err := openCase(ctx, f.casePath, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rep, err := c.CheckIntegrity(ctx)
+	if err != nil {
+		return err
+	}
+	l := newListing(env.Stdout, f.format, app.IntegrityColumns...)
+	for _, ch := range rep.Checks {
+		if ch.Status == app.IntegrityValid && !*all {
+			continue
+		}
+		row := ch.Row()
+		obj := make(map[string]any, len(row))
+		for i, col := range app.IntegrityColumns {
+			obj[col] = row[i]
+		}
+		if err := l.row(obj, row...); err != nil {
+			return err
+		}
+	}
+	if err := l.close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stderr, rep.Summary())
+	if n := rep.Problems(); n > 0 {
+		return partialError{fmt.Sprintf("%d file(s) fail the check against the digests", n)}
+	}
+	return nil
+}
+
 // statusLine redraws one line of progress in place on a terminal's stderr, and shows nothing
 // when stderr is not a terminal.
 type statusLine struct {

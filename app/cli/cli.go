@@ -66,6 +66,7 @@ func commands() []command {
 		{"ingest", "--case FILE SOURCE...", "load files, folders, archives into the case", runIngest},
 		{"info", "--case FILE", "what the case holds", runInfo},
 		{"files", "--case FILE [--status loaded|skipped|failed]", "the files the case was loaded from, with their SHA-256 and what became of them", runFiles},
+		{"verify", "--case FILE [--all]", "check the files read against the CloudTrail digest files among them: log files changed, missing or added after delivery", runVerify},
 		{"config", "--case FILE [KEY [VALUE]]", "show or set case settings", runConfig},
 		{"demo", "--case FILE [--seed N] [--days N] [--scenario NAME]... [--out-dir DIR]", "write the demo case", runDemo},
 		{"search", "--case FILE [--since] [--until] [--limit N] QUERY", "events matching a query, newest first", runSearch},

@@ -8,6 +8,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -257,7 +258,7 @@ func TestFilesContract(t *testing.T) {
 	run(t, "ingest", "--case", casePath, src)
 	out, _, code := run(t, "files", "--case", casePath, "--format", "csv")
 	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if code != 0 || err != nil || len(recs) != 4 || strings.Join(recs[0], ",") != "path,entry,status,format,events,added,plain_bytes,sha256,reason,loaded_at" {
+	if code != 0 || err != nil || len(recs) != 4 || strings.Join(recs[0], ",") != "path,entry,status,format,events,added,plain_bytes,sha256,reason,loaded_at,plain_sha256" {
 		t.Fatalf("files: exit %d, %v, %q", code, err, out)
 	}
 	body, _ := os.ReadFile(good)
@@ -266,7 +267,8 @@ func TestFilesContract(t *testing.T) {
 	for _, r := range recs[1:] {
 		byPath[filepath.Base(r[0])] = r
 	}
-	if r := byPath["a.json"]; r[2] != "loaded" || r[4] != "2" || r[5] != "2" || r[6] != strconv.Itoa(len(body)) || r[7] != hex.EncodeToString(sum[:]) {
+	// Not gzipped, its plain content is the file: the two hashes agree.
+	if r := byPath["a.json"]; r[2] != "loaded" || r[4] != "2" || r[5] != "2" || r[6] != strconv.Itoa(len(body)) || r[7] != hex.EncodeToString(sum[:]) || r[10] != r[7] {
 		t.Errorf("a.json: %q, want loaded, 2 events, %d bytes, its sha256", r, len(body))
 	}
 	if r := byPath["bad.json"]; r[2] != "failed" || r[8] == "" {
@@ -308,5 +310,42 @@ func TestReportContract(t *testing.T) {
 	}
 	if _, _, code := run(t, "report", "--case", casePath, "extra"); code != ExitUsage {
 		t.Errorf("report extra: exit %d, want 2", code)
+	}
+}
+
+// TestVerifyContract: verify lists what fails the check against the digests (everything with
+// --all) with IntegrityColumns, says what it found on stderr, and exits 3 when a file fails.
+func TestVerifyContract(t *testing.T) {
+	dir := t.TempDir()
+	logName := "111122223333_CloudTrail_eu-west-1_20240509T1005Z_a1B2.json"
+	writeFile(t, dir, logName, twoEvents)
+	plain := sha256.Sum256([]byte(twoEvents))
+	digest := fmt.Sprintf(`{"awsAccountId":"111122223333","digestStartTime":"2024-05-09T10:00:00Z","digestEndTime":"2024-05-09T11:00:00Z",`+
+		`"digestS3Bucket":"b","digestS3Object":"AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2024/05/09/111122223333_CloudTrail-Digest_eu-west-1_t_us-east-1_20240509T110000Z.json.gz",`+
+		`"logFiles":[{"s3Bucket":"b","s3Object":"AWSLogs/111122223333/CloudTrail/eu-west-1/2024/05/09/%s.gz","hashValue":"%x","hashAlgorithm":"SHA-256"},`+
+		`{"s3Bucket":"b","s3Object":"AWSLogs/111122223333/CloudTrail/eu-west-1/2024/05/09/111122223333_CloudTrail_eu-west-1_20240509T1015Z_gone.json.gz","hashValue":"%x","hashAlgorithm":"SHA-256"}]}`,
+		logName, plain, plain)
+	writeFile(t, dir, "111122223333_CloudTrail-Digest_eu-west-1_t_us-east-1_20240509T110000Z.json", digest)
+	casePath := filepath.Join(t.TempDir(), "case.tsc")
+	if _, stderr, code := run(t, "ingest", "--case", casePath, dir); code != 0 {
+		t.Fatalf("ingest: %d %s", code, stderr)
+	}
+	out, stderr, code := run(t, "verify", "--case", casePath, "--format", "csv")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != ExitPartial || err != nil || len(recs) != 2 || strings.Join(recs[0], ",") != "status,kind,object,file,digest,want_sha256,got_sha256" ||
+		recs[1][0] != "missing" || !strings.HasSuffix(recs[1][2], "_gone.json.gz") || recs[1][3] != "" {
+		t.Fatalf("verify: exit %d, %v, %q", code, err, out)
+	}
+	if !strings.Contains(stderr, "2 files checked against 1 digest: 1 valid, 1 missing.") {
+		t.Errorf("stderr %q", stderr)
+	}
+	out, _, _ = run(t, "verify", "--case", casePath, "--format", "json", "--all")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var row map[string]any
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[1]), &row) != nil || row["status"] != "valid" || row["got_sha256"] != fmt.Sprintf("%x", plain) {
+		t.Errorf("verify --all: %q", out)
+	}
+	if _, _, code := run(t, "verify", "--case", casePath, "extra"); code != ExitUsage {
+		t.Errorf("an argument: exit %d, want %d", code, ExitUsage)
 	}
 }

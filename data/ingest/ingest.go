@@ -7,8 +7,11 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -105,7 +108,8 @@ type chunk struct {
 	insights []cloudtrail.Event
 	digests  [][]byte
 	final    *FileResult // set on the stream's last chunk
-	sha      string
+	sha      string      // of the file as stored
+	plainSHA string      // of its plain content, as CloudTrail digests list it
 }
 
 type streamKey struct{ path, entry string }
@@ -389,21 +393,24 @@ func (f fileCounter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// plainCounter counts the plain bytes read through it.
+// plainCounter counts and hashes the plain bytes read through it. The hash is what a CloudTrail
+// digest lists for the file; with the CPU's SHA extensions it costs about 0.6 ms a megabyte.
 type plainCounter struct {
 	r io.Reader
 	n int64
+	h hash.Hash
 }
 
 func (c *plainCounter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.h.Write(p[:n])
 	return n, err
 }
 
 func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters, send func(chunk) bool) error {
 	key := streamKey{leaf.Path, leaf.Entry}
-	hr := &plainCounter{r: leaf.R}
+	hr := &plainCounter{r: leaf.R, h: sha256.New()}
 	// Full-size from the start: growing a slice of 400-byte events copies them again and again.
 	var arena []byte // what the chunk's packed JSON points into
 	newChunk := func() chunk {
@@ -455,7 +462,8 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 	}
 	if errors.Is(err, cloudtrail.ErrNotCloudTrail) || errors.Is(err, cloudtrail.ErrEmpty) {
 		// The decoder judged the content by its start; a read error further on (a truncated
-		// gzip stream) is the real story.
+		// gzip stream) is the real story. (A decoded file is read to its end, which the plain
+		// hash needs: TestPlainHash.)
 		if _, rerr := io.Copy(io.Discard, hr); rerr != nil {
 			err = fmt.Errorf("read: %w", rerr)
 		}
@@ -481,7 +489,7 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 		c.failed.Add(1)
 	}
 	cur.final = &res
-	cur.sha = sha
+	cur.sha, cur.plainSHA = sha, hex.EncodeToString(hr.h.Sum(nil))
 	send(cur)
 	return nil
 }
@@ -543,7 +551,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			f.Added = added[ch.key]
 			delete(ids, ch.key)
 			delete(added, ch.key)
-			if _, err := ld.File(store.FileRecord{Path: f.Path, Entry: f.Entry, Size: f.Bytes, SHA256: ch.sha,
+			if _, err := ld.File(store.FileRecord{Path: f.Path, Entry: f.Entry, Size: f.Bytes, SHA256: ch.sha, PlainSHA256: ch.plainSHA,
 				Format: f.Format, Events: f.Events, Added: f.Added, Status: f.Status, Reason: f.Reason}); err != nil {
 				ld.Abort()
 				return sum, nil, err

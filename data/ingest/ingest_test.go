@@ -2,7 +2,10 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -475,5 +478,45 @@ func TestStoredBeforeIndexes(t *testing.T) {
 	}
 	if !before || !after {
 		t.Errorf("commits seen %+v: want all 1,200 events searchable both before and after the time index is built", calls)
+	}
+}
+
+// TestPlainHash: each file's plain hash is the SHA-256 of its content with gzip undone, every
+// byte to the end (a trailing newline after the records included), as CloudTrail digests list
+// it; the stored hash stays that of the file as it is.
+func TestPlainHash(t *testing.T) {
+	src := writeRecordsFiles(t, 1, 20)
+	plain, err := os.ReadFile(filepath.Join(src, "f000.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain = append(plain, "\n\n"...)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.json"), plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(plain)
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(dir, "b.json.gz"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := openCase(t, filepath.Join(t.TempDir(), "case.tsc"))
+	if _, err := Run(context.Background(), st, []string{dir}, Options{SkipIndex: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%x", sha256.Sum256(plain))
+	stored := map[string]string{"a.json": want, "b.json.gz": fmt.Sprintf("%x", sha256.Sum256(gz.Bytes()))}
+	n := 0
+	err = st.Files(context.Background(), "", func(f store.FileRecord) error {
+		n++
+		if f.PlainSHA256 != want || f.SHA256 != stored[filepath.Base(f.Path)] {
+			t.Errorf("%s: plain %s, stored %s; want %s, %s", f.Path, f.PlainSHA256, f.SHA256, want, stored[filepath.Base(f.Path)])
+		}
+		return nil
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("%d files, %v", n, err)
 	}
 }

@@ -79,16 +79,16 @@ func (s *Store) distinct(ctx context.Context, q string, args ...any) ([]string, 
 // Files calls fn with each row of the files table, in path and entry order, optionally only
 // those with a status; it streams, as a case may hold a year of log files.
 func (s *Store) Files(ctx context.Context, status string, fn func(FileRecord) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, path, entry, size, sha256, format, events, added, status, reason,
-		coalesce(loaded_at, '') FROM files WHERE ? = '' OR status = ? ORDER BY path, entry`, status, status)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, path, entry, size, sha256, plain_sha256, format, events, added, status,
+		reason, coalesce(loaded_at, '') FROM files WHERE ? = '' OR status = ? ORDER BY path, entry`, status, status)
 	if err != nil {
 		return fmt.Errorf("list files: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var f FileRecord
-		if err := rows.Scan(&f.ID, &f.Path, &f.Entry, &f.Size, &f.SHA256, &f.Format, &f.Events, &f.Added, &f.Status, &f.Reason,
-			&f.LoadedAt); err != nil {
+		if err := rows.Scan(&f.ID, &f.Path, &f.Entry, &f.Size, &f.SHA256, &f.PlainSHA256, &f.Format, &f.Events, &f.Added,
+			&f.Status, &f.Reason, &f.LoadedAt); err != nil {
 			return fmt.Errorf("list files: %w", err)
 		}
 		if err := fn(f); err != nil {
@@ -280,4 +280,28 @@ func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("data version: %w", err)
 	}
 	return v, nil
+}
+
+// Digests calls fn with the JSON of every digest file in the case and the id of the file it was
+// read from, in the order they were stored.
+func (s *Store) Digests(ctx context.Context, fn func(raw []byte, fileID int64) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT json, coalesce(file_id, 0) FROM digests ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("list digests: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		var id int64
+		if err := rows.Scan(&raw, &id); err != nil {
+			return fmt.Errorf("list digests: %w", err)
+		}
+		if err := fn(raw, id); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list digests: %w", err)
+	}
+	return nil
 }

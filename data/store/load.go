@@ -28,11 +28,14 @@ type FileRecord struct {
 	Entry  string
 	Size   int64
 	SHA256 string
-	Format string
-	Events int64
-	Added  int64
-	Status string
-	Reason string
+	// PlainSHA256 is the hex SHA-256 of the plain content (any gzip layer undone), as a
+	// CloudTrail digest lists it; "" for files read before it was kept.
+	PlainSHA256 string
+	Format      string
+	Events      int64
+	Added       int64
+	Status      string
+	Reason      string
 	// LoadedAt is when the row was last written (RFC 3339, UTC); Loader.File sets it itself.
 	LoadedAt string
 }
@@ -262,9 +265,10 @@ func (l *Loader) open() error {
 	l.dig = p.Prepare(`INSERT OR IGNORE INTO digests (key, json, file_id) VALUES (?, ?, ?)`)
 	l.same = p.Prepare(`SELECT count(*) FROM events WHERE id = ? AND event_id = ?`)
 	l.keyed = p.Prepare(`SELECT count(*) FROM events WHERE event_key = ? AND event_id = ?`)
-	l.file = p.Prepare(`INSERT INTO files (path, entry, size, sha256, format, events, added, status, reason, loaded_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (path, entry) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, format = excluded.format,
+	l.file = p.Prepare(`INSERT INTO files (path, entry, size, sha256, format, events, added, status, reason, loaded_at, plain_sha256)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (path, entry) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,
+			plain_sha256 = excluded.plain_sha256, format = excluded.format,
 			events = excluded.events, added = CASE WHEN excluded.status = 'loading' THEN files.added ELSE files.added + excluded.added END,
 			status = excluded.status, reason = excluded.reason, loaded_at = excluded.loaded_at
 		RETURNING id`)
@@ -621,6 +625,7 @@ func (l *Loader) File(f FileRecord) (int64, error) {
 	st.Text(8, f.Status)
 	st.Text(9, f.Reason)
 	st.Text(10, time.Now().UTC().Format(time.RFC3339))
+	st.Text(11, f.PlainSHA256)
 	id, err := st.Int64()
 	if err != nil {
 		return 0, fmt.Errorf("record file %s: %w", f.Path, err)

@@ -1,0 +1,191 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/store"
+)
+
+// What an integrity check finds for one file a digest lists, or one log file it should list.
+const (
+	IntegrityValid    = "valid"    // its plain content hashes as the digest says
+	IntegrityModified = "modified" // it hashes otherwise: changed since CloudTrail delivered it
+	IntegrityMissing  = "missing"  // listed by a digest, not among the files the case read
+	IntegrityUnlisted = "unlisted" // a log file inside the digests' hours that no digest lists
+	IntegrityUnhashed = "unhashed" // read before Trailscope kept plain hashes: load it again
+)
+
+// IntegrityCheck is the verdict on one file.
+type IntegrityCheck struct {
+	Status string
+	Kind   string // "log" or "digest"
+	Object string // the S3 key the digest names; for an unlisted file, the file's name
+	File   string // the file the case read (store.FileRecord.Name), "" when missing
+	Digest string // the digest that lists it (its S3 key), "" when unlisted
+	Want   string // the hash the digest gives
+	Got    string // the hash of the file the case read
+}
+
+// IntegrityReport is a case's files checked against the CloudTrail digests among them.
+type IntegrityReport struct {
+	Digests int              // digest files read
+	Checks  []IntegrityCheck // problems first, then by object
+	Counts  map[string]int   // checks by status
+}
+
+// Problems counts the checks that found a file changed, gone or added.
+func (r IntegrityReport) Problems() int {
+	return r.Counts[IntegrityModified] + r.Counts[IntegrityMissing] + r.Counts[IntegrityUnlisted]
+}
+
+// IntegrityColumns are the columns of the command line's verify listing.
+var IntegrityColumns = []string{"status", "kind", "object", "file", "digest", "want_sha256", "got_sha256"}
+
+// Row is a check's cells in IntegrityColumns order.
+func (c IntegrityCheck) Row() []string {
+	return []string{c.Status, c.Kind, c.Object, c.File, c.Digest, c.Want, c.Got}
+}
+
+// CheckIntegrity checks the files the case read against the CloudTrail digest files among them,
+// as `aws cloudtrail validate-logs` does online: each log file a digest lists must be there with
+// the SHA-256 the digest gives for its plain content, and each digest's predecessor with the
+// hash the digest gives for it, so that a log file changed, deleted or slipped in after delivery
+// shows. Files are matched by name, which CloudTrail makes unique, wherever they were read from
+// and whether or not they were decompressed.
+//
+// The digests' signatures are not checked: that needs the signing keys from the CloudTrail API
+// and each digest's S3 metadata, which an export on disk lacks. A digest rewritten along with
+// the logs it lists, and every digest after it, would pass.
+func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
+	rep := IntegrityReport{Counts: map[string]int{}}
+	byName := map[string][]store.FileRecord{}
+	byID := map[int64]store.FileRecord{}
+	err := c.st.Files(ctx, "", func(f store.FileRecord) error {
+		name := fileKey(f.Name())
+		byName[name] = append(byName[name], f)
+		byID[f.ID] = f
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	var digests []cloudtrail.Digest
+	var problems []IntegrityCheck
+	err = c.st.Digests(ctx, func(raw []byte, fileID int64) error {
+		d, err := cloudtrail.ParseDigest(raw)
+		if err != nil {
+			// A digest that cannot be read checks nothing; say so rather than stop the check.
+			problems = append(problems, IntegrityCheck{Status: IntegrityModified, Kind: "digest",
+				Object: byID[fileID].Name(), File: byID[fileID].Name(), Want: err.Error()})
+			return nil
+		}
+		digests = append(digests, d)
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	rep.Digests = len(digests) + len(problems)
+	rep.Checks = problems
+
+	// check judges the file named object against the hash a digest gives for it.
+	check := func(kind, object, digest, want string) IntegrityCheck {
+		ch := IntegrityCheck{Status: IntegrityMissing, Kind: kind, Object: object, Digest: digest, Want: want}
+		for _, f := range byName[fileKey(object)] {
+			ch.File, ch.Got = f.Name(), f.PlainSHA256
+			switch {
+			case f.PlainSHA256 == want:
+				ch.Status = IntegrityValid
+				return ch
+			case f.PlainSHA256 == "":
+				ch.Status = IntegrityUnhashed
+			case ch.Status != IntegrityUnhashed:
+				ch.Status = IntegrityModified
+			}
+		}
+		return ch
+	}
+	listed := map[string]bool{}
+	type span struct{ from, to time.Time }
+	covered := map[string]span{} // account/region → the hours its digests cover
+	first := map[string]time.Time{}
+	for _, d := range digests {
+		if s, ok := first[d.Chain()]; !ok || d.Start.Before(s) {
+			first[d.Chain()] = d.Start
+		}
+		key := d.Account + "/" + d.Region()
+		s, ok := covered[key]
+		if !ok || d.Start.Before(s.from) {
+			s.from = d.Start
+		}
+		if d.End.After(s.to) {
+			s.to = d.End
+		}
+		covered[key] = s
+		for _, l := range d.Logs {
+			listed[fileKey(l.Object)] = true
+			rep.Checks = append(rep.Checks, check("log", l.Object, d.Object, l.Hash))
+		}
+	}
+	for _, d := range digests {
+		if d.PreviousObject == "" {
+			continue
+		}
+		ch := check("digest", d.PreviousObject, d.Object, d.PreviousHash)
+		if ch.Status == IntegrityMissing && d.Start.Equal(first[d.Chain()]) {
+			continue // the chain starts before the digests the case holds
+		}
+		rep.Checks = append(rep.Checks, ch)
+	}
+	// Log files in an hour some digest of their account and region covers, that none lists.
+	// A log file is listed by the digest delivered after it, so the last hour is left out.
+	for name, fs := range byName {
+		acct, region, at, ok := cloudtrail.LogFileName(name)
+		if !ok || listed[name] {
+			continue
+		}
+		s, ok := covered[acct+"/"+region]
+		if !ok || at.Before(s.from) || !at.Before(s.to.Add(-time.Hour)) {
+			continue
+		}
+		for _, f := range fs {
+			if f.Status == store.FileLoaded {
+				rep.Checks = append(rep.Checks, IntegrityCheck{Status: IntegrityUnlisted, Kind: "log", Object: cloudtrail.BaseName(f.Name()),
+					File: f.Name(), Got: f.PlainSHA256})
+			}
+		}
+	}
+	rank := map[string]int{IntegrityModified: 0, IntegrityMissing: 1, IntegrityUnlisted: 2, IntegrityUnhashed: 3, IntegrityValid: 4}
+	slices.SortFunc(rep.Checks, func(a, b IntegrityCheck) int {
+		return cmp.Or(cmp.Compare(rank[a.Status], rank[b.Status]), cmp.Compare(a.Object, b.Object), cmp.Compare(a.File, b.File))
+	})
+	for _, ch := range rep.Checks {
+		rep.Counts[ch.Status]++
+	}
+	return rep, nil
+}
+
+// fileKey is the name a file is matched by: its base name, less a ".gz" that an export
+// decompressed (gunzip -r) has lost; the plain content, and so its hash, is the same.
+func fileKey(name string) string { return strings.TrimSuffix(cloudtrail.BaseName(name), ".gz") }
+
+// Summary says in a sentence what the check found.
+func (r IntegrityReport) Summary() string {
+	if r.Digests == 0 {
+		return "No CloudTrail digest files among the files read: nothing to check against. (Digests are delivered beside the logs, under CloudTrail-Digest/, when the trail has log file validation on.)"
+	}
+	s := fmt.Sprintf("%s checked against %s: %d valid", Counted(int64(len(r.Checks)), "file", "files"),
+		Counted(int64(r.Digests), "digest", "digests"), r.Counts[IntegrityValid])
+	for _, st := range []string{IntegrityModified, IntegrityMissing, IntegrityUnlisted, IntegrityUnhashed} {
+		if n := r.Counts[st]; n > 0 {
+			s += fmt.Sprintf(", %d %s", n, st)
+		}
+	}
+	return s + "."
+}

@@ -1,0 +1,220 @@
+package app
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailscope/trailscope/data/ingest"
+)
+
+// trailExport is an export as CloudTrail delivers it with log file validation on: log files
+// under CloudTrail/, and each hour a digest under CloudTrail-Digest/ that lists the hour's log
+// files with the SHA-256 of their plain content and links to the digest before it.
+type trailExport struct {
+	dir   string
+	logs  map[string][]byte // S3 key → plain content
+	order []string          // keys of logs, in delivery order
+}
+
+const exportAcct, exportRegion = "111122223333", "eu-west-1"
+
+var exportStart = time.Date(2024, 5, 9, 10, 0, 0, 0, time.UTC)
+
+// newTrailExport writes hours of log files (perHour each) and their digests, and returns it.
+func newTrailExport(t *testing.T, hours, perHour int) *trailExport {
+	t.Helper()
+	x := &trailExport{dir: t.TempDir(), logs: map[string][]byte{}}
+	prevKey, prevHash := "", ""
+	for h := range hours {
+		start := exportStart.Add(time.Duration(h) * time.Hour)
+		var listed []map[string]string
+		for i := range perHour {
+			at := start.Add(time.Duration(5+10*i) * time.Minute)
+			key := x.logKey(at, fmt.Sprintf("h%di%d", h, i))
+			plain := x.records(at, h*100+i)
+			x.write(t, key, plain)
+			listed = append(listed, map[string]string{"s3Bucket": "trail-bucket", "s3Object": key,
+				"hashValue": sha(plain), "hashAlgorithm": "SHA-256"})
+		}
+		end := start.Add(time.Hour)
+		key := fmt.Sprintf("AWSLogs/%s/CloudTrail-Digest/%s/%s/%s_CloudTrail-Digest_%s_org-trail_us-east-1_%s.json.gz",
+			exportAcct, exportRegion, end.Format("2006/01/02"), exportAcct, exportRegion, end.Format("20060102T150405Z"))
+		d := map[string]any{"awsAccountId": exportAcct, "digestStartTime": start.Format(time.RFC3339),
+			"digestEndTime": end.Format(time.RFC3339), "digestS3Bucket": "trail-bucket", "digestS3Object": key,
+			"digestPublicKeyFingerprint": "8e9f6a7bb1c2d3e4f5a6b7c8d9e0f1a2", "digestSignatureAlgorithm": "SHA256withRSA",
+			"previousDigestSignature": nil, "logFiles": listed}
+		if prevKey != "" {
+			d["previousDigestS3Bucket"], d["previousDigestS3Object"] = "trail-bucket", prevKey
+			d["previousDigestHashValue"], d["previousDigestHashAlgorithm"] = prevHash, "SHA-256"
+			d["previousDigestSignature"] = "4e1a2b3c"
+		}
+		plain, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.write(t, key, plain)
+		prevKey, prevHash = key, sha(plain)
+	}
+	return x
+}
+
+func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+func (x *trailExport) logKey(at time.Time, suffix string) string {
+	return fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz", exportAcct, exportRegion,
+		at.Format("2006/01/02"), exportAcct, exportRegion, at.Format("20060102T1504Z"), suffix)
+}
+
+// records is a log file's plain content: a few events at the given time.
+func (x *trailExport) records(at time.Time, n int) []byte {
+	var recs []string
+	for i := range 3 {
+		recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventID":"00000000-0000-4000-8000-%06d%06d","eventTime":%q,`+
+			`"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":%q,"sourceIPAddress":"10.0.0.%d",`+
+			`"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::%s:user/ana","accountId":%q},"recipientAccountId":%q}`,
+			n, i, at.Add(time.Duration(i)*time.Second).Format(time.RFC3339), exportRegion, i+1, exportAcct, exportAcct, exportAcct))
+	}
+	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+}
+
+// write stores plain content gzipped at key, as CloudTrail does.
+func (x *trailExport) write(t *testing.T, key string, plain []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(plain)
+	zw.Close()
+	p := filepath.Join(x.dir, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(key, "/CloudTrail/") {
+		if _, ok := x.logs[key]; !ok {
+			x.order = append(x.order, key)
+		}
+		x.logs[key] = plain
+	}
+}
+
+// check loads the export into a new case and checks it.
+func (x *trailExport) check(t *testing.T) IntegrityReport {
+	t.Helper()
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := ingest.Run(ctx, c.st, []string{x.dir}, ingest.Options{SkipIndex: true}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := c.CheckIntegrity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func statuses(r IntegrityReport) string {
+	var s []string
+	for _, ch := range r.Checks {
+		if ch.Status != IntegrityValid {
+			s = append(s, ch.Status+" "+ch.Kind+" "+filepath.Base(ch.Object))
+		}
+	}
+	return fmt.Sprintf("%d digests, %d valid; %s", r.Digests, r.Counts[IntegrityValid], strings.Join(s, "; "))
+}
+
+// TestCheckIntegrity: an untouched export checks valid, log file by log file and link by link;
+// a log file changed, deleted or slipped in after delivery, and a digest deleted from the middle
+// of the chain, are each found and named.
+func TestCheckIntegrity(t *testing.T) {
+	x := newTrailExport(t, 3, 2)
+	// 6 log files and the links from the second and third digests to the one before.
+	if got, want := statuses(x.check(t)), "3 digests, 8 valid; "; got != want {
+		t.Fatalf("untouched: %s, want %s", got, want)
+	}
+
+	changed := x.order[1]
+	x.write(t, changed, bytes.Replace(x.logs[changed], []byte("ListBuckets"), []byte("GetObject"), 1))
+	deleted := x.order[4]
+	if err := os.Remove(filepath.Join(x.dir, filepath.FromSlash(deleted))); err != nil {
+		t.Fatal(err)
+	}
+	added := x.logKey(exportStart.Add(70*time.Minute), "forged")
+	x.write(t, added, x.records(exportStart.Add(70*time.Minute), 999))
+	rep := x.check(t)
+	want := fmt.Sprintf("3 digests, 6 valid; modified log %s; missing log %s; unlisted log %s",
+		filepath.Base(changed), filepath.Base(deleted), filepath.Base(added))
+	if got := statuses(rep); got != want {
+		t.Errorf("tampered:\n got %s\nwant %s", got, want)
+	}
+	if rep.Problems() != 3 || !strings.Contains(rep.Summary(), "1 modified, 1 missing, 1 unlisted") {
+		t.Errorf("problems %d, summary %q", rep.Problems(), rep.Summary())
+	}
+	for _, ch := range rep.Checks {
+		if ch.Status == IntegrityModified && (ch.Got != sha(x.logs[changed]) || ch.Want == ch.Got || !strings.HasSuffix(ch.File, filepath.Base(changed))) {
+			t.Errorf("modified: %+v", ch)
+		}
+	}
+
+	// The middle digest deleted: the third's link to it breaks, and its two log files are no
+	// longer listed by any digest.
+	y := newTrailExport(t, 3, 1)
+	var middle string
+	filepath.WalkDir(y.dir, func(p string, d os.DirEntry, err error) error {
+		if strings.Contains(p, "_20240509T120000Z.json.gz") {
+			middle = p
+		}
+		return err
+	})
+	if err := os.Remove(middle); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := statuses(y.check(t)), "2 digests, 2 valid; missing digest "+filepath.Base(middle)+"; unlisted log "+filepath.Base(y.order[1]); got != want {
+		t.Errorf("middle digest deleted:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestCheckIntegrityPartOfChain: an export that starts inside the chain (its first digest links
+// to one before the export) and the log files of the hour before it are not problems.
+func TestCheckIntegrityPartOfChain(t *testing.T) {
+	x := newTrailExport(t, 3, 2)
+	filepath.WalkDir(x.dir, func(p string, d os.DirEntry, err error) error {
+		if strings.Contains(p, "_20240509T110000Z.json.gz") {
+			os.Remove(p)
+		}
+		return err
+	})
+	if got, want := statuses(x.check(t)), "2 digests, 5 valid; "; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestCheckIntegrityWithoutDigests: a case without digests says there is nothing to check.
+func TestCheckIntegrityWithoutDigests(t *testing.T) {
+	x := newTrailExport(t, 1, 1)
+	filepath.WalkDir(x.dir, func(p string, d os.DirEntry, err error) error {
+		if strings.Contains(p, "CloudTrail-Digest_") {
+			os.Remove(p)
+		}
+		return err
+	})
+	rep := x.check(t)
+	if rep.Digests != 0 || len(rep.Checks) != 0 || !strings.Contains(rep.Summary(), "No CloudTrail digest files") {
+		t.Errorf("%+v: %s", rep, rep.Summary())
+	}
+}
