@@ -21,9 +21,10 @@ import (
 // under CloudTrail/, and each hour a digest under CloudTrail-Digest/ that lists the hour's log
 // files with the SHA-256 of their plain content and links to the digest before it.
 type trailExport struct {
-	dir   string
-	logs  map[string][]byte // S3 key → plain content
-	order []string          // keys of logs, in delivery order
+	dir    string
+	logs   map[string][]byte // S3 key → plain content
+	order  []string          // keys of logs, in delivery order
+	report string            // the case's report, as the last check left it
 }
 
 const exportAcct, exportRegion = "111122223333", "eu-west-1"
@@ -125,6 +126,11 @@ func (x *trailExport) check(t *testing.T) IntegrityReport {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var b strings.Builder
+	if err := c.Report(ctx, &b, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	x.report = b.String()
 	return rep
 }
 
@@ -164,6 +170,10 @@ func TestCheckIntegrity(t *testing.T) {
 	}
 	if rep.Problems() != 3 || !strings.Contains(rep.Summary(), "1 modified, 1 missing, 1 unlisted") {
 		t.Errorf("problems %d, summary %q", rep.Problems(), rep.Summary())
+	}
+	row := "| modified | log | " + mdText(changed) + " | "
+	if !strings.Contains(x.report, "## Integrity against the CloudTrail digests\n\n"+mdText(rep.Summary())) || !strings.Contains(x.report, row) {
+		t.Errorf("the report lacks the check, or %q:\n%s", row, x.report)
 	}
 	for _, ch := range rep.Checks {
 		if ch.Status == IntegrityModified && (ch.Got != sha(x.logs[changed]) || ch.Want == ch.Got || !strings.HasSuffix(ch.File, filepath.Base(changed))) {

@@ -105,6 +105,9 @@ func (c *Case) Report(ctx context.Context, w io.Writer, now time.Time) error {
 		b.WriteString("\n")
 	}
 
+	if err := c.reportIntegrity(ctx, b); err != nil {
+		return err
+	}
 	if err := c.reportFiles(ctx, b); err != nil {
 		return err
 	}
@@ -117,6 +120,38 @@ func (c *Case) Report(ctx context.Context, w io.Writer, now time.Time) error {
 		"Rules are saved queries: each event one matches is an indicator. Verdicts and notes are the analysts' own. " +
 		"A file's SHA-256 is of the file as it is kept (its gzip included): `sha256sum` of the file gives it.\n")
 	return b.Flush()
+}
+
+// reportIntegrity writes the files checked against the case's CloudTrail digests: the summary,
+// and those that fail the check.
+func (c *Case) reportIntegrity(ctx context.Context, b *bufio.Writer) error {
+	rep, err := c.CheckIntegrity(ctx)
+	if err != nil {
+		return err
+	}
+	b.WriteString("## Integrity against the CloudTrail digests\n\n" + mdText(rep.Summary()) + "\n\n")
+	var failed []IntegrityCheck
+	for _, ch := range rep.Checks {
+		if ch.Status != IntegrityValid && ch.Status != IntegrityUnhashed {
+			failed = append(failed, ch)
+		}
+	}
+	if len(failed) > 0 {
+		b.WriteString("| Status | Kind | File CloudTrail delivered | File read | Listed by digest |\n|---|---|---|---|---|\n")
+		for _, ch := range failed[:min(len(failed), reportFiles)] {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", ch.Status, ch.Kind, mdText(ch.Object), mdText(ch.File), mdText(ch.Digest))
+		}
+		if len(failed) > reportFiles {
+			fmt.Fprintf(b, "\n… and %d more: `trailscope verify --case FILE` lists them all.\n", len(failed)-reportFiles)
+		}
+		b.WriteString("\n")
+	}
+	if rep.Digests > 0 {
+		b.WriteString("Modified: the file's plain content hashes otherwise than its digest says. Missing: a digest lists it " +
+			"and the case never read it. Unlisted: a log file in hours the digests cover that none lists. The digests' " +
+			"signatures were not checked (that needs AWS's public keys and the digests' S3 metadata).\n\n")
+	}
+	return nil
 }
 
 // reportFiles writes the files read: those not loaded with why, then every file with its

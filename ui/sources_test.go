@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -205,5 +206,36 @@ func TestShortMiddle(t *testing.T) {
 	}
 	if shortMiddle("a.json", 58) != "a.json" {
 		t.Error("a short name was changed")
+	}
+}
+
+// TestFilesCheckIntegrity: the Files dialog checks the case against its CloudTrail digests: with
+// none it says there is nothing to check against; with one listing a log file the case never
+// read, it names the file as missing, in the danger colour, and copies the check as text.
+func TestFilesCheckIntegrity(t *testing.T) {
+	s, _ := openedCase(t)
+	src := s.view.sources
+	src.showFiles()
+	settle(t, s)
+	fl := src.files
+	fl.verify.OnTapped()
+	settle(t, s)
+	if fl.checked != nil || fl.verify.Disabled() {
+		t.Fatalf("without digests: %+v", fl.checked)
+	}
+	if _, err := s.view.c.Ingest(context.Background(), []string{filepath.Join("..", "testdata", "inputs", "digest.json")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	fl.verify.OnTapped()
+	settle(t, s)
+	if fl.checked == nil {
+		t.Fatal("no check shown")
+	}
+	if got := fl.checked.summary.Text; got != "1 file checked against 1 digest: 0 valid, 1 missing." || fl.checked.summary.Importance != widget.DangerImportance {
+		t.Errorf("summary %q (importance %v)", got, fl.checked.summary.Importance)
+	}
+	fl.checked.copy.OnTapped()
+	if got := s.app.Clipboard().Content(); !strings.Contains(got, "missing\tlog\tAWSLogs/111122223333/CloudTrail/us-east-1/") {
+		t.Errorf("copied %q", got)
 	}
 }

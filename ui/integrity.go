@@ -1,0 +1,105 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/cloudtrail"
+)
+
+var integrityColumns = []column[*app.IntegrityCheck]{
+	{"Status", 90, func(c *app.IntegrityCheck) string { return c.Status }},
+	{"Kind", 60, func(c *app.IntegrityCheck) string { return c.Kind }},
+	{"File CloudTrail delivered", 470, func(c *app.IntegrityCheck) string { return cloudtrail.BaseName(c.Object) }},
+	{"File read", 420, func(c *app.IntegrityCheck) string { return shortMiddle(c.File, 52) }},
+	{"Listed by digest", 430, func(c *app.IntegrityCheck) string { return cloudtrail.BaseName(c.Digest) }},
+}
+
+// integrityMeaning says what each status means, under the list.
+const integrityMeaning = "modified: the file's content hashes otherwise than its digest says · missing: a digest lists it, " +
+	"the case never read it · unlisted: a log file in hours the digests cover that none lists · unhashed: read before " +
+	"Trailscope kept plain hashes, load it again. Signatures are not checked: they need AWS's keys, which an export lacks."
+
+// checkIntegrity checks the case's files against its CloudTrail digests in the background and
+// shows what it found.
+func (fl *fileList) checkIntegrity() {
+	fl.status.SetText("Checking the files against the digests…")
+	fl.verify.Disable()
+	do(fl.v, func(ctx context.Context) (app.IntegrityReport, error) {
+		return fl.v.c.CheckIntegrity(ctx)
+	}, func(rep app.IntegrityReport, err error) {
+		fl.verify.Enable()
+		fl.status.SetText("")
+		if err != nil {
+			fl.v.s.showError("check the files against the digests", err)
+			return
+		}
+		fl.checked = fl.v.showIntegrity(rep)
+	})
+}
+
+// integrityView is an integrity check on show.
+type integrityView struct {
+	summary *widget.Label
+	copy    *widget.Button
+	table   *keyTable
+}
+
+// showIntegrity shows an integrity check: its summary, and the files that fail it first.
+func (v *caseView) showIntegrity(rep app.IntegrityReport) *integrityView {
+	if rep.Digests == 0 {
+		dialog.ShowInformation("No digests to check against", rep.Summary(), v.s.win)
+		return nil
+	}
+	checks := rep.Checks
+	t := newColumnTable(integrityColumns, func() int { return len(checks) }, func(row int) (*app.IntegrityCheck, bool) {
+		if row < len(checks) {
+			return &checks[row], true
+		}
+		return nil, false
+	}, func(_ int, c *app.IntegrityCheck) widget.Importance {
+		switch c.Status {
+		case app.IntegrityValid:
+			return widget.MediumImportance
+		case app.IntegrityUnhashed:
+			return widget.WarningImportance
+		}
+		return widget.DangerImportance
+	})
+	summary := widget.NewLabel(rep.Summary())
+	summary.Wrapping = fyne.TextWrapWord
+	if rep.Problems() > 0 {
+		summary.Importance = widget.DangerImportance
+	} else {
+		summary.Importance = widget.SuccessImportance
+	}
+	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		v.s.app.Clipboard().SetContent(integrityText(rep))
+	})
+	meaning := widget.NewLabel(integrityMeaning)
+	meaning.Wrapping = fyne.TextWrapWord
+	meaning.Importance = widget.LowImportance
+	body := container.NewBorder(container.NewBorder(nil, nil, nil, copyBtn, summary), meaning, nil, nil, t)
+	d := dialog.NewCustom("Files checked against their CloudTrail digests", "Close", body, v.s.win)
+	v.trackDialog(d, nil)
+	d.Resize(fyne.NewSize(1400, 700))
+	d.Show()
+	return &integrityView{summary: summary, copy: copyBtn, table: t}
+}
+
+// integrityText is a check as text for the clipboard: the summary, then one line a file.
+func integrityText(rep app.IntegrityReport) string {
+	var b strings.Builder
+	b.WriteString(rep.Summary() + "\n")
+	for _, c := range rep.Checks {
+		b.WriteString(strings.Join(c.Row(), "\t") + "\n")
+	}
+	return b.String()
+}
