@@ -181,7 +181,7 @@ func WriteDemoFiles(ctx context.Context, dir string, d DemoConfig) (int, error) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, fmt.Errorf("demo files: %w", err)
 	}
-	_, n, err := synth.WriteS3Layout(ctx, dir, cfg, 1000)
+	_, n, err := synth.WriteS3LayoutWithDigests(ctx, dir, cfg, 1000)
 	return n, err
 }
 

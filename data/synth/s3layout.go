@@ -3,7 +3,11 @@ package synth
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +20,20 @@ import (
 // each a gzip of {"Records":[...]} holding up to eventsPerFile events of one account, region and
 // UTC day. It returns the labels and the number of files written.
 func WriteS3Layout(ctx context.Context, dir string, cfg Config, eventsPerFile int) ([]Label, int, error) {
+	return writeS3(ctx, dir, cfg, eventsPerFile, false)
+}
+
+// WriteS3LayoutWithDigests is WriteS3Layout for a trail with log file validation on: beside the
+// log files, each account and region has a digest file for every hour from its first log file to
+// its last, under AWSLogs/<account>/CloudTrail-Digest/<region>/…, listing the log files delivered
+// in the hour with the SHA-256 of their plain content and linked to the hour before by its hash.
+// Their signatures are made up: there is no AWS key to sign with. The count returned includes
+// the digests.
+func WriteS3LayoutWithDigests(ctx context.Context, dir string, cfg Config, eventsPerFile int) ([]Label, int, error) {
+	return writeS3(ctx, dir, cfg, eventsPerFile, true)
+}
+
+func writeS3(ctx context.Context, dir string, cfg Config, eventsPerFile int, digests bool) ([]Label, int, error) {
 	if eventsPerFile <= 0 {
 		return nil, 0, fmt.Errorf("synth: eventsPerFile %d must be positive", eventsPerFile)
 	}
@@ -30,6 +48,13 @@ func WriteS3Layout(ctx context.Context, dir string, cfg Config, eventsPerFile in
 			return nil, w.files, err
 		}
 	}
+	if digests {
+		for _, p := range w.order {
+			if err := w.writeDigests(p); err != nil {
+				return nil, w.files, err
+			}
+		}
+	}
 	return labels, w.files, nil
 }
 
@@ -38,7 +63,16 @@ type partition struct {
 	acct, region string
 	day          int64
 	events       [][]byte
-	last         int64
+	first, last  int64       // times of the buffered events' first and last
+	written      []delivered // the log files written, for the digests
+}
+
+// delivered is a log file as a digest lists it.
+type delivered struct {
+	key            string // under dir, with '/'
+	at             int64  // the delivery time its name gives
+	plainSHA       string
+	oldest, newest int64
 }
 
 type layoutWriter struct {
@@ -68,6 +102,9 @@ func (w *layoutWriter) add(e *queued) error {
 		}
 	}
 	p.day = day
+	if len(p.events) == 0 {
+		p.first = e.t
+	}
 	p.events = append(p.events, e.raw)
 	p.last = e.t
 	if len(p.events) >= w.per {
@@ -102,14 +139,16 @@ func (w *layoutWriter) flush(p *partition) error {
 	} else {
 		w.zw.Reset(&w.buf)
 	}
-	w.zw.Write([]byte(`{"Records":[`))
+	h := sha256.New()
+	out := io.MultiWriter(w.zw, h)
+	out.Write([]byte(`{"Records":[`))
 	for i, ev := range p.events {
 		if i > 0 {
-			w.zw.Write([]byte{','})
+			out.Write([]byte{','})
 		}
-		w.zw.Write(ev)
+		out.Write(ev)
 	}
-	w.zw.Write([]byte("]}"))
+	out.Write([]byte("]}"))
 	if err := w.zw.Close(); err != nil {
 		return fmt.Errorf("synth: compress %s: %w", path, err)
 	}
@@ -117,6 +156,73 @@ func (w *layoutWriter) flush(p *partition) error {
 		return fmt.Errorf("synth: write %s: %w", path, err)
 	}
 	w.files++
+	rel, _ := filepath.Rel(w.dir, path)
+	p.written = append(p.written, delivered{key: filepath.ToSlash(rel), at: stamp.Unix(), plainSHA: hex.EncodeToString(h.Sum(nil)),
+		oldest: p.first, newest: p.last})
 	p.events = p.events[:0]
+	return nil
+}
+
+// digestTrail and digestBucket name the made-up trail the digests belong to.
+const digestTrail, digestBucket, digestHome = "organization-trail", "org-cloudtrail-logs", "us-east-1"
+
+// writeDigests writes p's hourly digests, from the hour of its first log file to its last.
+func (w *layoutWriter) writeDigests(p *partition) error {
+	if len(p.written) == 0 {
+		return nil
+	}
+	first, last := p.written[0].at/3600*3600, p.written[len(p.written)-1].at/3600*3600
+	fingerprint := fmt.Sprintf("%016x%016x", w.r.Uint64(), w.r.Uint64())
+	var prevKey, prevHash, prevSig string
+	next := 0
+	for h := first; h <= last; h += 3600 {
+		start, end := time.Unix(h, 0).UTC(), time.Unix(h+3600, 0).UTC()
+		type logJSON struct {
+			Bucket string `json:"s3Bucket"`
+			Object string `json:"s3Object"`
+			Hash   string `json:"hashValue"`
+			Alg    string `json:"hashAlgorithm"`
+			Newest string `json:"newestEventTime"`
+			Oldest string `json:"oldestEventTime"`
+		}
+		logs := []logJSON{}
+		for ; next < len(p.written) && p.written[next].at < h+3600; next++ {
+			f := p.written[next]
+			logs = append(logs, logJSON{digestBucket, f.key, f.plainSHA, "SHA-256",
+				time.Unix(f.newest, 0).UTC().Format(time.RFC3339), time.Unix(f.oldest, 0).UTC().Format(time.RFC3339)})
+		}
+		key := fmt.Sprintf("AWSLogs/%s/CloudTrail-Digest/%s/%s/%s_CloudTrail-Digest_%s_%s_%s_%s.json.gz", p.acct, p.region,
+			end.Format("2006/01/02"), p.acct, p.region, digestTrail, digestHome, end.Format("20060102T150405Z"))
+		d := map[string]any{"awsAccountId": p.acct, "digestStartTime": start.Format(time.RFC3339),
+			"digestEndTime": end.Format(time.RFC3339), "digestS3Bucket": digestBucket, "digestS3Object": key,
+			"digestPublicKeyFingerprint": fingerprint, "digestSignatureAlgorithm": "SHA256withRSA",
+			"previousDigestSignature": nil, "logFiles": logs}
+		if prevKey != "" {
+			d["previousDigestS3Bucket"], d["previousDigestS3Object"] = digestBucket, prevKey
+			d["previousDigestHashValue"], d["previousDigestHashAlgorithm"] = prevHash, "SHA-256"
+			d["previousDigestSignature"] = prevSig
+		}
+		plain, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(w.dir, filepath.FromSlash(key))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("synth: create %s: %w", filepath.Dir(path), err)
+		}
+		w.buf.Reset()
+		w.zw.Reset(&w.buf)
+		w.zw.Write(plain)
+		if err := w.zw.Close(); err != nil {
+			return fmt.Errorf("synth: compress %s: %w", path, err)
+		}
+		if err := os.WriteFile(path, w.buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("synth: write %s: %w", path, err)
+		}
+		w.files++
+		sum := sha256.Sum256(plain)
+		prevKey, prevHash = key, hex.EncodeToString(sum[:])
+		prevSig = fmt.Sprintf("%016x%016x%016x%016x", w.r.Uint64(), w.r.Uint64(), w.r.Uint64(), w.r.Uint64())
+	}
 	return nil
 }

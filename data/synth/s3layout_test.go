@@ -1,9 +1,12 @@
 package synth
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -107,4 +110,96 @@ func TestWriteS3LayoutErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), blocker) {
 		t.Errorf("error %v, want one naming %s", err, blocker)
 	}
+}
+
+// TestWriteS3LayoutWithDigests: the log files are WriteS3Layout's, byte for byte; each account
+// and region has a digest an hour, with no hour left out, linked to the one before by the hash
+// of its plain content; together they list every log file once, with its plain SHA-256.
+func TestWriteS3LayoutWithDigests(t *testing.T) {
+	cfg := Config{Seed: 8, Days: 1, End: friday, EventsPerDay: 2000}
+	plainDir, dir := t.TempDir(), t.TempDir()
+	_, logs, err := WriteS3Layout(context.Background(), plainDir, cfg, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, files, err := WriteS3LayoutWithDigests(context.Background(), dir, cfg, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) []byte {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	plainHash := map[string]string{} // log key → SHA-256 of its plain content
+	digests := map[string]cloudtrail.Digest{}
+	hashes := map[string]string{} // digest key → SHA-256 of its plain content
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		key, body := filepath.ToSlash(rel), read(p)
+		sum := fmt.Sprintf("%x", sha256.Sum256(body))
+		if strings.Contains(key, "/CloudTrail-Digest/") {
+			dg, err := cloudtrail.ParseDigest(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dg.Object != key {
+				t.Errorf("digest at %s names itself %s", key, dg.Object)
+			}
+			digests[key], hashes[key] = dg, sum
+			return nil
+		}
+		if plain, err := os.ReadFile(filepath.Join(plainDir, rel)); err != nil || !bytes.Equal(plain, mustRead(t, p)) {
+			t.Errorf("%s differs from WriteS3Layout's (%v)", key, err)
+		}
+		plainHash[key] = sum
+		return nil
+	})
+	if len(plainHash) != logs || files != logs+len(digests) || len(digests) < 24 {
+		t.Fatalf("%d log files (WriteS3Layout %d), %d digests, %d files reported", len(plainHash), logs, len(digests), files)
+	}
+	listed := map[string]int{}
+	for key, d := range digests {
+		for _, l := range d.Logs {
+			listed[l.Object]++
+			if l.Hash != plainHash[l.Object] {
+				t.Errorf("%s lists %s with %s, its plain content hashes %s", key, l.Object, l.Hash, plainHash[l.Object])
+			}
+		}
+		if d.PreviousObject == "" {
+			continue
+		}
+		prev, ok := digests[d.PreviousObject]
+		if !ok || hashes[d.PreviousObject] != d.PreviousHash || !prev.End.Equal(d.Start) || d.End.Sub(d.Start) != time.Hour {
+			t.Errorf("%s links to %s (there: %v) by %s, which hashes %s", key, d.PreviousObject, ok, d.PreviousHash, hashes[d.PreviousObject])
+		}
+	}
+	for key := range plainHash {
+		if listed[key] != 1 {
+			t.Errorf("%s listed %d times", key, listed[key])
+		}
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
