@@ -14,12 +14,14 @@ import (
 	"github.com/trailscope/trailscope/data/cloudtrail"
 )
 
+// The names shortened keep their ends in view: the account and region lead, the time and the
+// random part that tell two files apart close.
 var integrityColumns = []column[*app.IntegrityCheck]{
 	{"Status", 90, func(c *app.IntegrityCheck) string { return c.Status }},
 	{"Kind", 60, func(c *app.IntegrityCheck) string { return c.Kind }},
-	{"File CloudTrail delivered", 470, func(c *app.IntegrityCheck) string { return cloudtrail.BaseName(c.Object) }},
-	{"File read", 420, func(c *app.IntegrityCheck) string { return shortMiddle(c.File, 52) }},
-	{"Listed by digest", 430, func(c *app.IntegrityCheck) string { return cloudtrail.BaseName(c.Digest) }},
+	{"File CloudTrail delivered", 490, func(c *app.IntegrityCheck) string { return shortMiddle(cloudtrail.BaseName(c.Object), 58) }},
+	{"File read", 300, func(c *app.IntegrityCheck) string { return shortMiddle(c.File, 36) }},
+	{"Listed by digest", 370, func(c *app.IntegrityCheck) string { return shortMiddle(cloudtrail.BaseName(c.Digest), 45) }},
 }
 
 // integrityMeaning says what each status means, under the list.
