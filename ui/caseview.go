@@ -57,6 +57,7 @@ type caseView struct {
 	wrote    bool // this window has written since the version was last read
 	indexing bool // completeSearchIndex runs
 	ruling   bool // runRules runs
+	adding   bool // addAttack runs
 	// rulesAgain: a run was asked for while one ran (a rule saved meanwhile, which the run under
 	// way had not read); it follows that one.
 	rulesAgain bool
@@ -187,7 +188,9 @@ func (v *caseView) checkVersion() {
 // writing reports whether this window runs a job that writes to the case through connections
 // of its own (which move the data version). Each such job also sets wrote when it starts, so
 // that a job that begins and ends between two checks is taken as read too.
-func (v *caseView) writing() bool { return v.sources.running || v.analyzing || v.indexing || v.ruling }
+func (v *caseView) writing() bool {
+	return v.sources.running || v.analyzing || v.indexing || v.ruling || v.adding
+}
 
 // showChanged shows or hides the banner. A container's Show and Hide do not lay out its parent,
 // so the banners are laid out again: shown alone, the banner kept a size of zero.

@@ -93,11 +93,13 @@ func (v *caseView) addAttack(name string) {
 		added int64
 		label synth.Label
 	}
+	v.adding, v.wrote = true, true
 	do(v, func(context.Context) (result, error) {
 		defer cancel()
 		n, l, err := v.c.AddDemoScenario(ctx, name, func(s string, f float64) { th.push(stage{s, f}) })
 		return result{n, l}, err
 	}, func(r result, err error) {
+		v.adding = false
 		th.stop()
 		wait.Hide()
 		switch {
