@@ -49,9 +49,13 @@ type sources struct {
 	stats     *widget.Label
 	cancelBtn *widget.Button
 	summary   *widget.Label
-	notLoaded []ingest.FileResult // the last import's failed files, then its skipped ones
-	failList  *widget.List
-	failBox   *fyne.Container
+	// After an import that brought digests, the case checked against them, and a button that
+	// shows the check.
+	integrity     *widget.Label
+	integrityShow *widget.Button
+	notLoaded     []ingest.FileResult // the last import's failed files, then its skipped ones
+	failList      *widget.List
+	failBox       *fyne.Container
 
 	anaLabel *widget.Label
 	anaBar   *widget.ProgressBar
@@ -113,7 +117,12 @@ func newSources(v *caseView) *sources {
 		})
 	s.failBox = container.NewBorder(bold("Files not loaded"), nil, nil, nil, s.failList)
 	s.failBox.Hide()
-	s.job = container.NewVBox(s.jobTitle, container.NewBorder(nil, nil, nil, s.cancelBtn, s.bar), s.stats, s.summary)
+	s.integrity = widget.NewLabel("")
+	s.integrity.Wrapping = fyne.TextWrapWord
+	s.integrityShow = widget.NewButtonWithIcon("Show the check", theme.ConfirmIcon(), nil)
+	s.integrityShow.Hide()
+	s.job = container.NewVBox(s.jobTitle, container.NewBorder(nil, nil, nil, s.cancelBtn, s.bar), s.stats, s.summary,
+		container.NewBorder(nil, nil, nil, s.integrityShow, s.integrity))
 	s.job.Hide()
 
 	s.anaLabel = widget.NewLabel("")
@@ -248,6 +257,8 @@ func (s *sources) importNow(in importSet) {
 	s.notLoaded = nil
 	s.failBox.Hide()
 	s.summary.SetText("")
+	s.integrity.SetText("")
+	s.integrityShow.Hide()
 	s.bar.SetValue(0)
 	s.stats.SetText("Looking for files…")
 	s.jobTitle.SetText("Importing " + in.name())
@@ -338,11 +349,38 @@ func (s *sources) finish(sum ingest.Summary, err error) {
 		s.jobTitle.SetText("Import finished")
 		s.bar.SetValue(1)
 		s.summary.SetText(fmt.Sprintf("Done in %s: %s", sum.LoadTime.Round(100*time.Millisecond), counts))
+		if sum.Digests > 0 {
+			s.checkIntegrity()
+		}
 	}
 	s.refreshInfo()
 	if sum.Added > 0 {
 		s.v.analyze()
 	}
+}
+
+// checkIntegrity checks the case against its CloudTrail digests after an import that brought
+// some, and says what it found: a log file changed, deleted or slipped in is what an auditor
+// must hear first.
+func (s *sources) checkIntegrity() {
+	s.integrity.Importance = widget.MediumImportance
+	s.integrity.SetText("Checking the files against the CloudTrail digests…")
+	do(s.v, func(ctx context.Context) (app.IntegrityReport, error) {
+		return s.v.c.CheckIntegrity(ctx)
+	}, func(rep app.IntegrityReport, err error) {
+		if err != nil {
+			s.integrity.Importance = widget.DangerImportance
+			s.integrity.SetText("Could not check the files against the digests: " + err.Error())
+			return
+		}
+		s.integrity.Importance = widget.SuccessImportance
+		if rep.Problems() > 0 {
+			s.integrity.Importance = widget.DangerImportance
+		}
+		s.integrity.SetText("Integrity: " + rep.Summary())
+		s.integrityShow.OnTapped = func() { s.v.showIntegrity(rep) }
+		s.integrityShow.Show()
+	})
 }
 
 func (s *sources) cancelImport() {

@@ -502,6 +502,17 @@ func TestImportShowsProgressAndSummary(t *testing.T) {
 	if !strings.Contains(src.anaLabel.Text, "Analysis") {
 		t.Errorf("analysis did not follow the import: %q", src.anaLabel.Text)
 	}
+	if src.integrity.Text != "" || !src.integrityShow.Hidden {
+		t.Errorf("an import without digests checked against them: %q", src.integrity.Text)
+	}
+	// An import that brings a digest checks the case against it at once: the log file it lists
+	// was never read.
+	src.startImport([]string{filepath.Join("..", "testdata", "inputs", "digest.json")})
+	settle(t, s)
+	if got := src.integrity.Text; got != "Integrity: 1 file checked against 1 digest: 0 valid, 1 missing." ||
+		src.integrity.Importance != widget.DangerImportance || src.integrityShow.Hidden {
+		t.Errorf("after a digest: %q (importance %v, button hidden %v)", got, src.integrity.Importance, src.integrityShow.Hidden)
+	}
 }
 
 func TestImportCancel(t *testing.T) {

@@ -61,6 +61,10 @@ func runIngest(ctx context.Context, env Env, args []string) error {
 	if err := printSummary(env.Stdout, f.format, sum); err != nil {
 		return err
 	}
+	if sum.Digests > 0 {
+		fmt.Fprintf(env.Stderr, "%s loaded: trailscope verify --case %s checks the log files against them\n",
+			app.Counted(sum.Digests, "CloudTrail digest file", "CloudTrail digest files"), f.casePath)
+	}
 	if len(sum.Failed) > 0 {
 		return partialError{fmt.Sprintf("%d input(s) failed", len(sum.Failed))}
 	}

@@ -327,7 +327,7 @@ func TestVerifyContract(t *testing.T) {
 		logName, plain, plain)
 	writeFile(t, dir, "111122223333_CloudTrail-Digest_eu-west-1_t_us-east-1_20240509T110000Z.json", digest)
 	casePath := filepath.Join(t.TempDir(), "case.tsc")
-	if _, stderr, code := run(t, "ingest", "--case", casePath, dir); code != 0 {
+	if _, stderr, code := run(t, "ingest", "--case", casePath, dir); code != 0 || !strings.Contains(stderr, "1 CloudTrail digest file loaded: trailscope verify") {
 		t.Fatalf("ingest: %d %s", code, stderr)
 	}
 	out, stderr, code := run(t, "verify", "--case", casePath, "--format", "csv")
