@@ -19,12 +19,16 @@ const (
 	IntegrityMissing  = "missing"  // listed by a digest, not among the files the case read
 	IntegrityUnlisted = "unlisted" // a log file inside the digests' hours that no digest lists
 	IntegrityUnhashed = "unhashed" // read before Trailscope kept plain hashes: load it again
+	// A digest's signature, kept from its S3 metadata, with no public key in the case to check
+	// it against (CloudTrail's keys are fetched as a load from S3 ends; that needs
+	// cloudtrail:ListPublicKeys).
+	IntegrityNoKey = "no key"
 )
 
 // IntegrityCheck is the verdict on one file.
 type IntegrityCheck struct {
 	Status string
-	Kind   string // "log" or "digest"
+	Kind   string // "log", "digest" (the hash a digest gives for the one before), or "signature"
 	Object string // the S3 key the digest names; for an unlisted file, the file's name
 	File   string // the file the case read (store.FileRecord.Name), "" when missing
 	Digest string // the digest that lists it (its S3 key), "" when unlisted
@@ -59,9 +63,10 @@ func (c IntegrityCheck) Row() []string {
 // shows. Files are matched by name, which CloudTrail makes unique, wherever they were read from
 // and whether or not they were decompressed.
 //
-// The digests' signatures are not checked: that needs the signing keys from the CloudTrail API
-// and each digest's S3 metadata, which an export on disk lacks. A digest rewritten along with
-// the logs it lists, and every digest after it, would pass.
+// Digests loaded from S3 keep the signature CloudTrail put in their metadata, and the load
+// keeps CloudTrail's public keys for them: their signatures are checked too (kind "signature").
+// An export on disk has no signatures; there, a digest rewritten along with the logs it lists,
+// and every digest after it, would pass.
 func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
 	rep := IntegrityReport{Counts: map[string]int{}}
 	byName := map[string][]store.FileRecord{}
@@ -76,23 +81,32 @@ func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
 		return rep, err
 	}
 	var digests []cloudtrail.Digest
-	var problems []IntegrityCheck
+	var checks []IntegrityCheck // unreadable digests, and signatures
+	unreadable := 0
+	keys, err := c.st.PublicKeys(ctx)
+	if err != nil {
+		return rep, err
+	}
 	err = c.st.Digests(ctx, func(raw []byte, fileID int64) error {
 		d, err := cloudtrail.ParseDigest(raw)
 		if err != nil {
 			// A digest that cannot be read checks nothing; say so rather than stop the check.
-			problems = append(problems, IntegrityCheck{Status: IntegrityModified, Kind: "digest",
+			checks = append(checks, IntegrityCheck{Status: IntegrityModified, Kind: "digest",
 				Object: byID[fileID].Name(), File: byID[fileID].Name(), Want: err.Error()})
+			unreadable++
 			return nil
 		}
 		digests = append(digests, d)
+		if f := byID[fileID]; f.Signature != "" {
+			checks = append(checks, checkSignature(d, f, keys))
+		}
 		return nil
 	})
 	if err != nil {
 		return rep, err
 	}
-	rep.Digests = len(digests) + len(problems)
-	rep.Checks = problems
+	rep.Digests = len(digests) + unreadable
+	rep.Checks = checks
 
 	// check judges the file named object against the hash a digest gives for it.
 	check := func(kind, object, digest, want string) IntegrityCheck {
@@ -161,7 +175,8 @@ func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
 			}
 		}
 	}
-	rank := map[string]int{IntegrityModified: 0, IntegrityMissing: 1, IntegrityUnlisted: 2, IntegrityUnhashed: 3, IntegrityValid: 4}
+	rank := map[string]int{IntegrityModified: 0, IntegrityMissing: 1, IntegrityUnlisted: 2, IntegrityNoKey: 3, IntegrityUnhashed: 4,
+		IntegrityValid: 5}
 	slices.SortFunc(rep.Checks, func(a, b IntegrityCheck) int {
 		return cmp.Or(cmp.Compare(rank[a.Status], rank[b.Status]), cmp.Compare(a.Object, b.Object), cmp.Compare(a.File, b.File))
 	})
@@ -171,21 +186,63 @@ func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
 	return rep, nil
 }
 
+// checkSignature checks the signature CloudTrail put on digest d, read from file f, with the
+// public key the case keeps for it.
+func checkSignature(d cloudtrail.Digest, f store.FileRecord, keys map[string]store.PublicKey) IntegrityCheck {
+	ch := IntegrityCheck{Status: IntegrityValid, Kind: "signature", Object: d.Object, File: f.Name(), Digest: d.Object,
+		Want: "key " + d.Fingerprint, Got: f.Signature}
+	k, ok := keys[d.Fingerprint]
+	switch {
+	case !ok:
+		ch.Status = IntegrityNoKey
+	case f.PlainSHA256 == "":
+		ch.Status = IntegrityUnhashed
+	case d.VerifySignature(f.PlainSHA256, f.Signature, k.Value) != nil:
+		ch.Status = IntegrityModified
+	}
+	return ch
+}
+
 // fileKey is the name a file is matched by: its base name, less a ".gz" that an export
 // decompressed (gunzip -r) has lost; the plain content, and so its hash, is the same.
 func fileKey(name string) string { return strings.TrimSuffix(cloudtrail.BaseName(name), ".gz") }
 
-// Summary says in a sentence what the check found.
+// Summary says in a sentence or two what the check found: the files, then the signatures.
 func (r IntegrityReport) Summary() string {
 	if r.Digests == 0 {
 		return "No CloudTrail digest files among the files read: nothing to check against. (Digests are delivered beside the logs, under CloudTrail-Digest/, when the trail has log file validation on.)"
 	}
-	s := fmt.Sprintf("%s checked against %s: %d valid", Counted(int64(len(r.Checks)), "file", "files"),
-		Counted(int64(r.Digests), "digest", "digests"), r.Counts[IntegrityValid])
+	files, sigs := map[string]int{}, map[string]int{}
+	nf, ns := 0, 0
+	for _, ch := range r.Checks {
+		if ch.Kind == "signature" {
+			sigs[ch.Status]++
+			ns++
+		} else {
+			files[ch.Status]++
+			nf++
+		}
+	}
+	s := fmt.Sprintf("%s checked against %s: %d valid", Counted(int64(nf), "file", "files"),
+		Counted(int64(r.Digests), "digest", "digests"), files[IntegrityValid])
 	for _, st := range []string{IntegrityModified, IntegrityMissing, IntegrityUnlisted, IntegrityUnhashed} {
-		if n := r.Counts[st]; n > 0 {
+		if n := files[st]; n > 0 {
 			s += fmt.Sprintf(", %d %s", n, st)
 		}
+	}
+	s += "."
+	if ns == 0 {
+		return s + " Signatures not checked: read from disk, digests carry none (CloudTrail signs them in their S3 metadata)."
+	}
+	s += fmt.Sprintf(" %s: %d valid", Counted(int64(ns), "signature", "signatures"), sigs[IntegrityValid])
+	if n := sigs[IntegrityModified]; n > 0 {
+		s += fmt.Sprintf(", %d not CloudTrail's", n)
+	}
+	if n := sigs[IntegrityNoKey]; n > 0 {
+		s += fmt.Sprintf(", %d unchecked for want of CloudTrail's public key (cloudtrail:ListPublicKeys, asked as a load from S3 ends)", n)
+	}
+	if n := sigs[IntegrityUnhashed]; n > 0 {
+		s += fmt.Sprintf(", %d unchecked (read before plain hashes were kept)", n)
 	}
 	return s + "."
 }

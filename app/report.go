@@ -148,8 +148,9 @@ func (c *Case) reportIntegrity(ctx context.Context, b *bufio.Writer) error {
 	}
 	if rep.Digests > 0 {
 		b.WriteString("Modified: the file's plain content hashes otherwise than its digest says. Missing: a digest lists it " +
-			"and the case never read it. Unlisted: a log file in hours the digests cover that none lists. The digests' " +
-			"signatures were not checked (that needs AWS's public keys and the digests' S3 metadata).\n\n")
+			"and the case never read it. Unlisted: a log file in hours the digests cover that none lists. A signature is " +
+			"checked for digests loaded from S3 (kept from their metadata, against CloudTrail's public keys); files read " +
+			"from disk carry none.\n\n")
 	}
 	return nil
 }

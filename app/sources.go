@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/ingest"
 	"github.com/trailscope/trailscope/data/source"
+	"github.com/trailscope/trailscope/data/store"
 )
 
 // S3Source is a CloudTrail bucket to load: where it is, how to reach it, and which part of it.
@@ -109,7 +112,68 @@ func (c *Case) IngestSources(ctx context.Context, args []string, s3 S3Source, pr
 	if err != nil {
 		return ingest.Summary{}, err
 	}
-	return ingest.RunInputs(ctx, c.st, inputs, ingest.Options{Classify: cl.Classify, Progress: progress})
+	sum, err := ingest.RunInputs(ctx, c.st, inputs, ingest.Options{Classify: cl.Classify, Progress: progress})
+	if err == nil && sum.Digests > 0 && slices.ContainsFunc(args, IsS3) {
+		// Without them the digests' signatures cannot be checked; the load stands either way,
+		// and the check says which signatures wait for a key.
+		c.keepPublicKeys(ctx, s3)
+	}
+	return sum, err
+}
+
+// keepPublicKeys fetches the public keys CloudTrail signed the case's signed digests with, those
+// the case lacks, from the CloudTrail API in each trail's home region over the digests' hours,
+// and keeps them in the case: the signatures can then be checked, now and offline later. The
+// keys are public; the credentials stay with the SDK.
+func (c *Case) keepPublicKeys(ctx context.Context, s3 S3Source) error {
+	have, err := c.st.PublicKeys(ctx)
+	if err != nil {
+		return err
+	}
+	signed := map[int64]bool{}
+	err = c.st.Files(ctx, "", func(f store.FileRecord) error {
+		if f.Signature != "" {
+			signed[f.ID] = true
+		}
+		return nil
+	})
+	if err != nil || len(signed) == 0 {
+		return err
+	}
+	type span struct{ from, to time.Time }
+	want := map[string]span{} // home region → the hours of its digests that lack their key
+	err = c.st.Digests(ctx, func(raw []byte, fileID int64) error {
+		d, err := cloudtrail.ParseDigest(raw)
+		if err != nil || !signed[fileID] || d.HomeRegion() == "" {
+			return nil
+		}
+		if _, ok := have[d.Fingerprint]; ok {
+			return nil
+		}
+		sp, ok := want[d.HomeRegion()]
+		if !ok || d.Start.Before(sp.from) {
+			sp.from = d.Start
+		}
+		if d.End.After(sp.to) {
+			sp.to = d.End
+		}
+		want[d.HomeRegion()] = sp
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for region, sp := range want {
+		keys, err := source.CloudTrailPublicKeys(ctx, source.S3Config{Profile: s3.Profile, Region: region}, sp.from, sp.to)
+		errs = append(errs, err)
+		var kept []store.PublicKey
+		for _, k := range keys {
+			kept = append(kept, store.PublicKey{Fingerprint: k.Fingerprint, Value: k.Value, From: k.From, To: k.To})
+		}
+		errs = append(errs, c.st.SavePublicKeys(ctx, kept))
+	}
+	return errors.Join(errs...)
 }
 
 // AWSProfiles lists the named profiles of the AWS shared config and credentials files (as

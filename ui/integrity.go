@@ -27,7 +27,8 @@ var integrityColumns = []column[*app.IntegrityCheck]{
 // integrityMeaning says what each status means, under the list.
 const integrityMeaning = "modified: the file's content hashes otherwise than its digest says · missing: a digest lists it, " +
 	"the case never read it · unlisted: a log file in hours the digests cover that none lists · unhashed: read before " +
-	"Trailscope kept plain hashes, load it again. Signatures are not checked: they need AWS's keys, which an export lacks."
+	"Trailscope kept plain hashes, load it again · no key: a signature CloudTrail's public keys were not at hand for. " +
+	"Signatures are checked for digests loaded from S3, which keep them from their metadata; files on disk carry none."
 
 // checkIntegrity checks the case's files against its CloudTrail digests in the background and
 // shows what it found.

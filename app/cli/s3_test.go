@@ -2,8 +2,17 @@ package cli
 
 import (
 	"bytes"
+	"compress/gzip"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,7 +24,21 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/trailscope/trailscope/data/cloudtrail"
 )
+
+// testCredentials points the AWS SDK at made-up credentials and no shared files.
+func testCredentials(t *testing.T) {
+	cred := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
+		"AWS_PROFILE": "", "AWS_REGION": "us-east-1",
+	} {
+		t.Setenv(k, v)
+	}
+}
 
 // flaky fails the first download of every other object with a 500 before passing requests on,
 // so the load only succeeds through the SDK's retries.
@@ -51,14 +74,7 @@ func TestIngestFromS3(t *testing.T) {
 	if _, stderr, code := run(t, "demo", "--case", "", "--out-dir", files, "--days", "1", "--seed", "3"); code != 0 {
 		t.Fatalf("demo --out-dir: %d %s", code, stderr)
 	}
-	cred := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
-		"AWS_PROFILE": "", "AWS_REGION": "us-east-1",
-	} {
-		t.Setenv(k, v)
-	}
+	testCredentials(t)
 	backend := s3mem.New()
 	if err := backend.CreateBucket("trail"); err != nil {
 		t.Fatal(err)
@@ -121,5 +137,101 @@ func TestIngestFromS3(t *testing.T) {
 		if bytes.Contains(b, []byte(secret)) || strings.Contains(out+stderr, secret) {
 			t.Errorf("the AWS secret leaked into the case or the output")
 		}
+	}
+}
+
+// TestVerifySignaturesFromS3: digests loaded from S3 keep the signature in their metadata, the
+// load fetches CloudTrail's public keys for them (through the real SDK from a CloudTrail API on
+// loopback) and keeps them, and verify checks every signature, then offline too: a digest
+// signed by someone else is named.
+func TestVerifySignaturesFromS3(t *testing.T) {
+	dir := t.TempDir()
+	files := filepath.Join(dir, "files")
+	if _, stderr, code := run(t, "demo", "--case", "", "--out-dir", files, "--days", "1", "--seed", "4"); code != 0 {
+		t.Fatalf("demo --out-dir: %d %s", code, stderr)
+	}
+	testCredentials(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	backend := s3mem.New()
+	if err := backend.CreateBucket("trail"); err != nil {
+		t.Fatal(err)
+	}
+	var fingerprint, forged string
+	signedCount := 0
+	err = filepath.WalkDir(files, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(files, p)
+		meta := map[string]string{}
+		if strings.Contains(rel, "CloudTrail-Digest") {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return err
+			}
+			plain, err := io.ReadAll(zr)
+			if err != nil {
+				return err
+			}
+			dg, err := cloudtrail.ParseDigest(plain)
+			if err != nil {
+				return err
+			}
+			fingerprint = dg.Fingerprint
+			signer := key
+			if forged == "" {
+				signer, forged = forger, dg.Object
+			}
+			h := sha256.Sum256(plain)
+			msg := sha256.Sum256([]byte(dg.EndText + "\n" + dg.Bucket + "/" + dg.Object + "\n" + hex.EncodeToString(h[:]) + "\n" + dg.PreviousSignature))
+			sig, err := rsa.SignPKCS1v15(rand.Reader, signer, crypto.SHA256, msg[:])
+			if err != nil {
+				return err
+			}
+			// As gofakes3 keeps them: the headers a PUT would carry.
+			meta["X-Amz-Meta-Signature"], meta["X-Amz-Meta-Signature-Algorithm"] = hex.EncodeToString(sig), "SHA256withRSA"
+			signedCount++
+		}
+		_, err = backend.PutObject("trail", filepath.ToSlash(rel), meta, bytes.NewReader(b), int64(len(b)), nil)
+		return err
+	})
+	if err != nil || signedCount < 24 {
+		t.Fatalf("upload: %v, %d digests", err, signedCount)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
+	defer s3srv.Close()
+	var asked atomic.Int64
+	ct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "CloudTrail_20131101.ListPublicKeys" {
+			http.Error(w, "unexpected call", http.StatusBadRequest)
+			return
+		}
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		fmt.Fprintf(w, `{"PublicKeyList":[{"Fingerprint":%q,"Value":%q,"ValidityStartTime":1704067200,"ValidityEndTime":1767225600}]}`,
+			fingerprint, base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PublicKey(&key.PublicKey)))
+	}))
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", ct.URL)
+
+	casePath := filepath.Join(dir, "s3.tsc")
+	if out, stderr, code := run(t, "ingest", "--case", casePath, "--endpoint", s3srv.URL, "s3://trail/AWSLogs/"); code != 0 {
+		t.Fatalf("ingest: exit %d\n%s\n%s", code, out, stderr)
+	}
+	ct.Close() // the keys are in the case now: the check runs offline
+	if asked.Load() == 0 {
+		t.Fatal("no public key was asked for")
+	}
+	out, stderr, code := run(t, "verify", "--case", casePath, "--format", "csv")
+	want := fmt.Sprintf("%d signatures: %d valid, 1 not CloudTrail's.", signedCount, signedCount-1)
+	if code != ExitPartial || !strings.Contains(stderr, want) || !strings.Contains(out, "modified,signature,"+forged+",") {
+		t.Errorf("verify: exit %d, want %q in\n%s\n%s", code, want, stderr, out)
 	}
 }

@@ -1,6 +1,11 @@
 package cloudtrail
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +25,10 @@ type Digest struct {
 	// content; empty for the first digest of a chain.
 	PreviousBucket, PreviousObject, PreviousHash string
 	Logs                                         []DigestLog
+	// What CloudTrail's signature covers besides the hash of the plain content: the end time
+	// as written, and the previous digest's signature ("null" for the first of a chain).
+	EndText, PreviousSignature string
+	Fingerprint                string // of the public key the digest was signed with
 }
 
 // DigestLog is one log file a digest lists.
@@ -29,15 +38,17 @@ type DigestLog struct {
 }
 
 type digestJSON struct {
-	Account        string `json:"awsAccountId"`
-	Start          string `json:"digestStartTime"`
-	End            string `json:"digestEndTime"`
-	Bucket         string `json:"digestS3Bucket"`
-	Object         string `json:"digestS3Object"`
-	PreviousBucket string `json:"previousDigestS3Bucket"`
-	PreviousObject string `json:"previousDigestS3Object"`
-	PreviousHash   string `json:"previousDigestHashValue"`
-	PreviousAlg    string `json:"previousDigestHashAlgorithm"`
+	Account        string  `json:"awsAccountId"`
+	Start          string  `json:"digestStartTime"`
+	End            string  `json:"digestEndTime"`
+	Bucket         string  `json:"digestS3Bucket"`
+	Object         string  `json:"digestS3Object"`
+	PreviousBucket string  `json:"previousDigestS3Bucket"`
+	PreviousObject string  `json:"previousDigestS3Object"`
+	PreviousHash   string  `json:"previousDigestHashValue"`
+	PreviousAlg    string  `json:"previousDigestHashAlgorithm"`
+	PreviousSig    *string `json:"previousDigestSignature"`
+	Fingerprint    string  `json:"digestPublicKeyFingerprint"`
 	Logs           []struct {
 		Bucket string `json:"s3Bucket"`
 		Object string `json:"s3Object"`
@@ -57,7 +68,11 @@ func ParseDigest(raw []byte) (Digest, error) {
 		return Digest{}, errors.New("digest: no digestS3Object")
 	}
 	d := Digest{Account: j.Account, Bucket: j.Bucket, Object: j.Object,
-		PreviousBucket: j.PreviousBucket, PreviousObject: j.PreviousObject, PreviousHash: strings.ToLower(j.PreviousHash)}
+		PreviousBucket: j.PreviousBucket, PreviousObject: j.PreviousObject, PreviousHash: strings.ToLower(j.PreviousHash),
+		EndText: j.End, PreviousSignature: "null", Fingerprint: j.Fingerprint}
+	if j.PreviousSig != nil {
+		d.PreviousSignature = *j.PreviousSig
+	}
 	var err error
 	if d.Start, err = time.Parse(time.RFC3339, j.Start); err != nil {
 		return Digest{}, fmt.Errorf("digest %s: digestStartTime: %w", j.Object, err)
@@ -88,6 +103,41 @@ func (d Digest) Chain() string {
 		name = name[:i]
 	}
 	return name
+}
+
+// HomeRegion is the home region of the digest's trail, from its object's name
+// (…_CloudTrail-Digest_REGION_TRAIL_HOMEREGION_TIME.json.gz): CloudTrail's keys are per region.
+func (d Digest) HomeRegion() string {
+	parts := strings.Split(d.Chain(), "_")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[len(parts)-1]
+}
+
+// VerifySignature checks sig (hex), CloudTrail's SHA256withRSA signature of this digest, whose
+// plain content hashes plainSHA (hex), against key (DER: PKCS #1, or PKIX). The signature
+// covers the end time, the digest's S3 location, that hash and the previous signature, which
+// chains each digest to the one before.
+func (d Digest) VerifySignature(plainSHA, sig string, key []byte) error {
+	pub, err := x509.ParsePKCS1PublicKey(key)
+	if err != nil {
+		k, perr := x509.ParsePKIXPublicKey(key)
+		rk, ok := k.(*rsa.PublicKey)
+		if perr != nil || !ok {
+			return fmt.Errorf("public key %s: %w", d.Fingerprint, err)
+		}
+		pub = rk
+	}
+	raw, err := hex.DecodeString(sig)
+	if err != nil {
+		return fmt.Errorf("signature of %s: %w", d.Object, err)
+	}
+	signed := sha256.Sum256([]byte(d.EndText + "\n" + d.Bucket + "/" + d.Object + "\n" + plainSHA + "\n" + d.PreviousSignature))
+	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, signed[:], raw); err != nil {
+		return fmt.Errorf("signature of %s: %w", d.Object, err)
+	}
+	return nil
 }
 
 // Region is the region a digest covers, read from its object's path (…/CloudTrail-Digest/REGION/…).

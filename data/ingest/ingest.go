@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,14 +103,15 @@ type Summary struct {
 
 // chunk is a part of one stream's records handed from a decoder to the writer.
 type chunk struct {
-	key      streamKey
-	events   []cloudtrail.Event
-	packed   [][]byte // each event's raw JSON packed for the store (store.PackJSON), in events' order
-	insights []cloudtrail.Event
-	digests  [][]byte
-	final    *FileResult // set on the stream's last chunk
-	sha      string      // of the file as stored
-	plainSHA string      // of its plain content, as CloudTrail digests list it
+	key       streamKey
+	events    []cloudtrail.Event
+	packed    [][]byte // each event's raw JSON packed for the store (store.PackJSON), in events' order
+	insights  []cloudtrail.Event
+	digests   [][]byte
+	final     *FileResult // set on the stream's last chunk
+	sha       string      // of the file as stored
+	plainSHA  string      // of its plain content, as CloudTrail digests list it
+	signature string      // a digest file's, from its S3 metadata
 }
 
 type streamKey struct{ path, entry string }
@@ -347,6 +349,7 @@ func decodeFile(ctx context.Context, in Input, opt *Options, c *counters, out ch
 		return
 	}
 	defer rc.Close()
+	sig := digestSignature(rc)
 	var r io.Reader = countingReader{rc, &c.bytesRead}
 	if fh, ok := rc.(*os.File); ok {
 		r = fileCounter{fh, &c.bytesRead}
@@ -357,7 +360,7 @@ func decodeFile(ctx context.Context, in Input, opt *Options, c *counters, out ch
 			fail(leaf.Entry, leaf.Err)
 			return ctx.Err()
 		}
-		return decodeLeaf(ctx, leaf, opt, c, send)
+		return decodeLeaf(ctx, leaf, sig, opt, c, send)
 	})
 	// Account for a zip read through ReaderAt, which the counting wrapper cannot see.
 	if read := c.bytesRead.Load() - before; read < in.Size {
@@ -408,7 +411,30 @@ func (c *plainCounter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters, send func(chunk) bool) error {
+// digestSignature is the signature CloudTrail put in the metadata of the S3 object r reads, if r
+// reads one and it is signed as CloudTrail signs digest files; "" otherwise.
+func digestSignature(r io.Reader) string {
+	m, ok := r.(interface{ Metadata() map[string]string })
+	if !ok {
+		return ""
+	}
+	var sig, alg string
+	for k, v := range m.Metadata() {
+		switch strings.ToLower(k) {
+		case "signature":
+			sig = v
+		case "signature-algorithm":
+			alg = v
+		}
+	}
+	if !strings.EqualFold(alg, "SHA256withRSA") {
+		return ""
+	}
+	return sig
+}
+
+// decodeLeaf decodes one plain stream; sig is its S3 object's digest signature, if any.
+func decodeLeaf(ctx context.Context, leaf source.Leaf, sig string, opt *Options, c *counters, send func(chunk) bool) error {
 	key := streamKey{leaf.Path, leaf.Entry}
 	hr := &plainCounter{r: leaf.R, h: sha256.New()}
 	// Full-size from the start: growing a slice of 400-byte events copies them again and again.
@@ -490,6 +516,9 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, opt *Options, c *counters
 	}
 	cur.final = &res
 	cur.sha, cur.plainSHA = sha, hex.EncodeToString(hr.h.Sum(nil))
+	if stats.Digests > 0 {
+		cur.signature = sig
+	}
 	send(cur)
 	return nil
 }
@@ -551,7 +580,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			f.Added = added[ch.key]
 			delete(ids, ch.key)
 			delete(added, ch.key)
-			if _, err := ld.File(store.FileRecord{Path: f.Path, Entry: f.Entry, Size: f.Bytes, SHA256: ch.sha, PlainSHA256: ch.plainSHA,
+			if _, err := ld.File(store.FileRecord{Path: f.Path, Entry: f.Entry, Size: f.Bytes, SHA256: ch.sha, PlainSHA256: ch.plainSHA, Signature: ch.signature,
 				Format: f.Format, Events: f.Events, Added: f.Added, Status: f.Status, Reason: f.Reason}); err != nil {
 				ld.Abort()
 				return sum, nil, err

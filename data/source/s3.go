@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -41,27 +42,9 @@ type S3Config struct {
 // NewS3Client builds an S3 client from cfg. Credentials are resolved by the SDK and never
 // logged or stored by Trailscope.
 func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
-	var opts []func(*config.LoadOptions) error
-	if cfg.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
-	}
-	if cfg.Region != "" {
-		opts = append(opts, config.WithRegion(cfg.Region))
-	}
-	if cfg.MaxBackoff > 0 {
-		opts = append(opts, config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = cfg.MaxBackoff })
-		}))
-	}
-	ac, err := config.LoadDefaultConfig(ctx, opts...)
+	ac, err := awsConfig(ctx, cfg)
 	if err != nil {
-		if cfg.Profile != "" {
-			return nil, fmt.Errorf("load AWS config for profile %q: %w", cfg.Profile, err)
-		}
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	if ac.Region == "" {
-		ac.Region = "us-east-1"
+		return nil, err
 	}
 	return s3.NewFromConfig(ac, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
@@ -77,6 +60,69 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 			o.HTTPClient = cfg.HTTPClient
 		}
 	}), nil
+}
+
+// awsConfig loads the SDK's configuration for cfg's profile and region.
+func awsConfig(ctx context.Context, cfg S3Config) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+	}
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.MaxBackoff > 0 {
+		opts = append(opts, config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = cfg.MaxBackoff })
+		}))
+	}
+	ac, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		if cfg.Profile != "" {
+			return ac, fmt.Errorf("load AWS config for profile %q: %w", cfg.Profile, err)
+		}
+		return ac, fmt.Errorf("load AWS config: %w", err)
+	}
+	if ac.Region == "" {
+		ac.Region = "us-east-1"
+	}
+	return ac, nil
+}
+
+// PublicKey is a key CloudTrail signs digest files with in a region.
+type PublicKey struct {
+	Fingerprint string
+	Value       []byte // DER, PKCS #1
+	From, To    time.Time
+}
+
+// CloudTrailPublicKeys lists the public keys CloudTrail signed digest files with between from
+// and to, in cfg's region (a trail's home region), through the CloudTrail API
+// (cloudtrail:ListPublicKeys) with cfg's profile; cfg.Endpoint, an S3 store's, is not used
+// (AWS_ENDPOINT_URL_CLOUDTRAIL points the SDK elsewhere).
+func CloudTrailPublicKeys(ctx context.Context, cfg S3Config, from, to time.Time) ([]PublicKey, error) {
+	ac, err := awsConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	client := cloudtrail.NewFromConfig(ac, func(o *cloudtrail.Options) {
+		if cfg.HTTPClient != nil {
+			o.HTTPClient = cfg.HTTPClient
+		}
+	})
+	in := &cloudtrail.ListPublicKeysInput{StartTime: aws.Time(from), EndTime: aws.Time(to)}
+	var keys []PublicKey
+	for p := cloudtrail.NewListPublicKeysPaginator(client, in); p.HasMorePages(); {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return keys, fmt.Errorf("list CloudTrail's public keys in %s: %w", ac.Region, err)
+		}
+		for _, k := range out.PublicKeyList {
+			keys = append(keys, PublicKey{Fingerprint: aws.ToString(k.Fingerprint), Value: k.Value,
+				From: aws.ToTime(k.ValidityStartTime), To: aws.ToTime(k.ValidityEndTime)})
+		}
+	}
+	return keys, nil
 }
 
 // ParseS3URL splits "s3://bucket/prefix" into its bucket and prefix (which may be empty).
@@ -374,7 +420,12 @@ type s3Reader struct {
 	off     int64         // bytes delivered so far
 	resumes int           // resumes in a row without progress
 	err     error         // sticky
+	meta    map[string]string
 }
+
+// Metadata is the object's user metadata (x-amz-meta-*) as S3 returned it with the object:
+// CloudTrail signs each digest file there (signature, signature-algorithm).
+func (r *s3Reader) Metadata() map[string]string { return r.meta }
 
 func (r *s3Reader) url() string { return "s3://" + r.obj.Bucket + "/" + r.obj.Key }
 
@@ -398,6 +449,9 @@ func (r *s3Reader) open() error {
 		return fmt.Errorf("get %s: object changed while reading (ETag %s, was %s)", r.url(), etag, r.etag)
 	} else if r.etag == "" {
 		r.etag = etag
+	}
+	if r.meta == nil {
+		r.meta = out.Metadata
 	}
 	r.body = out.Body
 	return nil

@@ -79,16 +79,16 @@ func (s *Store) distinct(ctx context.Context, q string, args ...any) ([]string, 
 // Files calls fn with each row of the files table, in path and entry order, optionally only
 // those with a status; it streams, as a case may hold a year of log files.
 func (s *Store) Files(ctx context.Context, status string, fn func(FileRecord) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, path, entry, size, sha256, plain_sha256, format, events, added, status,
-		reason, coalesce(loaded_at, '') FROM files WHERE ? = '' OR status = ? ORDER BY path, entry`, status, status)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, path, entry, size, sha256, plain_sha256, signature, format, events, added,
+		status, reason, coalesce(loaded_at, '') FROM files WHERE ? = '' OR status = ? ORDER BY path, entry`, status, status)
 	if err != nil {
 		return fmt.Errorf("list files: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var f FileRecord
-		if err := rows.Scan(&f.ID, &f.Path, &f.Entry, &f.Size, &f.SHA256, &f.PlainSHA256, &f.Format, &f.Events, &f.Added,
-			&f.Status, &f.Reason, &f.LoadedAt); err != nil {
+		if err := rows.Scan(&f.ID, &f.Path, &f.Entry, &f.Size, &f.SHA256, &f.PlainSHA256, &f.Signature, &f.Format, &f.Events,
+			&f.Added, &f.Status, &f.Reason, &f.LoadedAt); err != nil {
 			return fmt.Errorf("list files: %w", err)
 		}
 		if err := fn(f); err != nil {
@@ -304,4 +304,44 @@ func (s *Store) Digests(ctx context.Context, fn func(raw []byte, fileID int64) e
 		return fmt.Errorf("list digests: %w", err)
 	}
 	return nil
+}
+
+// PublicKey is one of the keys CloudTrail signs digest files with.
+type PublicKey struct {
+	Fingerprint string // hex, as digests name it
+	Value       []byte // DER, PKCS #1
+	From, To    time.Time
+}
+
+// SavePublicKeys keeps keys in the case (they are public), replacing any of the same fingerprint.
+func (s *Store) SavePublicKeys(ctx context.Context, keys []PublicKey) error {
+	for _, k := range keys {
+		_, err := s.w.ExecContext(ctx, `INSERT INTO public_keys (fingerprint, value, valid_from, valid_to) VALUES (?, ?, ?, ?)
+			ON CONFLICT (fingerprint) DO UPDATE SET value = excluded.value, valid_from = excluded.valid_from, valid_to = excluded.valid_to`,
+			k.Fingerprint, k.Value, k.From.Unix(), k.To.Unix())
+		if err != nil {
+			return fmt.Errorf("save public keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// PublicKeys returns the keys the case keeps, by fingerprint.
+func (s *Store) PublicKeys(ctx context.Context) (map[string]PublicKey, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT fingerprint, value, valid_from, valid_to FROM public_keys`)
+	if err != nil {
+		return nil, fmt.Errorf("read public keys: %w", err)
+	}
+	defer rows.Close()
+	keys := map[string]PublicKey{}
+	for rows.Next() {
+		var k PublicKey
+		var from, to int64
+		if err := rows.Scan(&k.Fingerprint, &k.Value, &from, &to); err != nil {
+			return nil, fmt.Errorf("read public keys: %w", err)
+		}
+		k.From, k.To = time.Unix(from, 0).UTC(), time.Unix(to, 0).UTC()
+		keys[k.Fingerprint] = k
+	}
+	return keys, rows.Err()
 }

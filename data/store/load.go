@@ -31,11 +31,14 @@ type FileRecord struct {
 	// PlainSHA256 is the hex SHA-256 of the plain content (any gzip layer undone), as a
 	// CloudTrail digest lists it; "" for files read before it was kept.
 	PlainSHA256 string
-	Format      string
-	Events      int64
-	Added       int64
-	Status      string
-	Reason      string
+	// Signature is the hex SHA256withRSA signature CloudTrail put in a digest file's S3 metadata,
+	// "" for any other file, or one not read from S3.
+	Signature string
+	Format    string
+	Events    int64
+	Added     int64
+	Status    string
+	Reason    string
 	// LoadedAt is when the row was last written (RFC 3339, UTC); Loader.File sets it itself.
 	LoadedAt string
 }
@@ -265,10 +268,11 @@ func (l *Loader) open() error {
 	l.dig = p.Prepare(`INSERT OR IGNORE INTO digests (key, json, file_id) VALUES (?, ?, ?)`)
 	l.same = p.Prepare(`SELECT count(*) FROM events WHERE id = ? AND event_id = ?`)
 	l.keyed = p.Prepare(`SELECT count(*) FROM events WHERE event_key = ? AND event_id = ?`)
-	l.file = p.Prepare(`INSERT INTO files (path, entry, size, sha256, format, events, added, status, reason, loaded_at, plain_sha256)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?)
+	l.file = p.Prepare(`INSERT INTO files (path, entry, size, sha256, format, events, added, status, reason, loaded_at, plain_sha256,
+			signature)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (path, entry) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,
-			plain_sha256 = excluded.plain_sha256, format = excluded.format,
+			plain_sha256 = excluded.plain_sha256, signature = excluded.signature, format = excluded.format,
 			events = excluded.events, added = CASE WHEN excluded.status = 'loading' THEN files.added ELSE files.added + excluded.added END,
 			status = excluded.status, reason = excluded.reason, loaded_at = excluded.loaded_at
 		RETURNING id`)
@@ -626,6 +630,7 @@ func (l *Loader) File(f FileRecord) (int64, error) {
 	st.Text(9, f.Reason)
 	st.Text(10, time.Now().UTC().Format(time.RFC3339))
 	st.Text(11, f.PlainSHA256)
+	st.Text(12, f.Signature)
 	id, err := st.Int64()
 	if err != nil {
 		return 0, fmt.Errorf("record file %s: %w", f.Path, err)

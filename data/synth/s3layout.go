@@ -84,7 +84,9 @@ type layoutWriter struct {
 	r     interface{ Uint64() uint64 }
 	files int
 	buf   bytes.Buffer
-	zw    *gzip.Writer
+	// fingerprint names the made-up key of the digests (WriteS3LayoutWithDigests).
+	fingerprint string
+	zw          *gzip.Writer
 }
 
 func (w *layoutWriter) add(e *queued) error {
@@ -172,7 +174,12 @@ func (w *layoutWriter) writeDigests(p *partition) error {
 		return nil
 	}
 	first, last := p.written[0].at/3600*3600, p.written[len(p.written)-1].at/3600*3600
-	fingerprint := fmt.Sprintf("%016x%016x", w.r.Uint64(), w.r.Uint64())
+	if w.fingerprint == "" {
+		// One key signs every digest: CloudTrail's keys are per region, and these digests' trail
+		// has one home region.
+		w.fingerprint = fmt.Sprintf("%016x%016x", w.r.Uint64(), w.r.Uint64())
+	}
+	fingerprint := w.fingerprint
 	var prevKey, prevHash, prevSig string
 	next := 0
 	for h := first; h <= last; h += 3600 {
