@@ -110,6 +110,24 @@ func (x *trailExport) write(t *testing.T, key string, plain []byte) {
 	}
 }
 
+// remove deletes the files whose path holds part, and returns the last one's path.
+func (x *trailExport) remove(t *testing.T, part string) (last string) {
+	t.Helper()
+	filepath.WalkDir(x.dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(p, part) {
+			last = p
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return err
+	})
+	if last == "" {
+		t.Fatalf("no file holds %q", part)
+	}
+	return last
+}
+
 // check loads the export into a new case and checks it.
 func (x *trailExport) check(t *testing.T) IntegrityReport {
 	t.Helper()
@@ -184,16 +202,7 @@ func TestCheckIntegrity(t *testing.T) {
 	// The middle digest deleted: the third's link to it breaks, and its two log files are no
 	// longer listed by any digest.
 	y := newTrailExport(t, 3, 1)
-	var middle string
-	filepath.WalkDir(y.dir, func(p string, d os.DirEntry, err error) error {
-		if strings.Contains(p, "_20240509T120000Z.json.gz") {
-			middle = p
-		}
-		return err
-	})
-	if err := os.Remove(middle); err != nil {
-		t.Fatal(err)
-	}
+	middle := y.remove(t, "_20240509T120000Z.json.gz")
 	if got, want := statuses(y.check(t)), "2 digests, 2 valid; missing digest "+filepath.Base(middle)+"; unlisted log "+filepath.Base(y.order[1]); got != want {
 		t.Errorf("middle digest deleted:\n got %s\nwant %s", got, want)
 	}
@@ -203,12 +212,7 @@ func TestCheckIntegrity(t *testing.T) {
 // to one before the export) and the log files of the hour before it are not problems.
 func TestCheckIntegrityPartOfChain(t *testing.T) {
 	x := newTrailExport(t, 3, 2)
-	filepath.WalkDir(x.dir, func(p string, d os.DirEntry, err error) error {
-		if strings.Contains(p, "_20240509T110000Z.json.gz") {
-			os.Remove(p)
-		}
-		return err
-	})
+	x.remove(t, "_20240509T110000Z.json.gz")
 	if got, want := statuses(x.check(t)), "2 digests, 5 valid; "; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
@@ -217,12 +221,7 @@ func TestCheckIntegrityPartOfChain(t *testing.T) {
 // TestCheckIntegrityWithoutDigests: a case without digests says there is nothing to check.
 func TestCheckIntegrityWithoutDigests(t *testing.T) {
 	x := newTrailExport(t, 1, 1)
-	filepath.WalkDir(x.dir, func(p string, d os.DirEntry, err error) error {
-		if strings.Contains(p, "CloudTrail-Digest_") {
-			os.Remove(p)
-		}
-		return err
-	})
+	x.remove(t, "CloudTrail-Digest_")
 	rep := x.check(t)
 	if rep.Digests != 0 || len(rep.Checks) != 0 || !strings.Contains(rep.Summary(), "No CloudTrail digest files") {
 		t.Errorf("%+v: %s", rep, rep.Summary())

@@ -40,6 +40,36 @@ func testCredentials(t *testing.T) {
 	}
 }
 
+// upload puts every file under dir into the bucket "trail" at its path, with the metadata meta
+// gives it (meta may be nil), and returns how many it put.
+func upload(t *testing.T, backend *s3mem.Backend, dir string, meta func(rel string, body []byte) map[string]string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		m := map[string]string{}
+		if meta != nil {
+			if got := meta(rel, b); got != nil {
+				m = got
+			}
+		}
+		n++
+		_, err = backend.PutObject("trail", filepath.ToSlash(rel), m, bytes.NewReader(b), int64(len(b)), nil)
+		return err
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("upload %d files: %v", n, err)
+	}
+	return n
+}
+
 // flaky fails the first download of every other object with a 500 before passing requests on,
 // so the load only succeeds through the SDK's retries.
 type flaky struct {
@@ -79,23 +109,7 @@ func TestIngestFromS3(t *testing.T) {
 	if err := backend.CreateBucket("trail"); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	err := filepath.WalkDir(files, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(files, p)
-		n++
-		_, err = backend.PutObject("trail", filepath.ToSlash(rel), map[string]string{}, bytes.NewReader(b), int64(len(b)), nil)
-		return err
-	})
-	if err != nil || n == 0 {
-		t.Fatalf("upload %d files: %v", n, err)
-	}
+	n := upload(t, backend, files, nil)
 	h := &flaky{next: gofakes3.New(backend).Server(), seen: map[string]bool{}}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -162,49 +176,39 @@ func TestVerifySignaturesFromS3(t *testing.T) {
 	}
 	var fingerprint, forged string
 	signedCount := 0
-	err = filepath.WalkDir(files, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	upload(t, backend, files, func(rel string, b []byte) map[string]string {
+		if !strings.Contains(rel, "CloudTrail-Digest") {
+			return nil
 		}
-		b, err := os.ReadFile(p)
+		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		rel, _ := filepath.Rel(files, p)
-		meta := map[string]string{}
-		if strings.Contains(rel, "CloudTrail-Digest") {
-			zr, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				return err
-			}
-			plain, err := io.ReadAll(zr)
-			if err != nil {
-				return err
-			}
-			dg, err := cloudtrail.ParseDigest(plain)
-			if err != nil {
-				return err
-			}
-			fingerprint = dg.Fingerprint
-			signer := key
-			if forged == "" {
-				signer, forged = forger, dg.Object
-			}
-			h := sha256.Sum256(plain)
-			msg := sha256.Sum256([]byte(dg.EndText + "\n" + dg.Bucket + "/" + dg.Object + "\n" + hex.EncodeToString(h[:]) + "\n" + dg.PreviousSignature))
-			sig, err := rsa.SignPKCS1v15(rand.Reader, signer, crypto.SHA256, msg[:])
-			if err != nil {
-				return err
-			}
-			// As gofakes3 keeps them: the headers a PUT would carry.
-			meta["X-Amz-Meta-Signature"], meta["X-Amz-Meta-Signature-Algorithm"] = hex.EncodeToString(sig), "SHA256withRSA"
-			signedCount++
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, err = backend.PutObject("trail", filepath.ToSlash(rel), meta, bytes.NewReader(b), int64(len(b)), nil)
-		return err
+		dg, err := cloudtrail.ParseDigest(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fingerprint = dg.Fingerprint
+		signer := key
+		if forged == "" {
+			signer, forged = forger, dg.Object
+		}
+		h := sha256.Sum256(plain)
+		msg := sha256.Sum256([]byte(dg.EndText + "\n" + dg.Bucket + "/" + dg.Object + "\n" + hex.EncodeToString(h[:]) + "\n" + dg.PreviousSignature))
+		sig, err := rsa.SignPKCS1v15(rand.Reader, signer, crypto.SHA256, msg[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		signedCount++
+		// As gofakes3 keeps them: the headers a PUT would carry.
+		return map[string]string{"X-Amz-Meta-Signature": hex.EncodeToString(sig), "X-Amz-Meta-Signature-Algorithm": "SHA256withRSA"}
 	})
-	if err != nil || signedCount < 24 {
-		t.Fatalf("upload: %v, %d digests", err, signedCount)
+	if signedCount < 24 {
+		t.Fatalf("%d digests signed", signedCount)
 	}
 	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
 	defer s3srv.Close()
