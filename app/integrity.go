@@ -232,7 +232,7 @@ func (r IntegrityReport) Summary() string {
 	}
 	s += "."
 	if ns == 0 {
-		return s + " Signatures not checked: read from disk, digests carry none (CloudTrail signs them in their S3 metadata)."
+		return s + " Signatures not checked: no digest came with one (CloudTrail signs digests in their S3 objects' metadata, which a copy on disk lacks)."
 	}
 	s += fmt.Sprintf(" %s: %d valid", Counted(int64(ns), "signature", "signatures"), sigs[IntegrityValid])
 	if n := sigs[IntegrityModified]; n > 0 {
