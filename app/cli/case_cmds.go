@@ -231,6 +231,7 @@ type summaryJSON struct {
 	Failed      []ingest.FileResult `json:"failed"`
 	Seconds     float64             `json:"seconds"`
 	IndexSecs   float64             `json:"index_seconds"`
+	StoredSecs  float64             `json:"stored_seconds"` // of seconds, until every event was committed
 }
 
 func printSummary(w io.Writer, format string, s ingest.Summary) error {
@@ -264,7 +265,7 @@ func printSummary(w io.Writer, format string, s ingest.Summary) error {
 		}
 		l := newListing(w, "json")
 		return l.row(summaryJSON{s.Added, s.Duplicates, s.Insights, s.Digests, s.Loaded, s.Skipped, s.Failed,
-			s.LoadTime.Seconds(), s.IndexTime.Seconds()})
+			s.LoadTime.Seconds(), s.IndexTime.Seconds(), s.StoredTime.Seconds()})
 	}
 	fmt.Fprintf(w, "added       %d events\n", s.Added)
 	fmt.Fprintf(w, "duplicates  %d events already in the case\n", s.Duplicates)

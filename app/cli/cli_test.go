@@ -58,6 +58,9 @@ func TestIngestAndInfoContract(t *testing.T) {
 	if sum["added"] != 2.0 {
 		t.Errorf("added = %v, want 2", sum["added"])
 	}
+	if st, _ := sum["stored_seconds"].(float64); st <= 0 || st > sum["seconds"].(float64) {
+		t.Errorf("stored after %v s of %v: want 0 < stored <= seconds", sum["stored_seconds"], sum["seconds"])
+	}
 	failed, _ := sum["failed"].([]any)
 	if len(failed) != 1 || !strings.Contains(failed[0].(map[string]any)["path"].(string), "bad.json") {
 		t.Errorf("failed = %v, want bad.json", sum["failed"])
