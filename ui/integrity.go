@@ -88,7 +88,7 @@ func (v *caseView) showIntegrity(rep app.IntegrityReport) *integrityView {
 	})
 	meaning := widget.NewLabel(integrityMeaning)
 	meaning.Wrapping = fyne.TextWrapWord
-	meaning.Importance = widget.LowImportance
+	meaning.TextStyle.Italic = true // LowImportance was too faint to read in the light theme
 	body := container.NewBorder(container.NewBorder(nil, nil, nil, copyBtn, summary), meaning, nil, nil, t)
 	d := dialog.NewCustom("Files checked against their CloudTrail digests", "Close", body, v.s.win)
 	v.trackDialog(d, nil)
