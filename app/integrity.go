@@ -39,13 +39,14 @@ type IntegrityCheck struct {
 // IntegrityReport is a case's files checked against the CloudTrail digests among them.
 type IntegrityReport struct {
 	Digests int              // digest files read
-	Checks  []IntegrityCheck // problems first, then by object
-	Counts  map[string]int   // checks by status
+	Checks  []IntegrityCheck // those that did not find the file valid, the worst first, then by object
+	// Counts are the checks of files (logs and digests) by status; Signatures, of signatures.
+	Counts, Signatures map[string]int
 }
 
 // Problems counts the checks that found a file changed, gone or added.
 func (r IntegrityReport) Problems() int {
-	return r.Counts[IntegrityModified] + r.Counts[IntegrityMissing] + r.Counts[IntegrityUnlisted]
+	return r.Counts[IntegrityModified] + r.Counts[IntegrityMissing] + r.Counts[IntegrityUnlisted] + r.Signatures[IntegrityModified]
 }
 
 // IntegrityColumns are the columns of the command line's verify listing.
@@ -67,8 +68,24 @@ func (c IntegrityCheck) Row() []string {
 // keeps CloudTrail's public keys for them: their signatures are checked too (kind "signature").
 // An export on disk has no signatures; there, a digest rewritten along with the logs it lists,
 // and every digest after it, would pass.
-func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
-	rep := IntegrityReport{Counts: map[string]int{}}
+func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) error) (IntegrityReport, error) {
+	rep := IntegrityReport{Counts: map[string]int{}, Signatures: map[string]int{}}
+	// Only the problems are kept, sorted, in the report; each sees every check as it is made:
+	// a year of an organisation's trail is millions of log files.
+	add := func(ch IntegrityCheck) error {
+		if ch.Kind == "signature" {
+			rep.Signatures[ch.Status]++
+		} else {
+			rep.Counts[ch.Status]++
+		}
+		if ch.Status != IntegrityValid {
+			rep.Checks = append(rep.Checks, ch)
+		}
+		if each != nil {
+			return each(ch)
+		}
+		return nil
+	}
 	byName := map[string][]store.FileRecord{}
 	byID := map[int64]store.FileRecord{}
 	err := c.st.Files(ctx, "", func(f store.FileRecord) error {
@@ -80,38 +97,16 @@ func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	var digests []cloudtrail.Digest
-	var checks []IntegrityCheck // unreadable digests, and signatures
-	unreadable := 0
 	keys, err := c.st.PublicKeys(ctx)
 	if err != nil {
 		return rep, err
 	}
-	err = c.st.Digests(ctx, func(raw []byte, fileID int64) error {
-		d, err := cloudtrail.ParseDigest(raw)
-		if err != nil {
-			// A digest that cannot be read checks nothing; say so rather than stop the check.
-			checks = append(checks, IntegrityCheck{Status: IntegrityModified, Kind: "digest",
-				Object: byID[fileID].Name(), File: byID[fileID].Name(), Want: err.Error()})
-			unreadable++
-			return nil
-		}
-		digests = append(digests, d)
-		if f := byID[fileID]; f.Signature != "" {
-			checks = append(checks, checkSignature(d, f, keys))
-		}
-		return nil
-	})
-	if err != nil {
-		return rep, err
-	}
-	rep.Digests = len(digests) + unreadable
-	rep.Checks = checks
-
+	listed := map[int64]bool{} // the files some digest lists
 	// check judges the file named object against the hash a digest gives for it.
 	check := func(kind, object, digest, want string) IntegrityCheck {
 		ch := IntegrityCheck{Status: IntegrityMissing, Kind: kind, Object: object, Digest: digest, Want: want}
 		for _, f := range byName[fileKey(object)] {
+			listed[f.ID] = true
 			ch.File, ch.Got = f.Name(), f.PlainSHA256
 			switch {
 			case f.PlainSHA256 == want:
@@ -125,11 +120,28 @@ func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
 		}
 		return ch
 	}
-	listed := map[string]bool{}
+	// What the chains need of each digest, checked once all are read.
+	type link struct {
+		chain, object, previous, previousHash string
+		start                                 time.Time
+	}
+	var links []link
 	type span struct{ from, to time.Time }
 	covered := map[string]span{} // account/region → the hours its digests cover
 	first := map[string]time.Time{}
-	for _, d := range digests {
+	err = c.st.Digests(ctx, func(raw []byte, fileID int64) error {
+		rep.Digests++
+		d, err := cloudtrail.ParseDigest(raw)
+		if err != nil {
+			// A digest that cannot be read checks nothing; say so rather than stop the check.
+			return add(IntegrityCheck{Status: IntegrityModified, Kind: "digest", Object: byID[fileID].Name(),
+				File: byID[fileID].Name(), Want: err.Error()})
+		}
+		if f := byID[fileID]; f.Signature != "" {
+			if err := add(checkSignature(d, f, keys)); err != nil {
+				return err
+			}
+		}
 		if s, ok := first[d.Chain()]; !ok || d.Start.Before(s) {
 			first[d.Chain()] = d.Start
 		}
@@ -142,37 +154,43 @@ func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
 			s.to = d.End
 		}
 		covered[key] = s
+		if d.PreviousObject != "" {
+			links = append(links, link{d.Chain(), d.Object, d.PreviousObject, d.PreviousHash, d.Start})
+		}
 		for _, l := range d.Logs {
-			listed[fileKey(l.Object)] = true
-			rep.Checks = append(rep.Checks, check("log", l.Object, d.Object, l.Hash))
+			if err := add(check("log", l.Object, d.Object, l.Hash)); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
 	}
-	for _, d := range digests {
-		if d.PreviousObject == "" {
-			continue
-		}
-		ch := check("digest", d.PreviousObject, d.Object, d.PreviousHash)
-		if ch.Status == IntegrityMissing && d.Start.Equal(first[d.Chain()]) {
+	for _, l := range links {
+		ch := check("digest", l.previous, l.object, l.previousHash)
+		if ch.Status == IntegrityMissing && l.start.Equal(first[l.chain]) {
 			continue // the chain starts before the digests the case holds
 		}
-		rep.Checks = append(rep.Checks, ch)
+		if err := add(ch); err != nil {
+			return rep, err
+		}
 	}
 	// Log files in an hour some digest of their account and region covers, that none lists.
 	// A log file is listed by the digest delivered after it, so the last hour is left out.
-	for name, fs := range byName {
-		acct, region, at, ok := cloudtrail.LogFileName(name)
-		if !ok || listed[name] {
+	for _, f := range byID {
+		acct, region, at, ok := cloudtrail.LogFileName(f.Name())
+		if !ok || listed[f.ID] || f.Status != store.FileLoaded {
 			continue
 		}
 		s, ok := covered[acct+"/"+region]
 		if !ok || at.Before(s.from) || !at.Before(s.to.Add(-time.Hour)) {
 			continue
 		}
-		for _, f := range fs {
-			if f.Status == store.FileLoaded {
-				rep.Checks = append(rep.Checks, IntegrityCheck{Status: IntegrityUnlisted, Kind: "log", Object: cloudtrail.BaseName(f.Name()),
-					File: f.Name(), Got: f.PlainSHA256})
-			}
+		err := add(IntegrityCheck{Status: IntegrityUnlisted, Kind: "log", Object: cloudtrail.BaseName(f.Name()),
+			File: f.Name(), Got: f.PlainSHA256})
+		if err != nil {
+			return rep, err
 		}
 	}
 	rank := map[string]int{IntegrityModified: 0, IntegrityMissing: 1, IntegrityUnlisted: 2, IntegrityNoKey: 3, IntegrityUnhashed: 4,
@@ -180,9 +198,6 @@ func (c *Case) CheckIntegrity(ctx context.Context) (IntegrityReport, error) {
 	slices.SortFunc(rep.Checks, func(a, b IntegrityCheck) int {
 		return cmp.Or(cmp.Compare(rank[a.Status], rank[b.Status]), cmp.Compare(a.Object, b.Object), cmp.Compare(a.File, b.File))
 	})
-	for _, ch := range rep.Checks {
-		rep.Counts[ch.Status]++
-	}
 	return rep, nil
 }
 
@@ -212,36 +227,32 @@ func (r IntegrityReport) Summary() string {
 	if r.Digests == 0 {
 		return "No CloudTrail digest files among the files read: nothing to check against. (Digests are delivered beside the logs, under CloudTrail-Digest/, when the trail has log file validation on.)"
 	}
-	files, sigs := map[string]int{}, map[string]int{}
-	nf, ns := 0, 0
-	for _, ch := range r.Checks {
-		if ch.Kind == "signature" {
-			sigs[ch.Status]++
-			ns++
-		} else {
-			files[ch.Status]++
-			nf++
+	total := func(m map[string]int) (n int) {
+		for _, v := range m {
+			n += v
 		}
+		return n
 	}
-	s := fmt.Sprintf("%s checked against %s: %d valid", Counted(int64(nf), "file", "files"),
-		Counted(int64(r.Digests), "digest", "digests"), files[IntegrityValid])
+	s := fmt.Sprintf("%s checked against %s: %d valid", Counted(int64(total(r.Counts)), "file", "files"),
+		Counted(int64(r.Digests), "digest", "digests"), r.Counts[IntegrityValid])
 	for _, st := range []string{IntegrityModified, IntegrityMissing, IntegrityUnlisted, IntegrityUnhashed} {
-		if n := files[st]; n > 0 {
+		if n := r.Counts[st]; n > 0 {
 			s += fmt.Sprintf(", %d %s", n, st)
 		}
 	}
 	s += "."
+	ns := total(r.Signatures)
 	if ns == 0 {
 		return s + " Signatures not checked: no digest came with one (CloudTrail signs digests in their S3 objects' metadata, which a copy on disk lacks)."
 	}
-	s += fmt.Sprintf(" %s: %d valid", Counted(int64(ns), "signature", "signatures"), sigs[IntegrityValid])
-	if n := sigs[IntegrityModified]; n > 0 {
+	s += fmt.Sprintf(" %s: %d valid", Counted(int64(ns), "signature", "signatures"), r.Signatures[IntegrityValid])
+	if n := r.Signatures[IntegrityModified]; n > 0 {
 		s += fmt.Sprintf(", %d not CloudTrail's", n)
 	}
-	if n := sigs[IntegrityNoKey]; n > 0 {
+	if n := r.Signatures[IntegrityNoKey]; n > 0 {
 		s += fmt.Sprintf(", %d unchecked for want of CloudTrail's public key (cloudtrail:ListPublicKeys, asked as a load from S3 ends)", n)
 	}
-	if n := sigs[IntegrityUnhashed]; n > 0 {
+	if n := r.Signatures[IntegrityUnhashed]; n > 0 {
 		s += fmt.Sprintf(", %d unchecked (read before plain hashes were kept)", n)
 	}
 	return s + "."

@@ -36,7 +36,7 @@ func (fl *fileList) checkIntegrity() {
 	fl.status.SetText("Checking the files against the digests…")
 	fl.verify.Disable()
 	do(fl.v, func(ctx context.Context) (app.IntegrityReport, error) {
-		return fl.v.c.CheckIntegrity(ctx)
+		return fl.v.c.CheckIntegrity(ctx, nil)
 	}, func(rep app.IntegrityReport, err error) {
 		fl.verify.Enable()
 		fl.status.SetText("")
@@ -55,7 +55,8 @@ type integrityView struct {
 	table   *keyTable
 }
 
-// showIntegrity shows an integrity check: its summary, and the files that fail it first.
+// showIntegrity shows an integrity check: its summary, and the files that fail it, the worst
+// first (trailscope verify --all lists every file checked).
 func (v *caseView) showIntegrity(rep app.IntegrityReport) *integrityView {
 	if rep.Digests == 0 {
 		dialog.ShowInformation("No digests to check against", rep.Summary(), v.s.win)
@@ -89,7 +90,11 @@ func (v *caseView) showIntegrity(rep app.IntegrityReport) *integrityView {
 	meaning := widget.NewLabel(integrityMeaning)
 	meaning.Wrapping = fyne.TextWrapWord
 	meaning.TextStyle.Italic = true // LowImportance was too faint to read in the light theme
-	body := container.NewBorder(container.NewBorder(nil, nil, nil, copyBtn, summary), meaning, nil, nil, t)
+	var list fyne.CanvasObject = t
+	if len(checks) == 0 {
+		list = widget.NewLabel("Every file checked is as its digest says.")
+	}
+	body := container.NewBorder(container.NewBorder(nil, nil, nil, copyBtn, summary), meaning, nil, nil, list)
 	d := dialog.NewCustom("Files checked against their CloudTrail digests", "Close", body, v.s.win)
 	v.trackDialog(d, nil)
 	d.Resize(fyne.NewSize(1400, 700))

@@ -366,7 +366,7 @@ func (s *sources) checkIntegrity() {
 	s.integrity.Importance = widget.MediumImportance
 	s.integrity.SetText("Checking the files against the CloudTrail digests…")
 	do(s.v, func(ctx context.Context) (app.IntegrityReport, error) {
-		return s.v.c.CheckIntegrity(ctx)
+		return s.v.c.CheckIntegrity(ctx, nil)
 	}, func(rep app.IntegrityReport, err error) {
 		if err != nil {
 			s.integrity.Importance = widget.DangerImportance

@@ -114,7 +114,7 @@ func runFiles(ctx context.Context, env Env, args []string) error {
 // is missing or is listed by no digest.
 func runVerify(ctx context.Context, env Env, args []string) error {
 	f := newFlags(env, "verify", true)
-	all := f.Bool("all", false, "list the files found valid too")
+	all := f.Bool("all", false, "list every check, the valid ones too, in the order they are made")
 	pos, err := f.parse(env, args)
 	if err != nil {
 		return err
@@ -127,22 +127,28 @@ func runVerify(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	rep, err := c.CheckIntegrity(ctx)
-	if err != nil {
-		return err
-	}
 	l := newListing(env.Stdout, f.format, app.IntegrityColumns...)
-	for _, ch := range rep.Checks {
-		if ch.Status == app.IntegrityValid && !*all {
-			continue
-		}
+	write := func(ch app.IntegrityCheck) error {
 		row := ch.Row()
 		obj := make(map[string]any, len(row))
 		for i, col := range app.IntegrityColumns {
 			obj[col] = row[i]
 		}
-		if err := l.row(obj, row...); err != nil {
-			return err
+		return l.row(obj, row...)
+	}
+	var each func(app.IntegrityCheck) error
+	if *all {
+		each = write // every check as it is made, rather than millions held
+	}
+	rep, err := c.CheckIntegrity(ctx, each)
+	if err != nil {
+		return err
+	}
+	if !*all {
+		for _, ch := range rep.Checks { // the problems, the worst first
+			if err := write(ch); err != nil {
+				return err
+			}
 		}
 	}
 	if err := l.close(); err != nil {
