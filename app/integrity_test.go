@@ -237,3 +237,33 @@ func TestCheckIntegrityWithoutDigests(t *testing.T) {
 		t.Errorf("%+v: %s", rep, rep.Summary())
 	}
 }
+
+// BenchmarkCheckIntegrity checks two days of the demo organisation's export with its hourly
+// digests: about 150 log files and 550 digests.
+func BenchmarkCheckIntegrity(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	if _, err := WriteDemoFiles(ctx, filepath.Join(dir, "files"), DemoConfig{Seed: 2, Days: 2}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := Open(ctx, filepath.Join(dir, "case.tsc"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := ingest.Run(ctx, c.st, []string{filepath.Join(dir, "files")}, ingest.Options{SkipIndex: true}); err != nil {
+		b.Fatal(err)
+	}
+	var rep IntegrityReport
+	for b.Loop() {
+		if rep, err = c.CheckIntegrity(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if rep.Problems() != 0 || rep.Counts[IntegrityValid] == 0 {
+		b.Fatalf("the demo's export: %s", rep.Summary())
+	}
+	b.ReportMetric(float64(rep.Digests), "digests")
+	b.ReportMetric(float64(rep.Counts[IntegrityValid]), "files")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(rep.Counts[IntegrityValid]), "µs/file")
+}
