@@ -51,15 +51,16 @@ func shortMiddle(s string, max int) string {
 // events, and the SHA-256 of the file as kept (what sha256sum prints for it), for an auditor's
 // record of what was examined; a filter by status, and an export of the list to CSV.
 type fileList struct {
-	v       *caseView
-	filter  *widget.RadioGroup
-	status  *widget.Label
-	table   *keyTable
-	export  *widget.Button
-	verify  *widget.Button
-	checked *integrityView // the last check against the digests, when it found digests
-	rows    []store.FileRecord
-	gen     int
+	v         *caseView
+	filter    *widget.RadioGroup
+	status    *widget.Label
+	table     *keyTable
+	export    *widget.Button
+	verify    *widget.Button
+	checked   *integrityView     // the last check against the digests, when it found digests
+	stopCheck context.CancelFunc // stops the check under way
+	rows      []store.FileRecord
+	gen       int
 }
 
 func (s *sources) showFiles() {
@@ -93,7 +94,7 @@ func (s *sources) showFiles() {
 		}
 	}
 	fl.export = widget.NewButtonWithIcon("Export list…", theme.DownloadIcon(), fl.chooseExport)
-	fl.verify = widget.NewButtonWithIcon("Check against digests", theme.ConfirmIcon(), fl.checkIntegrity)
+	fl.verify = widget.NewButtonWithIcon(checkLabel, theme.ConfirmIcon(), fl.checkIntegrity)
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(fl.verify, fl.export), container.NewHBox(fl.filter, fl.status))
 	d := dialog.NewCustom("Files in this case", "Close", container.NewBorder(top, nil, nil, nil, fl.table), s.v.s.win)
 	s.v.trackDialog(d, nil)

@@ -2,7 +2,11 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -30,23 +34,48 @@ const integrityMeaning = "modified: the file's content hashes otherwise than its
 	"Trailscope kept plain hashes, load it again · no key: a signature CloudTrail's public keys were not at hand for. " +
 	"Signatures are checked for digests loaded from S3, which keep them from their metadata; files on disk carry none."
 
-// checkIntegrity checks the case's files against its CloudTrail digests in the background and
-// shows what it found.
+// checkIntegrity checks the case's files against its CloudTrail digests in the background,
+// saying how many files it has checked, and shows what it found. While it runs the button stops
+// it: a year of an organisation's trail takes minutes.
 func (fl *fileList) checkIntegrity() {
+	if fl.stopCheck != nil {
+		fl.stopCheck()
+		return
+	}
+	ctx, cancel := context.WithCancel(fl.v.ctx)
+	fl.stopCheck = cancel
+	fl.verify.SetText("Stop checking")
+	fl.verify.SetIcon(theme.MediaStopIcon())
 	fl.status.SetText("Checking the files against the digests…")
-	fl.verify.Disable()
-	do(fl.v, func(ctx context.Context) (app.IntegrityReport, error) {
-		return fl.v.c.CheckIntegrity(ctx, nil)
+	th := newThrottle(fl.v.s.b, 200*time.Millisecond, func(n int64) {
+		fl.status.SetText(fmt.Sprintf("Checking the files against the digests… %s checked", count(n)))
+	})
+	var n atomic.Int64
+	do(fl.v, func(context.Context) (app.IntegrityReport, error) {
+		return fl.v.c.CheckIntegrity(ctx, func(app.IntegrityCheck) error {
+			th.push(n.Add(1))
+			return ctx.Err()
+		})
 	}, func(rep app.IntegrityReport, err error) {
-		fl.verify.Enable()
+		th.stop()
+		cancel()
+		fl.stopCheck = nil
+		fl.verify.SetText(checkLabel)
+		fl.verify.SetIcon(theme.ConfirmIcon())
 		fl.status.SetText("")
-		if err != nil {
+		switch {
+		case errors.Is(err, context.Canceled):
+			fl.status.SetText("Check stopped.")
+		case err != nil:
 			fl.v.s.showError("check the files against the digests", err)
-			return
+		default:
+			fl.checked = fl.v.showIntegrity(rep)
 		}
-		fl.checked = fl.v.showIntegrity(rep)
 	})
 }
+
+// checkLabel is the Files dialog's button that checks the case against its digests.
+const checkLabel = "Check against digests"
 
 // integrityView is an integrity check on show.
 type integrityView struct {

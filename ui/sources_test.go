@@ -234,6 +234,9 @@ func TestFilesCheckIntegrity(t *testing.T) {
 	if got := fl.checked.summary.Text; !strings.HasPrefix(got, "1 file checked against 1 digest: 0 valid, 1 missing. Signatures not checked") || fl.checked.summary.Importance != widget.DangerImportance {
 		t.Errorf("summary %q (importance %v)", got, fl.checked.summary.Importance)
 	}
+	if fl.verify.Text != checkLabel || fl.stopCheck != nil {
+		t.Errorf("after the check the button reads %q", fl.verify.Text)
+	}
 	fl.checked.copy.OnTapped()
 	if got := s.app.Clipboard().Content(); !strings.Contains(got, "missing\tlog\tAWSLogs/111122223333/CloudTrail/us-east-1/") {
 		t.Errorf("copied %q", got)
