@@ -115,11 +115,17 @@ func (c *Case) IngestSources(ctx context.Context, args []string, s3 S3Source, pr
 	sum, err := ingest.RunInputs(ctx, c.st, inputs, ingest.Options{Classify: cl.Classify, Progress: progress})
 	if err == nil && sum.Digests > 0 && slices.ContainsFunc(args, IsS3) {
 		// Without them the digests' signatures cannot be checked; the load stands either way,
-		// and the check says which signatures wait for a key.
-		c.keepPublicKeys(ctx, s3)
+		// and the check says which signatures wait for a key. Bounded: an unreachable API
+		// must not hold the finished load.
+		kctx, cancel := context.WithTimeout(ctx, keysTimeout)
+		c.keepPublicKeys(kctx, s3)
+		cancel()
 	}
 	return sum, err
 }
+
+// keysTimeout bounds the fetch of CloudTrail's public keys after a load from S3.
+const keysTimeout = 30 * time.Second
 
 // keepPublicKeys fetches the public keys CloudTrail signed the case's signed digests with, those
 // the case lacks, from the CloudTrail API in each trail's home region over the digests' hours,
