@@ -88,10 +88,14 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 	}
 	byName := map[string][]store.FileRecord{}
 	byID := map[int64]store.FileRecord{}
+	var logs []store.FileRecord // CloudTrail's log files loaded, in path order
 	err := c.st.Files(ctx, "", func(f store.FileRecord) error {
 		name := fileKey(f.Name())
 		byName[name] = append(byName[name], f)
 		byID[f.ID] = f
+		if _, _, _, ok := cloudtrail.LogFileName(name); ok && f.Status == store.FileLoaded {
+			logs = append(logs, f)
+		}
 		return nil
 	})
 	if err != nil {
@@ -102,23 +106,35 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 		return rep, err
 	}
 	listed := map[int64]bool{} // the files some digest lists
-	// check judges the file named object against the hash a digest gives for it.
-	check := func(kind, object, digest, want string) IntegrityCheck {
-		ch := IntegrityCheck{Status: IntegrityMissing, Kind: kind, Object: object, Digest: digest, Want: want}
-		for _, f := range byName[fileKey(object)] {
+	// check judges each file named object that the case read against the hash a digest gives
+	// for it (one check when none was read): a copy that differs is named even beside a good one.
+	check := func(kind, object, digest, want string) []IntegrityCheck {
+		found := byName[fileKey(object)]
+		if len(found) == 0 {
+			return []IntegrityCheck{{Status: IntegrityMissing, Kind: kind, Object: object, Digest: digest, Want: want}}
+		}
+		out := make([]IntegrityCheck, len(found))
+		for i, f := range found {
 			listed[f.ID] = true
-			ch.File, ch.Got = f.Name(), f.PlainSHA256
-			switch {
-			case f.PlainSHA256 == want:
+			ch := IntegrityCheck{Status: IntegrityModified, Kind: kind, Object: object, File: f.Name(), Digest: digest,
+				Want: want, Got: f.PlainSHA256}
+			switch f.PlainSHA256 {
+			case want:
 				ch.Status = IntegrityValid
-				return ch
-			case f.PlainSHA256 == "":
+			case "":
 				ch.Status = IntegrityUnhashed
-			case ch.Status != IntegrityUnhashed:
-				ch.Status = IntegrityModified
+			}
+			out[i] = ch
+		}
+		return out
+	}
+	addAll := func(chs []IntegrityCheck) error {
+		for _, ch := range chs {
+			if err := add(ch); err != nil {
+				return err
 			}
 		}
-		return ch
+		return nil
 	}
 	// What the chains need of each digest, checked once all are read.
 	type link struct {
@@ -158,7 +174,7 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 			links = append(links, link{d.Chain(), d.Object, d.PreviousObject, d.PreviousHash, d.Start})
 		}
 		for _, l := range d.Logs {
-			if err := add(check("log", l.Object, d.Object, l.Hash)); err != nil {
+			if err := addAll(check("log", l.Object, d.Object, l.Hash)); err != nil {
 				return err
 			}
 		}
@@ -168,19 +184,19 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 		return rep, err
 	}
 	for _, l := range links {
-		ch := check("digest", l.previous, l.object, l.previousHash)
-		if ch.Status == IntegrityMissing && l.start.Equal(first[l.chain]) {
+		chs := check("digest", l.previous, l.object, l.previousHash)
+		if chs[0].Status == IntegrityMissing && l.start.Equal(first[l.chain]) {
 			continue // the chain starts before the digests the case holds
 		}
-		if err := add(ch); err != nil {
+		if err := addAll(chs); err != nil {
 			return rep, err
 		}
 	}
 	// Log files in an hour some digest of their account and region covers, that none lists.
 	// A log file is listed by the digest delivered after it, so the last hour is left out.
-	for _, f := range byID {
-		acct, region, at, ok := cloudtrail.LogFileName(f.Name())
-		if !ok || listed[f.ID] || f.Status != store.FileLoaded {
+	for _, f := range logs {
+		acct, region, at, _ := cloudtrail.LogFileName(f.Name())
+		if listed[f.ID] {
 			continue
 		}
 		s, ok := covered[acct+"/"+region]

@@ -130,7 +130,7 @@ func (x *trailExport) remove(t *testing.T, part string) (last string) {
 }
 
 // check loads the export into a new case and checks it.
-func (x *trailExport) check(t *testing.T) IntegrityReport {
+func (x *trailExport) check(t *testing.T, more ...string) IntegrityReport {
 	t.Helper()
 	ctx := context.Background()
 	c, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
@@ -138,7 +138,7 @@ func (x *trailExport) check(t *testing.T) IntegrityReport {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := ingest.Run(ctx, c.st, []string{x.dir}, ingest.Options{SkipIndex: true}); err != nil {
+	if _, err := ingest.Run(ctx, c.st, append([]string{x.dir}, more...), ingest.Options{SkipIndex: true}); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
@@ -224,6 +224,25 @@ func TestCheckIntegrityPartOfChain(t *testing.T) {
 	x := newTrailExport(t, 3, 2)
 	x.remove(t, "_20240509T110000Z.json.gz")
 	if got, want := statuses(x.check(t)), "2 digests, 5 valid; "; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestCheckIntegrityEveryCopy: a changed copy of a log file is named even when the case read a
+// good one of the same name too.
+func TestCheckIntegrityEveryCopy(t *testing.T) {
+	x := newTrailExport(t, 2, 1)
+	other := t.TempDir()
+	key := x.order[0]
+	p := filepath.Join(other, filepath.Base(key))
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(bytes.Replace(x.logs[key], []byte("ListBuckets"), []byte("ListBucketz"), 1))
+	zw.Close()
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := statuses(x.check(t, other)), "2 digests, 3 valid; modified log "+filepath.Base(key); got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
