@@ -97,7 +97,11 @@ func (s *sources) showFiles() {
 	fl.verify = widget.NewButtonWithIcon(checkLabel, theme.ConfirmIcon(), fl.checkIntegrity)
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(fl.verify, fl.export), container.NewHBox(fl.filter, fl.status))
 	d := dialog.NewCustom("Files in this case", "Close", container.NewBorder(top, nil, nil, nil, fl.table), s.v.s.win)
-	s.v.trackDialog(d, nil)
+	s.v.trackDialog(d, func() { // a check under way has no one to show its result to
+		if fl.stopCheck != nil {
+			fl.stopCheck()
+		}
+	})
 	d.Resize(fyne.NewSize(1300, 700))
 	fl.filter.SetSelected("All") // loads
 	d.Show()
