@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -285,4 +286,28 @@ func BenchmarkCheckIntegrity(b *testing.B) {
 	b.ReportMetric(float64(rep.Digests), "digests")
 	b.ReportMetric(float64(rep.Counts[IntegrityValid]), "files")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(rep.Counts[IntegrityValid]), "µs/file")
+}
+
+// TestCheckIntegrityStops: the check ends with the error its callback returns, as the window's
+// Stop checking makes it.
+func TestCheckIntegrityStops(t *testing.T) {
+	x := newTrailExport(t, 2, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := Open(ctx, filepath.Join(t.TempDir(), "case.tsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := ingest.Run(ctx, c.st, []string{x.dir}, ingest.Options{SkipIndex: true}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	_, err = c.CheckIntegrity(ctx, func(IntegrityCheck) error {
+		n++
+		cancel()
+		return ctx.Err()
+	})
+	if !errors.Is(err, context.Canceled) || n != 1 {
+		t.Errorf("after %d checks: %v, want the check stopped at the first", n, err)
+	}
 }
