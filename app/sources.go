@@ -226,3 +226,70 @@ func AWSProfiles() []string {
 	slices.Sort(out)
 	return out
 }
+
+// S3Buckets lists the buckets src's credentials can see (s3:ListAllMyBuckets), for a user who
+// does not have the trail's bucket name at hand.
+func S3Buckets(ctx context.Context, src S3Source) ([]string, error) {
+	client, err := source.NewS3Client(ctx, source.S3Config{
+		Profile: src.Profile, Region: src.Region, Endpoint: src.Endpoint, PathStyle: src.Endpoint != "",
+	})
+	if err != nil {
+		return nil, err
+	}
+	return source.S3Buckets(ctx, client)
+}
+
+// S3TrailAccounts lists the accounts whose CloudTrail logs src's bucket holds under its prefix:
+// the folders of AWSLogs/, and of AWSLogs/o-…/ for an organisation's trail.
+func S3TrailAccounts(ctx context.Context, src S3Source) ([]string, error) {
+	bucket, prefix, err := source.ParseS3URL(src.URL)
+	if err != nil {
+		return nil, err
+	}
+	client, err := source.NewS3Client(ctx, source.S3Config{
+		Profile: src.Profile, Region: src.Region, Endpoint: src.Endpoint, PathStyle: src.Endpoint != "",
+	})
+	if err != nil {
+		return nil, err
+	}
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	if i := strings.Index(prefix, "AWSLogs/"); i >= 0 {
+		prefix = prefix[:i+len("AWSLogs/")] // the accounts beside the one a URL may name
+	} else {
+		prefix += "AWSLogs/"
+	}
+	top, err := source.S3Folders(ctx, client, bucket, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var accounts []string
+	for _, f := range top {
+		if !strings.HasPrefix(f, "o-") {
+			accounts = append(accounts, f)
+			continue
+		}
+		under, err := source.S3Folders(ctx, client, bucket, prefix+f+"/")
+		if err != nil {
+			return nil, err
+		}
+		accounts = append(accounts, under...)
+	}
+	accounts = slices.DeleteFunc(accounts, func(a string) bool { return !IsAccountID(a) })
+	slices.Sort(accounts)
+	return slices.Compact(accounts), nil
+}
+
+// IsAccountID reports whether s is an AWS account number: 12 digits.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

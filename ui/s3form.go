@@ -3,11 +3,11 @@ package ui
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -35,7 +35,9 @@ type s3Form struct {
 	profile                          *widget.SelectEntry
 	problem                          *widget.Label
 	preview                          *widget.Label // what a load would read, once listed
-	load, list                       *widget.Button
+	load, list, browse               *widget.Button
+	bucketList                       *widget.List // the buckets offered, while shown
+	bucketPick                       dialog.Dialog
 	content                          fyne.CanvasObject
 }
 
@@ -76,8 +78,10 @@ func newS3Form(s *sources) *s3Form {
 	f.preview = widget.NewLabel("")
 	f.preview.Wrapping = fyne.TextWrapWord
 	f.preview.Hide()
+	// For whoever has not the bucket's name at hand: the buckets the credentials see.
+	f.browse = widget.NewButtonWithIcon("Buckets…", theme.FolderOpenIcon(), f.browseBuckets)
 	form := widget.NewForm(
-		widget.NewFormItem("Bucket", f.url),
+		widget.NewFormItem("Bucket", container.NewBorder(nil, nil, nil, f.browse, f.url)),
 		widget.NewFormItem("AWS profile", f.profile),
 		widget.NewFormItem("Bucket region", f.region),
 		widget.NewFormItem("From day", f.from),
@@ -94,9 +98,6 @@ func newS3Form(s *sources) *s3Form {
 		container.NewVBox(f.problem, f.preview)), note)
 	return f
 }
-
-// accountID is an AWS account number.
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 // source reads the form; the error names the field at fault.
 func (f *s3Form) source() (app.S3Source, error) {
@@ -118,7 +119,7 @@ func (f *s3Form) source() (app.S3Source, error) {
 		return src, fmt.Errorf("Bucket: %v", err)
 	}
 	for _, a := range src.Accounts {
-		if !accountID.MatchString(a) {
+		if !app.IsAccountID(a) {
 			return src, fmt.Errorf("Accounts: %q is no account number (12 digits)", a)
 		}
 	}
@@ -178,6 +179,60 @@ func (f *s3Form) listObjects() {
 		}
 		f.preview.SetText(fmt.Sprintf("%s to read, %s as stored, for the days, accounts and regions asked for.",
 			counted(int64(l.files), "log file", "log files"), app.ByteSize(l.bytes)))
+	})
+}
+
+// browseBuckets lists the buckets the form's credentials see, in the background, and offers
+// them; the one chosen goes into the form, and the accounts whose trails it holds are named.
+func (f *s3Form) browseBuckets() {
+	src := app.S3Source{Profile: strings.TrimSpace(f.profile.Text), Region: strings.TrimSpace(f.region.Text),
+		Endpoint: strings.TrimSpace(f.endpoint.Text)}
+	f.problem.Hide()
+	f.preview.SetText("Listing the buckets…")
+	f.preview.Show()
+	f.browse.Disable()
+	do(f.s.v, func(ctx context.Context) ([]string, error) { return app.S3Buckets(ctx, src) }, func(names []string, err error) {
+		f.browse.Enable()
+		f.preview.Hide()
+		switch {
+		case err != nil:
+			f.problem.SetText(err.Error())
+			f.problem.Show()
+			return
+		case len(names) == 0:
+			f.preview.SetText("These credentials see no bucket: type the trail's bucket in (listing needs s3:ListAllMyBuckets).")
+			f.preview.Show()
+			return
+		}
+		f.bucketList = widget.NewList(func() int { return len(names) }, func() fyne.CanvasObject { return widget.NewLabel("") },
+			func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(names[i]) })
+		f.bucketPick = dialog.NewCustom("Choose the trail's bucket", "Cancel", f.bucketList, f.s.v.s.win)
+		f.bucketList.OnSelected = func(i widget.ListItemID) {
+			f.bucketPick.Hide()
+			src.URL = "s3://" + names[i] + "/"
+			f.url.SetText(src.URL)
+			f.showAccounts(src)
+		}
+		f.s.v.trackDialog(f.bucketPick, nil)
+		f.bucketPick.Resize(fyne.NewSize(520, 480))
+		f.bucketPick.Show()
+	})
+}
+
+// showAccounts says which accounts' trails the bucket holds, in the background.
+func (f *s3Form) showAccounts(src app.S3Source) {
+	f.preview.SetText("Looking for trails in " + src.URL + "…")
+	f.preview.Show()
+	do(f.s.v, func(ctx context.Context) ([]string, error) { return app.S3TrailAccounts(ctx, src) }, func(accts []string, err error) {
+		switch {
+		case err != nil:
+			f.preview.SetText("Could not look into " + src.URL + ": " + err.Error())
+		case len(accts) == 0:
+			f.preview.SetText(src.URL + " holds no AWSLogs/ folder of accounts: give the prefix the trail writes under.")
+		default:
+			f.preview.SetText(fmt.Sprintf("%s holds the trails of %s: %s. Accounts left blank loads them all.",
+				src.URL, counted(int64(len(accts)), "account", "accounts"), strings.Join(accts, ", ")))
+		}
 	})
 }
 

@@ -242,3 +242,35 @@ func TestFilesCheckIntegrity(t *testing.T) {
 		t.Errorf("copied %q", got)
 	}
 }
+
+// TestS3FormBrowse: Buckets… offers the buckets the credentials see; the one chosen goes into
+// the form, and the accounts whose trails it holds are named.
+func TestS3FormBrowse(t *testing.T) {
+	endpoint := fakeTrailBucket(t)
+	s, _ := newTestShell(t, options{casePath: filepath.Join(t.TempDir(), "new.tsc")})
+	s.view.sources.kind.SetSelected(kindS3)
+	f := s.view.sources.s3
+	f.url.SetText("")
+	f.region.SetText("us-east-1")
+	f.endpoint.SetText(endpoint)
+	test.Tap(f.browse)
+	settle(t, s)
+	if f.bucketList == nil || f.bucketList.Length() != 1 || !f.problem.Hidden {
+		t.Fatalf("buckets offered: %v (problem %q)", f.bucketList, f.problem.Text)
+	}
+	f.bucketList.Select(0)
+	settle(t, s)
+	if f.url.Text != "s3://trail/" {
+		t.Errorf("bucket chosen: %q", f.url.Text)
+	}
+	if want := "s3://trail/ holds the trails of 2 accounts: 111122223333, 444455556666."; !strings.HasPrefix(f.preview.Text, want) {
+		t.Errorf("accounts: %q, want %q…", f.preview.Text, want)
+	}
+	// Without a server to answer, the error is shown in the form.
+	f.endpoint.SetText("http://127.0.0.1:1")
+	test.Tap(f.browse)
+	settle(t, s)
+	if f.problem.Hidden || f.problem.Text == "" {
+		t.Errorf("an unreachable endpoint: no problem shown")
+	}
+}

@@ -62,6 +62,33 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 	}), nil
 }
 
+// S3Buckets lists the names of the buckets the client's credentials can see
+// (s3:ListAllMyBuckets), sorted.
+func S3Buckets(ctx context.Context, client *s3.Client) ([]string, error) {
+	var names []string
+	for p := s3.NewListBucketsPaginator(client, &s3.ListBucketsInput{}); p.HasMorePages(); {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return names, fmt.Errorf("list buckets: %w", err)
+		}
+		for _, b := range out.Buckets {
+			names = append(names, aws.ToString(b.Name))
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// S3Folders lists the folders one level below prefix (a "folder/" or ""): the common prefixes
+// of its keys up to the next '/', without prefix, sorted.
+func S3Folders(ctx context.Context, client S3Client, bucket, prefix string) ([]string, error) {
+	q := &s3Query{client: client, bucket: bucket}
+	var out []string
+	err := q.list(ctx, prefix, "/", nil, func(cp string) { out = append(out, strings.TrimSuffix(cp[len(prefix):], "/")) })
+	slices.Sort(out)
+	return out, err
+}
+
 // awsConfig loads the SDK's configuration for cfg's profile and region.
 func awsConfig(ctx context.Context, cfg S3Config) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error

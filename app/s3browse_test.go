@@ -1,0 +1,56 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// TestS3Browse: the buckets the credentials see, and the accounts whose trails a bucket holds,
+// an organisation's trail's (AWSLogs/o-…/ACCOUNT/) with them, whatever prefix the URL names.
+func TestS3Browse(t *testing.T) {
+	cred := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
+		"AWS_PROFILE": "", "AWS_REGION": "us-east-1",
+	} {
+		t.Setenv(k, v)
+	}
+	backend := s3mem.New()
+	for _, b := range []string{"trail", "assets"} {
+		if err := backend.CreateBucket(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, key := range []string{
+		"AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/09/a.json.gz",
+		"AWSLogs/o-abc123def4/777788889999/CloudTrail/eu-west-1/2024/05/09/b.json.gz",
+		"AWSLogs/o-abc123def4/444455556666/CloudTrail/eu-west-1/2024/05/09/c.json.gz",
+		"AWSLogs/README/notes.txt",
+	} {
+		if _, err := backend.PutObject("trail", key, map[string]string{}, bytes.NewReader([]byte("x")), 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	defer srv.Close()
+	ctx := context.Background()
+	src := S3Source{Endpoint: srv.URL}
+	if got, err := S3Buckets(ctx, src); err != nil || !slices.Equal(got, []string{"assets", "trail"}) {
+		t.Errorf("buckets: %v, %v", got, err)
+	}
+	want := []string{"111122223333", "444455556666", "777788889999"}
+	for _, url := range []string{"s3://trail", "s3://trail/AWSLogs/", "s3://trail/AWSLogs/111122223333/CloudTrail/"} {
+		src.URL = url
+		if got, err := S3TrailAccounts(ctx, src); err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: accounts %v, %v; want %v", url, got, err, want)
+		}
+	}
+}
