@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/ingest"
 	"github.com/trailscope/trailscope/data/source"
@@ -63,9 +65,7 @@ func s3Inputs(ctx context.Context, src S3Source) ([]ingest.Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := source.NewS3Client(ctx, source.S3Config{
-		Profile: src.Profile, Region: src.Region, Endpoint: src.Endpoint, PathStyle: src.Endpoint != "",
-	})
+	client, err := src.client(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -230,9 +230,7 @@ func AWSProfiles() []string {
 // S3Buckets lists the buckets src's credentials can see (s3:ListAllMyBuckets), for a user who
 // does not have the trail's bucket name at hand.
 func S3Buckets(ctx context.Context, src S3Source) ([]string, error) {
-	client, err := source.NewS3Client(ctx, source.S3Config{
-		Profile: src.Profile, Region: src.Region, Endpoint: src.Endpoint, PathStyle: src.Endpoint != "",
-	})
+	client, err := src.client(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -246,9 +244,7 @@ func S3TrailAccounts(ctx context.Context, src S3Source) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := source.NewS3Client(ctx, source.S3Config{
-		Profile: src.Profile, Region: src.Region, Endpoint: src.Endpoint, PathStyle: src.Endpoint != "",
-	})
+	client, err := src.client(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -292,4 +288,11 @@ func IsAccountID(s string) bool {
 		}
 	}
 	return true
+}
+
+// client is an S3 client for src's profile, region and endpoint.
+func (src S3Source) client(ctx context.Context) (*s3.Client, error) {
+	return source.NewS3Client(ctx, source.S3Config{
+		Profile: src.Profile, Region: src.Region, Endpoint: src.Endpoint, PathStyle: src.Endpoint != "",
+	})
 }
