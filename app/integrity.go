@@ -17,7 +17,9 @@ const (
 	IntegrityValid    = "valid"    // its plain content hashes as the digest says
 	IntegrityModified = "modified" // it hashes otherwise: changed since CloudTrail delivered it
 	IntegrityMissing  = "missing"  // listed by a digest, not among the files the case read
-	IntegrityUnlisted = "unlisted" // a log file inside the digests' hours that no digest lists
+	// A log file inside the digests' hours that no digest lists: slipped in, or written to the
+	// same folder by a second trail without validation (log file names do not name the trail).
+	IntegrityUnlisted = "unlisted"
 	IntegrityUnhashed = "unhashed" // read before Trailscope kept plain hashes: load it again
 	// A digest's signature, kept from its S3 metadata, with no public key in the case to check
 	// it against (CloudTrail's keys are fetched as a load from S3 ends; that needs

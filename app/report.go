@@ -148,7 +148,8 @@ func (c *Case) reportIntegrity(ctx context.Context, b *bufio.Writer) error {
 	}
 	if rep.Digests > 0 {
 		b.WriteString("Modified: the file's plain content hashes otherwise than its digest says. Missing: a digest lists it " +
-			"and the case never read it. Unlisted: a log file in hours the digests cover that none lists. A signature is " +
+			"and the case never read it. Unlisted: a log file in hours the digests cover that none lists (slipped in, or " +
+			"written to the same folder by another trail without validation). A signature is " +
 			"checked for digests loaded from S3 (kept from their metadata, against CloudTrail's public keys); files read " +
 			"from disk carry none.\n\n")
 	}
