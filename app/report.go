@@ -2,12 +2,17 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
 
 	"github.com/trailscope/trailscope/data/finding"
 	"github.com/trailscope/trailscope/data/store"
@@ -231,7 +236,39 @@ func mdCode(s string) string {
 }
 
 // ExportReport writes the case's report (Report) to path, whole or not at all, readable by its
-// owner only.
+// owner only: as an HTML page when path ends in .html or .htm (for an auditor's file or a
+// browser's print), else as Markdown.
 func (c *Case) ExportReport(ctx context.Context, path string, now time.Time) error {
-	return writeWhole(path, func(w io.Writer) error { return c.Report(ctx, w, now) })
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".html" && ext != ".htm" {
+		return writeWhole(path, func(w io.Writer) error { return c.Report(ctx, w, now) })
+	}
+	var md bytes.Buffer
+	if err := c.Report(ctx, &md, now); err != nil {
+		return err
+	}
+	return writeWhole(path, func(w io.Writer) error { return reportHTML(w, md.Bytes(), filepath.Base(c.Path())) })
+}
+
+// reportHTML renders the report's Markdown as a page of its own. goldmark (already in the build
+// through Fyne) renders tables as GitHub does and, left at its default, drops any raw HTML, so
+// text from the case (escaped for Markdown by mdText) cannot turn into markup.
+func reportHTML(w io.Writer, md []byte, title string) error {
+	var body bytes.Buffer
+	if err := goldmark.New(goldmark.WithExtensions(extension.Table)).Convert(md, &body); err != nil {
+		return fmt.Errorf("render the report: %w", err)
+	}
+	_, err := fmt.Fprintf(w, `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Trailscope report: %s</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; max-width: 72em; margin: 2em auto; padding: 0 1em; color: #1b1f24; }
+table { border-collapse: collapse; margin: .5em 0 1.5em; font-size: 13px; }
+th, td { border: 1px solid #c9cfd6; padding: .25em .5em; text-align: left; vertical-align: top; }
+th { background: #eef1f4; }
+code { font-size: 12px; word-break: break-all; }
+blockquote { border-left: 4px solid #e8a33d; margin: 0; padding: .25em 1em; background: #fff7e8; }
+</style></head><body>
+%s</body></html>
+`, html.EscapeString(title), body.Bytes())
+	return err
 }

@@ -60,4 +60,24 @@ func TestReport(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("report mode %v, want 0600", fi.Mode().Perm())
 	}
+
+	// As a page: headings and tables rendered, the note still text (no link, no markup).
+	page := filepath.Join(t.TempDir(), "report.html")
+	if err := c.ExportReport(ctx, page, now); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = os.ReadFile(page)
+	out = string(body)
+	for _, want := range []string{"<!DOCTYPE html>", "<h2>What was examined</h2>", "<table>", "<td><code>" + as[0].ID + "</code></td>",
+		"<td>see [here](http://evil.example) | *now* second line</td>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "<a ") || strings.Contains(out, "evil.example\"") {
+		t.Errorf("the note became markup:\n%s", out)
+	}
+	if fi, _ := os.Stat(page); fi.Mode().Perm() != 0o600 {
+		t.Errorf("page mode %v, want 0600", fi.Mode().Perm())
+	}
 }

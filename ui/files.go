@@ -187,9 +187,10 @@ func (fl *fileList) exportTo(path, status string) {
 	})
 }
 
-// chooseReport asks where to write the case's report (Markdown), then writes it.
-func (v *caseView) chooseReport() {
-	name := strings.TrimSuffix(filepath.Base(v.c.Path()), filepath.Ext(v.c.Path())) + "-report.md"
+// chooseReport asks where to write the case's report, as Markdown (ext ".md") or a web page
+// (".html"), then writes it.
+func (v *caseView) chooseReport(ext string) {
+	name := strings.TrimSuffix(filepath.Base(v.c.Path()), filepath.Ext(v.c.Path())) + "-report" + ext
 	askSavePath(v.s.win, name, v.writeReport)
 }
 
@@ -210,7 +211,7 @@ func (v *caseView) writeReport(path string) {
 			return
 		}
 		dialog.ShowInformation("Report written", "The case's report is in "+path+
-			" (Markdown: what was examined, the verdicts, what waits, rule matches, files and their hashes).", v.s.win)
+			" (what was examined, the verdicts, what waits, rule matches, the check against the digests, files and their hashes).", v.s.win)
 		v.reportWritten = path
 	})
 }

@@ -108,6 +108,12 @@ func TestWriteReport(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(body), "# Trailscope report: ") || s.view.reportWritten != path {
 		t.Errorf("report: %v, %q…", err, body[:min(len(body), 60)])
 	}
+	page := filepath.Join(t.TempDir(), "case-report.html")
+	s.view.writeReport(page)
+	settle(t, s)
+	if body, err := os.ReadFile(page); err != nil || !strings.HasPrefix(string(body), "<!DOCTYPE html>") {
+		t.Errorf("report as a web page: %v, %q…", err, body[:min(len(body), 60)])
+	}
 }
 
 // TestDrilldownSteps: from a drilldown, the next and previous anomalies of the overview's list

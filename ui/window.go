@@ -389,10 +389,16 @@ func (s *shell) buildMenu() {
 	})
 	report := fyne.NewMenuItem("Export report…", func() {
 		if s.view != nil {
-			s.view.chooseReport()
+			s.view.chooseReport(".md")
+		}
+	})
+	reportHTML := fyne.NewMenuItem("Export report as a web page…", func() {
+		if s.view != nil {
+			s.view.chooseReport(".html")
 		}
 	})
 	imp.Disabled, reload.Disabled, closeItem.Disabled, exp.Disabled, report.Disabled = noCase, noCase, noCase, noCase, noCase
+	reportHTML.Disabled = noCase
 	file := fyne.NewMenu("File",
 		item("New case…", fyne.KeyN, s.newCaseDialog),
 		item("Open case…", fyne.KeyO, s.openCaseDialog),
@@ -402,6 +408,7 @@ func (s *shell) buildMenu() {
 		imp,
 		exp,
 		report,
+		reportHTML,
 		reload,
 		closeItem,
 	)

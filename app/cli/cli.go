@@ -74,7 +74,7 @@ func commands() []command {
 		{"pivot", "--case FILE ip|principal|event|key VALUE", "an entity's profile", runPivot},
 		{"analyze", "--case FILE [--rebuild]", "run the baseline engine", runAnalyze},
 		{"anomalies", "--case FILE [--min-risk N] [--direction D] [--verdict V]", "anomalies, highest risk first", runAnomalies},
-		{"report", "--case FILE [--out FILE.md]", "a report of the case in Markdown: what was examined, the verdicts, what waits, rule matches, files and hashes", runReport},
+		{"report", "--case FILE [--out FILE.md|FILE.html]", "a report of the case in Markdown (a web page for --out F.html): what was examined, the verdicts, what waits, rule matches, the check against the digests, files and hashes", runReport},
 		{"triage", "--case FILE ID benign|follow-up|malicious|none [--note TEXT]", "record an analyst's verdict on an anomaly (none takes it away)", runTriage},
 		{"series", "--case FILE [--direction D]", "per direction and bin: observed and expected", runSeries},
 		{"rules", "--case FILE [--import SIGMA.yml...] [--export DIR]", "runs the detection rules over new events and lists them with their matches; imports and exports Sigma rules", runRules},
