@@ -157,7 +157,13 @@ func (s *Store) BuildFTS(ctx context.Context, progress func(done int64)) error {
 				return
 			}
 			b.reset()
-			spare <- b
+			// The gatherer may have stopped without taking the last spare: then this one would
+			// wait forever, and the writer with it for segs to close (seen under -race).
+			select {
+			case spare <- b:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	go func() {
