@@ -3,9 +3,12 @@ package app
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -39,11 +42,32 @@ func TestS3Browse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	// gofakes3 leaves out the buckets' regions, which S3 gives: added here for "trail".
+	fake := gofakes3.New(backend).Server()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/" {
+			fake.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		fake.ServeHTTP(rec, r)
+		body := strings.Replace(rec.Body.String(), "<Name>trail</Name>", "<Name>trail</Name><BucketRegion>eu-west-1</BucketRegion>", 1)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		io.WriteString(w, body)
+	}))
 	defer srv.Close()
 	ctx := context.Background()
 	src := S3Source{Endpoint: srv.URL}
-	if got, err := S3Buckets(ctx, src); err != nil || !slices.Equal(got, []string{"assets", "trail"}) {
+	got, err := S3Buckets(ctx, src)
+	var names []string
+	for _, b := range got {
+		names = append(names, b.Name)
+	}
+	if err != nil || !slices.Equal(names, []string{"assets", "trail"}) || got[1].Region != "eu-west-1" || got[0].Region != "" {
 		t.Errorf("buckets: %v, %v", got, err)
 	}
 	want := []string{"111122223333", "444455556666", "777788889999"}

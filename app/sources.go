@@ -227,9 +227,9 @@ func AWSProfiles() []string {
 	return out
 }
 
-// S3Buckets lists the buckets src's credentials can see (s3:ListAllMyBuckets), for a user who
-// does not have the trail's bucket name at hand.
-func S3Buckets(ctx context.Context, src S3Source) ([]string, error) {
+// S3Buckets lists the buckets src's credentials can see (s3:ListAllMyBuckets), with their
+// regions when S3 gives them, for a user who does not have the trail's bucket name at hand.
+func S3Buckets(ctx context.Context, src S3Source) ([]source.Bucket, error) {
 	client, err := src.client(ctx)
 	if err != nil {
 		return nil, err

@@ -191,7 +191,7 @@ func (f *s3Form) browseBuckets() {
 	f.preview.SetText("Listing the buckets…")
 	f.preview.Show()
 	f.browse.Disable()
-	do(f.s.v, func(ctx context.Context) ([]string, error) { return app.S3Buckets(ctx, src) }, func(names []string, err error) {
+	do(f.s.v, func(ctx context.Context) ([]source.Bucket, error) { return app.S3Buckets(ctx, src) }, func(names []source.Bucket, err error) {
 		f.browse.Enable()
 		f.preview.Hide()
 		switch {
@@ -205,12 +205,22 @@ func (f *s3Form) browseBuckets() {
 			return
 		}
 		f.bucketList = widget.NewList(func() int { return len(names) }, func() fyne.CanvasObject { return widget.NewLabel("") },
-			func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(names[i]) })
+			func(i widget.ListItemID, o fyne.CanvasObject) {
+				text := names[i].Name
+				if names[i].Region != "" {
+					text += "   (" + names[i].Region + ")"
+				}
+				o.(*widget.Label).SetText(text)
+			})
 		f.bucketPick = dialog.NewCustom("Choose the trail's bucket", "Cancel", f.bucketList, f.s.v.s.win)
 		f.bucketList.OnSelected = func(i widget.ListItemID) {
 			f.bucketPick.Hide()
-			src.URL = "s3://" + names[i] + "/"
+			src.URL = "s3://" + names[i].Name + "/"
 			f.url.SetText(src.URL)
+			if r := names[i].Region; r != "" {
+				src.Region = r // the bucket answers only in its own region
+				f.region.SetText(r)
+			}
 			f.showAccounts(src)
 		}
 		f.s.v.trackDialog(f.bucketPick, nil)

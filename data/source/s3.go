@@ -62,21 +62,25 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 	}), nil
 }
 
-// S3Buckets lists the names of the buckets the client's credentials can see
-// (s3:ListAllMyBuckets), sorted.
-func S3Buckets(ctx context.Context, client *s3.Client) ([]string, error) {
-	var names []string
-	for p := s3.NewListBucketsPaginator(client, &s3.ListBucketsInput{}); p.HasMorePages(); {
-		out, err := p.NextPage(ctx)
+// Bucket is a bucket the credentials see, with its region when S3 gives it.
+type Bucket struct{ Name, Region string }
+
+// S3Buckets lists the buckets the client's credentials can see (s3:ListAllMyBuckets), by name,
+// with their regions (S3 gives them when the request sets a page size): a bucket listed from
+// another region answers only there.
+func S3Buckets(ctx context.Context, client *s3.Client) ([]Bucket, error) {
+	var out []Bucket
+	for p := s3.NewListBucketsPaginator(client, &s3.ListBucketsInput{MaxBuckets: aws.Int32(1000)}); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
 		if err != nil {
-			return names, fmt.Errorf("list buckets: %w", err)
+			return out, fmt.Errorf("list buckets: %w", err)
 		}
-		for _, b := range out.Buckets {
-			names = append(names, aws.ToString(b.Name))
+		for _, b := range page.Buckets {
+			out = append(out, Bucket{Name: aws.ToString(b.Name), Region: aws.ToString(b.BucketRegion)})
 		}
 	}
-	slices.Sort(names)
-	return names, nil
+	slices.SortFunc(out, func(a, b Bucket) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // S3Folders lists the folders one level below prefix (a "folder/" or ""): the common prefixes
