@@ -90,13 +90,19 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 	}
 	byName := map[string][]store.FileRecord{}
 	byID := map[int64]store.FileRecord{}
-	var logs []store.FileRecord // CloudTrail's log files loaded, in path order
+	// CloudTrail's log files loaded, in path order, with what their names say.
+	type logFile struct {
+		f               store.FileRecord
+		account, region string
+		delivered       time.Time
+	}
+	var logs []logFile
 	err := c.st.Files(ctx, "", func(f store.FileRecord) error {
 		name := fileKey(f.Name())
 		byName[name] = append(byName[name], f)
 		byID[f.ID] = f
-		if _, _, _, ok := cloudtrail.LogFileName(name); ok && f.Status == store.FileLoaded {
-			logs = append(logs, f)
+		if acct, region, at, ok := cloudtrail.LogFileName(name); ok && f.Status == store.FileLoaded {
+			logs = append(logs, logFile{f, acct, region, at})
 		}
 		return nil
 	})
@@ -196,13 +202,13 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 	}
 	// Log files in an hour some digest of their account and region covers, that none lists.
 	// A log file is listed by the digest delivered after it, so the last hour is left out.
-	for _, f := range logs {
-		acct, region, at, _ := cloudtrail.LogFileName(f.Name())
+	for _, l := range logs {
+		f := l.f
 		if listed[f.ID] {
 			continue
 		}
-		s, ok := covered[acct+"/"+region]
-		if !ok || at.Before(s.from) || !at.Before(s.to.Add(-time.Hour)) {
+		s, ok := covered[l.account+"/"+l.region]
+		if !ok || l.delivered.Before(s.from) || !l.delivered.Before(s.to.Add(-time.Hour)) {
 			continue
 		}
 		err := add(IntegrityCheck{Status: IntegrityUnlisted, Kind: "log", Object: cloudtrail.BaseName(f.Name()),

@@ -82,7 +82,6 @@ const checkLabel = "Check against digests"
 type integrityView struct {
 	summary *widget.Label
 	copy    *widget.Button
-	table   *keyTable
 }
 
 // showIntegrity shows an integrity check: its summary, and the files that fail it, the worst
@@ -129,7 +128,7 @@ func (v *caseView) showIntegrity(rep app.IntegrityReport) *integrityView {
 	v.trackDialog(d, nil)
 	d.Resize(fyne.NewSize(1400, 700))
 	d.Show()
-	return &integrityView{summary: summary, copy: copyBtn, table: t}
+	return &integrityView{summary: summary, copy: copyBtn}
 }
 
 // integrityText is a check as text for the clipboard: the summary, then one line a file.

@@ -122,18 +122,40 @@ func (w *layoutWriter) flush(p *partition) error {
 		return nil
 	}
 	stamp := time.Unix(p.last-p.last%300, 0).UTC()
-	sub := filepath.Join(w.dir, "AWSLogs", p.acct, "CloudTrail", p.region, stamp.Format("2006"), stamp.Format("01"), stamp.Format("02"))
-	if !w.dirs[sub] {
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			return fmt.Errorf("synth: create %s: %w", sub, err)
-		}
-		w.dirs[sub] = true
-	}
 	suffix := make([]byte, 16)
 	for i := range suffix {
 		suffix[i] = nameChars[w.r.Uint64()%uint64(len(nameChars))]
 	}
-	path := filepath.Join(sub, fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", p.acct, p.region, stamp.Format("20060102T1504Z"), suffix))
+	key := fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz", p.acct, p.region, stamp.Format("2006/01/02"),
+		p.acct, p.region, stamp.Format("20060102T1504Z"), suffix)
+	sum, err := w.writeGzip(key, func(out io.Writer) {
+		out.Write([]byte(`{"Records":[`))
+		for i, ev := range p.events {
+			if i > 0 {
+				out.Write([]byte{','})
+			}
+			out.Write(ev)
+		}
+		out.Write([]byte("]}"))
+	})
+	if err != nil {
+		return err
+	}
+	p.written = append(p.written, delivered{key: key, at: stamp.Unix(), plainSHA: sum, oldest: p.first, newest: p.last})
+	p.events = p.events[:0]
+	return nil
+}
+
+// writeGzip writes what fill writes, gzipped, to key under the layout's folder, and returns the
+// hex SHA-256 of the plain content (what a digest lists).
+func (w *layoutWriter) writeGzip(key string, fill func(io.Writer)) (string, error) {
+	path := filepath.Join(w.dir, filepath.FromSlash(key))
+	if sub := filepath.Dir(path); !w.dirs[sub] {
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return "", fmt.Errorf("synth: create %s: %w", sub, err)
+		}
+		w.dirs[sub] = true
+	}
 	w.buf.Reset()
 	if w.zw == nil {
 		// BestSpeed: the files feed the ingest benchmark, where writing them must not dominate.
@@ -142,27 +164,15 @@ func (w *layoutWriter) flush(p *partition) error {
 		w.zw.Reset(&w.buf)
 	}
 	h := sha256.New()
-	out := io.MultiWriter(w.zw, h)
-	out.Write([]byte(`{"Records":[`))
-	for i, ev := range p.events {
-		if i > 0 {
-			out.Write([]byte{','})
-		}
-		out.Write(ev)
-	}
-	out.Write([]byte("]}"))
+	fill(io.MultiWriter(w.zw, h))
 	if err := w.zw.Close(); err != nil {
-		return fmt.Errorf("synth: compress %s: %w", path, err)
+		return "", fmt.Errorf("synth: compress %s: %w", path, err)
 	}
 	if err := os.WriteFile(path, w.buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("synth: write %s: %w", path, err)
+		return "", fmt.Errorf("synth: write %s: %w", path, err)
 	}
 	w.files++
-	rel, _ := filepath.Rel(w.dir, path)
-	p.written = append(p.written, delivered{key: filepath.ToSlash(rel), at: stamp.Unix(), plainSHA: hex.EncodeToString(h.Sum(nil)),
-		oldest: p.first, newest: p.last})
-	p.events = p.events[:0]
-	return nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // digestTrail and digestBucket name the made-up trail the digests belong to.
@@ -213,22 +223,11 @@ func (w *layoutWriter) writeDigests(p *partition) error {
 		if err != nil {
 			return err
 		}
-		path := filepath.Join(w.dir, filepath.FromSlash(key))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("synth: create %s: %w", filepath.Dir(path), err)
+		sum, err := w.writeGzip(key, func(out io.Writer) { out.Write(plain) })
+		if err != nil {
+			return err
 		}
-		w.buf.Reset()
-		w.zw.Reset(&w.buf)
-		w.zw.Write(plain)
-		if err := w.zw.Close(); err != nil {
-			return fmt.Errorf("synth: compress %s: %w", path, err)
-		}
-		if err := os.WriteFile(path, w.buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("synth: write %s: %w", path, err)
-		}
-		w.files++
-		sum := sha256.Sum256(plain)
-		prevKey, prevHash = key, hex.EncodeToString(sum[:])
+		prevKey, prevHash = key, sum
 		prevSig = fmt.Sprintf("%016x%016x%016x%016x", w.r.Uint64(), w.r.Uint64(), w.r.Uint64(), w.r.Uint64())
 	}
 	return nil

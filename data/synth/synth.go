@@ -170,8 +170,8 @@ func generate(ctx context.Context, cfg Config, emit func(*queued) error) ([]Labe
 // GenerateScenarios emits only the events of cfg's scenarios, each exactly as Generate emits it
 // among the organisation's traffic, and returns their labels: what a case holding that traffic
 // already lacks. The scenarios are rendered as the generator starts, before any traffic (whose
-// stream they leave alone, TestScenarioLeavesBackground), so nothing else needs generating; adding
-// an attack to the 7-day demo took 5.8 s to generate its week again, and takes milliseconds now.
+// stream they leave alone, TestScenarioLeavesBackground), so nothing else needs generating: an
+// attack goes into a demo case without its week of traffic made again.
 func GenerateScenarios(ctx context.Context, cfg Config, emit func(t time.Time, raw []byte) error) ([]Label, error) {
 	g, err := newGen(cfg)
 	if err != nil {
