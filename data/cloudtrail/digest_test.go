@@ -7,9 +7,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +105,77 @@ func TestVerifySignature(t *testing.T) {
 			t.Errorf("another %s verified", name)
 		}
 	}
+}
+
+// FuzzParseDigest: digest files come from exports nobody vouches for. Whatever the bytes,
+// parsing and the names read from a digest never panic; a digest that parses keeps its own
+// location, hashes in lower case, and reads back the same when written out again; a signature
+// never verifies against a key that is not one.
+func FuzzParseDigest(f *testing.F) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "inputs", "digest.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add([]byte(strings.Replace(string(raw), `"previousDigestSignature":"4e1a`, `"previousDigestSignature":null,"x":"`, 1)))
+	f.Add([]byte(`{"digestS3Object":"_","digestStartTime":"2024-05-09T19:32:31Z","digestEndTime":"2024-05-09T19:32:31+02:00","logFiles":[{}]}`))
+	f.Add([]byte(`{"digestS3Object":"a/CloudTrail-Digest/","digestStartTime":"0001-01-01T00:00:00Z","digestEndTime":"9999-12-31T23:59:59Z"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		d, err := ParseDigest(raw)
+		// The names are read from paths as well as from digests.
+		for _, name := range []string{string(raw), d.Object} {
+			if acct, region, at, ok := LogFileName(name); ok {
+				if len(acct) != 12 || region == "" || at.IsZero() || !strings.Contains(BaseName(name), acct+"_CloudTrail_"+region+"_"+at.Format("20060102T1504Z")+"_") {
+					t.Errorf("LogFileName(%q) = %q %q %v", name, acct, region, at)
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+		if d.Object == "" || d.EndText == "" {
+			t.Fatalf("parsed without its location or end time: %+v", d)
+		}
+		if !strings.HasPrefix(BaseName(d.Object), d.Chain()) {
+			t.Errorf("chain %q is not the start of %q", d.Chain(), BaseName(d.Object))
+		}
+		_, _ = d.Region(), d.HomeRegion()
+		for _, l := range d.Logs {
+			if l.Hash != strings.ToLower(l.Hash) {
+				t.Errorf("hash %q not in lower case", l.Hash)
+			}
+		}
+		if err := d.VerifySignature(d.PreviousHash, d.PreviousSignature, raw); err == nil {
+			t.Errorf("verified against a key made of the digest's own bytes")
+		}
+		j := digestJSON{Account: d.Account, Start: d.Start.Format(time.RFC3339Nano), End: d.EndText, Bucket: d.Bucket,
+			Object: d.Object, PreviousBucket: d.PreviousBucket, PreviousObject: d.PreviousObject, PreviousHash: d.PreviousHash,
+			PreviousSig: &d.PreviousSignature, Fingerprint: d.Fingerprint}
+		if d.PreviousSignature == "null" {
+			j.PreviousSig = nil
+		}
+		for _, l := range d.Logs {
+			j.Logs = append(j.Logs, struct {
+				Bucket string `json:"s3Bucket"`
+				Object string `json:"s3Object"`
+				Hash   string `json:"hashValue"`
+				Alg    string `json:"hashAlgorithm"`
+			}{l.Bucket, l.Object, l.Hash, "SHA-256"})
+		}
+		out, err := json.Marshal(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseDigest(out)
+		if err != nil {
+			t.Fatalf("a parsed digest written out does not parse: %v\n%s", err, out)
+		}
+		if !again.Start.Equal(d.Start) || !again.End.Equal(d.End) || !slices.Equal(again.Logs, d.Logs) {
+			t.Errorf("written out and read back:\n%+v\n%+v", d, again)
+		}
+		again.Start, again.End, d.Start, d.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if !reflect.DeepEqual(again, d) {
+			t.Errorf("written out and read back:\n%+v\n%+v", d, again)
+		}
+	})
 }
