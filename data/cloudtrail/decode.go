@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -98,10 +99,30 @@ func decode(ctx context.Context, r io.Reader, emit func(Record) error, borrow bo
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err
 	}
-	d := &decoder{scanner: newScanner(r), ctx: ctx, emit: emit, borrow: borrow}
+	b := decodeBuffers.Get().(*buffers)
+	d := &decoder{scanner: &scanner{r: r, buf: b.buf, line: 1}, ctx: ctx, emit: emit, borrow: borrow,
+		top: b.top[:0], elem: b.elem[:0], inner: b.inner[:0], tmp: b.tmp[:0]}
 	d.streamFn = d.streamKey
 	err := d.run()
+	// Nothing of the buffers outlives the decode: borrowed records end with emit, others are copies.
+	*b = buffers{buf: d.buf, top: keep(d.top), elem: keep(d.elem), inner: keep(d.inner), tmp: keep(d.tmp)}
+	decodeBuffers.Put(b)
 	return d.stats, err
+}
+
+// decodeBuffers keeps a finished decode's buffers for the next one. CloudTrail delivers a file
+// per region every five minutes, most holding a few events: allocating (and zeroing) 64 KiB and
+// more for each made small files cost more than their events (BenchmarkIngestSmallFiles).
+var decodeBuffers = sync.Pool{New: func() any { return &buffers{buf: make([]byte, readSize)} }}
+
+type buffers struct{ buf, top, elem, inner, tmp []byte }
+
+// keep is a record buffer worth keeping for the next decode: not one a huge record grew.
+func keep(b []byte) []byte {
+	if cap(b) > 1<<20 {
+		return nil
+	}
+	return b
 }
 
 // decoder holds the state of one Decode: the scanner and one reusable buffer per nesting

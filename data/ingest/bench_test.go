@@ -114,6 +114,22 @@ func s3Corpus(b testing.TB) string {
 	})
 }
 
+// smallConfig is an organisation's three days laid out as CloudTrail delivers a quiet account's
+// logs: a file per region every few minutes holding a handful of events (5 here), so that what
+// a load spends per file shows.
+var smallConfig = synth.Config{Seed: 3, Days: 3, End: benchEnd, TotalEvents: 100_000}
+
+// smallFilesCorpus is smallConfig in S3 layout, about 20,000 .json.gz files of up to 5 records.
+func smallFilesCorpus(b testing.TB) string {
+	return cached(b, "s3-small-files", fingerprint(b, smallConfig, "s3 layout, 5 per file"), func(tmp string) error {
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return err
+		}
+		_, _, err := synth.WriteS3Layout(context.Background(), tmp, smallConfig, 5)
+		return err
+	})
+}
+
 // errFull stops the generator once the big file has its size.
 var errFull = errors.New("file is full")
 
@@ -414,6 +430,17 @@ func BenchmarkIngestS3(b *testing.B) {
 	for b.Loop() {
 		res, rss := loadInChild(b, corpus)
 		reportLoad(b, res, rss)
+	}
+}
+
+// BenchmarkIngestSmallFiles loads 100,000 events from about 20,000 small files: the cost of a
+// file, beside the cost of an event.
+func BenchmarkIngestSmallFiles(b *testing.B) {
+	corpus := smallFilesCorpus(b)
+	for b.Loop() {
+		res, rss := loadInChild(b, corpus)
+		reportLoad(b, res, rss)
+		b.ReportMetric(float64(res.Summary.Loaded)/res.Summary.LoadTime.Seconds(), "files/s")
 	}
 }
 

@@ -437,13 +437,16 @@ func digestSignature(r io.Reader) string {
 func decodeLeaf(ctx context.Context, leaf source.Leaf, sig string, opt *Options, c *counters, send func(chunk) bool) error {
 	key := streamKey{leaf.Path, leaf.Entry}
 	hr := &plainCounter{r: leaf.R, h: sha256.New()}
-	// Full-size from the start: growing a slice of 400-byte events copies them again and again.
+	// A file's first chunk starts small and grows with it: CloudTrail delivers a file per region
+	// every five minutes, most of them holding a few events, and a full-size chunk for each
+	// (2.5 MB, zeroed) cost more than decoding them. Once a file has filled a chunk, the next
+	// ones are full-size from the start.
 	var arena []byte // what the chunk's packed JSON points into
-	newChunk := func() chunk {
-		arena = make([]byte, 0, opt.chunkEvents*packedGuess)
-		return chunk{key: key, events: make([]cloudtrail.Event, 0, opt.chunkEvents), packed: make([][]byte, 0, opt.chunkEvents)}
+	newChunk := func(n int) chunk {
+		arena = make([]byte, 0, n*packedGuess)
+		return chunk{key: key, events: make([]cloudtrail.Event, 0, n), packed: make([][]byte, 0, n)}
 	}
-	cur := newChunk()
+	cur := newChunk(min(firstChunkEvents, opt.chunkEvents))
 	res := FileResult{Path: leaf.Path, Entry: leaf.Entry}
 	var extractErr error
 	// Each record's JSON is borrowed from the decoder until the callback returns: an event's is
@@ -479,7 +482,7 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, sig string, opt *Options,
 			if !send(cur) {
 				return ctx.Err()
 			}
-			cur = newChunk()
+			cur = newChunk(opt.chunkEvents)
 		}
 		return nil
 	})
@@ -525,6 +528,9 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, sig string, opt *Options,
 
 // packedGuess is about the bytes an event's JSON takes packed, to size a chunk's arena.
 const packedGuess = 800
+
+// firstChunkEvents is the room a file's first chunk starts with.
+const firstChunkEvents = 32
 
 // write is the single writer: it stores chunks in large transactions and records each stream in
 // the files table once its last chunk is stored. It returns the loader with everything

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zip"
@@ -174,11 +175,14 @@ func (e *expander) what(names []string) string {
 
 func (e *expander) gunzip(n node, br *bufio.Reader) error {
 	in := &byteCounter{r: br}
-	zr, err := gzip.NewReader(in)
+	zr, err := newGzipReader(in)
 	if err != nil {
 		return e.fail(n.names, n.stored, fmt.Errorf("gzip: %w", trimPrefix(err, "gzip: ")))
 	}
-	defer zr.Close()
+	defer func() {
+		zr.Close()
+		gzipReaders.Put(zr) // the walk below is done with it: leaves are read before it returns
+	}()
 	bound := &limitReader{ctx: e.ctx, r: gzipReader{zr}, what: "gzip in " + e.what(n.names), max: -1, ratio: e.lim.MaxRatio}
 	if n.size >= 0 {
 		bound.max = ratioCap(n.size, e.lim.MaxRatio)
@@ -187,6 +191,22 @@ func (e *expander) gunzip(n node, br *bufio.Reader) error {
 		bound.in = in
 	}
 	return e.walk(node{names: n.names, stored: n.stored, r: bound, size: -1, bound: bound, hash: n.hash, depth: n.depth + 1})
+}
+
+// gzipReaders keeps the gzip readers of finished streams: each holds a 32 KiB window and its
+// tables, which a load of many small .json.gz files otherwise allocates for every one.
+var gzipReaders sync.Pool
+
+func newGzipReader(r io.Reader) (*gzip.Reader, error) {
+	zr, ok := gzipReaders.Get().(*gzip.Reader)
+	if !ok {
+		return gzip.NewReader(r)
+	}
+	if err := zr.Reset(r); err != nil {
+		gzipReaders.Put(zr)
+		return nil, err
+	}
+	return zr, nil
 }
 
 func (e *expander) untar(n node, br *bufio.Reader) error {
