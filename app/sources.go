@@ -84,9 +84,10 @@ func s3Inputs(ctx context.Context, src S3Source) ([]ingest.Input, error) {
 	for i, o := range objs {
 		o := o
 		out[i] = ingest.Input{
-			Name: "s3://" + o.Bucket + "/" + o.Key,
-			Size: o.Size,
-			Open: func(ctx context.Context) (io.ReadCloser, error) { return source.OpenS3(ctx, client, o) },
+			Name:   "s3://" + o.Bucket + "/" + o.Key,
+			Size:   o.Size,
+			Open:   func(ctx context.Context) (io.ReadCloser, error) { return source.OpenS3(ctx, client, o) },
+			Remote: true,
 		}
 	}
 	return out, nil

@@ -17,10 +17,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -71,16 +73,24 @@ func upload(t *testing.T, backend *s3mem.Backend, dir string, meta func(rel stri
 }
 
 // flaky fails the first download of every other object with a 500 before passing requests on,
-// so the load only succeeds through the SDK's retries.
+// so the load only succeeds through the SDK's retries. Each download waits delay first, as one
+// from a distant region does, and most counts the downloads under way at once.
 type flaky struct {
-	next  http.Handler
-	mu    sync.Mutex
-	seen  map[string]bool
-	fails atomic.Int64
+	next           http.Handler
+	mu             sync.Mutex
+	seen           map[string]bool
+	fails          atomic.Int64
+	delay          time.Duration
+	inflight, most atomic.Int64
 }
 
 func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && !r.URL.Query().Has("list-type") {
+		n := f.inflight.Add(1)
+		defer f.inflight.Add(-1)
+		for m := f.most.Load(); n > m && !f.most.CompareAndSwap(m, n); m = f.most.Load() {
+		}
+		time.Sleep(f.delay)
 		f.mu.Lock()
 		first := !f.seen[r.URL.Path]
 		f.seen[r.URL.Path] = true
@@ -96,8 +106,9 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestIngestFromS3 loads the demo organisation's S3-layout files through the real AWS SDK
-// client from an S3 API server on loopback that fails some downloads, and checks the case
-// holds exactly what loading the same files from disk gives.
+// client from an S3 API server on loopback that fails some downloads and answers each after a
+// delay, and checks the case holds exactly what loading the same files from disk gives, and that
+// the objects were downloaded several at once.
 func TestIngestFromS3(t *testing.T) {
 	dir := t.TempDir()
 	files := filepath.Join(dir, "files")
@@ -110,7 +121,7 @@ func TestIngestFromS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := upload(t, backend, files, nil)
-	h := &flaky{next: gofakes3.New(backend).Server(), seen: map[string]bool{}}
+	h := &flaky{next: gofakes3.New(backend).Server(), seen: map[string]bool{}, delay: 10 * time.Millisecond}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -121,6 +132,9 @@ func TestIngestFromS3(t *testing.T) {
 	}
 	if h.fails.Load() == 0 {
 		t.Fatal("no fault was injected")
+	}
+	if m := h.most.Load(); m <= int64(runtime.GOMAXPROCS(0)) {
+		t.Errorf("at most %d downloads at once: one per decoder, none fetched ahead", m)
 	}
 	diskCase := filepath.Join(dir, "disk.tsc")
 	if _, stderr, code := run(t, "ingest", "--case", diskCase, files); code != 0 {

@@ -121,6 +121,9 @@ type Input struct {
 	Name string // a path, s3://bucket/key, or a name such as "demo:seed=1"; recorded as provenance
 	Size int64  // bytes, for progress; 0 when unknown
 	Open func(ctx context.Context) (io.ReadCloser, error)
+	// Remote marks an input whose opening and reading wait on the network (an S3 object): the
+	// load fetches several such inputs ahead of the decoders (see feed).
+	Remote bool
 }
 
 // DiskInputs turns files found on disk into inputs.
@@ -182,16 +185,7 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 			}
 		}()
 	}
-	go func() {
-		defer close(jobs)
-		for _, in := range inputs {
-			select {
-			case jobs <- in:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	go feed(ctx, inputs, jobs)
 	go func() { wg.Wait(); close(chunks) }()
 
 	stopTicker := startTicker(opt, &c, start)
@@ -414,7 +408,7 @@ func (c *plainCounter) Read(p []byte) (int, error) {
 // digestSignature is the signature CloudTrail put in the metadata of the S3 object r reads, if r
 // reads one and it is signed as CloudTrail signs digest files; "" otherwise.
 func digestSignature(r io.Reader) string {
-	m, ok := r.(interface{ Metadata() map[string]string })
+	m, ok := r.(metadataReader)
 	if !ok {
 		return ""
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -39,12 +40,21 @@ type S3Config struct {
 	MaxBackoff time.Duration // longest wait between the SDK's retries; 0 for its default (20 s)
 }
 
+// MaxConnsPerHost is how many idle connections an S3 client keeps to an endpoint: as many as the
+// downloads a load runs at once.
+const MaxConnsPerHost = 32
+
 // NewS3Client builds an S3 client from cfg. Credentials are resolved by the SDK and never
 // logged or stored by Trailscope.
 func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 	ac, err := awsConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if bc, ok := ac.HTTPClient.(*awshttp.BuildableClient); ok {
+		// A load fetches many objects at once: keep a connection for each rather than the SDK's
+		// 10, so that no object waits for a new connection and its TLS handshake.
+		ac.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) { tr.MaxIdleConnsPerHost = MaxConnsPerHost })
 	}
 	return s3.NewFromConfig(ac, func(o *s3.Options) {
 		if cfg.Endpoint != "" {

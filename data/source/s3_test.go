@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -443,6 +444,10 @@ func TestNewS3ClientProfile(t *testing.T) {
 	pc, err := NewS3Client(context.Background(), S3Config{Profile: "investigator", Endpoint: *srvURL, PathStyle: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A connection kept for each download a load runs at once.
+	if bc, ok := pc.Options().HTTPClient.(*awshttp.BuildableClient); !ok || bc.GetTransport().MaxIdleConnsPerHost != MaxConnsPerHost {
+		t.Errorf("HTTP client %T keeps too few connections", pc.Options().HTTPClient)
 	}
 	if pc.Options().Region != "eu-west-1" {
 		t.Errorf("region %q, want the profile's eu-west-1", pc.Options().Region)
