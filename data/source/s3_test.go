@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +42,9 @@ type faulty struct {
 	mu     sync.Mutex
 	faults []*fault
 	log    []string // "METHOD path?query range"
+	// Each listing waits listDelay first; most counts the listings under way at once.
+	listDelay      time.Duration
+	inflight, most atomic.Int64
 }
 
 func (f *faulty) add(ft fault) {
@@ -70,6 +75,13 @@ func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.mu.Unlock()
+	if isList(r) {
+		n := f.inflight.Add(1)
+		defer f.inflight.Add(-1)
+		for m := f.most.Load(); n > m && !f.most.CompareAndSwap(m, n); m = f.most.Load() {
+		}
+		time.Sleep(f.listDelay)
+	}
 	switch {
 	case hit == nil:
 		f.next.ServeHTTP(w, r)
@@ -283,6 +295,41 @@ func TestS3ObjectsRetriesAndFails(t *testing.T) {
 	_, err = S3Objects(context.Background(), client, bucket, "AWSLogs/", time.Time{}, time.Time{})
 	if err == nil || !strings.Contains(err.Error(), "list s3://"+bucket+"/AWSLogs/") || !strings.Contains(err.Error(), "500") {
 		t.Errorf("permanent failure: %v, want an error naming the prefix and the status", err)
+	}
+}
+
+// TestS3ObjectsListsAtOnce: an organisation's folders are listed several at once, each listing
+// waiting on the network, and all their objects found; a listing that fails fails the whole.
+func TestS3ObjectsListsAtOnce(t *testing.T) {
+	objects := map[string][]byte{}
+	var want []string
+	for _, acct := range []string{"111111111111", "222222222222", "333333333333", "444444444444"} {
+		for _, region := range []string{"us-east-1", "eu-west-1", "ap-south-1"} {
+			for _, day := range []string{"08", "09"} {
+				k := "AWSLogs/o-abc123/" + strings.Replace(ctKey(acct, region, "2024/05/"+day, "202405"+day+"T1200Z", "x"), "AWSLogs/", "", 1)
+				objects[k] = []byte("x")
+				want = append(want, k)
+			}
+		}
+	}
+	slices.Sort(want)
+	client, h, _ := fakeS3(t, objects)
+	h.listDelay = 10 * time.Millisecond
+	objs, err := S3Objects(context.Background(), client, bucket, "AWSLogs/", time.Time{}, time.Time{})
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.Key)
+	}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %d objects (%v), want %d", len(got), err, len(want))
+	}
+	if m := h.most.Load(); m < 4 {
+		t.Errorf("at most %d listings at once", m)
+	}
+	bad := "AWSLogs/o-abc123/333333333333/CloudTrail/eu-west-1/2024/05/09/"
+	h.add(fault{match: func(r *http.Request) bool { return isList(r) && r.URL.Query().Get("prefix") == bad }, times: -1, status: 500, cutAfter: -1})
+	if _, err := S3Objects(context.Background(), client, bucket, "AWSLogs/", time.Time{}, time.Time{}); err == nil || !strings.Contains(err.Error(), "list s3://"+bucket+"/"+bad) {
+		t.Errorf("a folder that cannot be listed: %v", err)
 	}
 }
 
