@@ -76,6 +76,7 @@ eval: deps
 
 fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./data/cloudtrail
+	$(GO) test -run '^$$' -fuzz FuzzParseDigest -fuzztime 60s ./data/cloudtrail
 	$(GO) test -run '^$$' -fuzz FuzzExpand -fuzztime 60s ./data/source
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./data/query
 	$(GO) test -run '^$$' -fuzz FuzzFieldValues -fuzztime 60s ./data/query
