@@ -476,15 +476,7 @@ func newAnomalyRow() fyne.CanvasObject {
 }
 
 func (r *anomalyRow) set(a finding.Anomaly, rule store.Rule, matched bool) {
-	r.verdict.Text, r.verdict.Color = "", theme.Color(theme.ColorNameForeground)
-	switch a.Verdict {
-	case finding.VerdictMalicious:
-		r.verdict.Color = theme.Color(theme.ColorNameError)
-	case finding.VerdictFollowUp:
-		r.verdict.Color = theme.Color(theme.ColorNameWarning)
-	case finding.VerdictBenign:
-		r.verdict.Color = theme.Color(theme.ColorNameSuccess)
-	}
+	r.verdict.Text, r.verdict.Color = "", theme.Color(importanceColor(verdictImportance(a.Verdict)))
 	if a.Verdict != "" {
 		r.verdict.Text = a.Verdict + " ·"
 		r.verdict.Show()

@@ -38,6 +38,20 @@ func verdictImportance(verdict string) widget.Importance {
 	return widget.MediumImportance
 }
 
+// importanceColor is the theme colour a label of that importance is drawn in, for text that is
+// not a label (a canvas.Text in a list row).
+func importanceColor(i widget.Importance) fyne.ThemeColorName {
+	switch i {
+	case widget.DangerImportance:
+		return theme.ColorNameError
+	case widget.WarningImportance:
+		return theme.ColorNameWarning
+	case widget.SuccessImportance:
+		return theme.ColorNameSuccess
+	}
+	return theme.ColorNameForeground
+}
+
 // askVerdict asks an analyst's verdict on an anomaly, with a note, and records it; saved gets
 // the anomaly as it then stands.
 func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {

@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/trailscope/trailscope/data/finding"
@@ -47,6 +48,15 @@ func TestDrilldownRecordsVerdict(t *testing.T) {
 	for _, a := range v.overview.data.Anomalies {
 		if a.ID == anomOut.ID && a.Verdict != finding.VerdictMalicious {
 			t.Errorf("the overview's list still says %q", a.Verdict)
+		}
+	}
+	// The list's row says it in the colour the button has.
+	row := newAnomalyRow().(*fyne.Container).Objects[0].(*anomalyRow)
+	for verdict, want := range map[string]fyne.ThemeColorName{finding.VerdictMalicious: theme.ColorNameError,
+		finding.VerdictFollowUp: theme.ColorNameWarning, finding.VerdictBenign: theme.ColorNameSuccess} {
+		row.set(finding.Anomaly{Verdict: verdict}, store.Rule{}, false)
+		if row.verdict.Text != verdict+" ·" || row.verdict.Color != theme.Color(want) {
+			t.Errorf("row for %s: %q in %v, want %v", verdict, row.verdict.Text, row.verdict.Color, theme.Color(want))
 		}
 	}
 	text := anomalyText(d.a, d.rules, d.near, d.addrs, d.total)
