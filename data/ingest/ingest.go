@@ -526,6 +526,13 @@ const packedGuess = 800
 // firstChunkEvents is the room a file's first chunk starts with.
 const firstChunkEvents = 32
 
+// fileRecord is the files row of a stream's last chunk.
+func fileRecord(ch *chunk) store.FileRecord {
+	f := ch.final
+	return store.FileRecord{Path: f.Path, Entry: f.Entry, Size: f.Bytes, SHA256: ch.sha, PlainSHA256: ch.plainSHA, Signature: ch.signature,
+		Format: f.Format, Events: f.Events, Added: f.Added, Status: f.Status, Reason: f.Reason}
+}
+
 // write is the single writer: it stores chunks in large transactions and records each stream in
 // the files table once its last chunk is stored. It returns the loader with everything
 // committed and its deferred indexes still to build (Close), or aborted on an error.
@@ -539,8 +546,15 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 	added := map[streamKey]int64{}
 	for ch := range chunks {
 		id, ok := ids[ch.key]
+		whole := !ok && ch.final != nil // the stream in one chunk, as most delivered files come
 		if !ok {
-			id, err = ld.File(store.FileRecord{Path: ch.key.path, Entry: ch.key.entry, Status: store.FileLoading})
+			rec := store.FileRecord{Path: ch.key.path, Entry: ch.key.entry, Status: store.FileLoading}
+			if whole {
+				// Recorded finished at once (in the same transaction as its events), and its
+				// count of new events added once they are stored: one upsert on the path.
+				rec = fileRecord(&ch)
+			}
+			id, err = ld.File(rec)
 			if err != nil {
 				ld.Abort()
 				return sum, nil, err
@@ -580,8 +594,13 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			f.Added = added[ch.key]
 			delete(ids, ch.key)
 			delete(added, ch.key)
-			if _, err := ld.File(store.FileRecord{Path: f.Path, Entry: f.Entry, Size: f.Bytes, SHA256: ch.sha, PlainSHA256: ch.plainSHA, Signature: ch.signature,
-				Format: f.Format, Events: f.Events, Added: f.Added, Status: f.Status, Reason: f.Reason}); err != nil {
+			switch {
+			case !whole:
+				_, err = ld.File(fileRecord(&ch))
+			case f.Added > 0:
+				err = ld.FileAdded(id, f.Added)
+			}
+			if err != nil {
 				ld.Abort()
 				return sum, nil, err
 			}

@@ -95,6 +95,25 @@ func caseContent(t testing.TB, st *store.Store) []string {
 
 func TestLoadTwiceAddsNothing(t *testing.T) {
 	dir := writeRecordsFiles(t, 5, 200)
+	// Each file's row counts its events and those it added, whether it came in one chunk (as
+	// most do: recorded at once) or in several (recorded as loading until its last).
+	for _, chunk := range []int{64, 0} {
+		st := openCase(t, filepath.Join(t.TempDir(), "chunks.tsc"))
+		for range 2 {
+			if _, err := Run(context.Background(), st, []string{dir}, Options{chunkEvents: chunk}); err != nil {
+				t.Fatal(err)
+			}
+			err := st.Files(context.Background(), "", func(f store.FileRecord) error {
+				if f.Status != store.FileLoaded || f.Events != 200 || f.Added != 200 || f.SHA256 == "" {
+					t.Errorf("chunks of %d: %s: %s, %d events, %d added, sha256 %q", chunk, filepath.Base(f.Path), f.Status, f.Events, f.Added, f.SHA256)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	casePath := filepath.Join(t.TempDir(), "case.tsc")
 	st := openCase(t, casePath)
 	ctx := context.Background()

@@ -64,7 +64,7 @@ type Loader struct {
 	ctx                      context.Context
 	c                        *sqlitec.Conn
 	event, raw, ins, dig     *sqlitec.Stmt
-	file                     *sqlitec.Stmt
+	file, fileAdded          *sqlitec.Stmt
 	names, ips, arns, agents *dictWriter
 	pack                     []byte // an event's JSON packed here when the caller did not pack it
 	inTx                     bool   // a transaction is open; the next write after a commit opens one
@@ -276,6 +276,7 @@ func (l *Loader) open() error {
 			events = excluded.events, added = CASE WHEN excluded.status = 'loading' THEN files.added ELSE files.added + excluded.added END,
 			status = excluded.status, reason = excluded.reason, loaded_at = excluded.loaded_at
 		RETURNING id`)
+	l.fileAdded = p.Prepare(`UPDATE files SET added = added + ? WHERE id = ?`)
 	return p.Err
 }
 
@@ -294,7 +295,7 @@ func (l *Loader) begin() error {
 
 // close releases the statements and the connection; an open transaction is rolled back.
 func (l *Loader) close() {
-	for _, st := range []*sqlitec.Stmt{l.event, l.raw, l.ins, l.dig, l.file, l.same, l.keyed} {
+	for _, st := range []*sqlitec.Stmt{l.event, l.raw, l.ins, l.dig, l.file, l.fileAdded, l.same, l.keyed} {
 		if st != nil {
 			st.Close()
 		}
@@ -636,6 +637,21 @@ func (l *Loader) File(f FileRecord) (int64, error) {
 		return 0, fmt.Errorf("record file %s: %w", f.Path, err)
 	}
 	return id, nil
+}
+
+// FileAdded counts added more events new to the case in the files row id, as File does when it
+// records a finished stream: a stream recorded finished before its events were stored (one that
+// came whole) gets its count so, without a second upsert on its path.
+func (l *Loader) FileAdded(id, added int64) error {
+	if err := l.begin(); err != nil {
+		return err
+	}
+	l.fileAdded.Int(1, added)
+	l.fileAdded.Int(2, id)
+	if err := l.fileAdded.Exec(); err != nil {
+		return fmt.Errorf("record file %d: %w", id, err)
+	}
+	return nil
 }
 
 // Commit makes everything written so far durable and starts a new transaction.
