@@ -32,11 +32,13 @@ type S3Source struct {
 // IsS3 reports whether a source argument names S3.
 func IsS3(arg string) bool { return strings.HasPrefix(arg, "s3://") }
 
-// Inputs resolves source arguments — paths on disk and s3:// URLs — into inputs for a load.
-// The S3 settings in s3 apply to every s3:// argument (its URL field is ignored).
-func Inputs(ctx context.Context, args []string, s3 S3Source) ([]ingest.Input, error) {
+// inputs resolves source arguments — paths on disk and s3:// URLs — into inputs for a load.
+// The S3 settings in s3 apply to every s3:// argument (its URL field is ignored). found, when
+// set, follows the S3 listings: the objects and bytes found so far, over every URL.
+func inputs(ctx context.Context, args []string, s3 S3Source, found func(objects int, bytes int64)) ([]ingest.Input, error) {
 	var paths []string
 	var inputs []ingest.Input
+	var before int64 // bytes found by the URLs listed already
 	for _, a := range args {
 		if !IsS3(a) {
 			paths = append(paths, a)
@@ -44,11 +46,19 @@ func Inputs(ctx context.Context, args []string, s3 S3Source) ([]ingest.Input, er
 		}
 		src := s3
 		src.URL = a
-		in, err := s3Inputs(ctx, src)
+		var opts []source.S3Option
+		if found != nil {
+			n := len(inputs)
+			opts = append(opts, source.WithProgress(func(objects int, bytes int64) { found(n+objects, before+bytes) }))
+		}
+		in, err := s3Inputs(ctx, src, opts...)
 		if err != nil {
 			return nil, err
 		}
 		inputs = append(inputs, in...)
+		for _, i := range in {
+			before += i.Size
+		}
 	}
 	if len(paths) > 0 {
 		files, err := source.Files(paths)
@@ -60,7 +70,7 @@ func Inputs(ctx context.Context, args []string, s3 S3Source) ([]ingest.Input, er
 	return inputs, nil
 }
 
-func s3Inputs(ctx context.Context, src S3Source) ([]ingest.Input, error) {
+func s3Inputs(ctx context.Context, src S3Source, opts ...source.S3Option) ([]ingest.Input, error) {
 	bucket, prefix, err := source.ParseS3URL(src.URL)
 	if err != nil {
 		return nil, err
@@ -69,7 +79,6 @@ func s3Inputs(ctx context.Context, src S3Source) ([]ingest.Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts []source.S3Option
 	if len(src.Accounts) > 0 {
 		opts = append(opts, source.WithAccounts(src.Accounts...))
 	}
@@ -95,8 +104,13 @@ func s3Inputs(ctx context.Context, src S3Source) ([]ingest.Input, error) {
 
 // PreviewS3 lists what loading src would read: how many objects and their bytes as stored,
 // for the days, accounts and regions it asks for. Nothing is downloaded.
-func PreviewS3(ctx context.Context, src S3Source) (files int, bytes int64, err error) {
-	in, err := s3Inputs(ctx, src)
+// found, when set, follows the listing: the objects and bytes found so far.
+func PreviewS3(ctx context.Context, src S3Source, found func(files int, bytes int64)) (files int, bytes int64, err error) {
+	var opts []source.S3Option
+	if found != nil {
+		opts = append(opts, source.WithProgress(found))
+	}
+	in, err := s3Inputs(ctx, src, opts...)
 	for _, i := range in {
 		bytes += i.Size
 	}
@@ -105,7 +119,15 @@ func PreviewS3(ctx context.Context, src S3Source) (files int, bytes int64, err e
 
 // IngestSources loads source arguments (paths and s3:// URLs) into the case.
 func (c *Case) IngestSources(ctx context.Context, args []string, s3 S3Source, progress func(ingest.Progress)) (ingest.Summary, error) {
-	inputs, err := Inputs(ctx, args, s3)
+	start := time.Now()
+	var listed func(int, int64)
+	if progress != nil {
+		// A trail's bucket can take a while to list: say what was found so far.
+		listed = func(objects int, bytes int64) {
+			progress(ingest.Progress{Phase: ingest.PhaseListing, FilesTotal: objects, BytesTotal: bytes, Elapsed: time.Since(start)})
+		}
+	}
+	in, err := inputs(ctx, args, s3, listed)
 	if err != nil {
 		return ingest.Summary{}, err
 	}
@@ -113,7 +135,7 @@ func (c *Case) IngestSources(ctx context.Context, args []string, s3 S3Source, pr
 	if err != nil {
 		return ingest.Summary{}, err
 	}
-	sum, err := ingest.RunInputs(ctx, c.st, inputs, ingest.Options{Classify: cl.Classify, Progress: progress})
+	sum, err := ingest.RunInputs(ctx, c.st, in, ingest.Options{Classify: cl.Classify, Progress: progress})
 	if err == nil && sum.Digests > 0 && slices.ContainsFunc(args, IsS3) {
 		// Without them the digests' signatures cannot be checked; the load stands either way,
 		// and the check says which signatures wait for a key. Bounded: an unreachable API

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -166,10 +167,15 @@ func (f *s3Form) listObjects() {
 		files int
 		bytes int64
 	}
+	// A trail's bucket can take a while to list: what was found so far shows meanwhile.
+	th := newThrottle(f.s.v.s.b, 200*time.Millisecond, func(l listed) {
+		f.preview.SetText(fmt.Sprintf("Listing %s… %s found so far (%s)", src.URL, counted(int64(l.files), "log file", "log files"), app.ByteSize(l.bytes)))
+	})
 	do(f.s.v, func(ctx context.Context) (listed, error) {
-		n, b, err := app.PreviewS3(ctx, src)
+		n, b, err := app.PreviewS3(ctx, src, func(n int, b int64) { th.push(listed{n, b}) })
 		return listed{n, b}, err
 	}, func(l listed, err error) {
+		th.stop()
 		f.list.Enable()
 		if err != nil {
 			f.preview.Hide()

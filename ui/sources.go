@@ -261,6 +261,9 @@ func (s *sources) importNow(in importSet) {
 	s.integrityShow.Hide()
 	s.bar.SetValue(0)
 	s.stats.SetText("Looking for files…")
+	if slices.ContainsFunc(in.args, app.IsS3) {
+		s.stats.SetText("Listing the bucket…")
+	}
 	s.jobTitle.SetText("Importing " + in.name())
 	s.job.Show()
 
@@ -290,6 +293,12 @@ func (s *sources) setStarters(on bool) {
 // showProgress draws one progress report.
 func (s *sources) showProgress(p ingest.Progress) {
 	s.updates++
+	if p.Phase == ingest.PhaseListing {
+		s.stats.SetText(fmt.Sprintf("Listing the bucket · %s found (%s) · %s",
+			counted(int64(p.FilesTotal), "file", "files"), app.ByteSize(p.BytesTotal), p.Elapsed.Round(time.Second)))
+		s.v.setStatus("Listing the bucket: "+counted(int64(p.FilesTotal), "file", "files"), 0)
+		return
+	}
 	frac := progressFraction(p)
 	s.bar.SetValue(frac)
 	phase := "Loading"

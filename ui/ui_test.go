@@ -860,6 +860,7 @@ func TestImportPhases(t *testing.T) {
 		"loading":  "Loading",
 		"sorting":  "Building the column indexes",
 		"indexing": "Building the search index",
+		"listing":  "Listing the bucket · 3 files found",
 	} {
 		src.showProgress(ingest.Progress{Phase: phase, FilesTotal: 3, FilesDone: 3, Events: 10, Added: 10, Indexed: 5})
 		if !strings.HasPrefix(src.stats.Text, want) {

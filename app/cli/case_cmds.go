@@ -200,6 +200,8 @@ func (b *progressBar) update(p ingest.Progress) {
 	b.last = now
 	var line string
 	switch p.Phase {
+	case ingest.PhaseListing:
+		line = fmt.Sprintf("listing   %d files found (%s)", p.FilesTotal, app.ByteSize(p.BytesTotal))
 	case "sorting":
 		line = fmt.Sprintf("sorting   %d events into the column indexes", p.Added)
 	case "indexing":

@@ -133,6 +133,9 @@ func TestIngestFromS3(t *testing.T) {
 	if h.fails.Load() == 0 {
 		t.Fatal("no fault was injected")
 	}
+	if !strings.Contains(stderr, "listing   ") {
+		t.Errorf("no word of the listing on stderr:\n%s", stderr)
+	}
 	if m := h.most.Load(); m <= int64(runtime.GOMAXPROCS(0)) {
 		t.Errorf("at most %d downloads at once: one per decoder, none fetched ahead", m)
 	}

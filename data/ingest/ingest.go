@@ -41,7 +41,7 @@ type Options struct {
 
 // Progress is a snapshot of a running load.
 type Progress struct {
-	Phase      string // "loading", "sorting" (building the column indexes), "indexing" (full text) or "done"
+	Phase      string // "loading", "sorting" (building the column indexes), "indexing" (full text) or "done"; see PhaseListing
 	FilesTotal int
 	FilesDone  int
 	BytesTotal int64 // bytes of the files on disk (compressed)
@@ -275,6 +275,11 @@ const (
 	phaseSorting  = "sorting"
 	phaseIndexing = "indexing"
 )
+
+// PhaseListing is the phase before a load from S3, for a caller that lists the objects to load
+// and reports it through the same callback: FilesTotal and BytesTotal count the objects found
+// so far.
+const PhaseListing = "listing"
 
 type counters struct {
 	filesTotal                     int

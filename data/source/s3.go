@@ -192,8 +192,14 @@ type Object struct {
 	Day          time.Time // delivery day from the layout (UTC midnight); zero for a key outside it
 }
 
-// S3Option narrows S3Objects.
+// S3Option narrows S3Objects, or follows it.
 type S3Option func(*s3Query)
+
+// WithProgress has S3Objects report the objects it has found so far, and their bytes, after
+// each page of a listing: a trail's bucket can take minutes to list. Calls do not overlap.
+func WithProgress(fn func(objects int, bytes int64)) S3Option {
+	return func(q *s3Query) { q.progress = fn }
+}
 
 // WithAccounts keeps only these account IDs of the CloudTrail layout.
 func WithAccounts(ids ...string) S3Option {
@@ -240,8 +246,10 @@ type s3Query struct {
 	bucket            string
 	from, to          time.Time
 	accounts, regions []string
-	mu                sync.Mutex // guards out
+	progress          func(objects int, bytes int64)
+	mu                sync.Mutex // guards out, bytes and calls of progress
 	out               []Object
+	bytes             int64
 }
 
 // level is where in the CloudTrail layout a prefix's next segment sits.
@@ -438,6 +446,17 @@ func (q *s3Query) add(o Object) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.out = append(q.out, o)
+	q.bytes += o.Size
+}
+
+// paged reports the objects found so far, after a page of a listing.
+func (q *s3Query) paged() {
+	if q.progress == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.progress(len(q.out), q.bytes)
 }
 
 // list pages through ListObjectsV2 under prefix, handing objects (folder markers left out) and
@@ -468,6 +487,7 @@ func (q *s3Query) list(ctx context.Context, prefix, delim string, obj func(Objec
 			}
 			obj(Object{Bucket: q.bucket, Key: key, Size: aws.ToInt64(c.Size), LastModified: aws.ToTime(c.LastModified), ETag: aws.ToString(c.ETag)})
 		}
+		q.paged()
 	}
 	return nil
 }

@@ -315,7 +315,21 @@ func TestS3ObjectsListsAtOnce(t *testing.T) {
 	slices.Sort(want)
 	client, h, _ := fakeS3(t, objects)
 	h.listDelay = 10 * time.Millisecond
-	objs, err := S3Objects(context.Background(), client, bucket, "AWSLogs/", time.Time{}, time.Time{})
+	// What was found so far is reported as the listings go, never two reports at once.
+	var reports, last int
+	var lastBytes int64
+	var in atomic.Bool
+	progress := WithProgress(func(objects int, bytes int64) {
+		if in.Swap(true) {
+			t.Error("two progress reports at once")
+		}
+		defer in.Store(false)
+		if objects < last || bytes < lastBytes {
+			t.Errorf("progress went back: %d objects, %d bytes after %d, %d", objects, bytes, last, lastBytes)
+		}
+		reports, last, lastBytes = reports+1, objects, bytes
+	})
+	objs, err := S3Objects(context.Background(), client, bucket, "AWSLogs/", time.Time{}, time.Time{}, progress)
 	var got []string
 	for _, o := range objs {
 		got = append(got, o.Key)
@@ -325,6 +339,9 @@ func TestS3ObjectsListsAtOnce(t *testing.T) {
 	}
 	if m := h.most.Load(); m < 4 {
 		t.Errorf("at most %d listings at once", m)
+	}
+	if reports < 2 || last != len(want) || lastBytes != int64(len(want)) {
+		t.Errorf("%d progress reports, the last %d objects of %d bytes; want several, ending at %d", reports, last, lastBytes, len(want))
 	}
 	bad := "AWSLogs/o-abc123/333333333333/CloudTrail/eu-west-1/2024/05/09/"
 	h.add(fault{match: func(r *http.Request) bool { return isList(r) && r.URL.Query().Get("prefix") == bad }, times: -1, status: 500, cutAfter: -1})
