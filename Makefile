@@ -8,8 +8,10 @@ CACHE := .cache
 DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev libxcursor-dev libxrandr-dev libxinerama-dev \
 	libxi-dev libxxf86vm-dev xvfb xauth imagemagick xdotool time
 export CGO_ENABLED := 1
+# The app and its benchmarks are optimised by a CPU profile of its hot paths (see pgo).
+PGO := -pgo=$(CURDIR)/assets/default.pgo
 
-.PHONY: deps build release debug run test test-ui bench eval package clean fuzz
+.PHONY: deps build release debug run test test-ui bench pgo eval package clean fuzz
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -30,11 +32,11 @@ deps:
 	@$(GO) mod download
 
 build: deps
-	$(GO) build -tags $(TAGS) -o $(BIN) .
+	$(GO) build -tags $(TAGS) $(PGO) -o $(BIN) .
 
 # The release build: no local paths in the binary.
 release: deps
-	$(GO) build -tags $(TAGS) -trimpath -ldflags "-s -w" -o $(BIN) .
+	$(GO) build -tags $(TAGS) $(PGO) -trimpath -ldflags "-s -w" -o $(BIN) .
 
 # A debug build: the race detector and Fyne's thread checks (no migrated_fynedo tag).
 debug: deps
@@ -62,14 +64,31 @@ test-ui: build
 # measured on today's format.
 BENCH_CASE := $(CACHE)/bench-1m-v3.tsc
 bench: build
-	$(GO) test -tags $(TAGS) -run '^$$' -bench Ingest -benchtime 1x -timeout 60m ./data/ingest/
+	$(GO) test -tags $(TAGS) $(PGO) -run '^$$' -bench Ingest -benchtime 1x -timeout 60m ./data/ingest/
 	@# The case is made again when the corpus was (a new generator makes a new corpus).
 	@[ $(BENCH_CASE) -nt $(CACHE)/bench/s3-1m-seed1.generator ] || { echo "loading the 1M-event corpus into $(BENCH_CASE)"; \
 		rm -f $(BENCH_CASE) $(BENCH_CASE)-wal $(BENCH_CASE)-shm; \
 		$(BIN) ingest --case $(BENCH_CASE) --format json $(CACHE)/bench/s3-1m-seed1 >/dev/null; }
 	/usr/bin/time -f "analyze --rebuild: %e s, peak %M KB" $(BIN) analyze --rebuild --case $(BENCH_CASE)
-	TRAILSCOPE_BENCH_CASE=$(abspath $(BENCH_CASE)) $(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 10x ./data/store/ ./app/
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . ./analytics/baseline/ ./analytics/direction/ ./ui/
+	TRAILSCOPE_BENCH_CASE=$(abspath $(BENCH_CASE)) $(GO) test -tags $(TAGS) $(PGO) -run '^$$' -bench . -benchtime 10x ./data/store/ ./app/
+	$(GO) test -tags $(TAGS) $(PGO) -run '^$$' -bench . ./analytics/baseline/ ./analytics/direction/ ./ui/
+
+# assets/default.pgo is the CPU profile Go's compiler optimises the hot paths by (profile-guided
+# optimisation): a 1M-event load of the benchmark corpus, its analysis, and the searches and
+# counts on the benchmark case, merged. The app's builds use it (build, release, package), and
+# the benchmarks are built with it too, so that they measure the code that ships. Make it again
+# after large changes to the hot paths.
+pgo: build
+	@[ -d $(CACHE)/bench/s3-1m-seed1 ] || $(GO) test -tags $(TAGS) -run '^$$' -bench IngestS3 -benchtime 1x -timeout 30m ./data/ingest/
+	rm -f $(CACHE)/pgo-case.tsc*
+	TRAILSCOPE_BENCH_CHILD="$(abspath $(CACHE))/pgo-case.tsc|$(abspath $(CACHE))/bench/s3-1m-seed1|$(abspath $(CACHE))/pgo-child.json" \
+		$(GO) test -tags $(TAGS) -count=1 -run '^TestBenchChild$$' -o $(CACHE)/pgo-ingest.test -cpuprofile $(CACHE)/pgo-ingest.prof ./data/ingest/
+	$(BIN) analyze --case $(CACHE)/pgo-case.tsc >/dev/null
+	$(GO) test -tags $(TAGS) -run '^$$' -bench Analyze -o $(CACHE)/pgo-analyze.test -cpuprofile $(CACHE)/pgo-analyze.prof ./analytics/baseline/
+	TRAILSCOPE_BENCH_CASE=$(abspath $(CACHE))/pgo-case.tsc $(GO) test -tags $(TAGS) -run '^$$' -bench 'Search|Count|Pivot|Overview' -benchtime 3x \
+		-o $(CACHE)/pgo-store.test -cpuprofile $(CACHE)/pgo-store.prof ./data/store/
+	$(GO) tool pprof -proto $(CACHE)/pgo-ingest.prof $(CACHE)/pgo-analyze.prof $(CACHE)/pgo-store.prof > assets/default.pgo
+	rm -f $(CACHE)/pgo-case.tsc* $(CACHE)/pgo-*.test $(CACHE)/pgo-child.json
 
 eval: deps
 	$(GO) test -tags $(TAGS) -count=1 -run TestEval -v -timeout 60m ./analytics/eval -args -full
@@ -84,7 +103,7 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzUnpackJSON -fuzztime 60s ./data/store
 
 package: deps
-	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release -tags $(TAGS)
+	GOFLAGS=$(PGO) $(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release -tags $(TAGS)
 
 clean:
 	rm -rf $(BIN) $(BIN)-debug $(CACHE)
