@@ -15,9 +15,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
-// TestS3Browse: the buckets the credentials see, and the accounts whose trails a bucket holds,
-// an organisation's trail's (AWSLogs/o-…/ACCOUNT/) with them, whatever prefix the URL names.
-func TestS3Browse(t *testing.T) {
+// testCredentials points the AWS SDK at made-up credentials and no shared files.
+func testCredentials(t testing.TB) {
 	cred := t.TempDir()
 	for k, v := range map[string]string{
 		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
@@ -26,6 +25,12 @@ func TestS3Browse(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
+}
+
+// TestS3Browse: the buckets the credentials see, and the accounts whose trails a bucket holds,
+// an organisation's trail's (AWSLogs/o-…/ACCOUNT/) with them, whatever prefix the URL names.
+func TestS3Browse(t *testing.T) {
+	testCredentials(t)
 	backend := s3mem.New()
 	for _, b := range []string{"trail", "assets"} {
 		if err := backend.CreateBucket(b); err != nil {

@@ -22,14 +22,7 @@ import (
 // on loopback that answers each request after 20 ms, as a bucket across an ocean does: the pace
 // of a load from S3 when the network sets it, not the CPU, listing included.
 func BenchmarkLoadS3Latency(b *testing.B) {
-	cred := b.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
-		"AWS_PROFILE": "", "AWS_REGION": "us-east-1",
-	} {
-		b.Setenv(k, v)
-	}
+	testCredentials(b)
 	ctx := context.Background()
 	files := b.TempDir()
 	cfg := synth.Config{Seed: 5, Days: 1, End: time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC), TotalEvents: 10_000}
