@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,7 +86,8 @@ type FileResult struct {
 	Bytes  int64  `json:"bytes"`
 }
 
-// Summary is what a load did.
+// Summary is what a load did; of a load that stopped short (cancelled, or an error), what it
+// committed, which is what stays in the case.
 type Summary struct {
 	Added      int64         `json:"added"`
 	Duplicates int64         `json:"duplicates"`
@@ -190,8 +192,8 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 
 	stopTicker := startTicker(opt, &c, start)
 	defer stopTicker()
-	sum, ld, werr := write(ctx, st, chunks, &opt, &c)
-	sum.Skipped = append(own, sum.Skipped...)
+	sum, kept, ld, werr := write(ctx, st, chunks, &opt, &c)
+	sum.Skipped = slices.Concat(own, sum.Skipped)
 	if werr != nil {
 		cancel()
 		for range chunks { // let the decoders finish
@@ -204,8 +206,10 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 		if ld != nil {
 			ld.Abort()
 		}
-		sum.LoadTime = opt.Now().Sub(start)
-		return sum, werr
+		// What stays is what was committed: the transaction under way went with the abort.
+		kept.Skipped = slices.Concat(own, kept.Skipped)
+		kept.LoadTime = opt.Now().Sub(start)
+		return kept, werr
 	}
 	// The column indexes first (searches are quick from then on), then the full-text index.
 	// Started beside the sorting, the full-text build peaked a quarter higher in memory (257
@@ -540,12 +544,12 @@ func fileRecord(ch *chunk) store.FileRecord {
 
 // write is the single writer: it stores chunks in large transactions and records each stream in
 // the files table once its last chunk is stored. It returns the loader with everything
-// committed and its deferred indexes still to build (Close), or aborted on an error.
-func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Options, c *counters) (Summary, *store.Loader, error) {
-	var sum Summary
+// written and its deferred indexes still to build (Close), or aborted on an error. kept is the
+// summary as of the last commit: what stays in the case when the load stops short.
+func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Options, c *counters) (sum, kept Summary, _ *store.Loader, _ error) {
 	ld, err := st.BeginLoad(ctx)
 	if err != nil {
-		return sum, nil, err
+		return sum, kept, nil, err
 	}
 	ids := map[streamKey]int64{}
 	added := map[streamKey]int64{}
@@ -562,7 +566,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			id, err = ld.File(rec)
 			if err != nil {
 				ld.Abort()
-				return sum, nil, err
+				return sum, kept, nil, err
 			}
 			ids[ch.key] = id
 		}
@@ -570,7 +574,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			n, err := ld.Events(ch.events, ch.packed, id)
 			if err != nil {
 				ld.Abort()
-				return sum, nil, err
+				return sum, kept, nil, err
 			}
 			added[ch.key] += int64(n)
 			sum.Added += int64(n)
@@ -582,7 +586,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			ok, err := ld.Insight(&ch.insights[i], id)
 			if err != nil {
 				ld.Abort()
-				return sum, nil, err
+				return sum, kept, nil, err
 			}
 			if ok {
 				sum.Insights++
@@ -591,7 +595,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 		for _, d := range ch.digests {
 			if err := ld.Digest(d, id); err != nil {
 				ld.Abort()
-				return sum, nil, err
+				return sum, kept, nil, err
 			}
 			sum.Digests++
 		}
@@ -607,7 +611,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			}
 			if err != nil {
 				ld.Abort()
-				return sum, nil, err
+				return sum, kept, nil, err
 			}
 			sum.Events += f.Events
 			sum.Bytes += f.Bytes
@@ -623,8 +627,9 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 		if ld.Pending() >= opt.CommitEvery {
 			if err := ld.Commit(); err != nil {
 				ld.Abort()
-				return sum, nil, err
+				return sum, kept, nil, err
 			}
+			kept = sum
 			if opt.Committed != nil {
 				opt.Committed(sum.Added)
 			}
@@ -632,7 +637,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 	}
 	if ctx.Err() != nil {
 		ld.Abort()
-		return sum, nil, ctx.Err()
+		return sum, kept, nil, ctx.Err()
 	}
-	return sum, ld, nil
+	return sum, kept, ld, nil
 }

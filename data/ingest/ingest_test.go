@@ -7,7 +7,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailscope/trailscope/data/source"
 	"github.com/trailscope/trailscope/data/store"
 )
 
@@ -537,5 +540,41 @@ func TestPlainHash(t *testing.T) {
 	})
 	if err != nil || n != 2 {
 		t.Fatalf("%d files, %v", n, err)
+	}
+}
+
+// TestStoppedLoadSaysWhatStays: a load cancelled in the middle of a transaction reports what it
+// had committed, which is what the case holds, not what the lost transaction had written.
+func TestStoppedLoadSaysWhatStays(t *testing.T) {
+	dir := writeRecordsFiles(t, 8, 200)
+	files, err := source.Files([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	inputs := DiskInputs(files)
+	for i := range inputs {
+		open := inputs[i].Open
+		inputs[i].Open = func(c context.Context) (io.ReadCloser, error) {
+			if i == 5 {
+				// Files 0-4 are stored by now: 600 events committed (after the third), 400 not.
+				time.Sleep(200 * time.Millisecond)
+				cancel()
+			}
+			return open(c)
+		}
+	}
+	st := openCase(t, filepath.Join(t.TempDir(), "case.tsc"))
+	sum, err := RunInputs(ctx, st, inputs, Options{Workers: 1, CommitEvery: 500})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("load: %v", err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != 600 || info.Events != 600 || sum.Loaded != 3 {
+		t.Errorf("summary: %d added, %d files loaded; the case holds %d events; want 600, 3 and 600", sum.Added, sum.Loaded, info.Events)
 	}
 }
