@@ -275,7 +275,7 @@ func (s *sources) importNow(in importSet) {
 		return s.v.c.IngestSources(ctx, in.args, in.s3, th.push)
 	}, func(sum ingest.Summary, err error) {
 		th.stop()
-		s.finish(sum, err)
+		s.finish(in, sum, err)
 	})
 }
 
@@ -332,7 +332,7 @@ func progressFraction(p ingest.Progress) float64 {
 }
 
 // finish shows the summary of a load and starts the analysis.
-func (s *sources) finish(sum ingest.Summary, err error) {
+func (s *sources) finish(in importSet, sum ingest.Summary, err error) {
 	s.running = false
 	s.cancel = nil
 	s.setStarters(true)
@@ -358,6 +358,13 @@ func (s *sources) finish(sum ingest.Summary, err error) {
 		s.jobTitle.SetText("Import finished")
 		s.bar.SetValue(1)
 		s.summary.SetText(fmt.Sprintf("Done in %s: %s", sum.LoadTime.Round(100*time.Millisecond), counts))
+		if sum.Loaded+len(sum.Skipped)+len(sum.Failed) == 0 {
+			s.summary.SetText("Nothing to import: no file found in " + in.name() + ".")
+			if slices.ContainsFunc(in.args, app.IsS3) {
+				s.summary.SetText("Nothing to import: no file found in " + in.name() +
+					" for the days, accounts and CloudTrail regions asked for. List says what a bucket holds; Buckets… names its accounts.")
+			}
+		}
 		if sum.Digests > 0 {
 			s.checkIntegrity()
 		}

@@ -463,6 +463,19 @@ func TestSelectEventShowsFields(t *testing.T) {
 	}
 }
 
+// TestImportNothingFound: a folder with no file says so, rather than "0 events added".
+func TestImportNothingFound(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := newTestShell(t, options{casePath: filepath.Join(dir, "new.tsc")})
+	src := s.view.sources
+	empty := t.TempDir()
+	src.startImport([]string{empty})
+	settle(t, s)
+	if want := "Nothing to import: no file found in " + empty + "."; src.summary.Text != want {
+		t.Errorf("summary %q, want %q", src.summary.Text, want)
+	}
+}
+
 func TestImportShowsProgressAndSummary(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")

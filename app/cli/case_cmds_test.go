@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,6 +46,19 @@ func TestIngestInterrupted(t *testing.T) {
 	if code != ExitFailed || !strings.Contains(errb.String(), "interrupted") || !strings.Contains(errb.String(), "same command again") {
 		t.Fatalf("exit %d, stderr %q; want 1 and how to go on", code, errb.String())
 	}
+	// The events it says stay are those in the case.
+	var said, held int
+	if _, err := fmt.Sscanf(errb.String()[strings.Index(errb.String(), "interrupted: "):], "interrupted: the %d events", &said); err != nil {
+		t.Fatalf("%v in %q", err, errb.String())
+	}
+	db, err := sql.Open("sqlite", "file:"+casePath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM events`).Scan(&held); err != nil || said != held || held == 0 {
+		t.Errorf("said %d events stay, the case holds %d (%v)", said, held, err)
+	}
+	db.Close()
 	stdout, stderr, code := run(t, "ingest", "--case", casePath, "--format", "json", files)
 	if code != 0 {
 		t.Fatalf("second run: %d %s", code, stderr)
@@ -55,5 +69,15 @@ func TestIngestInterrupted(t *testing.T) {
 	}
 	if sum.Duplicates == 0 || sum.Added == 0 {
 		t.Errorf("second run added %d and found %d already there; want both", sum.Added, sum.Duplicates)
+	}
+}
+
+// TestIngestNothingFound: a folder, or a bucket's prefix, that holds no file says so on stderr
+// (and loads nothing, which is no failure).
+func TestIngestNothingFound(t *testing.T) {
+	dir := t.TempDir()
+	_, stderr, code := run(t, "ingest", "--case", filepath.Join(dir, "c.tsc"), t.TempDir())
+	if code != 0 || !strings.Contains(stderr, "nothing loaded: no file found in ") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

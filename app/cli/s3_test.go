@@ -136,6 +136,10 @@ func TestIngestFromS3(t *testing.T) {
 	if !strings.Contains(stderr, "listing   ") {
 		t.Errorf("no word of the listing on stderr:\n%s", stderr)
 	}
+	if _, stderr, code := run(t, "ingest", "--case", s3Case, "--endpoint", srv.URL, "--since", "2031-01-01", "s3://trail/AWSLogs/"); code != 0 ||
+		!strings.Contains(stderr, "nothing loaded: no file found in s3://trail/AWSLogs/ for the days, accounts and CloudTrail regions asked for") {
+		t.Errorf("days with no file: exit %d, %q", code, stderr)
+	}
 	if m := h.most.Load(); m <= int64(runtime.GOMAXPROCS(0)) {
 		t.Errorf("at most %d downloads at once: one per decoder, none fetched ahead", m)
 	}
