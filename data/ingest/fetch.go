@@ -40,7 +40,7 @@ func feed(ctx context.Context, inputs []Input, jobs chan<- Input) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, in := range inputs {
-		if !in.Remote || in.Size <= 0 || in.Size > maxFetched {
+		if !in.Remote || in.Size <= 0 || in.Size > min(maxFetched, fetchBudget) {
 			if !send(in) {
 				return
 			}
