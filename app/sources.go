@@ -37,7 +37,7 @@ func IsS3(arg string) bool { return strings.HasPrefix(arg, "s3://") }
 // set, follows the S3 listings: the objects and bytes found so far, over every URL.
 func inputs(ctx context.Context, args []string, s3 S3Source, found func(objects int, bytes int64)) ([]ingest.Input, error) {
 	var paths []string
-	var inputs []ingest.Input
+	var out []ingest.Input
 	var before int64 // bytes found by the URLs listed already
 	for _, a := range args {
 		if !IsS3(a) {
@@ -48,14 +48,14 @@ func inputs(ctx context.Context, args []string, s3 S3Source, found func(objects 
 		src.URL = a
 		var opts []source.S3Option
 		if found != nil {
-			n := len(inputs)
+			n := len(out)
 			opts = append(opts, source.WithProgress(func(objects int, bytes int64) { found(n+objects, before+bytes) }))
 		}
 		in, err := s3Inputs(ctx, src, opts...)
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, in...)
+		out = append(out, in...)
 		for _, i := range in {
 			before += i.Size
 		}
@@ -65,17 +65,13 @@ func inputs(ctx context.Context, args []string, s3 S3Source, found func(objects 
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(ingest.DiskInputs(files), inputs...)
+		out = append(ingest.DiskInputs(files), out...)
 	}
-	return inputs, nil
+	return out, nil
 }
 
 func s3Inputs(ctx context.Context, src S3Source, opts ...source.S3Option) ([]ingest.Input, error) {
-	bucket, prefix, err := source.ParseS3URL(src.URL)
-	if err != nil {
-		return nil, err
-	}
-	client, err := src.client(ctx)
+	client, bucket, prefix, err := src.bucket(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -263,11 +259,7 @@ func S3Buckets(ctx context.Context, src S3Source) ([]source.Bucket, error) {
 // S3TrailAccounts lists the accounts whose CloudTrail logs src's bucket holds under its prefix:
 // the folders of AWSLogs/, and of AWSLogs/o-…/ for an organisation's trail.
 func S3TrailAccounts(ctx context.Context, src S3Source) ([]string, error) {
-	bucket, prefix, err := source.ParseS3URL(src.URL)
-	if err != nil {
-		return nil, err
-	}
-	client, err := src.client(ctx)
+	client, bucket, prefix, err := src.bucket(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -295,22 +287,18 @@ func S3TrailAccounts(ctx context.Context, src S3Source) ([]string, error) {
 		}
 		accounts = append(accounts, under...)
 	}
-	accounts = slices.DeleteFunc(accounts, func(a string) bool { return !IsAccountID(a) })
+	accounts = slices.DeleteFunc(accounts, func(a string) bool { return !cloudtrail.IsAccountID(a) })
 	slices.Sort(accounts)
 	return slices.Compact(accounts), nil
 }
 
-// IsAccountID reports whether s is an AWS account number: 12 digits.
-func IsAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
+// bucket is src's URL read as bucket and prefix, with a client to list them.
+func (src S3Source) bucket(ctx context.Context) (client *s3.Client, bucket, prefix string, err error) {
+	if bucket, prefix, err = source.ParseS3URL(src.URL); err != nil {
+		return nil, "", "", err
 	}
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	client, err = src.client(ctx)
+	return client, bucket, prefix, err
 }
 
 // client is an S3 client for src's profile, region and endpoint.

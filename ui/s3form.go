@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/trailscope/trailscope/app"
+	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/source"
 )
 
@@ -120,7 +121,7 @@ func (f *s3Form) source() (app.S3Source, error) {
 		return src, fmt.Errorf("Bucket: %v", err)
 	}
 	for _, a := range src.Accounts {
-		if !app.IsAccountID(a) {
+		if !cloudtrail.IsAccountID(a) {
 			return src, fmt.Errorf("Accounts: %q is no account number (12 digits)", a)
 		}
 	}

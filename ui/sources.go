@@ -357,14 +357,15 @@ func (s *sources) finish(in importSet, sum ingest.Summary, err error) {
 	default:
 		s.jobTitle.SetText("Import finished")
 		s.bar.SetValue(1)
-		s.summary.SetText(fmt.Sprintf("Done in %s: %s", sum.LoadTime.Round(100*time.Millisecond), counts))
-		if sum.Loaded+len(sum.Skipped)+len(sum.Failed) == 0 {
-			s.summary.SetText("Nothing to import: no file found in " + in.name() + ".")
-			if slices.ContainsFunc(in.args, app.IsS3) {
-				s.summary.SetText("Nothing to import: no file found in " + in.name() +
-					" for the days, accounts and CloudTrail regions asked for. List says what a bucket holds; Buckets… names its accounts.")
-			}
+		done := fmt.Sprintf("Done in %s: %s", sum.LoadTime.Round(100*time.Millisecond), counts)
+		switch {
+		case sum.Files() == 0 && slices.ContainsFunc(in.args, app.IsS3):
+			done = "Nothing to import: no file found in " + in.name() +
+				" for the days, accounts and CloudTrail regions asked for. List says what a bucket holds; Buckets… names its accounts."
+		case sum.Files() == 0:
+			done = "Nothing to import: no file found in " + in.name() + "."
 		}
+		s.summary.SetText(done)
 		if sum.Digests > 0 {
 			s.checkIntegrity()
 		}

@@ -226,26 +226,14 @@ func externalValue(s, key string, own func(string) bool) bool {
 	case strings.Contains(s, "acs.amazonaws.com/groups/global/AllUsers"),
 		strings.Contains(s, "acs.amazonaws.com/groups/global/AuthenticatedUsers"):
 		return true
-	case isAccountID(s):
+	case cloudtrail.IsAccountID(s):
 		return !own(s)
 	case strings.HasPrefix(s, "arn:"):
 		// arn:partition:service:region:account:resource
 		parts := strings.SplitN(s, ":", 6)
-		if len(parts) == 6 && isAccountID(parts[4]) {
+		if len(parts) == 6 && cloudtrail.IsAccountID(parts[4]) {
 			return !own(parts[4])
 		}
 	}
 	return false
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

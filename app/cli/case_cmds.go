@@ -62,7 +62,7 @@ func runIngest(ctx context.Context, env Env, args []string) error {
 	if err := printSummary(env.Stdout, f.format, sum); err != nil {
 		return err
 	}
-	if sum.Loaded+len(sum.Skipped)+len(sum.Failed) == 0 {
+	if sum.Files() == 0 {
 		fmt.Fprintf(env.Stderr, "nothing loaded: no file found in %s", strings.Join(paths, ", "))
 		if slices.ContainsFunc(paths, app.IsS3) && (!s3.From.IsZero() || !s3.To.IsZero() || len(s3.Accounts) > 0 || len(s3.Regions) > 0) {
 			fmt.Fprint(env.Stderr, " for the days, accounts and CloudTrail regions asked for")

@@ -117,6 +117,19 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("not a time")
 }
 
+// IsAccountID reports whether s is an AWS account number: 12 digits.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // HashID keys an event that has no eventID by a hash of its compact JSON.
 func HashID(raw []byte) string {
 	sum := sha256.Sum256(raw)

@@ -103,6 +103,10 @@ type Summary struct {
 	StoredTime time.Duration `json:"stored_ns"` // of LoadTime, until every event was committed
 }
 
+// Files counts the plain streams the load read, whatever became of them: 0 when the inputs
+// held nothing to read.
+func (s Summary) Files() int { return s.Loaded + len(s.Skipped) + len(s.Failed) }
+
 // chunk is a part of one stream's records handed from a decoder to the writer.
 type chunk struct {
 	key       streamKey
