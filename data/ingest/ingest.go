@@ -231,6 +231,12 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 	}
 	c.phase.Store(phaseSorting)
 	err := ld.Close()
+	if n := ld.Removed(); n > 0 { // stored twice past the loader's memory of eventIDs
+		sum.Added -= n
+		sum.Duplicates += n
+		c.added.Add(-n)
+		c.dups.Add(n)
+	}
 	loaded := opt.Now()
 	sum.LoadTime = loaded.Sub(start)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,6 +81,10 @@ type Loader struct {
 	seen  map[uint64]int64
 	extra map[string]struct{}
 	same  *sqlitec.Stmt // 1 when row ? holds eventID ?
+	// unchecked is set once memory holds maxSeen eventIDs: the events after are stored as they
+	// come, and Close removes those stored twice (removed counts them).
+	unchecked bool
+	removed   int64
 	// Otherwise the eventID key answers: keyed counts the rows with a key and an eventID.
 	keyed *sqlitec.Stmt
 }
@@ -87,9 +92,17 @@ type Loader struct {
 // eventKeyIndex is the index on eventID keys (cloudtrail.EventKey) that makes loading idempotent.
 const eventKeyIndex = "events_key"
 
-// maxSeen bounds the eventIDs kept in memory during a first load (about 40 MB); past it the
-// eventID key is built and takes over. (A variable for tests.)
-var maxSeen = 2 << 20
+// maxSeen bounds the eventIDs kept in memory during a first load: 36 MB of map for 1M (at 2M,
+// 72 MB, which the garbage collector's headroom doubles: a 5M-event load peaked at 312 MB
+// there). Past it the events are stored unchecked and the duplicates among them found at
+// Close, from the sorted eventID key. (Building the key there and then, and checking each
+// event against it, made the rest of a 5M-event load a quarter slower.) A variable for tests.
+var maxSeen = 1 << 20
+
+// dedupKey is the settings key holding the first events.id a first load stored unchecked: kept
+// in the transaction of those events, so that a load killed before Close has its duplicates
+// removed by the next BeginLoad or BuildDeferredIndexes.
+const dedupKey = "load_dedup_from"
 
 // keyHash, when set, replaces an eventID's key in the in-memory check (tests make it collide);
 // the check otherwise uses the key the event is stored with.
@@ -217,6 +230,9 @@ func (s *Store) BuildDeferredIndexes(ctx context.Context) error {
 	l := &Loader{s: s, ctx: ctx}
 	defer l.close()
 	err := l.open()
+	if err == nil {
+		_, err = l.dedup()
+	}
 	if err == nil {
 		err = l.buildDeferred(func(string) bool { return true }, true)
 	}
@@ -347,13 +363,15 @@ func (l *Loader) Event(e *cloudtrail.Event, packed []byte, fileID int64) (added 
 	key := cloudtrail.EventKey(e.EventID)
 	var h uint64
 	var dup, collided bool
-	if l.seen != nil {
+	switch {
+	case l.unchecked:
+	case l.seen != nil:
 		h = uint64(key)
 		if keyHash != nil {
 			h = keyHash(e.EventID)
 		}
 		dup, collided, err = l.stored(h, e.EventID)
-	} else {
+	default:
 		l.keyed.Int(1, key)
 		l.keyed.Text(2, e.EventID)
 		var n int64
@@ -456,8 +474,8 @@ func (l *Loader) stored(h uint64, eventID string) (dup, collided bool, err error
 	return dup, true, nil
 }
 
-// remember notes a stored eventID; when memory holds enough of them the eventID key is built
-// and the load goes on with it.
+// remember notes a stored eventID; when memory holds enough of them, the events after are
+// stored unchecked from the next row on.
 func (l *Loader) remember(h uint64, collided bool, eventID string, row int64) error {
 	if collided {
 		l.extra[eventID] = struct{}{}
@@ -467,17 +485,131 @@ func (l *Loader) remember(h uint64, collided bool, eventID string, row int64) er
 	if len(l.seen) < maxSeen {
 		return nil
 	}
-	if err := l.buildKey(); err != nil {
-		return fmt.Errorf("build eventID key: %w", err)
+	st, err := l.c.Prepare(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`)
+	if err != nil {
+		return err
 	}
-	l.seen, l.extra = nil, nil
+	defer st.Close()
+	st.Text(1, dedupKey)
+	st.Text(2, strconv.FormatInt(row+1, 10))
+	if err := st.Exec(); err != nil {
+		return fmt.Errorf("store events unchecked: %w", err)
+	}
+	l.seen, l.extra, l.unchecked = nil, nil, true
 	return nil
 }
 
-// buildKey builds the deferred eventID key inside the current transaction.
-func (l *Loader) buildKey() error {
-	return l.buildDeferred(func(stmt string) bool { return strings.Contains(stmt, " "+eventKeyIndex+" ") }, false)
+// isKeyIndex picks the eventID key from the deferred indexes.
+func isKeyIndex(stmt string) bool { return strings.Contains(stmt, " "+eventKeyIndex+" ") }
+
+// dedup removes the events a first load stored twice past maxSeen, if it stored any unchecked:
+// it builds the eventID key (deferred by that load), finds in it the keys held by more than one
+// row, and keeps the first row of each eventID. The files the others came from count them no
+// longer as added. It returns how many it removed.
+func (l *Loader) dedup() (int64, error) {
+	get, err := l.c.Prepare(`SELECT value FROM settings WHERE key = ?`)
+	if err != nil {
+		return 0, err
+	}
+	get.Text(1, dedupKey)
+	v, err := get.String()
+	get.Close()
+	if errors.Is(err, sqlitec.ErrNoRow) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	from, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("setting %s = %q: %w", dedupKey, v, err)
+	}
+	if err := l.buildDeferred(isKeyIndex, true); err != nil {
+		return 0, err
+	}
+	if err := l.begin(); err != nil {
+		return 0, err
+	}
+	// Rows before from were checked among themselves: a key stored twice has a row past it.
+	var keys []int64
+	p := sqlitec.Preparer{C: l.c}
+	groups := p.Prepare(`SELECT event_key FROM events GROUP BY event_key HAVING count(*) > 1 AND max(id) >= ?`)
+	rows := p.Prepare(`SELECT id, event_id, ifnull(file_id, 0) FROM events WHERE event_key = ? ORDER BY id`)
+	delEvent := p.Prepare(`DELETE FROM events WHERE id = ?`)
+	delJSON := p.Prepare(`DELETE FROM event_json WHERE id = ?`)
+	fileLess := p.Prepare(`UPDATE files SET added = max(added - ?, 0) WHERE id = ?`)
+	unmark := p.Prepare(`DELETE FROM settings WHERE key = ?`)
+	defer func() {
+		for _, st := range []*sqlitec.Stmt{groups, rows, delEvent, delJSON, fileLess, unmark} {
+			if st != nil {
+				st.Close()
+			}
+		}
+	}()
+	if p.Err != nil {
+		return 0, p.Err
+	}
+	groups.Int(1, from)
+	err = eachRow(groups, func() { keys = append(keys, groups.ColumnInt(0)) })
+	if err != nil {
+		return 0, err
+	}
+	var drop []int64
+	perFile := map[int64]int64{}
+	var buf []byte
+	for _, k := range keys {
+		kept := map[string]bool{}
+		rows.Int(1, k)
+		err := eachRow(rows, func() {
+			buf = rows.ColumnBlob(buf[:0], 1)
+			if id, eventID, file := rows.ColumnInt(0), string(buf), rows.ColumnInt(2); kept[eventID] {
+				drop = append(drop, id)
+				perFile[file]++
+			} else {
+				kept[eventID] = true
+			}
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	for _, id := range drop {
+		for _, st := range []*sqlitec.Stmt{delEvent, delJSON} {
+			st.Int(1, id)
+			if err := st.Exec(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	for file, n := range perFile {
+		fileLess.Int(1, n)
+		fileLess.Int(2, file)
+		if err := fileLess.Exec(); err != nil {
+			return 0, err
+		}
+	}
+	unmark.Text(1, dedupKey)
+	if err := unmark.Exec(); err != nil {
+		return 0, err
+	}
+	return int64(len(drop)), l.Commit()
 }
+
+// eachRow steps st through its rows, calling row on each, and resets it.
+func eachRow(st *sqlitec.Stmt, row func()) error {
+	defer st.Reset()
+	for {
+		ok, err := st.Step()
+		if err != nil || !ok {
+			return err
+		}
+		row()
+	}
+}
+
+// Removed is the number of events Close found stored twice and removed: past maxSeen, a first
+// load's Events count an event it has stored already as added.
+func (l *Loader) Removed() int64 { return l.removed }
 
 // buildDeferred builds the deferred indexes that pick selects and takes them off the list kept
 // in settings: inside the current transaction, or with each set, one transaction per index, so
@@ -685,6 +817,9 @@ func (l *Loader) Commit() error {
 // error, and the indexes left are built by the next BeginLoad or Open.
 func (l *Loader) Close() error {
 	err := l.Commit()
+	if err == nil {
+		l.removed, err = l.dedup()
+	}
 	if err == nil {
 		err = l.buildDeferred(func(string) bool { return true }, true)
 	}

@@ -119,6 +119,7 @@ func TestFirstLoadKeys(t *testing.T) {
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
+			total -= int(l.Removed())
 			if total != len(es) {
 				t.Errorf("added %d, want %d", total, len(es))
 			}
@@ -128,6 +129,95 @@ func TestFirstLoadKeys(t *testing.T) {
 			}
 			if rows != len(es) || distinct != len(es) {
 				t.Errorf("events: %d rows, %d distinct, want %d", rows, distinct, len(es))
+			}
+			want := []string{"events_ip", "events_key", "events_name", "events_principal", "events_time"}
+			if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
+				t.Errorf("indexes %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestUncheckedDuplicates checks that the events a first load stores unchecked, once memory
+// holds maxSeen eventIDs, are stored once in the end, each in the row of the file that brought
+// it first, and that the files that brought them again count them no longer: when the load
+// closes, and when it was killed and the next opening of the case finishes it.
+func TestUncheckedDuplicates(t *testing.T) {
+	defer func(m int) { maxSeen = m }(maxSeen)
+	maxSeen = 100
+	ctx := context.Background()
+	es := testEvents(t, 400)
+	// a: 0-199, the last 100 unchecked; b: 150-399, 50 of them a's again; c: 0-49, all again.
+	files := []struct {
+		name      string
+		events    []cloudtrail.Event
+		wantAdded int64
+	}{{"a", es[:200], 200}, {"b", es[150:], 200}, {"c", es[:50], 0}}
+	for _, killed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("killed=%v", killed), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "case.tsc")
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := s.BeginLoad(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := map[string]int64{}
+			var added int64
+			for _, f := range files {
+				id, err := l.File(FileRecord{Path: f.name, Events: int64(len(f.events)), Status: FileLoaded})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, err := l.Events(f.events, nil, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := l.FileAdded(id, int64(n)); err != nil {
+					t.Fatal(err)
+				}
+				ids[f.name], added = id, added+int64(n)
+				if err := l.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if killed {
+				l.Abort()
+				s.Close()
+				if s, err = Open(ctx, path); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if added-l.Removed() != int64(len(es)) {
+					t.Errorf("added %d less %d removed, want %d", added, l.Removed(), len(es))
+				}
+			}
+			defer s.Close()
+			var rows, distinct, fromA int
+			if err := s.r.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT event_id), count(*) FILTER (WHERE file_id = ?)
+				FROM events`, ids["a"]).Scan(&rows, &distinct, &fromA); err != nil {
+				t.Fatal(err)
+			}
+			if rows != len(es) || distinct != len(es) || fromA != 200 {
+				t.Errorf("%d rows, %d distinct, %d from a; want %d, %d, 200", rows, distinct, fromA, len(es), len(es))
+			}
+			var orphans int
+			if err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM event_json) - (SELECT count(*) FROM events)`).Scan(&orphans); err != nil || orphans != 0 {
+				t.Errorf("event_json rows beyond events: %d (%v)", orphans, err)
+			}
+			for _, f := range files {
+				var got int64
+				if err := s.r.QueryRowContext(ctx, `SELECT added FROM files WHERE id = ?`, ids[f.name]).Scan(&got); err != nil || got != f.wantAdded {
+					t.Errorf("file %s: added %d (%v), want %d", f.name, got, err, f.wantAdded)
+				}
+			}
+			if v, err := s.Setting(ctx, dedupKey, ""); err != nil || v != "" {
+				t.Errorf("setting %s = %q, %v; want it gone", dedupKey, v, err)
 			}
 			want := []string{"events_ip", "events_key", "events_name", "events_principal", "events_time"}
 			if got := indexNames(t, s); !reflect.DeepEqual(got, want) {
