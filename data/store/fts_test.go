@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -286,7 +287,8 @@ func TestFTSSegmentsOnOlderIndex(t *testing.T) {
 
 // TestBuildFTSMergesSegments checks that BuildFTS, in small batches, leaves at most
 // ftsMaxSegments segments (FTS5 merges them when there are more) and that searches find the
-// same events either way.
+// same events either way; and that a later build over the limit merges its own segments and
+// leaves the one merged before as it is.
 func TestBuildFTSMergesSegments(t *testing.T) {
 	ctx := context.Background()
 	es := testEvents(t, 600)
@@ -326,6 +328,37 @@ func TestBuildFTSMergesSegments(t *testing.T) {
 				if n != want {
 					t.Errorf("MATCH %s: %d events, want %d", q, n, want)
 				}
+			}
+			if max > 12 {
+				return
+			}
+			// A second load, of the same many events again under other eventIDs.
+			merged := st.levels[len(st.levels)-1].segs[0]
+			more := testEvents(t, 1200)[600:]
+			loadEvents(t, s, more)
+			if err := s.BuildFTS(ctx, func(int64) {}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.r.QueryRow(`SELECT block FROM events_fts_data WHERE id = 10`).Scan(&raw); err != nil {
+				t.Fatal(err)
+			}
+			if st, err = parseStructure(raw); err != nil {
+				t.Fatal(err)
+			}
+			kept := false
+			for _, l := range st.levels {
+				kept = kept || slices.Contains(l.segs, merged)
+			}
+			if st.nSegment > max || !kept {
+				t.Errorf("after a second build: %d segments (want at most %d), the first build's merged segment %+v kept: %v; levels %+v",
+					st.nSegment, max, merged, kept, st.levels)
+			}
+			if _, err := s.w.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 0)`); err != nil {
+				t.Fatalf("integrity-check: %v", err)
+			}
+			var n int
+			if err := s.r.QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH 'getobject'`).Scan(&n); err != nil || n != 600 {
+				t.Errorf("MATCH getobject after the second build: %d events (%v), want 600", n, err)
 			}
 		})
 	}
