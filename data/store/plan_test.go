@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trailscope/trailscope/data/query"
 )
@@ -52,7 +54,7 @@ func TestFirstPagePlans(t *testing.T) {
 			f := Filter{Where: where, Args: args}
 			base, _ := f.whereClause()
 			q := "SELECT x FROM events e WHERE " + base + " ORDER BY e.time DESC, e.event_id LIMIT ?"
-			planned, err := st.ftsPlan(ctx, q, f, limit)
+			planned, _, err := st.ftsPlan(ctx, q, f, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,4 +157,58 @@ func explain(t *testing.T, st *Store, q string, args ...any) string {
 		plan = append(plan, detail)
 	}
 	return strings.Join(plan, "; ")
+}
+
+// TestProbingUneven holds a first page of a common word equal to the head of the full search
+// when its matches are not spread evenly in time, so that probing back from the newest event
+// stops at its window and the rest of the page is collected: none among the newest events,
+// a few, and all of them. Events share their times five by five, so the window's edge falls
+// inside a second.
+func TestProbingUneven(t *testing.T) {
+	base := time.Date(2024, 5, 9, 0, 0, 0, 0, time.UTC)
+	const n, limit = 3000, 10
+	build := func(t *testing.T, match func(i int) bool) *Store {
+		raws := make([][]byte, n)
+		for i := range raws {
+			agent := "aws-cli/2.15"
+			if match(i) {
+				agent = "zebrafishtool/1.0"
+			}
+			raws[i] = fmt.Appendf(nil, `{"eventVersion":"1.08","eventID":"ev-%05d","eventTime":%q,"eventSource":"s3.amazonaws.com",`+
+				`"eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.%d","userAgent":%q}`,
+				i, base.Add(time.Duration(i/5)*time.Second).Format(time.RFC3339), i%250, agent)
+		}
+		return newCase(t, raws)
+	}
+	sparse := func(i int) bool { return i < 1800 || i%40 == 0 }
+	// The oldest event in the window of the first page: its second holds the window's edge.
+	st := build(t, sparse)
+	_, probes, err := st.ftsPlan(context.Background(), "x "+FTSIn, compileFilter(t, "zebrafishtool"), limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge := n - 1 - probeSlack*int(probes)
+	for _, tt := range []struct {
+		name  string
+		match func(i int) bool // whether event i (oldest first) carries the word
+	}{
+		{"only old ones", func(i int) bool { return i < 1800 }},
+		{"old ones and a few new", sparse},
+		{"a burst at the edge of the window", func(i int) bool { return sparse(i) || i > edge-3 && i <= edge }},
+		{"every one", func(int) bool { return true }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := build(t, tt.match)
+			q, probes, err := st.ftsPlan(context.Background(), "x "+FTSIn, compileFilter(t, "zebrafishtool"), limit)
+			if err != nil || !strings.Contains(q, ftsProbe) || probes <= 0 {
+				t.Fatalf("plan %q, %d probes expected, %v; want probing", q, probes, err)
+			}
+			all := searchIDs(t, st, "zebrafishtool", 0)
+			for _, n := range []int{limit, 137} {
+				if page := searchIDs(t, st, "zebrafishtool", n); !slices.Equal(page, all[:n]) {
+					t.Errorf("first page of %d: %v…, head of the full search %v…", n, page[:min(5, len(page))], all[:5])
+				}
+			}
+		})
+	}
 }

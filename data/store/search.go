@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,38 +107,97 @@ func (s *Store) Search(ctx context.Context, f Filter, limit int, fn func(Hit) er
 	q := `SELECT ` + hitColumns + ` FROM events e CROSS JOIN event_json j ON j.id = e.id WHERE ` + where +
 		` ORDER BY e.time DESC, e.event_id`
 	if limit > 0 {
-		q += ` LIMIT ?`
+		// A page is chosen by ids first, and its rows read after: when the matches are
+		// collected and sorted (a full-text word, a rare column value), the sort then holds
+		// small rows, and the records of the matches left out are never read. ('getobject',
+		// 200k matches collected in a case of 1.9M: 4.6 s sorting whole hits, 0.6 s so.)
+		from := "events e"
+		if f.needsJSON() {
+			from += " CROSS JOIN event_json j ON j.id = e.id"
+		}
+		q = `SELECT ` + hitColumns + ` FROM (SELECT e.id FROM ` + from + ` WHERE ` + where +
+			` ORDER BY e.time DESC, e.event_id LIMIT ?) AS page CROSS JOIN events e ON e.id = page.id
+			CROSS JOIN event_json j ON j.id = e.id ORDER BY e.time DESC, e.event_id`
 		args = append(args, limit)
 	}
 	if limit > 0 {
 		var err error
-		if q, err = s.ftsPlan(ctx, q, f, limit); err != nil {
+		var probes int64
+		if q, probes, err = s.ftsPlan(ctx, q, f, limit); err != nil {
 			return err
 		}
 		var pre []any
+		planned := q
 		if q, pre, err = s.indexPlan(ctx, q, f, limit); err != nil {
 			return err
 		}
+		if probes > 0 && q == planned {
+			return s.searchProbing(ctx, q, args, limit, probes, fn)
+		}
 		args = append(pre, args...)
 	}
+	_, err := s.stream(ctx, q, args, fn)
+	return err
+}
+
+// stream runs a search query and hands each event to fn; it returns how many it handed over.
+func (s *Store) stream(ctx context.Context, q string, args []any, fn func(Hit) error) (int, error) {
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("search events: %w", err)
+		return 0, fmt.Errorf("search events: %w", err)
 	}
 	defer rows.Close()
+	n := 0
 	for rows.Next() {
 		h, err := scanHit(rows)
 		if err != nil {
-			return fmt.Errorf("search events: %w", err)
+			return n, fmt.Errorf("search events: %w", err)
 		}
 		if err := fn(h); err != nil {
-			return err
+			return n, err
 		}
+		n++
 	}
 	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("search events: %w", err)
+	}
+	return n, nil
+}
+
+// probeSlack is how many times the events ftsPlan expects to probe searchProbing lets it probe.
+const probeSlack = 4
+
+// searchProbing runs a first page that ftsPlan set to probe (q, with ftsProbe; args as
+// whereClause made them, then the limit) over the newest probeSlack·expected events of the
+// range only, and collects the rest of the page, if any, from the events before them (FTSIn).
+// ftsPlan expects matches spread evenly in time; they seldom are (a burst of calls last week,
+// none today), and probing back from the newest event then tests far more events than it
+// planned: 5.1 s for a first page of 'getobject' over 1.9M events whose newest 900k hold few.
+// Bounded, the page costs at most a few times what collecting would have.
+func (s *Store) searchProbing(ctx context.Context, q string, args []any, limit int, expected int64, fn func(Hit) error) error {
+	lo, hi := args[0], args[1]
+	var t0 int64
+	err := s.r.QueryRowContext(ctx, `SELECT time FROM events WHERE time >= ? AND time < ? ORDER BY time DESC LIMIT 1 OFFSET ?`,
+		lo, hi, probeSlack*expected).Scan(&t0)
+	if errors.Is(err, sql.ErrNoRows) { // the range holds fewer events than that: probe them all
+		_, err = s.stream(ctx, q, args, fn)
+		return err
+	}
+	if err != nil {
 		return fmt.Errorf("search events: %w", err)
 	}
-	return nil
+	// Every match from t0 on, up to the page; then, if the page is not full, the matches before
+	// t0, which all come after them (newest first), collected.
+	newest := slices.Clone(args)
+	newest[0] = t0
+	n, err := s.stream(ctx, q, newest, fn)
+	if err != nil || n >= limit {
+		return err
+	}
+	older := slices.Clone(args)
+	older[1], older[len(older)-1] = t0, limit-n
+	_, err = s.stream(ctx, strings.Replace(q, ftsProbe, FTSIn, 1), older, fn)
+	return err
 }
 
 // FTSIn is the full-text condition query.Compile emits for bare words; its one argument is the
@@ -163,29 +223,31 @@ const ftsScan = "+" + FTSIn
 // JSON test on every candidate (about 30 µs each) before sorting; scanning the time index against
 // the list of candidates (ftsScan) costs about 1 µs per event passed over, about limit·N/M of
 // them, and runs the JSON test only until the page is full. It wins past M ≈ √(limit·N/25).
-func (s *Store) ftsPlan(ctx context.Context, q string, f Filter, limit int) (string, error) {
+//
+// When it probes, it also returns how many events it expects to probe: limit·N/M.
+func (s *Store) ftsPlan(ctx context.Context, q string, f Filter, limit int) (string, int64, error) {
 	w := strings.TrimSpace(f.Where)
 	if !strings.HasPrefix(w, FTSIn) && !strings.HasPrefix(w, "("+FTSIn+")") || len(f.Args) == 0 {
-		return q, nil
+		return q, 0, nil
 	}
 	var n int64
 	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&n); err != nil {
-		return "", fmt.Errorf("search events: %w", err)
+		return "", 0, fmt.Errorf("search events: %w", err)
 	}
 	bound := int64(math.Sqrt(50*float64(limit)*float64(n))) + 1
 	var m int64
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ? LIMIT ?)`,
 		f.Args[0], bound).Scan(&m)
 	if err != nil {
-		return "", fmt.Errorf("search events: full-text: %w", err)
+		return "", 0, fmt.Errorf("search events: full-text: %w", err)
 	}
 	switch {
 	case m >= bound:
-		return strings.Replace(q, FTSIn, ftsProbe, 1), nil
+		return strings.Replace(q, FTSIn, ftsProbe, 1), int64(limit)*n/m + 1, nil
 	case f.needsJSON() && m > int64(math.Sqrt(float64(limit)*float64(n)/25)):
-		return strings.Replace(q, FTSIn, ftsScan, 1), nil
+		return strings.Replace(q, FTSIn, ftsScan, 1), 0, nil
 	}
-	return q, nil
+	return q, 0, nil
 }
 
 // indexPlan picks how a first page of a query runs when one of its top-level conjuncts is a set

@@ -648,7 +648,7 @@ func TestFTSPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A first page of a word in every event takes the probing plan.
-	q, err := st.ftsPlan(ctx, "x "+FTSIn, Filter{Where: where, Args: args}, 10)
+	q, _, err := st.ftsPlan(ctx, "x "+FTSIn, Filter{Where: where, Args: args}, 10)
 	if err != nil || !strings.Contains(q, ftsProbe) {
 		t.Fatalf("plan = %q, %v; want probing", q, err)
 	}
@@ -656,7 +656,7 @@ func TestFTSPlans(t *testing.T) {
 	if len(collect) < 10 || !slices.Equal(probe, collect[:10]) {
 		t.Errorf("probing plan gave %v…, collecting plan %v…", probe[:3], collect[:3])
 	}
-	if q, _ := st.ftsPlan(ctx, "x "+FTSIn, Filter{Where: FTSIn, Args: []any{`"zebracornx"`}}, 10); strings.Contains(q, ftsProbe) {
+	if q, _, _ := st.ftsPlan(ctx, "x "+FTSIn, Filter{Where: FTSIn, Args: []any{`"zebracornx"`}}, 10); strings.Contains(q, ftsProbe) {
 		t.Errorf("rare word takes the probing plan")
 	}
 }
