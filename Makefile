@@ -57,8 +57,8 @@ test: deps
 test-ui: build
 	TRAILSCOPE_BIN=$(abspath $(BIN)) $(GO) test -tags $(TAGS) -count=1 -run TestRealWindow ./ui/...
 
-# Benchmarks on generated corpora cached in .cache/: ingest (1M events in S3 layout, a 1 GiB
-# Records file, a nested archive), then search, pivots, the dashboard's reads and analysis on the
+# Benchmarks on generated corpora cached in .cache/: ingest (1M events in S3 layout, 100k in
+# small files, a 1 GiB Records file, a nested archive, 5M events of a month), then search, pivots, the dashboard's reads and analysis on the
 # 1M-event case, then the engine and chart rendering alone.
 # The name changes with the case's storage format (v2: packed JSON), so the store's figures are
 # measured on today's format.

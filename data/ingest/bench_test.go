@@ -103,16 +103,20 @@ func fingerprint(b testing.TB, cfg synth.Config, layout string) string {
 // s3Config is the 1,000,000-event corpus's organisation; s3Corpus lays it out 1,000 per file.
 var s3Config = synth.Config{Seed: 1, Days: 7, End: benchEnd, TotalEvents: 1_000_000}
 
-// s3Corpus is the 1,000,000-event corpus in S3 layout: .json.gz files of up to 1,000 records.
-func s3Corpus(b testing.TB) string {
-	return cached(b, "s3-1m-seed1", fingerprint(b, s3Config, "s3 layout, 1000 per file"), func(tmp string) error {
+// s3Layout is cfg's traffic as .json.gz files of up to perFile records in S3 layout, cached as
+// name.
+func s3Layout(b testing.TB, name string, cfg synth.Config, perFile int) string {
+	return cached(b, name, fingerprint(b, cfg, fmt.Sprintf("s3 layout, %d per file", perFile)), func(tmp string) error {
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return err
 		}
-		_, _, err := synth.WriteS3Layout(context.Background(), tmp, s3Config, 1000)
+		_, _, err := synth.WriteS3Layout(context.Background(), tmp, cfg, perFile)
 		return err
 	})
 }
+
+// s3Corpus is the 1,000,000-event corpus in S3 layout: .json.gz files of up to 1,000 records.
+func s3Corpus(b testing.TB) string { return s3Layout(b, "s3-1m-seed1", s3Config, 1000) }
 
 // smallConfig is an organisation's three days laid out as CloudTrail delivers a quiet account's
 // logs: a file per region every few minutes holding a handful of events (5 here), so that what
@@ -120,15 +124,14 @@ func s3Corpus(b testing.TB) string {
 var smallConfig = synth.Config{Seed: 3, Days: 3, End: benchEnd, TotalEvents: 100_000}
 
 // smallFilesCorpus is smallConfig in S3 layout, about 20,000 .json.gz files of up to 5 records.
-func smallFilesCorpus(b testing.TB) string {
-	return cached(b, "s3-small-files", fingerprint(b, smallConfig, "s3 layout, 5 per file"), func(tmp string) error {
-		if err := os.MkdirAll(tmp, 0o755); err != nil {
-			return err
-		}
-		_, _, err := synth.WriteS3Layout(context.Background(), tmp, smallConfig, 5)
-		return err
-	})
-}
+func smallFilesCorpus(b testing.TB) string { return s3Layout(b, "s3-small-files", smallConfig, 5) }
+
+// monthConfig is a month of a larger organisation: 5,000,000 events, past what a first load
+// keeps of eventIDs in memory and past the full-text index's limit of segments in one load.
+var monthConfig = synth.Config{Seed: 5, Days: 30, End: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), TotalEvents: 5_000_000}
+
+// monthCorpus is monthConfig in S3 layout, 1,000 records a file (about 1 GB).
+func monthCorpus(b testing.TB) string { return s3Layout(b, "s3-5m-month", monthConfig, 1000) }
 
 // errFull stops the generator once the big file has its size.
 var errFull = errors.New("file is full")
@@ -427,6 +430,16 @@ func reportLoad(b *testing.B, res childResult, rss int64) {
 // the columns are searchable, then the full-text index's time, peak memory and case size.
 func BenchmarkIngestS3(b *testing.B) {
 	corpus := s3Corpus(b)
+	for b.Loop() {
+		res, rss := loadInChild(b, corpus)
+		reportLoad(b, res, rss)
+	}
+}
+
+// BenchmarkIngestMonth loads 5,000,000 events (a month of a larger organisation): peak memory
+// must not follow the number of events, nor the rate fall with it.
+func BenchmarkIngestMonth(b *testing.B) {
+	corpus := monthCorpus(b)
 	for b.Loop() {
 		res, rss := loadInChild(b, corpus)
 		reportLoad(b, res, rss)
