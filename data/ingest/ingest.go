@@ -231,12 +231,11 @@ func RunInputs(ctx context.Context, st *store.Store, inputs []Input, opt Options
 	}
 	c.phase.Store(phaseSorting)
 	err := ld.Close()
-	if n := ld.Removed(); n > 0 { // stored twice past the loader's memory of eventIDs
-		sum.Added -= n
-		sum.Duplicates += n
-		c.added.Add(-n)
-		c.dups.Add(n)
-	}
+	removed := ld.Removed() // stored twice past the loader's memory of eventIDs
+	sum.Added -= removed
+	sum.Duplicates += removed
+	c.added.Add(-removed)
+	c.dups.Add(removed)
 	loaded := opt.Now()
 	sum.LoadTime = loaded.Sub(start)
 	if err != nil {
