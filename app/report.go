@@ -262,10 +262,11 @@ func reportHTML(w io.Writer, md []byte, title string) error {
 <html lang="en"><head><meta charset="utf-8"><title>Trailscope report: %s</title>
 <style>
 body { font: 14px/1.45 system-ui, sans-serif; max-width: 72em; margin: 2em auto; padding: 0 1em; color: #1b1f24; }
-table { border-collapse: collapse; margin: .5em 0 1.5em; font-size: 13px; }
-th, td { border: 1px solid #c9cfd6; padding: .25em .5em; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: .5em 0 1.5em; font-size: 13px; width: 100%%; }
+th, td { border: 1px solid #c9cfd6; padding: .25em .5em; text-align: left; vertical-align: top; overflow-wrap: anywhere; min-width: 5.5em; }
 th { background: #eef1f4; }
-code { font-size: 12px; word-break: break-all; }
+code { font-size: 12px; overflow-wrap: anywhere; }
+td code { overflow-wrap: normal; }
 blockquote { border-left: 4px solid #e8a33d; margin: 0; padding: .25em 1em; background: #fff7e8; }
 </style></head><body>
 %s</body></html>
