@@ -43,15 +43,16 @@ var ftsBatch = 20000
 
 // ftsMaxSegments is how many segments the index may hold before BuildFTS has FTS5 merge them:
 // nothing else merges them, and every search visits each one (a first page of a common word
-// probes each event's id in every segment: 45 s over 250 segments of 5M events, 0.24 s over one).
+// probes each event's id in every segment: 45 s over 250 segments of 5M events, 0.24 s over one,
+// measured before a page's probing was bounded).
 var ftsMaxSegments = 64
 
-// FTSPending is the number of events not yet in the full-text index. Event ids are dense (a
-// rolled-back insert gives its id back; the only events ever deleted are those a first load of
-// millions finds it stored twice, when it closes, and the count is that much high when they
-// came before its last new event), so it is the highest id less the mark: a lookup at the end
-// of the table. Counting the rows past the mark read them
-// all: 1.6 s on the 1M-event benchmark case, at every opening of a case.
+// FTSPending is the number of events not yet in the full-text index: the highest id less the
+// mark, a lookup at the end of the table, since event ids are dense (a rolled-back insert gives
+// its id back). The only events ever deleted are those a first load of millions finds it stored
+// twice, when it closes; those stored before its last new event leave gaps, and the count is
+// that much high. Counting the rows past the mark read them all: 1.6 s on the 1M-event
+// benchmark case, at every opening of a case.
 func (s *Store) FTSPending(ctx context.Context) (int64, error) {
 	mark, err := s.ftsMark(ctx)
 	if err != nil {

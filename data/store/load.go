@@ -507,17 +507,8 @@ func isKeyIndex(stmt string) bool { return strings.Contains(stmt, " "+eventKeyIn
 // row, and keeps the first row of each eventID. The files the others came from count them no
 // longer as added. It returns how many it removed.
 func (l *Loader) dedup() (int64, error) {
-	get, err := l.c.Prepare(`SELECT value FROM settings WHERE key = ?`)
-	if err != nil {
-		return 0, err
-	}
-	get.Text(1, dedupKey)
-	v, err := get.String()
-	get.Close()
-	if errors.Is(err, sqlitec.ErrNoRow) {
-		return 0, nil
-	}
-	if err != nil {
+	v, ok, err := l.setting(dedupKey)
+	if err != nil || !ok {
 		return 0, err
 	}
 	from, err := strconv.ParseInt(v, 10, 64)
@@ -595,6 +586,22 @@ func (l *Loader) dedup() (int64, error) {
 	return int64(len(drop)), l.Commit()
 }
 
+// setting reads a settings value through the loader's connection (inside its transaction);
+// ok is false when there is none.
+func (l *Loader) setting(key string) (v string, ok bool, err error) {
+	get, err := l.c.Prepare(`SELECT value FROM settings WHERE key = ?`)
+	if err != nil {
+		return "", false, err
+	}
+	defer get.Close()
+	get.Text(1, key)
+	v, err = get.String()
+	if errors.Is(err, sqlitec.ErrNoRow) {
+		return "", false, nil
+	}
+	return v, err == nil, err
+}
+
 // eachRow steps st through its rows, calling row on each, and resets it.
 func eachRow(st *sqlitec.Stmt, row func()) error {
 	defer st.Reset()
@@ -615,17 +622,8 @@ func (l *Loader) Removed() int64 { return l.removed }
 // in settings: inside the current transaction, or with each set, one transaction per index, so
 // that the checkpointer copies one index into the case file while the next is built.
 func (l *Loader) buildDeferred(pick func(stmt string) bool, each bool) error {
-	get, err := l.c.Prepare(`SELECT value FROM settings WHERE key = ?`)
-	if err != nil {
-		return err
-	}
-	get.Text(1, deferredKey)
-	list, err := get.String()
-	get.Close()
-	if errors.Is(err, sqlitec.ErrNoRow) {
-		return nil
-	}
-	if err != nil {
+	list, ok, err := l.setting(deferredKey)
+	if err != nil || !ok {
 		return err
 	}
 	put, err := l.c.Prepare(`UPDATE settings SET value = ? WHERE key = ?`)
