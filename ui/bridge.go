@@ -17,6 +17,9 @@ type bridge struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	busy   atomic.Int64 // work and hand-offs in flight, as wg counts them
+	// workers counts the work alone: once the window has closed, Fyne drops the hand-offs still
+	// queued, so a closing window waits for the work and not for them.
+	workers sync.WaitGroup
 	// post runs fn on the UI goroutine: fyne.Do, except in tests, where the test goroutine
 	// plays the UI goroutine (the test driver's fyne.Do would run fn at once on the worker).
 	post func(fn func())
@@ -37,8 +40,10 @@ func (b *bridge) idle() bool { return b.busy.Load() == 0 }
 // skipped when the window has closed meanwhile.
 func run[T any](b *bridge, work func(ctx context.Context) (T, error), done func(T, error)) {
 	b.begin()
+	b.workers.Add(1)
 	go func() {
 		v, err := work(b.ctx)
+		b.workers.Done()
 		b.post(func() {
 			defer b.end()
 			if b.ctx.Err() == nil && done != nil {
@@ -63,21 +68,25 @@ func (b *bridge) later(d time.Duration, fn func()) {
 
 // wait blocks until the work handed to the bridge so far has finished, or timeout passes; it
 // reports whether everything finished. Tests call it before they look at widgets.
-func (b *bridge) wait(timeout time.Duration) bool {
+func (b *bridge) wait(timeout time.Duration) bool { return waitFor(&b.wg, timeout) }
+
+// close cancels the work in flight and waits up to timeout for it to stop; it may be called from
+// any goroutine.
+func (b *bridge) close(timeout time.Duration) {
+	b.cancel()
+	waitFor(&b.workers, timeout)
+}
+
+// waitFor waits for wg, at most timeout; it reports whether wg finished.
+func waitFor(wg *sync.WaitGroup, timeout time.Duration) bool {
 	done := make(chan struct{})
-	go func() { b.wg.Wait(); close(done) }()
+	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return true
 	case <-time.After(timeout):
 		return false
 	}
-}
-
-// close cancels the work in flight and waits up to timeout for it to stop.
-func (b *bridge) close(timeout time.Duration) {
-	b.cancel()
-	b.wait(timeout)
 }
 
 // throttle hands the latest of a stream of values (progress reports from worker goroutines) to

@@ -99,7 +99,14 @@ func TestRealWindow(t *testing.T) {
 			t.Errorf("after SIGTERM the app exited with %v, want 0\n%s", err, log.String())
 		}
 	case <-time.After(10 * time.Second):
-		t.Errorf("the app did not exit within 10 s of SIGTERM")
+		// Go prints every goroutine's stack on SIGQUIT: where the app was stuck.
+		cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-exited:
+			t.Errorf("the app did not exit within 10 s of SIGTERM; its goroutines:\n%s", log.String())
+		case <-time.After(5 * time.Second):
+			t.Errorf("the app did not exit within 10 s of SIGTERM, nor on SIGQUIT")
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -56,19 +57,44 @@ func Run(args []string) int {
 	w.Resize(opt.size)
 
 	// SIGTERM and Ctrl+C close the window the normal way, so the case is closed cleanly.
+	returned := make(chan struct{})
+	var leaving sync.Once
+	leave := func() { leaving.Do(func() { go s.exitIfStuck(returned) }) }
+	w.SetOnClosed(leave)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
 	go func() {
 		if _, ok := <-sig; ok {
+			leave() // Fyne quits on these signals too, without closing the window first
 			s.b.post(a.Quit)
 		}
 	}()
 	s.start()
 	w.ShowAndRun()
+	close(returned)
 	signal.Stop(sig)
 	close(sig)
 	s.shutdown()
 	return 0
+}
+
+// quitGrace is how long the event loop has to stop once the window has closed and the case with
+// it, before the process exits anyway.
+const quitGrace = 3 * time.Second
+
+// exitIfStuck closes the case as the window closes and then gives Fyne's event loop quitGrace to
+// return. Fyne 2.7.1 can hang as it stops (its last lifecycle callback, which saves the
+// preferences, is queued on the loop that has just ended and waited for without end: seen
+// about once in 50 quits under Xvfb): a window gone and a process left running would keep the
+// case open and a script waiting.
+func (s *shell) exitIfStuck(returned <-chan struct{}) {
+	s.shutdown()
+	select {
+	case <-returned:
+	case <-time.After(quitGrace):
+		fmt.Fprintln(os.Stderr, "trailscope: the window closed but its event loop did not stop; the case is closed, exiting")
+		os.Exit(0)
+	}
 }
 
 func parseOptions(args []string) (options, error) {
@@ -100,9 +126,12 @@ func parseOptions(args []string) (options, error) {
 	return opt, nil
 }
 
-// shutdown stops background work and closes the open case when the window has closed.
+// shutdown stops background work and closes the open cases as the window closes. Any goroutine
+// may call it (the UI goroutine may be stuck, see exitIfStuck); later calls wait for the first.
 func (s *shell) shutdown() {
-	s.b.close(5 * time.Second)
-	s.closeCase()
-	s.caseJobs.Wait()
+	s.stopped.Do(func() {
+		s.b.close(5 * time.Second)
+		s.open.closeAll()
+		waitFor(&s.caseJobs, 5*time.Second)
+	})
 }

@@ -66,6 +66,8 @@ type shell struct {
 	view     *caseView       // nil when no case is open
 	caseJobs sync.WaitGroup  // closing cases
 	ready    sync.Once
+	open     openCases // the cases opened and not yet closed, for a shutdown from any goroutine
+	stopped  sync.Once // shutdown's
 
 	demoCancel *widget.Button // stops the demo case's generation, while it runs
 
@@ -143,9 +145,10 @@ func (s *shell) openCaseNow(path string, then importSet) {
 		if err != nil {
 			return opened{}, err
 		}
+		s.open.add(c) // closed at shutdown even if the window closes before it is shown
 		demo, err := c.DemoNote(ctx)
 		if err != nil {
-			c.Close()
+			s.open.close(c)
 			return opened{}, err
 		}
 		return opened{c, demo}, nil
@@ -191,8 +194,48 @@ func (s *shell) closeCase() {
 	go func() {
 		defer s.caseJobs.Done()
 		v.jobs.Wait()
-		v.c.Close()
+		s.open.close(v.c)
 	}()
+}
+
+// openCases are the cases a window has open. Any goroutine may close them, each once: the case
+// view when it is replaced, or a shutdown that cannot wait for the UI goroutine.
+type openCases struct {
+	mu sync.Mutex
+	m  map[*app.Case]struct{}
+}
+
+func (o *openCases) add(c *app.Case) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = map[*app.Case]struct{}{}
+	}
+	o.m[c] = struct{}{}
+}
+
+// close closes c unless it has been closed already.
+func (o *openCases) close(c *app.Case) {
+	o.mu.Lock()
+	_, ok := o.m[c]
+	delete(o.m, c)
+	o.mu.Unlock()
+	if ok {
+		c.Close()
+	}
+}
+
+// closeAll closes every case still open.
+func (o *openCases) closeAll() {
+	o.mu.Lock()
+	cases := make([]*app.Case, 0, len(o.m))
+	for c := range o.m {
+		cases = append(cases, c)
+	}
+	o.mu.Unlock()
+	for _, c := range cases {
+		o.close(c)
+	}
 }
 
 // openDemo opens the built-in demo case, generating it first when it does not exist yet.
@@ -397,6 +440,9 @@ func (s *shell) buildMenu() {
 			s.view.chooseReport(".html")
 		}
 	})
+	// Fyne adds a Quit of its own unless the menu ends with one; this one has Ctrl+Q.
+	quit := item("Quit", fyne.KeyQ, s.win.Close)
+	quit.IsQuit = true
 	imp.Disabled, reload.Disabled, closeItem.Disabled, exp.Disabled, report.Disabled = noCase, noCase, noCase, noCase, noCase
 	reportHTML.Disabled = noCase
 	file := fyne.NewMenu("File",
@@ -411,6 +457,8 @@ func (s *shell) buildMenu() {
 		reportHTML,
 		reload,
 		closeItem,
+		fyne.NewMenuItemSeparator(),
+		quit,
 	)
 	var nav []*fyne.MenuItem
 	for i, sc := range screens() {
@@ -452,6 +500,7 @@ func (s *shell) addShortcuts() {
 			s.showWelcome("")
 		}
 	})
+	add(fyne.KeyQ, s.win.Close)
 	// Escape closes the latest pivot or other dialog of the app's own, or else leaves an anomaly's
 	// drilldown for the overview, as its back button does; under any other dialog (a file
 	// dialog, an error) it does nothing. (A focused entry takes the key itself.)
