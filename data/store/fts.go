@@ -671,6 +671,20 @@ type ftsSegWriter struct {
 	btPage int
 	nEmpty int // leaves in a row without a term
 	dlidx  []ftsDlidx
+
+	// sink, when set, takes each page as it is finished instead of seg.pages keeping it: a
+	// merge writes segments larger than memory should hold.
+	sink      func(ftsPage)
+	prevRowid int64 // the rowid appendRowid wrote last
+}
+
+// page hands a finished page to the sink, or keeps it with the segment.
+func (w *ftsSegWriter) page(p ftsPage) {
+	if w.sink != nil {
+		w.sink(p)
+		return
+	}
+	w.seg.pages = append(w.seg.pages, p)
 }
 
 // segment lays out the batch's terms as one segment with leaves of about pgsz bytes.
@@ -759,6 +773,45 @@ func (w *ftsSegWriter) appendDoclist(term, doclist []byte) {
 	}
 }
 
+// appendRowid is fts5WriteAppendRowid, the merge's way of starting a doclist entry.
+func (w *ftsSegWriter) appendRowid(rowid int64) {
+	if len(w.buf)+len(w.pgidx) >= w.pgsz {
+		w.flushLeaf()
+	}
+	if w.firstRowidInPage {
+		binary.BigEndian.PutUint16(w.buf[0:], uint16(len(w.buf)))
+		w.dlidxAppend(rowid)
+	}
+	if w.firstRowidInDoclist || w.firstRowidInPage {
+		w.buf = appendVarint(w.buf, uint64(rowid))
+	} else {
+		w.buf = appendVarint(w.buf, uint64(rowid-w.prevRowid))
+	}
+	w.prevRowid = rowid
+	w.firstRowidInDoclist, w.firstRowidInPage = false, false
+}
+
+// appendPoslist appends an entry's position list after its rowid as the merge does: the size
+// field, then the positions by fts5WriteAppendPoslistData, which breaks leaves after the first
+// whole varint that reaches the page size. pl is the size field and the positions.
+func (w *ftsSegWriter) appendPoslist(pl []byte) {
+	_, n := getVarint(pl)
+	w.buf = append(w.buf, pl[:n]...)
+	a := pl[n:]
+	for len(w.buf)+len(w.pgidx)+len(a) >= w.pgsz {
+		req := w.pgsz - len(w.buf) - len(w.pgidx)
+		k := 0
+		for k < req {
+			_, m := getVarint(a[k:])
+			k += m
+		}
+		w.buf = append(w.buf, a[:k]...)
+		a = a[k:]
+		w.flushLeaf()
+	}
+	w.buf = append(w.buf, a...)
+}
+
 // poslistPrefix is the size of the longest run of whole varints at the start of a that fits in
 // max bytes, but at least one varint (fts5PoslistPrefix).
 func poslistPrefix(a []byte, max int) int {
@@ -828,7 +881,7 @@ func (w *ftsSegWriter) flushLeaf() {
 	} else {
 		w.buf = append(w.buf, w.pgidx...)
 	}
-	w.seg.pages = append(w.seg.pages, ftsPage{pgno: w.pgno, data: w.buf})
+	w.page(ftsPage{pgno: w.pgno, data: w.buf})
 	w.buf = make([]byte, 4, w.pgsz+64)
 	w.pgidx = w.pgidx[:0]
 	w.prevPgidx = 0
@@ -852,7 +905,7 @@ func (w *ftsSegWriter) flushBtree() {
 			break
 		}
 		if flag == 1 {
-			w.seg.pages = append(w.seg.pages, ftsPage{dlidx: true, height: i, pgno: d.pgno, data: d.buf})
+			w.page(ftsPage{dlidx: true, height: i, pgno: d.pgno, data: d.buf})
 			d.buf = nil
 		} else {
 			d.buf = d.buf[:0]
@@ -873,7 +926,7 @@ func (w *ftsSegWriter) dlidxAppend(rowid int64) {
 			// This page of the doclist index is full: write it, and start the level above
 			// when this was the root.
 			d.buf[0] = 0x01
-			w.seg.pages = append(w.seg.pages, ftsPage{dlidx: true, height: i, pgno: d.pgno, data: d.buf})
+			w.page(ftsPage{dlidx: true, height: i, pgno: d.pgno, data: d.buf})
 			if len(w.dlidx) < i+2 {
 				w.dlidx = append(w.dlidx, ftsDlidx{})
 			}
@@ -1106,6 +1159,7 @@ type ftsWriter struct {
 	getMark                *sqlitec.Stmt
 	after                  int64 // the mark the next segment must follow
 	pgsz                   int   // FTS5's 'pgsz': the size leaves are filled to
+	path                   string
 }
 
 // ftsDataID is FTS5's rowid of a %_data record of a segment (fts5_dri).
@@ -1122,7 +1176,7 @@ func (s *Store) openFTSWriter() (*ftsWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &ftsWriter{c: c, pgsz: 4050} // FTS5_DEFAULT_PAGE_SIZE
+	w := &ftsWriter{c: c, path: s.path, pgsz: 4050} // FTS5_DEFAULT_PAGE_SIZE
 	if err := c.Exec(`PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL`); err != nil {
 		w.close()
 		return nil, err
@@ -1217,6 +1271,14 @@ func (w *ftsWriter) limitSegments() error {
 		return err
 	}
 	if st.nSegment <= ftsMaxSegments {
+		return nil
+	}
+	// The same merge as FTS5's, in Go (fts_merge.go), unless the segments are not in the form
+	// it takes: FTS5 takes every form.
+	if err := w.mergeLevels(); !errors.Is(err, errFTSMergeInput) {
+		if err != nil {
+			return fmt.Errorf("full-text index: merge segments: %w", err)
+		}
 		return nil
 	}
 	if err := w.c.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES ('merge', 2147483647)`); err != nil {

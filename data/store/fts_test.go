@@ -114,6 +114,10 @@ func ftsCases(t *testing.T, pgsz int) (ref, ours *Store) {
 				t.Fatal(err)
 			}
 		}
+		// BuildFTS runs under WAL; so does the Go merge.
+		if err := s.ensureWAL(ctx); err != nil {
+			t.Fatal(err)
+		}
 		st[i] = s
 	}
 	return st[0], st[1]
@@ -144,6 +148,9 @@ func ftsIndexOurs(t *testing.T, s *Store, batches [][]ftsTestDoc) {
 		t.Fatal(err)
 	}
 	defer w.close()
+	if w.after, err = w.getMark.Int64(); err != nil {
+		t.Fatal(err)
+	}
 	b := newFTSBuilder()
 	for _, docs := range batches {
 		var d ftsDocs
@@ -493,4 +500,130 @@ func BenchmarkFTSTokenize(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(texts)), "ns/event")
+}
+
+// TestFTSMergeMatchesFTS5 checks that the Go merge writes what FTS5's 'merge' writes for the
+// same segments, byte for byte: the merged leaves, doclist indexes and %_idx entries, the
+// structure record, and the inputs gone. Twice: the second time a merged segment is there
+// already, on the level above, and new ones join it.
+func TestFTSMergeMatchesFTS5(t *testing.T) {
+	gen := ftsGenDocs(2000, 100)
+	tricky := ftsTrickyDocs()
+	for i := range tricky {
+		tricky[i].id += 1 << 20
+	}
+	rounds := [][][]ftsTestDoc{{gen[:700], gen[700:701], gen[701:1500], tricky, gen[1500:1600], gen[1600:2000]}}
+	// Then rounds of four batches, after tricky's rowids (up to 2^40 and a bit): the merged
+	// segments gather on level 1 until four of them are merged again, into level 2.
+	next := int64(1 << 42)
+	for _, sizes := range [][]int{{500, 1, 499, 1000}, {300, 300, 300, 300}, {50, 50, 50, 50}} {
+		var round [][]ftsTestDoc
+		for _, n := range sizes {
+			docs := ftsGenDocs(n, next)
+			next += int64(n)
+			round = append(round, docs)
+		}
+		rounds = append(rounds, round)
+	}
+	for _, pgsz := range []int{4050, 1000, 64} {
+		t.Run(fmt.Sprint("pgsz=", pgsz), func(t *testing.T) {
+			ref, ours := ftsCases(t, pgsz)
+			for round, batches := range rounds {
+				ftsIndexOurs(t, ref, batches)
+				ftsIndexOurs(t, ours, batches)
+				if _, err := ref.w.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES ('merge', 2147483647)`); err != nil {
+					t.Fatal(err)
+				}
+				w, err := ours.openFTSWriter()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := w.mergeLevels(); err != nil {
+					t.Fatalf("round %d: Go merge: %v", round, err)
+				}
+				st, err := parseStructure(must(w.read(ftsStructureID)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.close()
+				for _, s := range []*Store{ref, ours} {
+					if _, err := s.w.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 0)`); err != nil {
+						t.Fatalf("round %d: integrity-check: %v", round, err)
+					}
+				}
+				refData, refIdx := ftsIndexRows(t, ref)
+				data, idx := ftsIndexRows(t, ours)
+				t.Logf("round %d: %d data records, %d idx entries; levels %+v", round, len(refData), len(refIdx), st.levels)
+				compareRows(t, "events_fts_data", refData, data)
+				compareRows(t, "events_fts_idx", refIdx, idx)
+			}
+			var n int
+			if err := ours.r.QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH 'getobject'`).Scan(&n); err != nil || n == 0 {
+				t.Errorf("MATCH getobject after the merges: %d rows, %v", n, err)
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestFTSMergeInterleaved: segments whose rowids interleave (one batch of even rowids, one of
+// odd ones) are not the Go merge's to take: it says so, and limitSegments has FTS5 merge them
+// instead, into an index that passes FTS5's integrity check and finds what it found before.
+func TestFTSMergeInterleaved(t *testing.T) {
+	defer func(m int) { ftsMaxSegments = m }(ftsMaxSegments)
+	ftsMaxSegments = 3
+	even, odd := ftsGenDocs(300, 1000), ftsGenDocs(300, 1000)
+	for i := range even {
+		even[i].id, odd[i].id = 1000+2*int64(i), 1001+2*int64(i)
+	}
+	batches := [][]ftsTestDoc{even, odd, ftsGenDocs(300, 2000), ftsGenDocs(300, 3000)}
+	_, ours := ftsCases(t, 1000)
+	ftsIndexOurs(t, ours, batches)
+	queries := []string{"getobject", "bucket", "amazonaws", "us east 1"}
+	count := func(q string) int {
+		var n int
+		if err := ours.r.QueryRow(`SELECT count(*) FROM events_fts WHERE events_fts MATCH ?`, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := map[string]int{}
+	for _, q := range queries {
+		before[q] = count(q)
+	}
+	w, err := ours.openFTSWriter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	if err := w.mergeLevels(); !errors.Is(err, errFTSMergeInput) {
+		t.Errorf("Go merge of interleaved rowids: %v, want errFTSMergeInput", err)
+	}
+	if st, err := parseStructure(must(w.read(ftsStructureID))); err != nil || st.nSegment != 4 {
+		t.Fatalf("after the Go merge refused: %v, %+v", err, st)
+	}
+	if err := w.limitSegments(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := parseStructure(must(w.read(ftsStructureID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.nSegment != 1 {
+		t.Errorf("%d segments after the merge, want 1: %+v", st.nSegment, st.levels)
+	}
+	if _, err := ours.w.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES ('integrity-check', 0)`); err != nil {
+		t.Fatalf("integrity-check: %v", err)
+	}
+	for _, q := range queries {
+		if n := count(q); n != before[q] || n == 0 {
+			t.Errorf("MATCH %s: %d rows after the merge, %d before", q, n, before[q])
+		}
+	}
 }
