@@ -1130,24 +1130,7 @@ func (s *ftsStructure) add(g ftsSeg) {
 	}
 	s.levels[0].segs = append(s.levels[0].segs, g)
 	s.nSegment++
-	size := g.last - g.first + 1
-	out := &s.levels[0]
-	if out.merge != 0 {
-		return
-	}
-	for il := 1; il < len(s.levels); il++ {
-		l := &s.levels[il]
-		if l.merge != 0 {
-			return
-		}
-		for is := len(l.segs) - 1; is >= 0; is-- {
-			if l.segs[is].last-l.segs[is].first+1 > size {
-				return
-			}
-			out.segs = slices.Insert(out.segs, 0, l.segs[is])
-			l.segs = l.segs[:is]
-		}
-	}
+	s.promote(0)
 }
 
 // ---- Writing to the case ----
