@@ -11,12 +11,12 @@ import (
 
 // bridge is the one layer between the app core and the widgets: work that touches the case runs
 // in a goroutine and its result comes back to the UI goroutine through fyne.Do, here and nowhere
-// else. It counts the work in flight so that tests (and a closing window) can wait for it.
+// else. It counts the work in flight, so that tests can tell when it is idle and a closing window
+// can wait for the work.
 type bridge struct {
 	ctx    context.Context // cancelled when the window closes
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	busy   atomic.Int64 // work and hand-offs in flight, as wg counts them
+	busy   atomic.Int64 // work and hand-offs in flight
 	// workers counts the work alone: once the window has closed, Fyne drops the hand-offs still
 	// queued, so a closing window waits for the work and not for them.
 	workers sync.WaitGroup
@@ -30,8 +30,8 @@ func newBridge() *bridge {
 	return &bridge{ctx: ctx, cancel: cancel, post: fyne.Do}
 }
 
-func (b *bridge) begin() { b.wg.Add(1); b.busy.Add(1) }
-func (b *bridge) end()   { b.busy.Add(-1); b.wg.Done() }
+func (b *bridge) begin() { b.busy.Add(1) }
+func (b *bridge) end()   { b.busy.Add(-1) }
 
 // idle reports whether no work or hand-off is in flight.
 func (b *bridge) idle() bool { return b.busy.Load() == 0 }
@@ -66,10 +66,6 @@ func (b *bridge) later(d time.Duration, fn func()) {
 	})
 }
 
-// wait blocks until the work handed to the bridge so far has finished, or timeout passes; it
-// reports whether everything finished. Tests call it before they look at widgets.
-func (b *bridge) wait(timeout time.Duration) bool { return waitFor(&b.wg, timeout) }
-
 // close cancels the work in flight and waits up to timeout for it to stop; it may be called from
 // any goroutine.
 func (b *bridge) close(timeout time.Duration) {
@@ -77,15 +73,13 @@ func (b *bridge) close(timeout time.Duration) {
 	waitFor(&b.workers, timeout)
 }
 
-// waitFor waits for wg, at most timeout; it reports whether wg finished.
-func waitFor(wg *sync.WaitGroup, timeout time.Duration) bool {
+// waitFor waits for wg, at most timeout.
+func waitFor(wg *sync.WaitGroup, timeout time.Duration) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		return true
 	case <-time.After(timeout):
-		return false
 	}
 }
 
