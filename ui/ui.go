@@ -84,9 +84,9 @@ const quitGrace = 3 * time.Second
 
 // exitIfStuck closes the case as the window closes and then gives Fyne's event loop quitGrace to
 // return. Fyne 2.7.1 can hang as it stops (its last lifecycle callback, which saves the
-// preferences, is queued on the loop that has just ended and waited for without end: seen
-// about once in 50 quits under Xvfb): a window gone and a process left running would keep the
-// case open and a script waiting.
+// preferences, is queued on the loop that has just ended and waited for without end: seen once
+// in CI and once in about 200 quits here under Xvfb): a window gone and a process left running
+// would keep the case open and a script waiting.
 func (s *shell) exitIfStuck(returned <-chan struct{}) {
 	s.shutdown()
 	select {

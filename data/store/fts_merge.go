@@ -21,7 +21,8 @@ import (
 // The Go merge below reads each segment's leaves once, in order, and writes the merged segment
 // with fts5IndexMergeLevel's own writing steps (appendTerm, appendRowid, appendPoslist), so
 // its bytes are those FTS5 writes for the same merge (TestFTSMergeMatchesFTS5): 10.4 s of CPU
-// for the same merge, 25 s for that load's full-text index. Segments it does not take (an
+// for the same merge, 25 s for that load's full-text index. (BenchmarkFTSMerge, 80k events in
+// 16 segments: 3.8 µs an event against FTS5's 5.1; the small case's pages are mostly cached.) Segments it does not take (an
 // incremental merge under way, delete markers, interleaved rowids, a case not under WAL) are
 // left to FTS5.
 
@@ -359,7 +360,7 @@ func (w *ftsWriter) removeSegment(segid int) error {
 		sql  string
 		args []int64
 	}{
-		{`DELETE FROM events_fts_data WHERE id >= ? AND id <= ?`, []int64{int64(segid) << 37, int64(segid+1)<<37 - 1}},
+		{`DELETE FROM events_fts_data WHERE id >= ? AND id < ?`, []int64{ftsDataID(segid, ftsPage{}), ftsDataID(segid+1, ftsPage{})}},
 		{`DELETE FROM events_fts_idx WHERE segid = ?`, []int64{int64(segid)}},
 	} {
 		st, err := w.c.Prepare(del.sql)

@@ -95,7 +95,7 @@ func ftsIndexRows(t *testing.T, s *Store) (data, idx []string) {
 
 // ftsCases opens two empty cases whose full-text index has leaves of pgsz bytes, configured so
 // that FTS5 flushes each transaction as one segment and merges none of them.
-func ftsCases(t *testing.T, pgsz int) (ref, ours *Store) {
+func ftsCases(t testing.TB, pgsz int) (ref, ours *Store) {
 	ctx := context.Background()
 	var st [2]*Store
 	for i := range st {
@@ -142,7 +142,7 @@ func ftsIndexWithFTS5(t *testing.T, s *Store, batches [][]ftsTestDoc) {
 }
 
 // ftsIndexOurs indexes the batches through BuildFTS's tokenizer, builder and writer.
-func ftsIndexOurs(t *testing.T, s *Store, batches [][]ftsTestDoc) {
+func ftsIndexOurs(t testing.TB, s *Store, batches [][]ftsTestDoc) {
 	w, err := s.openFTSWriter()
 	if err != nil {
 		t.Fatal(err)
@@ -625,5 +625,44 @@ func TestFTSMergeInterleaved(t *testing.T) {
 		if n := count(q); n != before[q] || n == 0 {
 			t.Errorf("MATCH %s: %d rows after the merge, %d before", q, n, before[q])
 		}
+	}
+}
+
+// BenchmarkFTSMerge merges 16 segments of 5,000 generated events each into one, as a load past
+// ftsMaxSegments has them merged: by the Go merge, and by FTS5's 'merge' for comparison.
+func BenchmarkFTSMerge(b *testing.B) {
+	docs := ftsGenDocs(80000, 1)
+	var batches [][]ftsTestDoc
+	for i := 0; i < len(docs); i += 5000 {
+		batches = append(batches, docs[i:i+5000])
+	}
+	for _, how := range []string{"go", "fts5"} {
+		b.Run(how, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				_, s := ftsCases(b, 4050)
+				ftsIndexOurs(b, s, batches)
+				w, err := s.openFTSWriter()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if how == "go" {
+					err = w.mergeLevels()
+				} else {
+					err = w.c.Exec(`INSERT INTO events_fts (events_fts, rank) VALUES ('merge', 2147483647)`)
+				}
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err := parseStructure(must(w.read(ftsStructureID)))
+				if err != nil || st.nSegment != 1 {
+					b.Fatalf("after the merge: %d segments, %v", st.nSegment, err)
+				}
+				w.close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(docs)), "ns/event")
+		})
 	}
 }
