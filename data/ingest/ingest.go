@@ -118,6 +118,46 @@ type chunk struct {
 	sha       string      // of the file as stored
 	plainSHA  string      // of its plain content, as CloudTrail digests list it
 	signature string      // a digest file's, from its S3 metadata
+	arena     []byte      // what packed points into
+	bufs      *chunkBufs  // where events, packed and arena go back to once stored
+}
+
+// chunkBufs are the buffers of a chunk's events and packed JSON, handed back by the writer once
+// it has stored them and taken up by the next chunk a decoder fills. Made anew for each file, a
+// chunk's buffers were zeroed, then copied as they grew: with them (and each event no longer
+// on the heap) a load of 1M events allocates 0.65 GB instead of 5.4, collects 32 times instead
+// of 215, and took 31.1 CPU-s instead of 36.6 (three runs each, alternated).
+type chunkBufs struct {
+	events []cloudtrail.Event
+	packed [][]byte
+	arena  []byte
+}
+
+var chunkPool = sync.Pool{New: func() any { return new(chunkBufs) }}
+
+// newChunk returns a chunk for key with room for n events, in buffers the writer has handed
+// back when there are some.
+func newChunk(key streamKey, n int) chunk {
+	b := chunkPool.Get().(*chunkBufs)
+	if b.events == nil {
+		b.events = make([]cloudtrail.Event, 0, n)
+		b.packed = make([][]byte, 0, n)
+		b.arena = make([]byte, 0, n*packedGuess)
+	}
+	return chunk{key: key, events: b.events, packed: b.packed, arena: b.arena, bufs: b}
+}
+
+// recycle hands a stored chunk's buffers back for another chunk, and drops them from ch.
+func (ch *chunk) recycle() {
+	b := ch.bufs
+	if b == nil {
+		return
+	}
+	clear(ch.events) // the strings they hold are garbage now
+	clear(ch.packed)
+	b.events, b.packed, b.arena = ch.events[:0], ch.packed[:0], ch.arena[:0]
+	ch.events, ch.packed, ch.arena, ch.bufs = nil, nil, nil, nil
+	chunkPool.Put(b)
 }
 
 type streamKey struct{ path, entry string }
@@ -449,16 +489,11 @@ func digestSignature(r io.Reader) string {
 func decodeLeaf(ctx context.Context, leaf source.Leaf, sig string, opt *Options, c *counters, send func(chunk) bool) error {
 	key := streamKey{leaf.Path, leaf.Entry}
 	hr := &plainCounter{r: leaf.R, h: sha256.New()}
-	// A file's first chunk starts small and grows with it: CloudTrail delivers a file per region
-	// every five minutes, most of them holding a few events, and a full-size chunk for each
-	// (2.5 MB, zeroed) cost more than decoding them. Once a file has filled a chunk, the next
-	// ones are full-size from the start.
-	var arena []byte // what the chunk's packed JSON points into
-	newChunk := func(n int) chunk {
-		arena = make([]byte, 0, n*packedGuess)
-		return chunk{key: key, events: make([]cloudtrail.Event, 0, n), packed: make([][]byte, 0, n)}
-	}
-	cur := newChunk(min(firstChunkEvents, opt.chunkEvents))
+	// Without buffers to reuse, a file's first chunk starts small and grows with it: CloudTrail
+	// delivers a file per region every five minutes, most of them holding a few events, and a
+	// full-size chunk for each (2.5 MB, zeroed) cost more than decoding them. Once a file has
+	// filled a chunk, the next ones are full-size from the start.
+	cur := newChunk(key, min(firstChunkEvents, opt.chunkEvents))
 	res := FileResult{Path: leaf.Path, Entry: leaf.Entry}
 	var extractErr error
 	// Each record's JSON is borrowed from the decoder until the callback returns: an event's is
@@ -482,19 +517,21 @@ func decodeLeaf(ctx context.Context, leaf source.Leaf, sig string, opt *Options,
 			cur.insights = append(cur.insights, e)
 			return nil
 		}
+		// Classified where it is kept: e, whose address Classify would take, stays off the heap.
+		cur.events = append(cur.events, e)
+		last := &cur.events[len(cur.events)-1]
 		if opt.Classify != nil {
-			e.Direction = opt.Classify(&e)
+			last.Direction = opt.Classify(last) // which may read the JSON
 		}
 		// Packed here, the JSON costs the writer less than half the bytes to store.
-		p := store.PackJSON(arena, e.Raw)
-		cur.packed = append(cur.packed, p[len(arena):len(p):len(p)])
-		arena, e.Raw = p, nil
-		cur.events = append(cur.events, e)
+		p := store.PackJSON(cur.arena, last.Raw)
+		cur.packed = append(cur.packed, p[len(cur.arena):len(p):len(p)])
+		cur.arena, last.Raw = p, nil
 		if len(cur.events) >= opt.chunkEvents {
 			if !send(cur) {
 				return ctx.Err()
 			}
-			cur = newChunk(opt.chunkEvents)
+			cur = newChunk(key, opt.chunkEvents)
 		}
 		return nil
 	})
@@ -591,6 +628,7 @@ func write(ctx context.Context, st *store.Store, chunks <-chan chunk, opt *Optio
 			sum.Duplicates += int64(len(ch.events) - n)
 			c.dups.Add(int64(len(ch.events) - n))
 		}
+		ch.recycle()
 		for i := range ch.insights {
 			ok, err := ld.Insight(&ch.insights[i], id)
 			if err != nil {

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailscope/trailscope/data/cloudtrail"
 	"github.com/trailscope/trailscope/data/source"
 	"github.com/trailscope/trailscope/data/store"
 )
@@ -576,5 +577,71 @@ func TestStoppedLoadSaysWhatStays(t *testing.T) {
 	}
 	if sum.Added != 600 || info.Events != 600 || sum.Loaded != 3 {
 		t.Errorf("summary: %d added, %d files loaded; the case holds %d events; want 600, 3 and 600", sum.Added, sum.Loaded, info.Events)
+	}
+}
+
+// TestChunksKeepEachRecord: chunks reuse their buffers once stored, and the classifier reads each
+// event's JSON before it is packed: every event is stored with its own record and the direction
+// its record gave, over files of several chunks each, decoded side by side.
+func TestChunksKeepEachRecord(t *testing.T) {
+	dir := writeRecordsFiles(t, 6, 450)
+	want := map[string]string{} // eventID → raw record, as in the files
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Records []json.RawMessage }
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range doc.Records {
+			var id struct{ EventID string }
+			json.Unmarshal(r, &id)
+			want[id.EventID] = string(r)
+		}
+	}
+	// The direction is read from the JSON, as direction.Classifier does for VPC endpoints.
+	classify := func(e *cloudtrail.Event) string {
+		switch {
+		case len(e.Raw) == 0:
+			return "no JSON"
+		case bytes.Contains(e.Raw, []byte(`"key":"obj/1`)):
+			return cloudtrail.Outbound
+		}
+		return cloudtrail.Inbound
+	}
+	st := openCase(t, filepath.Join(t.TempDir(), "case.tsc"))
+	if _, err := Run(context.Background(), st, []string{dir}, Options{Workers: 2, chunkEvents: 100, Classify: classify}); err != nil {
+		t.Fatal(err)
+	}
+	got := caseContent(t, st)
+	if len(got) != len(want) {
+		t.Fatalf("%d events stored, want %d", len(got), len(want))
+	}
+	for _, line := range got {
+		id, raw, _ := strings.Cut(line, "\t")
+		if raw != want[id] {
+			t.Fatalf("event %s stored with another record:\n%s\nwant\n%s", id, raw, want[id])
+		}
+	}
+	rows, err := st.DB().Query(`SELECT e.event_id, e.direction, trailscope_json(j.json) FROM events e JOIN event_json j ON j.id = e.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, dir, raw string
+		if err := rows.Scan(&id, &dir, &raw); err != nil {
+			t.Fatal(err)
+		}
+		e := cloudtrail.Event{Raw: []byte(raw)}
+		if want := classify(&e); dir != want {
+			t.Fatalf("event %s: direction %q, want %q (its record's)", id, dir, want)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 }
