@@ -142,10 +142,17 @@ func newChunk(key streamKey, n int) chunk {
 	if b.events == nil {
 		b.events = make([]cloudtrail.Event, 0, n)
 		b.packed = make([][]byte, 0, n)
+	}
+	if b.arena == nil {
 		b.arena = make([]byte, 0, n*packedGuess)
 	}
 	return chunk{key: key, events: b.events, packed: b.packed, arena: b.arena, bufs: b}
 }
+
+// maxPooledArena bounds the packed JSON a chunk's arena may keep room for once stored: a chunk
+// of huge records grows its arena far past the usual 1.6 MB, and a pooled buffer in constant use
+// would keep that size for the rest of the load.
+const maxPooledArena = 8 << 20
 
 // recycle hands a stored chunk's buffers back for another chunk, and drops them from ch.
 func (ch *chunk) recycle() {
@@ -156,6 +163,9 @@ func (ch *chunk) recycle() {
 	clear(ch.events) // the strings they hold are garbage now
 	clear(ch.packed)
 	b.events, b.packed, b.arena = ch.events[:0], ch.packed[:0], ch.arena[:0]
+	if cap(b.arena) > maxPooledArena {
+		b.arena = nil
+	}
 	ch.events, ch.packed, ch.arena, ch.bufs = nil, nil, nil, nil
 	chunkPool.Put(b)
 }
