@@ -192,6 +192,7 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 		}
 	}
 	d.fieldsHead = widget.NewLabelWithStyle("Select an event to see every field", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	d.fieldsHead.Truncation = fyne.TextTruncateEllipsis // naming the event, it must not widen the window
 	d.fieldsTable = newFieldsTable(&d.fields)
 	// Choosing a field searches the window for events with the same value.
 	d.fieldsTable.OnSelected = func(id widget.TableCellID) {
@@ -218,7 +219,9 @@ func newDrilldown(v *caseView, a finding.Anomaly) *drilldown {
 
 	eventsPane := container.NewBorder(d.eventsHead, nil, nil, nil, d.events)
 	addrPane := container.NewBorder(bold("Addresses in the window (choose one to pivot on it)"), nil, nil, nil, d.addrTable)
-	fieldsPane := container.NewBorder(container.NewBorder(nil, nil, nil, eventActions, d.fieldsHead), nil, nil, nil, d.fieldsTable)
+	// The heading on a line of its own, above the buttons: beside them it had room for a few
+	// letters of the event's name. What it says last is cut first.
+	fieldsPane := container.NewBorder(container.NewVBox(d.fieldsHead, eventActions), nil, nil, nil, d.fieldsTable)
 	right := container.NewVSplit(addrPane, fieldsPane)
 	right.Offset = 0.3
 	lower := container.NewHSplit(eventsPane, right)
@@ -414,7 +417,7 @@ func (d *drilldown) showEvent(e store.ViewEvent) {
 	// The principal's pivot also names the calls it first made inside the anomaly's window.
 	setPivot(d.v, d.pivotPrincipal, app.PivotPrincipal, e.Principal,
 		store.PivotOptions{Top: pivotTop, WindowStart: d.a.WindowStart, WindowEnd: d.a.WindowEnd})
-	d.fieldsHead.SetText(fmt.Sprintf("%s at %s · choose a field to search for it", e.EventName, e.Time.Format("15:04:05")))
+	d.fieldsHead.SetText(fmt.Sprintf("%s at %s UTC · choose a field to search for it", e.EventName, e.Time.UTC().Format("2006-01-02 15:04:05")))
 	id := e.ID
 	do(d.v, func(ctx context.Context) ([]field, error) {
 		raw, err := d.v.c.EventJSON(ctx, id)

@@ -94,6 +94,7 @@ func newSources(v *caseView) *sources {
 	s.kind.SetSelected(prefs.StringWithFallback(prefSourceKind, kindDisk))
 
 	s.info = widget.NewLabel("")
+	s.info.Wrapping = fyne.TextWrapWord // five accounts made it wider than a laptop's screen
 	s.jobTitle = bold("")
 	s.bar = widget.NewProgressBar()
 	s.stats = widget.NewLabel("")
@@ -131,7 +132,7 @@ func newSources(v *caseView) *sources {
 
 	head := widget.NewLabelWithStyle("Sources", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	filesBtn := widget.NewButtonWithIcon("Files…", theme.ListIcon(), s.showFiles)
-	top := container.NewVBox(head, container.NewBorder(nil, nil, nil, filesBtn, s.info), widget.NewSeparator(), bold("Add data from"), s.kind, s.formBox,
+	top := container.NewVBox(head, container.NewBorder(nil, nil, nil, container.NewVBox(filesBtn), s.info), widget.NewSeparator(), bold("Add data from"), s.kind, s.formBox,
 		widget.NewSeparator(), s.job, s.anaLabel, s.anaBar)
 	s.content = container.NewBorder(top, nil, nil, nil, s.failBox)
 	return s

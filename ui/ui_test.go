@@ -463,6 +463,45 @@ func TestSelectEventShowsFields(t *testing.T) {
 	}
 }
 
+// TestDrilldownKeepsItsWidth: choosing an event does not widen the window. Its heading names the
+// event; untruncated, it made the window's least width grow past a laptop's screen (1280 to 1428
+// pixels on the demo case's GetCallerIdentity, seen under Xvfb).
+func TestDrilldownKeepsItsWidth(t *testing.T) {
+	s, _ := openedCase(t)
+	d := drillRiskNine(t, s)
+	before := s.win.Content().MinSize().Width
+	d.events.Select(widget.TableCellID{Row: 0, Col: 1})
+	settle(t, s)
+	if !strings.Contains(d.fieldsHead.Text, "ListBuckets") {
+		t.Fatalf("the fields' heading is %q: no event chosen", d.fieldsHead.Text)
+	}
+	if after := s.win.Content().MinSize().Width; after > before {
+		t.Errorf("choosing an event widened the window's least width from %.0f to %.0f", before, after)
+	}
+}
+
+// TestScreensFitALaptop: no screen needs the window wider than a laptop's 1280 pixels. A label
+// that does not wrap or truncate sets the window's least width to its text's: the Sources
+// screen's summary of the demo case made it 1585 (seen under Xvfb).
+func TestScreensFitALaptop(t *testing.T) {
+	s, _ := openedCase(t)
+	for _, screen := range []int{screenOverview, screenInvestigator, screenRules, screenSources, screenSettings} {
+		s.view.nav.Select(screen)
+		settle(t, s)
+		if w := s.win.Content().MinSize().Width; w > 1280 {
+			t.Errorf("screen %d needs the window %.0f pixels wide", screen, w)
+		}
+	}
+	// The fixture's case is small; the demo's summary is as long as it gets.
+	s.view.nav.Select(screenSources)
+	settle(t, s)
+	s.view.sources.info.SetText("This case holds 199,053 events (2024-05-03 00:00 – 2024-05-09 23:59 UTC) from 1 file loaded; 0 skipped, " +
+		"0 failed. Accounts: 121062169086, 544486736299, 563860437703, 706022511600 and 1 more. Regions: 2.")
+	if w := s.win.Content().MinSize().Width; w > 1280 {
+		t.Errorf("the Sources screen with the demo case's summary needs the window %.0f pixels wide", w)
+	}
+}
+
 // TestImportNothingFound: a folder with no file says so, rather than "0 events added".
 func TestImportNothingFound(t *testing.T) {
 	dir := t.TempDir()
