@@ -126,6 +126,7 @@ func newRulesView(v *caseView) *rulesView {
 	}, severityImportance)
 	rv.table.OnSelected = func(id widget.TableCellID) { rv.showRule(id.Row) }
 	rv.status = widget.NewLabel("")
+	rv.status.Wrapping = fyne.TextWrapWord // errors and paths can be long
 	newRule := widget.NewButtonWithIcon("New rule…", theme.ContentAddIcon(), func() {
 		showRuleEditor(v, store.Rule{Severity: 5, Every: 60, Enabled: true})
 	})

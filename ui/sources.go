@@ -98,6 +98,7 @@ func newSources(v *caseView) *sources {
 	s.jobTitle = bold("")
 	s.bar = widget.NewProgressBar()
 	s.stats = widget.NewLabel("")
+	s.stats.Wrapping = fyne.TextWrapWord // what it counts grows with the load
 	s.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), s.cancelImport)
 	s.cancelBtn.Importance = widget.DangerImportance
 	s.summary = widget.NewLabel("")
@@ -127,6 +128,7 @@ func newSources(v *caseView) *sources {
 	s.job.Hide()
 
 	s.anaLabel = widget.NewLabel("")
+	s.anaLabel.Wrapping = fyne.TextWrapWord
 	s.anaBar = widget.NewProgressBar()
 	s.anaBar.Hide()
 

@@ -69,6 +69,7 @@ func (v *caseView) askVerdict(a finding.Anomaly, saved func(finding.Anomaly)) {
 	note.SetMinRowsVisible(4)
 	problem := widget.NewLabel("")
 	problem.Importance = widget.DangerImportance
+	problem.Wrapping = fyne.TextWrapWord
 	problem.Hide()
 	var d *dialog.CustomDialog
 	// saveThen records the verdict chosen and, with next, opens the next anomaly of the list.
@@ -170,6 +171,7 @@ func (v *caseView) askAnomalyID() {
 	entry.SetPlaceHolder("e147a250954c")
 	problem := widget.NewLabel("")
 	problem.Importance = widget.DangerImportance
+	problem.Wrapping = fyne.TextWrapWord
 	problem.Hide()
 	var d *dialog.CustomDialog
 	open := func() {
