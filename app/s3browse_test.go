@@ -6,31 +6,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/trailscope/trailscope/data/source/sourcetest"
 )
-
-// testCredentials points the AWS SDK at made-up credentials and no shared files.
-func testCredentials(t testing.TB) {
-	cred := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
-		"AWS_PROFILE": "", "AWS_REGION": "us-east-1",
-	} {
-		t.Setenv(k, v)
-	}
-}
 
 // TestS3Browse: the buckets the credentials see, and the accounts whose trails a bucket holds,
 // an organisation's trail's (AWSLogs/o-…/ACCOUNT/) with them, whatever prefix the URL names.
 func TestS3Browse(t *testing.T) {
-	testCredentials(t)
+	sourcetest.IsolateAWS(t, "us-east-1")
 	backend := s3mem.New()
 	for _, b := range []string{"trail", "assets"} {
 		if err := backend.CreateBucket(b); err != nil {

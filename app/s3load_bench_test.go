@@ -14,6 +14,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/trailscope/trailscope/data/ingest"
+	"github.com/trailscope/trailscope/data/source/sourcetest"
 	"github.com/trailscope/trailscope/data/synth"
 )
 
@@ -22,7 +23,7 @@ import (
 // on loopback that answers each request after 20 ms, as a bucket across an ocean does: the pace
 // of a load from S3 when the network sets it, not the CPU, listing included.
 func BenchmarkLoadS3Latency(b *testing.B) {
-	testCredentials(b)
+	sourcetest.IsolateAWS(b, "us-east-1")
 	ctx := context.Background()
 	files := b.TempDir()
 	cfg := synth.Config{Seed: 5, Days: 1, End: time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC), TotalEvents: 10_000}

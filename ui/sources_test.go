@@ -18,6 +18,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/trailscope/trailscope/data/source/sourcetest"
 )
 
 // failFirstGet fails the first download of each object with a 503, so a load succeeds only
@@ -46,14 +48,7 @@ func (f *failFirstGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // 111122223333's log file, and one more event as account 444455556666's, in CloudTrail's layout.
 func fakeTrailBucket(t *testing.T) string {
 	t.Helper()
-	cred := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
-		"AWS_PROFILE": "", "AWS_REGION": "",
-	} {
-		t.Setenv(k, v)
-	}
+	sourcetest.IsolateAWS(t, "")
 	backend := s3mem.New()
 	if err := backend.CreateBucket("trail"); err != nil {
 		t.Fatal(err)

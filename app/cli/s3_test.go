@@ -28,19 +28,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/trailscope/trailscope/data/cloudtrail"
+	"github.com/trailscope/trailscope/data/source/sourcetest"
 )
-
-// testCredentials points the AWS SDK at made-up credentials and no shared files.
-func testCredentials(t *testing.T) {
-	cred := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": filepath.Join(cred, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(cred, "none"),
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
-		"AWS_PROFILE": "", "AWS_REGION": "us-east-1",
-	} {
-		t.Setenv(k, v)
-	}
-}
 
 // upload puts every file under dir into the bucket "trail" at its path, with the metadata meta
 // gives it (meta may be nil), and returns how many it put.
@@ -115,7 +104,7 @@ func TestIngestFromS3(t *testing.T) {
 	if _, stderr, code := run(t, "demo", "--case", "", "--out-dir", files, "--days", "1", "--seed", "3"); code != 0 {
 		t.Fatalf("demo --out-dir: %d %s", code, stderr)
 	}
-	testCredentials(t)
+	sourcetest.IsolateAWS(t, "us-east-1")
 	backend := s3mem.New()
 	if err := backend.CreateBucket("trail"); err != nil {
 		t.Fatal(err)
@@ -185,7 +174,7 @@ func TestVerifySignaturesFromS3(t *testing.T) {
 	if _, stderr, code := run(t, "demo", "--case", "", "--out-dir", files, "--days", "1", "--seed", "4"); code != 0 {
 		t.Fatalf("demo --out-dir: %d %s", code, stderr)
 	}
-	testCredentials(t)
+	sourcetest.IsolateAWS(t, "us-east-1")
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/trailscope/trailscope/data/source/sourcetest"
 )
 
 const bucket = "trail-bucket"
@@ -122,31 +123,10 @@ func isList(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.URL.Query().Has("list-type")
 }
 
-// isolateAWS keeps the developer's own AWS settings and the instance metadata service out of a test.
-func isolateAWS(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "none"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_ACCESS_KEY_ID":           "AKIDTEST",
-		"AWS_SECRET_ACCESS_KEY":       "test-secret",
-		"AWS_SESSION_TOKEN":           "",
-		"AWS_PROFILE":                 "",
-		"AWS_REGION":                  "",
-		"AWS_DEFAULT_REGION":          "",
-		"AWS_ENDPOINT_URL":            "",
-		"AWS_ENDPOINT_URL_S3":         "",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
 // fakeS3 serves an in-memory S3 holding objects on 127.0.0.1 and returns a real SDK client for it.
 func fakeS3(t *testing.T, objects map[string][]byte) (*s3.Client, *faulty, *s3mem.Backend) {
 	t.Helper()
-	isolateAWS(t)
+	sourcetest.IsolateAWS(t, "")
 	backend := s3mem.New()
 	if err := backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
