@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/store"
 )
 
@@ -61,10 +62,14 @@ type fileList struct {
 	stopCheck context.CancelFunc // stops the check under way
 	rows      []store.FileRecord
 	gen       int
+
+	// check checks the case against its digests (app.Case.CheckIntegrity; a test's stand-in
+	// waits to be stopped, which a real check of a small case never does).
+	check func(ctx context.Context, each func(app.IntegrityCheck) error) (app.IntegrityReport, error)
 }
 
 func (s *sources) showFiles() {
-	fl := &fileList{v: s.v}
+	fl := &fileList{v: s.v, check: s.v.c.CheckIntegrity}
 	labels := make([]string, len(fileFilters))
 	for i, f := range fileFilters {
 		labels[i] = f.label

@@ -53,7 +53,7 @@ func (fl *fileList) checkIntegrity() {
 	})
 	var n atomic.Int64
 	do(fl.v, func(context.Context) (app.IntegrityReport, error) {
-		return fl.v.c.CheckIntegrity(ctx, func(app.IntegrityCheck) error {
+		return fl.check(ctx, func(app.IntegrityCheck) error {
 			th.push(n.Add(1))
 			return ctx.Err()
 		})

@@ -5,10 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/trailscope/trailscope/app"
 	"github.com/trailscope/trailscope/data/source/sourcetest"
 )
 
@@ -236,6 +239,58 @@ func TestFilesCheckIntegrity(t *testing.T) {
 	if got := s.app.Clipboard().Content(); !strings.Contains(got, "missing\tlog\tAWSLogs/111122223333/CloudTrail/us-east-1/") {
 		t.Errorf("copied %q", got)
 	}
+}
+
+// TestFilesStopCheck: while a check against the digests runs, its button stops it and the dialog
+// says so; closing the dialog stops a check too. (A real check of a test case ends before a tap
+// could stop it: this one waits to be stopped.)
+func TestFilesStopCheck(t *testing.T) {
+	s, _ := openedCase(t)
+	src := s.view.sources
+	src.showFiles()
+	settle(t, s)
+	fl := src.files
+	started, stopped := make(chan struct{}, 1), make(chan error, 1)
+	// stoppedWithin is the error the check stopped with, or fails when it goes on.
+	stoppedWithin := func(what string) error {
+		t.Helper()
+		select {
+		case err := <-stopped:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s did not stop the check", what)
+			return nil
+		}
+	}
+	fl.check = func(ctx context.Context, each func(app.IntegrityCheck) error) (app.IntegrityReport, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		stopped <- ctx.Err()
+		return app.IntegrityReport{}, each(app.IntegrityCheck{}) // as the real one stops: its callback says so
+	}
+	fl.verify.OnTapped()
+	<-started
+	if fl.verify.Text != "Stop checking" || fl.stopCheck == nil {
+		t.Fatalf("while checking the button reads %q", fl.verify.Text)
+	}
+	fl.verify.OnTapped()
+	if err := stoppedWithin("Stop checking"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the check stopped with %v", err)
+	}
+	settle(t, s)
+	if fl.status.Text != "Check stopped." || fl.verify.Text != checkLabel || fl.stopCheck != nil || fl.checked != nil {
+		t.Errorf("after Stop: status %q, button %q", fl.status.Text, fl.verify.Text)
+	}
+	// Again, and the dialog closed under it.
+	fl.verify.OnTapped()
+	<-started
+	for _, d := range slices.Clone(s.view.dialogs) {
+		d.Hide()
+	}
+	if err := stoppedWithin("closing the dialog"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the check stopped with %v", err)
+	}
+	settle(t, s)
 }
 
 // TestS3FormBrowse: Buckets… offers the buckets the credentials see; the one chosen goes into
