@@ -162,14 +162,19 @@ func TestS3FormChecks(t *testing.T) {
 	}
 }
 
+// openFiles opens the fixture's case and its Files dialog.
+func openFiles(t *testing.T) (*shell, *fileList) {
+	t.Helper()
+	s, _ := openedCase(t)
+	s.view.sources.showFiles()
+	settle(t, s)
+	return s, s.view.sources.files
+}
+
 // TestSourcesListFiles: Files… lists the files the case read, with what became of each and
 // its hash, by status, and exports the list.
 func TestSourcesListFiles(t *testing.T) {
-	s, _ := openedCase(t)
-	src := s.view.sources
-	src.showFiles()
-	settle(t, s)
-	fl := src.files
+	s, fl := openFiles(t)
 	if len(fl.rows) != 1 || fl.rows[0].Status != "loaded" || len(fl.rows[0].SHA256) != 64 || fl.status.Text != "1 file" {
 		t.Fatalf("the fixture case's files: %+v, %q", fl.rows, fl.status.Text)
 	}
@@ -211,11 +216,7 @@ func TestShortMiddle(t *testing.T) {
 // none it says there is nothing to check against; with one listing a log file the case never
 // read, it names the file as missing, in the danger colour, and copies the check as text.
 func TestFilesCheckIntegrity(t *testing.T) {
-	s, _ := openedCase(t)
-	src := s.view.sources
-	src.showFiles()
-	settle(t, s)
-	fl := src.files
+	s, fl := openFiles(t)
 	fl.verify.OnTapped()
 	settle(t, s)
 	if fl.checked != nil || fl.verify.Disabled() {
@@ -245,11 +246,7 @@ func TestFilesCheckIntegrity(t *testing.T) {
 // says so; closing the dialog stops a check too. (A real check of a test case ends before a tap
 // could stop it: this one waits to be stopped.)
 func TestFilesStopCheck(t *testing.T) {
-	s, _ := openedCase(t)
-	src := s.view.sources
-	src.showFiles()
-	settle(t, s)
-	fl := src.files
+	s, fl := openFiles(t)
 	started, stopped := make(chan struct{}, 1), make(chan error, 1)
 	// stoppedWithin is the error the check stopped with, or fails when it goes on.
 	stoppedWithin := func(what string) error {
