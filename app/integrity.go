@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -21,11 +22,19 @@ const (
 	// same folder by a second trail without validation (log file names do not name the trail).
 	IntegrityUnlisted = "unlisted"
 	IntegrityUnhashed = "unhashed" // read before Trailscope kept plain hashes: load it again
+	// The last digest of a chain that stops hours before the case's other chains, or its own
+	// region's log files, do: the digests after it (and the log files they list) deleted, or
+	// validation turned off. CloudTrail delivers a digest every hour, with or without logs.
+	// Its Got is when the chain ends, its Want when the rest of the case does (RFC 3339).
+	IntegrityEnded = "ended"
 	// A digest's signature, kept from its S3 metadata, with no public key in the case to check
 	// it against (CloudTrail's keys are fetched as a load from S3 ends; that needs
 	// cloudtrail:ListPublicKeys).
 	IntegrityNoKey = "no key"
 )
+
+// endSlack is how far before the rest of the case a chain of digests may end unremarked.
+const endSlack = 2 * time.Hour
 
 // IntegrityCheck is the verdict on one file.
 type IntegrityCheck struct {
@@ -48,7 +57,8 @@ type IntegrityReport struct {
 
 // Problems counts the checks that found a file changed, gone or added.
 func (r IntegrityReport) Problems() int {
-	return r.Counts[IntegrityModified] + r.Counts[IntegrityMissing] + r.Counts[IntegrityUnlisted] + r.Signatures[IntegrityModified]
+	return r.Counts[IntegrityModified] + r.Counts[IntegrityMissing] + r.Counts[IntegrityEnded] + r.Counts[IntegrityUnlisted] +
+		r.Signatures[IntegrityModified]
 }
 
 // IntegrityColumns are the columns of the command line's verify listing.
@@ -70,6 +80,10 @@ func (c IntegrityCheck) Row() []string {
 // keeps CloudTrail's public keys for them: their signatures are checked too (kind "signature").
 // An export on disk has no signatures; there, a digest rewritten along with the logs it lists,
 // and every digest after it, would pass.
+//
+// The newest hours leave no link behind them: deleting them, digests and logs alike, breaks no
+// hash. So a chain must also last as long as the rest of the case (kind "digest", status
+// "ended"): hours after its last digest ends, other chains go on, or its region's log files do.
 func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) error) (IntegrityReport, error) {
 	rep := IntegrityReport{Counts: map[string]int{}, Signatures: map[string]int{}}
 	// Only the problems are kept, sorted, in the report; each sees every check as it is made:
@@ -153,6 +167,13 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 	type span struct{ from, to time.Time }
 	covered := map[string]span{} // account/region → the hours its digests cover
 	first := map[string]time.Time{}
+	// The last digest of each chain, and the account/region it covers.
+	type chainEnd struct {
+		object, region string
+		fileID         int64
+		end            time.Time
+	}
+	last := map[string]chainEnd{}
 	err = c.st.Digests(ctx, func(raw []byte, fileID int64) error {
 		rep.Digests++
 		d, err := cloudtrail.ParseDigest(raw)
@@ -178,6 +199,9 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 			s.to = d.End
 		}
 		covered[key] = s
+		if e, ok := last[d.Chain()]; !ok || d.End.After(e.end) {
+			last[d.Chain()] = chainEnd{d.Object, key, fileID, d.End}
+		}
 		if d.PreviousObject != "" {
 			links = append(links, link{d.Chain(), d.Object, d.PreviousObject, d.PreviousHash, d.Start})
 		}
@@ -200,6 +224,37 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 			return rep, err
 		}
 	}
+	// Chains that stop early, against the newest digest of any chain and against the newest
+	// log file of their region. A digest comes within an hour after the hour it covers, and
+	// the log files of the last hour are listed by a digest not delivered yet when an export
+	// is cut: endSlack leaves that timing out.
+	var newest time.Time
+	for _, e := range last {
+		if e.end.After(newest) {
+			newest = e.end
+		}
+	}
+	lastLog := map[string]time.Time{} // account/region → its newest log file's delivery
+	for _, l := range logs {
+		if k := l.account + "/" + l.region; l.delivered.After(lastLog[k]) {
+			lastLog[k] = l.delivered
+		}
+	}
+	for _, chain := range slices.Sorted(maps.Keys(last)) {
+		e := last[chain]
+		until := newest
+		if l := lastLog[e.region].Add(-time.Hour); l.After(until) {
+			until = l
+		}
+		if e.end.Add(endSlack).After(until) {
+			continue
+		}
+		err := add(IntegrityCheck{Status: IntegrityEnded, Kind: "digest", Object: e.object, File: byID[e.fileID].Name(),
+			Want: until.Format(time.RFC3339), Got: e.end.Format(time.RFC3339)})
+		if err != nil {
+			return rep, err
+		}
+	}
 	// Log files in an hour some digest of their account and region covers, that none lists.
 	// A log file is listed by the digest delivered after it, so the last hour is left out.
 	for _, l := range logs {
@@ -217,8 +272,8 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 			return rep, err
 		}
 	}
-	rank := map[string]int{IntegrityModified: 0, IntegrityMissing: 1, IntegrityUnlisted: 2, IntegrityNoKey: 3, IntegrityUnhashed: 4,
-		IntegrityValid: 5}
+	rank := map[string]int{IntegrityModified: 0, IntegrityMissing: 1, IntegrityEnded: 2, IntegrityUnlisted: 3, IntegrityNoKey: 4,
+		IntegrityUnhashed: 5, IntegrityValid: 6}
 	slices.SortFunc(rep.Checks, func(a, b IntegrityCheck) int {
 		return cmp.Or(cmp.Compare(rank[a.Status], rank[b.Status]), cmp.Compare(a.Object, b.Object), cmp.Compare(a.File, b.File))
 	})
@@ -242,6 +297,27 @@ func checkSignature(d cloudtrail.Digest, f store.FileRecord, keys map[string]sto
 	return ch
 }
 
+// chainName names a digest's chain as a person would, by the account and region in its S3 key
+// (…/<account>/CloudTrail-Digest/<region>/…).
+func chainName(object string) string {
+	parts := strings.Split(object, "/")
+	for i, p := range parts {
+		if p == "CloudTrail-Digest" && i > 0 && i+1 < len(parts) {
+			return parts[i-1] + " " + parts[i+1]
+		}
+	}
+	return cloudtrail.BaseName(object)
+}
+
+// utcMinute writes an RFC 3339 time to the minute, as the rest of the summary reads.
+func utcMinute(rfc3339 string) string {
+	t, err := time.Parse(time.RFC3339, rfc3339)
+	if err != nil {
+		return rfc3339
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
 // fileKey is the name a file is matched by: its base name, less a ".gz" that an export
 // decompressed (gunzip -r) has lost; the plain content, and so its hash, is the same.
 func fileKey(name string) string { return strings.TrimSuffix(cloudtrail.BaseName(name), ".gz") }
@@ -262,6 +338,23 @@ func (r IntegrityReport) Summary() string {
 	for _, st := range []string{IntegrityModified, IntegrityMissing, IntegrityUnlisted, IntegrityUnhashed} {
 		if n := r.Counts[st]; n > 0 {
 			s += fmt.Sprintf(", %d %s", n, st)
+		}
+	}
+	if n := r.Counts[IntegrityEnded]; n > 0 {
+		s += fmt.Sprintf("; %s ended hours before the rest of the case:", Counted(int64(n), "chain of digests", "chains of digests"))
+		shown := 0
+		for _, ch := range r.Checks {
+			if ch.Status != IntegrityEnded {
+				continue
+			}
+			if shown == 3 {
+				s += fmt.Sprintf(" and %d more", n-shown)
+				break
+			}
+			if shown++; shown > 1 {
+				s += ","
+			}
+			s += fmt.Sprintf(" %s at %s (the case goes on to %s)", chainName(ch.Object), utcMinute(ch.Got), utcMinute(ch.Want))
 		}
 	}
 	s += "."

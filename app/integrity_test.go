@@ -37,21 +37,29 @@ var exportStart = time.Date(2024, 5, 9, 10, 0, 0, 0, time.UTC)
 func newTrailExport(t *testing.T, hours, perHour int) *trailExport {
 	t.Helper()
 	x := &trailExport{dir: t.TempDir(), logs: map[string][]byte{}}
+	x.addRegion(t, exportRegion, hours, perHour)
+	return x
+}
+
+// addRegion writes the trail's log files and digests of one more region.
+func (x *trailExport) addRegion(t *testing.T, region string, hours, perHour int) {
+	t.Helper()
 	prevKey, prevHash := "", ""
+	base := len(x.order) * 1000 // eventIDs apart from the other regions'
 	for h := range hours {
 		start := exportStart.Add(time.Duration(h) * time.Hour)
 		var listed []map[string]string
 		for i := range perHour {
 			at := start.Add(time.Duration(5+10*i) * time.Minute)
-			key := x.logKey(at, fmt.Sprintf("h%di%d", h, i))
-			plain := x.records(at, h*100+i)
+			key := x.logKeyIn(region, at, fmt.Sprintf("h%di%d", h, i))
+			plain := x.recordsIn(region, at, base+h*100+i)
 			x.write(t, key, plain)
 			listed = append(listed, map[string]string{"s3Bucket": "trail-bucket", "s3Object": key,
 				"hashValue": sha(plain), "hashAlgorithm": "SHA-256"})
 		}
 		end := start.Add(time.Hour)
 		key := fmt.Sprintf("AWSLogs/%s/CloudTrail-Digest/%s/%s/%s_CloudTrail-Digest_%s_org-trail_us-east-1_%s.json.gz",
-			exportAcct, exportRegion, end.Format("2006/01/02"), exportAcct, exportRegion, end.Format("20060102T150405Z"))
+			exportAcct, region, end.Format("2006/01/02"), exportAcct, region, end.Format("20060102T150405Z"))
 		d := map[string]any{"awsAccountId": exportAcct, "digestStartTime": start.Format(time.RFC3339),
 			"digestEndTime": end.Format(time.RFC3339), "digestS3Bucket": "trail-bucket", "digestS3Object": key,
 			"digestPublicKeyFingerprint": "8e9f6a7bb1c2d3e4f5a6b7c8d9e0f1a2", "digestSignatureAlgorithm": "SHA256withRSA",
@@ -68,24 +76,29 @@ func newTrailExport(t *testing.T, hours, perHour int) *trailExport {
 		x.write(t, key, plain)
 		prevKey, prevHash = key, sha(plain)
 	}
-	return x
 }
 
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func (x *trailExport) logKey(at time.Time, suffix string) string {
-	return fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz", exportAcct, exportRegion,
-		at.Format("2006/01/02"), exportAcct, exportRegion, at.Format("20060102T1504Z"), suffix)
+	return x.logKeyIn(exportRegion, at, suffix)
+}
+
+func (x *trailExport) logKeyIn(region string, at time.Time, suffix string) string {
+	return fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz", exportAcct, region,
+		at.Format("2006/01/02"), exportAcct, region, at.Format("20060102T1504Z"), suffix)
 }
 
 // records is a log file's plain content: a few events at the given time.
-func (x *trailExport) records(at time.Time, n int) []byte {
+func (x *trailExport) records(at time.Time, n int) []byte { return x.recordsIn(exportRegion, at, n) }
+
+func (x *trailExport) recordsIn(region string, at time.Time, n int) []byte {
 	var recs []string
 	for i := range 3 {
 		recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventID":"00000000-0000-4000-8000-%06d%06d","eventTime":%q,`+
 			`"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":%q,"sourceIPAddress":"10.0.0.%d",`+
 			`"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::%s:user/ana","accountId":%q},"recipientAccountId":%q}`,
-			n, i, at.Add(time.Duration(i)*time.Second).Format(time.RFC3339), exportRegion, i+1, exportAcct, exportAcct, exportAcct))
+			n, i, at.Add(time.Duration(i)*time.Second).Format(time.RFC3339), region, i+1, exportAcct, exportAcct, exportAcct))
 	}
 	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
 }
@@ -219,6 +232,60 @@ func TestCheckIntegrity(t *testing.T) {
 	}
 }
 
+// TestCheckIntegrityChainEnd: the newest hours of a region deleted, digests and log files alike,
+// break no link; the chain's end is found against the other region's chain, or against the
+// region's own log files when only its digests went. An hour's difference is delivery timing.
+func TestCheckIntegrityChainEnd(t *testing.T) {
+	const other = "us-west-2"
+	x := newTrailExport(t, 6, 1)
+	x.addRegion(t, other, 6, 1)
+	if got, want := statuses(x.check(t)), "12 digests, 22 valid; "; got != want {
+		t.Fatalf("untouched: %s, want %s", got, want)
+	}
+	// The last hour of us-west-2 gone: an export cut while its digest was on its way.
+	x.remove(t, "/"+other+"/2024/05/09/"+exportAcct+"_CloudTrail-Digest_"+other+"_org-trail_us-east-1_20240509T160000Z")
+	x.remove(t, "_CloudTrail_"+other+"_20240509T1505Z")
+	if got, want := statuses(x.check(t)), "11 digests, 20 valid; "; got != want {
+		t.Errorf("last hour gone: %s, want %s", got, want)
+	}
+	// Two more hours gone: the chain now ends three hours before the other one does.
+	for _, hour := range [][2]string{{"15", "14"}, {"14", "13"}} { // a digest's end, the hour of the log it lists
+		x.remove(t, "_CloudTrail-Digest_"+other+"_org-trail_us-east-1_20240509T"+hour[0]+"0000Z")
+		x.remove(t, "_CloudTrail_"+other+"_20240509T"+hour[1]+"05Z")
+	}
+	rep := x.check(t)
+	if got, want := statuses(rep), "9 digests, 16 valid; ended digest "+exportAcct+"_CloudTrail-Digest_"+other+"_org-trail_us-east-1_20240509T130000Z.json.gz"; got != want {
+		t.Errorf("three hours gone:\n got %s\nwant %s", got, want)
+	}
+	if rep.Problems() != 1 || !strings.Contains(rep.Summary(), "; 1 chain of digests ended hours before the rest of the case: "+
+		exportAcct+" "+other+" at 2024-05-09 13:00 UTC (the case goes on to 2024-05-09 16:00 UTC).") {
+		t.Errorf("problems %d, summary %q", rep.Problems(), rep.Summary())
+	}
+	for _, ch := range rep.Checks {
+		if ch.Want != "2024-05-09T16:00:00Z" || ch.Got != "2024-05-09T13:00:00Z" || ch.File == "" {
+			t.Errorf("ended: %+v", ch)
+		}
+	}
+
+	// One region, its last four digests gone and its log files kept: the last log file came
+	// 3h05 after the chain's end.
+	y := newTrailExport(t, 6, 1)
+	for _, hour := range []string{"13", "14", "15", "16"} {
+		y.remove(t, "_CloudTrail-Digest_"+exportRegion+"_org-trail_us-east-1_20240509T"+hour+"0000Z")
+	}
+	if got, want := statuses(y.check(t)), "2 digests, 3 valid; ended digest "+exportAcct+"_CloudTrail-Digest_"+exportRegion+"_org-trail_us-east-1_20240509T120000Z.json.gz"; got != want {
+		t.Errorf("digests gone, logs kept:\n got %s\nwant %s", got, want)
+	}
+	// Three gone: the last log file came 2h05 after the chain's end, which timing can explain.
+	z := newTrailExport(t, 6, 1)
+	for _, hour := range []string{"14", "15", "16"} {
+		z.remove(t, "_CloudTrail-Digest_"+exportRegion+"_org-trail_us-east-1_20240509T"+hour+"0000Z")
+	}
+	if got, want := statuses(z.check(t)), "3 digests, 5 valid; "; got != want {
+		t.Errorf("three digests gone, logs kept: %s, want %s", got, want)
+	}
+}
+
 // TestCheckIntegrityPartOfChain: an export that starts inside the chain (its first digest links
 // to one before the export) and the log files of the hour before it are not problems.
 func TestCheckIntegrityPartOfChain(t *testing.T) {
@@ -309,5 +376,26 @@ func TestCheckIntegrityStops(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || n != 1 {
 		t.Errorf("after %d checks: %v, want the check stopped at the first", n, err)
+	}
+}
+
+// TestIntegritySummaryEnded: the summary names the first three chains that end early by account
+// and region, and counts the rest.
+func TestIntegritySummaryEnded(t *testing.T) {
+	rep := IntegrityReport{Digests: 40, Counts: map[string]int{IntegrityValid: 30, IntegrityEnded: 4}}
+	for _, region := range []string{"eu-west-1", "us-east-1", "us-east-2", "us-west-2"} {
+		rep.Checks = append(rep.Checks, IntegrityCheck{Status: IntegrityEnded, Kind: "digest",
+			Object: "AWSLogs/o-abc/111122223333/CloudTrail-Digest/" + region + "/2024/05/09/x.json.gz",
+			Want:   "2024-05-10T00:00:00Z", Got: "2024-05-09T20:00:00Z"})
+	}
+	want := "34 files checked against 40 digests: 30 valid; 4 chains of digests ended hours before the rest of the case: " +
+		"111122223333 eu-west-1 at 2024-05-09 20:00 UTC (the case goes on to 2024-05-10 00:00 UTC), " +
+		"111122223333 us-east-1 at 2024-05-09 20:00 UTC (the case goes on to 2024-05-10 00:00 UTC), " +
+		"111122223333 us-east-2 at 2024-05-09 20:00 UTC (the case goes on to 2024-05-10 00:00 UTC) and 1 more."
+	if got := rep.Summary(); !strings.HasPrefix(got, want) {
+		t.Errorf("summary:\n got %s\nwant %s…", got, want)
+	}
+	if rep.Problems() != 4 {
+		t.Errorf("problems %d, want 4", rep.Problems())
 	}
 }

@@ -153,7 +153,9 @@ func (c *Case) reportIntegrity(ctx context.Context, b *bufio.Writer) error {
 	}
 	if rep.Digests > 0 {
 		b.WriteString("Modified: the file's plain content hashes otherwise than its digest says. Missing: a digest lists it " +
-			"and the case never read it. Unlisted: a log file in hours the digests cover that none lists (slipped in, or " +
+			"and the case never read it. Ended: the last digest of a chain that stops hours before the other chains, or " +
+			"its region's log files, do: the newest hours deleted (digests and logs alike break no link), or validation " +
+			"turned off. Unlisted: a log file in hours the digests cover that none lists (slipped in, or " +
 			"written to the same folder by another trail without validation). A signature is " +
 			"checked for digests loaded from S3 (kept from their metadata, against CloudTrail's public keys); files read " +
 			"from disk carry none.\n\n")

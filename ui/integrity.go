@@ -30,10 +30,12 @@ var integrityColumns = []column[*app.IntegrityCheck]{
 
 // integrityMeaning says what each status means, under the list.
 const integrityMeaning = "modified: the file's content hashes otherwise than its digest says · missing: a digest lists it, " +
-	"the case never read it · unlisted: a log file in hours the digests cover that none lists (slipped in, or written by " +
-	"another trail to the same folder without validation) · unhashed: read before " +
-	"Trailscope kept plain hashes, load it again · no key: a signature CloudTrail's public keys were not at hand for. " +
-	"Signatures are checked for digests loaded from S3, which keep them from their metadata; files on disk carry none."
+	"the case never read it · ended: the last digest of a chain that stops hours before the other chains, or its " +
+	"region's log files, do (the newest hours deleted, or validation turned off) · unlisted: a log file in hours the " +
+	"digests cover that none lists (slipped in, or written by another trail to the same folder without validation) · " +
+	"unhashed: read before Trailscope kept plain hashes, load it again · no key: a signature CloudTrail's public keys " +
+	"were not at hand for. Signatures are checked for digests loaded from S3, which keep them from their metadata; " +
+	"files on disk carry none."
 
 // checkIntegrity checks the case's files against its CloudTrail digests in the background,
 // saying how many files it has checked, and shows what it found. While it runs the button stops

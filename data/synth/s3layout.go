@@ -25,8 +25,9 @@ func WriteS3Layout(ctx context.Context, dir string, cfg Config, eventsPerFile in
 
 // WriteS3LayoutWithDigests is WriteS3Layout for a trail with log file validation on: beside the
 // log files, each account and region has a digest file for every hour from its first log file to
-// its last, under AWSLogs/<account>/CloudTrail-Digest/<region>/…, listing the log files delivered
-// in the hour with the SHA-256 of their plain content and linked to the hour before by its hash.
+// the last of any, under AWSLogs/<account>/CloudTrail-Digest/<region>/…, listing the log files
+// delivered in the hour with the SHA-256 of their plain content and linked to the hour before by
+// its hash.
 // Their signatures are made up: there is no AWS key to sign with. The count returned includes
 // the digests.
 func WriteS3LayoutWithDigests(ctx context.Context, dir string, cfg Config, eventsPerFile int) ([]Label, int, error) {
@@ -49,8 +50,16 @@ func writeS3(ctx context.Context, dir string, cfg Config, eventsPerFile int, dig
 		}
 	}
 	if digests {
+		// CloudTrail delivers a digest every hour whether or not the hour had log files, so
+		// every chain runs until the trail's last hour, however quiet its region.
+		var until int64
 		for _, p := range w.order {
-			if err := w.writeDigests(p); err != nil {
+			if n := len(p.written); n > 0 {
+				until = max(until, p.written[n-1].at/3600*3600)
+			}
+		}
+		for _, p := range w.order {
+			if err := w.writeDigests(p, until); err != nil {
 				return nil, w.files, err
 			}
 		}
@@ -178,12 +187,12 @@ func (w *layoutWriter) writeGzip(key string, fill func(io.Writer)) (string, erro
 // digestTrail and digestBucket name the made-up trail the digests belong to.
 const digestTrail, digestBucket, digestHome = "organization-trail", "org-cloudtrail-logs", "us-east-1"
 
-// writeDigests writes p's hourly digests, from the hour of its first log file to its last.
-func (w *layoutWriter) writeDigests(p *partition) error {
+// writeDigests writes p's hourly digests, from the hour of its first log file to the hour last.
+func (w *layoutWriter) writeDigests(p *partition, last int64) error {
 	if len(p.written) == 0 {
 		return nil
 	}
-	first, last := p.written[0].at/3600*3600, p.written[len(p.written)-1].at/3600*3600
+	first := p.written[0].at / 3600 * 3600
 	if w.fingerprint == "" {
 		// One key signs every digest: CloudTrail's keys are per region, and these digests' trail
 		// has one home region.

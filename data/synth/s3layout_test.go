@@ -113,8 +113,9 @@ func TestWriteS3LayoutErrors(t *testing.T) {
 }
 
 // TestWriteS3LayoutWithDigests: the log files are WriteS3Layout's, byte for byte; each account
-// and region has a digest an hour, with no hour left out, linked to the one before by the hash
-// of its plain content; together they list every log file once, with its plain SHA-256.
+// and region has a digest an hour, with no hour left out and up to the trail's last, linked to the
+// one before by the hash of its plain content; together they list every log file once, with its
+// plain SHA-256.
 func TestWriteS3LayoutWithDigests(t *testing.T) {
 	cfg := Config{Seed: 8, Days: 1, End: friday, EventsPerDay: 2000}
 	plainDir, dir := t.TempDir(), t.TempDir()
@@ -191,6 +192,25 @@ func TestWriteS3LayoutWithDigests(t *testing.T) {
 	for key := range plainHash {
 		if listed[key] != 1 {
 			t.Errorf("%s listed %d times", key, listed[key])
+		}
+	}
+	// Every chain runs to the trail's last hour, as CloudTrail's do (a digest comes every hour,
+	// with or without log files), however quiet its region is at the end.
+	ends := map[string]time.Time{} // account/region → the end of its last digest
+	for _, d := range digests {
+		if k := d.Account + "/" + d.Region(); d.End.After(ends[k]) {
+			ends[k] = d.End
+		}
+	}
+	var last time.Time
+	for _, end := range ends {
+		if end.After(last) {
+			last = end
+		}
+	}
+	for k, end := range ends {
+		if !end.Equal(last) {
+			t.Errorf("the digests of %s end at %v, the trail's at %v", k, end, last)
 		}
 	}
 }
