@@ -72,7 +72,13 @@ func (c *Case) CountValues(ctx context.Context, f store.Filter, field string, to
 	if !query.IsField(field) {
 		return nil, fmt.Errorf("%q is no field to count by (a field is a path such as userIdentity.arn)", field)
 	}
-	src := store.ValueSource{Values: func(raw []byte) ([]string, error) { return query.FieldValues(raw, field) }}
+	holds := query.Holder(field)
+	src := store.ValueSource{Values: func(raw []byte) ([]string, error) {
+		if !holds(raw) {
+			return nil, nil
+		}
+		return query.FieldValues(raw, field)
+	}}
 	if expr, ok := query.CountExpr(field); ok {
 		src = store.ValueSource{Expr: expr}
 	}

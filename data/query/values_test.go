@@ -83,11 +83,36 @@ func TestCountExpr(t *testing.T) {
 // FuzzFieldValues holds the walker over raw bytes to what decoding the record gives (the
 // matcher's leaves): the same values on any record without repeated keys, never a panic, and an
 // error only for what is no JSON object.
+// TestHolder: a record passes when a string in it spells the field's last step in any case, or
+// when it has \u escapes (a key may be spelled with them); otherwise it fails.
+func TestHolder(t *testing.T) {
+	for _, c := range []struct {
+		raw, field string
+		want       bool
+	}{
+		{`{"requestParameters":{"bucketName":"b"}}`, "requestParameters.bucketName", true},
+		{`{"requestParameters":{"BUCKETNAME":"b"}}`, "requestparameters.bucketname", true},
+		{`{"requestParameters":{"key":"k"},"note":"bucketname"}`, "requestParameters.bucketName", true}, // a value: walked
+		{`{"requestParameters":{"bucket\u004eame":"b"}}`, "requestParameters.bucketName", true},
+		{`{"requestParameters":{"key":"k"}}`, "requestParameters.bucketName", false},
+		{`{"requestParameters":{"xbucketName":"b","bucketNames":1}}`, "requestParameters.bucketName", false},
+		{`{"bucketName":"b"}`, "bucketName", true},
+		{`{"Id_1":1}`, "a.id_1", true},
+		{`{"id_2":1}`, "a.id_1", false},
+		{`bucketName"`, "bucketName", false},
+	} {
+		if got := Holder(c.field)([]byte(c.raw)); got != c.want {
+			t.Errorf("Holder(%q)(%s) = %v, want %v", c.field, c.raw, got, c.want)
+		}
+	}
+}
+
 func FuzzFieldValues(f *testing.F) {
 	for _, s := range []string{
 		`{"eventName":"GetObject","requestParameters":{"bucketName":"b","key":"k"}}`,
 		`{"resources":[{"ARN":"a","type":"t"},{"ARN":"b"},"x",[1]],"n":[1,2.5e3,-0,true,null,""]}`,
 		`{"a":{"b":{"c":"\u00e9\"q\\"}},"A":{"B":[{"C":["x",{"d":1}]}]}}`,
+		`{"requestParameters":{"bucket\u004eame":"x"}}`, `{"requestparameters":{"BUCKETNAME":"y"},"bucketName":1}`,
 		`{"a":"\xff"}`, `{"a":[]}`, `{}`, ` {"a" : [ 1 , 2 ] } `, `{"a":`, `[1]`, `{"a":1}x`,
 	} {
 		f.Add([]byte(s), "a.b.c")
@@ -100,6 +125,9 @@ func FuzzFieldValues(f *testing.F) {
 			return
 		}
 		got, err := FieldValues(raw, field)
+		if len(got) > 0 && !Holder(field)(raw) {
+			t.Fatalf("%q by %s: values %q in a record Holder says cannot hold them", raw, field, got)
+		}
 		var doc any
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber()

@@ -148,14 +148,15 @@ func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	where, args := f.scanWhere()
-	rows, err := s.r.QueryContext(ctx, `SELECT e.event_id, j.json FROM events e CROSS JOIN event_json j ON j.id = e.id WHERE `+where, args...)
+	// Rows by id: an eventID is read only for an error's message, not for each row.
+	rows, err := s.r.QueryContext(ctx, `SELECT e.id, j.json FROM events e CROSS JOIN event_json j ON j.id = e.id WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 
 	type record struct {
-		id     string
+		id     int64
 		stored []byte
 	}
 	batches := make(chan []record, 4)
@@ -174,14 +175,12 @@ func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte)
 					continue // drain
 				}
 				for _, r := range batch {
-					if raw, errs[w] = UnpackJSON(raw[:0], r.stored); errs[w] != nil {
-						errs[w] = fmt.Errorf("event %s: %w", r.id, errs[w])
-						cancel()
-						break
+					var vs []string
+					if raw, errs[w] = UnpackJSON(raw[:0], r.stored); errs[w] == nil {
+						vs, errs[w] = values(raw)
 					}
-					vs, err := values(raw)
-					if err != nil {
-						errs[w] = fmt.Errorf("event %s: %w", r.id, err)
+					if errs[w] != nil {
+						errs[w] = fmt.Errorf("event %s: %w", s.eventID(r.id), errs[w])
 						cancel()
 						break
 					}
@@ -227,6 +226,15 @@ func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte)
 		t.merge(&own[w])
 	}
 	return err
+}
+
+// eventID names the event of row id in an error's message: its eventID, or its row.
+func (s *Store) eventID(id int64) string {
+	var eventID string
+	if err := s.r.QueryRow(`SELECT event_id FROM events WHERE id = ?`, id).Scan(&eventID); err != nil {
+		return fmt.Sprintf("in row %d", id)
+	}
+	return eventID
 }
 
 // tallies counts values by their ASCII-folded form.

@@ -10,10 +10,10 @@ import (
 )
 
 // countValues counts the matches of q by field, from the column when asColumn and one holds
-// the field, else from the raw records.
+// the field, else from the raw records, walking only those query.Holder passes, as the app does.
 func countValues(t *testing.T, st *Store, q, field string, asColumn bool, top int) *FieldCounts {
 	t.Helper()
-	src := ValueSource{Values: func(raw []byte) ([]string, error) { return query.FieldValues(raw, field) }}
+	src := ValueSource{Values: recordValues(field)}
 	if expr, ok := query.CountExpr(field); ok && asColumn {
 		src = ValueSource{Expr: expr}
 	}
@@ -22,6 +22,34 @@ func countValues(t *testing.T, st *Store, q, field string, asColumn bool, top in
 		t.Fatalf("count %q by %s: %v", q, field, err)
 	}
 	return fc
+}
+
+// recordValues reads field's values from a raw record, as the app's counts do.
+func recordValues(field string) func(raw []byte) ([]string, error) {
+	holds := query.Holder(field)
+	return func(raw []byte) ([]string, error) {
+		if !holds(raw) {
+			return nil, nil
+		}
+		return query.FieldValues(raw, field)
+	}
+}
+
+// TestCountValuesDamagedRecord: a record that cannot be read stops the count, naming its event.
+func TestCountValuesDamagedRecord(t *testing.T) {
+	st := newCase(t, fixtureRaws())
+	var id int64
+	var eventID string
+	if err := st.r.QueryRow(`SELECT id, event_id FROM events ORDER BY id LIMIT 1 OFFSET 2`).Scan(&id, &eventID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.w.Exec(`UPDATE event_json SET json = ? WHERE id = ?`, []byte{packTag1, 0xff, 0xff}, id); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.CountValues(context.Background(), Filter{}, ValueSource{Values: recordValues("requestParameters.bucketName")}, 0, nil)
+	if err == nil || !strings.Contains(err.Error(), "event "+eventID+": ") {
+		t.Errorf("count over a damaged record: %v, want an error naming event %s", err, eventID)
+	}
 }
 
 func compileFilter(t testing.TB, q string) Filter {
