@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime"
 	"slices"
@@ -90,7 +91,7 @@ func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *talli
 		return err
 	}
 	defer rows.Close()
-	var value string
+	var value sql.RawBytes // the row's own bytes: most values were met before, and need no copy
 	for rows.Next() {
 		if err := rows.Scan(&value); err != nil {
 			return err
@@ -98,11 +99,11 @@ func (s *Store) countByExpr(ctx context.Context, f Filter, expr string, t *talli
 		if t.events++; t.events%progressEvery == 0 {
 			progress(t.events)
 		}
-		if value == "" {
+		if len(value) == 0 {
 			t.without++
 			continue
 		}
-		t.add(value, 1)
+		t.addBytes(value)
 	}
 	return rows.Err()
 }
@@ -242,6 +243,28 @@ type tallies struct {
 	events, without int64
 	seen            map[string]*tally
 	partial         bool
+	// spelled finds the tally of a value by its spelling as met, without folding or copying it
+	// (addBytes): counting 1M events by principal spent a third of its time on that.
+	spelled map[string]*tally
+}
+
+// maxSpelled bounds the spellings addBytes remembers; values past it are folded each time.
+const maxSpelled = 1 << 16
+
+// addBytes counts one more event with value v, which it does not keep.
+func (t *tallies) addBytes(v []byte) {
+	if c, ok := t.spelled[string(v)]; ok {
+		c.n++
+		return
+	}
+	s := string(v)
+	t.add(s, 1)
+	if c := t.seen[foldASCII(s)]; c != nil && len(t.spelled) < maxSpelled {
+		if t.spelled == nil {
+			t.spelled = map[string]*tally{}
+		}
+		t.spelled[s] = c
+	}
 }
 
 type tally struct {
