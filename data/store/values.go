@@ -155,13 +155,17 @@ func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte)
 		return err
 	}
 	defer rows.Close()
-
-	type record struct {
-		id     int64
-		stored []byte
+	// Rows go to the workers in batches, their stored bytes one after the other in an arena
+	// that comes back for the next batch: a copy of each row's bytes cost an allocation.
+	type batch struct {
+		ids   []int64
+		ends  []int // row i's bytes are arena[ends[i-1]:ends[i]]
+		arena []byte
 	}
-	batches := make(chan []record, 4)
+	const batchLen = 256
 	workers := runtime.GOMAXPROCS(0)
+	batches := make(chan *batch, 4)
+	free := make(chan *batch, 4+workers+1)
 	own := make([]tallies, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -171,17 +175,19 @@ func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte)
 		go func() {
 			defer wg.Done()
 			var raw []byte
-			for batch := range batches {
+			for b := range batches {
 				if errs[w] != nil {
 					continue // drain
 				}
-				for _, r := range batch {
+				from := 0
+				for i, id := range b.ids {
 					var vs []string
-					if raw, errs[w] = UnpackJSON(raw[:0], r.stored); errs[w] == nil {
+					if raw, errs[w] = UnpackJSON(raw[:0], b.arena[from:b.ends[i]]); errs[w] == nil {
 						vs, errs[w] = values(raw)
 					}
+					from = b.ends[i]
 					if errs[w] != nil {
-						errs[w] = fmt.Errorf("event %s: %w", s.eventID(r.id), errs[w])
+						errs[w] = fmt.Errorf("event %s: %w", s.eventID(id), errs[w])
 						cancel()
 						break
 					}
@@ -193,27 +199,38 @@ func (s *Store) countByRecord(ctx context.Context, f Filter, values func([]byte)
 						own[w].add(v, 1)
 					}
 				}
+				free <- b // never blocks: a batch is made only when free is empty, so at most its room
 			}
 		}()
 	}
-	const batchLen = 256
-	batch := make([]record, 0, batchLen)
+	next := func() *batch {
+		select {
+		case b := <-free:
+			b.ids, b.ends, b.arena = b.ids[:0], b.ends[:0], b.arena[:0]
+			return b
+		default:
+			return &batch{ids: make([]int64, 0, batchLen), ends: make([]int, 0, batchLen)}
+		}
+	}
+	b := next()
 	var read int64
+	var id int64
+	var stored sql.RawBytes
 	for rows.Next() {
-		var r record
-		if err = rows.Scan(&r.id, &r.stored); err != nil {
+		if err = rows.Scan(&id, &stored); err != nil {
 			break
 		}
 		if read++; read%progressEvery == 0 {
 			progress(read)
 		}
-		if batch = append(batch, r); len(batch) == batchLen {
-			batches <- batch
-			batch = make([]record, 0, batchLen)
+		b.ids, b.arena = append(b.ids, id), append(b.arena, stored...)
+		if b.ends = append(b.ends, len(b.arena)); len(b.ids) == batchLen {
+			batches <- b
+			b = next()
 		}
 	}
-	if len(batch) > 0 {
-		batches <- batch
+	if len(b.ids) > 0 {
+		batches <- b
 	}
 	close(batches)
 	wg.Wait()
