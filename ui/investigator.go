@@ -199,6 +199,7 @@ func (iv *investigator) run() {
 		return
 	}
 	iv.counts.stop() // a count of the last search would only slow this one
+	iv.timeline.fade()
 	ctx, cancel := context.WithCancel(iv.v.ctx)
 	iv.cancel = cancel
 	iv.setStatus("Searching…", widget.MediumImportance)
@@ -373,6 +374,7 @@ type barsView struct {
 	img   *canvas.Image
 	m     matchTimeline
 	onBin func(from, to time.Time)
+	stale bool // the last search's, while the next is counted (fade)
 }
 
 func newBarsView(onBin func(from, to time.Time)) *barsView {
@@ -390,7 +392,8 @@ func (b *barsView) MinSize() fyne.Size { return fyne.NewSize(200, matchesH) }
 
 // show draws m, or hides the view when m has no image.
 func (b *barsView) show(m matchTimeline) {
-	b.m = m
+	b.m, b.stale = m, false
+	b.img.Translucency = 0
 	if m.img == nil {
 		b.Hide()
 		return
@@ -400,10 +403,22 @@ func (b *barsView) show(m matchTimeline) {
 	b.img.Refresh()
 }
 
+// fade shows the timeline as the last search's while a new one is counted, which on a large
+// case takes seconds: faint, and with no bar to choose, which would narrow the new search to
+// the old one's times. A search that fails leaves it so.
+func (b *barsView) fade() {
+	if b.stale || b.m.img == nil {
+		return
+	}
+	b.stale = true
+	b.img.Translucency = 0.8
+	b.img.Refresh()
+}
+
 // binAt is the bin under x (in the widget's coordinates).
 func (b *barsView) binAt(x float32) (time.Time, time.Time, bool) {
 	w := b.Size().Width
-	if b.m.img == nil || w <= 0 {
+	if b.m.img == nil || b.stale || w <= 0 {
 		return time.Time{}, time.Time{}, false
 	}
 	px := int(x / w * float32(b.m.img.Bounds().Dx()))
@@ -422,8 +437,13 @@ func (b *barsView) Tapped(ev *fyne.PointEvent) {
 	}
 }
 
-// Cursor says the bars can be chosen.
-func (b *barsView) Cursor() desktop.Cursor { return desktop.PointerCursor }
+// Cursor says the bars can be chosen, unless they are the last search's.
+func (b *barsView) Cursor() desktop.Cursor {
+	if b.stale {
+		return desktop.DefaultCursor
+	}
+	return desktop.PointerCursor
+}
 
 // zoom narrows the search on show to [from, to).
 func (iv *investigator) zoom(from, to time.Time) {

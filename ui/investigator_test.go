@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -441,6 +442,27 @@ func TestTimelineZooms(t *testing.T) {
 	}
 	if _, _, ok := tl.binAt(-5); ok {
 		t.Error("a tap left of the axis found a bin")
+	}
+}
+
+// TestTimelineFades: while a new search is under way the last one's timeline is faint and its
+// bars cannot be chosen; the new search's timeline replaces it, whole.
+func TestTimelineFades(t *testing.T) {
+	s, iv := investigatorOn(t)
+	search(t, s, iv, "DescribeInstances")
+	tl := iv.timeline
+	x := tl.Size().Width / 2
+	if _, _, ok := tl.binAt(x); !ok || tl.img.Translucency != 0 {
+		t.Fatalf("timeline of the search: bar in the middle %v, translucency %v", ok, tl.img.Translucency)
+	}
+	iv.query.SetText("ListBuckets")
+	iv.query.OnSubmitted("ListBuckets") // its results wait in the hand-off queue until settle
+	if _, _, ok := tl.binAt(x); ok || tl.img.Translucency == 0 || tl.Cursor() != desktop.DefaultCursor {
+		t.Errorf("while the next search runs: bar choosable %v, translucency %v", ok, tl.img.Translucency)
+	}
+	settle(t, s)
+	if _, _, ok := tl.binAt(x); !ok || tl.img.Translucency != 0 || !strings.HasPrefix(iv.query.Text, "ListBuckets") {
+		t.Errorf("after the next search: bar choosable %v, translucency %v", ok, tl.img.Translucency)
 	}
 }
 
