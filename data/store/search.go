@@ -239,9 +239,15 @@ func (s *Store) ftsPlan(ctx context.Context, q string, f Filter, limit int) (str
 	if err != nil {
 		return "", 0, fmt.Errorf("search events: full-text: %w", err)
 	}
+	// A prefix ("prod" *) makes FTS5 gather and merge the postings of every term it starts each
+	// time the query begins, and a probe begins it once per event: a first page of
+	// requestParameters.bucketName:aperture-prod* took 15.5 s of probes on 1M events.
+	prefix := strings.Contains(fmt.Sprint(f.Args[0]), "*")
 	switch {
-	case m >= bound:
+	case m >= bound && !prefix:
 		return strings.Replace(q, FTSIn, ftsProbe, 1), int64(limit)*n/m + 1, nil
+	case m >= bound && f.needsJSON():
+		return strings.Replace(q, FTSIn, ftsScan, 1), 0, nil
 	case f.needsJSON() && m > int64(math.Sqrt(float64(limit)*float64(n)/25)):
 		return strings.Replace(q, FTSIn, ftsScan, 1), 0, nil
 	}
