@@ -25,8 +25,8 @@ const RawJSON = "trailscope_json(j.json)"
 //
 // Matching, in brief: bare words go through the full-text index (events_fts); fields held by
 // an extracted column compare that column with COLLATE NOCASE or LIKE (ASCII case folding); other
-// fields walk the raw JSON with json_each, matching keys case-insensitively and any element of
-// arrays on the way; eventTime compares the time column.
+// fields are read from the raw JSON by TermFunc, matching keys case-insensitively and any element
+// of arrays on the way; eventTime compares the time column.
 func Compile(e Expr) (where string, args []any, err error) {
 	c := &compiler{}
 	if e == nil {
@@ -73,7 +73,6 @@ func boolInt(b bool) int64 {
 
 type compiler struct {
 	args []any
-	n    int // alias counter for json_each tables
 }
 
 func (c *compiler) arg(v any) string {
@@ -197,7 +196,7 @@ func (c *compiler) and(a *And) (string, error) {
 // cost ranks compiled conditions so that SQLite tests the cheap ones first.
 func cost(s string) int {
 	switch {
-	case strings.Contains(s, "json_each"):
+	case strings.Contains(s, TermFunc):
 		return 2
 	case strings.Contains(s, "events_fts"):
 		return 1
@@ -536,72 +535,7 @@ func prefilter(t *Term) string {
 	return strings.Join(qs, " AND ")
 }
 
-// jsonTerm matches the field's values in the raw JSON: each path segment is matched against the
-// keys case-insensitively, arrays on the way and at the end are looked into.
+// jsonTerm matches the field's values in the raw JSON, through TermFunc.
 func (c *compiler) jsonTerm(t *Term) string {
-	segs := strings.Split(t.Field, ".")
-	var from, where []string
-	src := RawJSON
-	var last string
-	for i, seg := range segs {
-		c.n++
-		m := fmt.Sprintf("m%d", c.n)
-		if i == 0 {
-			from = append(from, "json_each("+src+") "+m)
-		} else {
-			from = append(from, "json_each(CASE WHEN "+src+".type = 'object' THEN "+src+".value ELSE '{}' END) "+m)
-		}
-		where = append(where, m+".key = "+c.arg(seg)+" COLLATE NOCASE")
-		if i < len(segs)-1 {
-			x := fmt.Sprintf("x%d", c.n)
-			from = append(from, "json_each(CASE "+m+".type WHEN 'array' THEN "+m+".value WHEN 'object' THEN '[' || "+m+".value || ']' ELSE '[]' END) "+x)
-			src = x
-		}
-		last = m
-	}
-	c.n++
-	y := fmt.Sprintf("y%d", c.n)
-	// The leaf condition appears twice (array elements, plain value); each copy binds its own args.
-	inArray := c.leaf(y, t)
-	plainLeaf := c.leaf(last, t)
-	where = append(where, "CASE WHEN "+last+".type = 'array' THEN EXISTS (SELECT 1 FROM json_each("+last+".value) "+y+" WHERE "+inArray+") ELSE "+plainLeaf+" END")
-	return "EXISTS (SELECT 1 FROM " + strings.Join(from, ", ") + " WHERE " + strings.Join(where, " AND ") + ")"
-}
-
-// leaf is the condition on one JSON value a (a json_each row) for the term's operator and value.
-func (c *compiler) leaf(a string, t *Term) string {
-	v := t.Value
-	if t.Op != OpMatch {
-		n, _ := parseNumber(v.Text())
-		return "(" + a + ".type IN ('integer', 'real') AND " + a + ".atom " + t.Op.String() + " " + c.arg(numArg(v.Text(), n)) + ")"
-	}
-	switch {
-	case v.Any():
-		return "(" + a + ".type <> 'null' AND NOT (" + a + ".type = 'text' AND " + a + ".atom = ''))"
-	case v.Wild():
-		return "(" + a + ".type = 'text' AND " + a + ".atom LIKE " + c.arg(likePattern(v)) + ` ESCAPE '\')`
-	}
-	s := v.Text()
-	ors := []string{"(" + a + ".type = 'text' AND " + a + ".atom = " + c.arg(s) + " COLLATE NOCASE)"}
-	if n, ok := parseNumber(s); ok {
-		ors = append(ors, "("+a+".type IN ('integer', 'real') AND "+a+".atom = "+c.arg(numArg(s, n))+")")
-	}
-	switch {
-	case strings.EqualFold(s, "true"):
-		ors = append(ors, a+".type = 'true'")
-	case strings.EqualFold(s, "false"):
-		ors = append(ors, a+".type = 'false'")
-	}
-	if p, err := netip.ParsePrefix(s); err == nil {
-		ors = append(ors, "("+a+".type = 'text' AND "+CIDRFunc+"("+a+".atom, "+c.arg(p.String())+"))")
-	}
-	return "(" + strings.Join(ors, " OR ") + ")"
-}
-
-// numArg binds integers as integers (exact comparison with JSON integers) and others as reals.
-func numArg(s string, f float64) any {
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return i
-	}
-	return f
+	return TermFunc + "(j.json, " + c.arg(t.String()) + ")"
 }

@@ -228,3 +228,51 @@ func objectsDiffer(got, want []string) bool {
 	}
 	return true
 }
+
+// FuzzMatchTerm holds MatchTerm, which search runs in SQL (TermFunc), to Doc.Match, written apart
+// from it: on any record that decodes to an object without a repeated key, for any term on a
+// field of the record, both say the same.
+func FuzzMatchTerm(f *testing.F) {
+	for _, s := range []string{
+		`{"eventName":"GetObject","requestParameters":{"bucketName":"b","key":"k.csv","n":100}}`,
+		`{"resources":[{"ARN":"arn:aws:s3:::a","type":"t"},{"ARN":"b"},"x",[1]],"n":[1,2.5e3,-0,true,null,""]}`,
+		`{"a":{"b":{"c":"\u00e9\"q\\"}},"A":{"B":[{"C":["x",{"d":1}]}]}}`,
+		`{"requestParameters":{"bucket\u004eame":"x","ip":"10.1.2.3"},"t":true,"f":false,"z":null,"e":""}`,
+	} {
+		for _, term := range []string{"requestParameters.bucketName:b*", "resources.ARN:arn*", "n:2500", "n>1", "a.b.c:*",
+			"A.B.C:x", "requestParameters.ip:10.0.0.0/8", "t:true", "z:*", "e:*", "requestParameters.n<=100", "n:*"} {
+			f.Add([]byte(s), term)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, term string) {
+		e, err := Parse(term)
+		if err != nil {
+			return
+		}
+		tm, ok := e.(*Term)
+		if !ok || isTimeField(tm.Field) || isRuleField(tm.Field) {
+			return
+		}
+		var doc any
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if !json.Valid(raw) || d.Decode(&doc) != nil || repeatsKey(raw) {
+			return
+		}
+		if _, isObj := doc.(map[string]any); !isObj {
+			return
+		}
+		got, err := MatchTerm(raw, tm.String())
+		if err != nil {
+			t.Fatalf("%q against %s: %v", raw, tm, err)
+		}
+		dm, err := NewDoc(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := dm.Match(tm)
+		if got != want {
+			t.Fatalf("%q against %s: MatchTerm %v, Doc.Match %v", raw, tm, got, want)
+		}
+	})
+}
