@@ -99,6 +99,7 @@ fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzExpand -fuzztime 60s ./data/source
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./data/query
 	$(GO) test -run '^$$' -fuzz FuzzFieldValues -fuzztime 60s ./data/query
+	$(GO) test -run '^$$' -fuzz FuzzMatchTerm -fuzztime 60s ./data/query
 	$(GO) test -run '^$$' -fuzz FuzzImport -fuzztime 60s ./data/sigma
 	$(GO) test -run '^$$' -fuzz FuzzUnpackJSON -fuzztime 60s ./data/store
 
