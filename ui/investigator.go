@@ -53,6 +53,7 @@ var hitColumns = []column[*store.Hit]{
 type investigator struct {
 	v        *caseView
 	query    *widget.SelectEntry // its list holds the recent queries
+	search   *widget.Button      // Search, or Stop while a search runs
 	status   *widget.Label
 	more     *widget.Button
 	results  *keyTable
@@ -70,6 +71,7 @@ type investigator struct {
 	saveRule   *widget.Button
 	gen        int                // the search on show: results of older ones are dropped
 	cancel     context.CancelFunc // stops the search on show
+	counting   bool               // the search on show has its first page, and is being counted
 	ran        bool               // a search has been started since the screen was built
 
 	sel            int // index into hits of the event shown, -1 for none
@@ -91,8 +93,8 @@ func newInvestigator(v *caseView) *investigator {
 	iv.query = widget.NewSelectEntry(v.s.app.Preferences().StringListWithFallback(prefQueries, nil))
 	iv.query.SetPlaceHolder("Search every field: a word, field:value, or both (empty: every event)")
 	iv.query.OnSubmitted = func(string) { iv.run() }
-	searchBtn := widget.NewButtonWithIcon("Search", theme.SearchIcon(), iv.run)
-	searchBtn.Importance = widget.HighImportance
+	iv.search = widget.NewButtonWithIcon("Search", theme.SearchIcon(), iv.run)
+	iv.search.Importance = widget.HighImportance
 	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), func() { iv.setQuery("") })
 	help := widget.NewLabel(queryHelp)
 	help.Wrapping = fyne.TextWrapWord
@@ -143,7 +145,7 @@ func newInvestigator(v *caseView) *investigator {
 	fieldsPane := container.NewBorder(container.NewVBox(iv.fieldsHead, container.NewBorder(nil, nil, fieldsHint, actions)),
 		nil, nil, nil, iv.fieldsTable)
 
-	bar := container.NewBorder(nil, nil, nil, container.NewHBox(clear, searchBtn), iv.query)
+	bar := container.NewBorder(nil, nil, nil, container.NewHBox(clear, iv.search), iv.query)
 	iv.timeline = newBarsView(iv.zoom)
 	iv.head = container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
 		container.NewBorder(nil, nil, nil, container.NewHBox(iv.more, iv.export, iv.saveRule), iv.status), iv.timeline)
@@ -202,7 +204,9 @@ func (iv *investigator) run() {
 	iv.timeline.fade()
 	ctx, cancel := context.WithCancel(iv.v.ctx)
 	iv.cancel = cancel
+	iv.counting = false
 	iv.setStatus("Searching…", widget.MediumImportance)
+	iv.running(true)
 	iv.more.Hide()
 	limit := pageHits
 	start := time.Now()
@@ -214,11 +218,13 @@ func (iv *investigator) run() {
 		}
 		if err != nil {
 			cancel()
+			iv.running(false)
 			if !errors.Is(err, context.Canceled) {
 				iv.setStatus("The search failed: "+err.Error(), widget.DangerImportance)
 			}
 			return
 		}
+		iv.counting = true
 		took := time.Since(start)
 		iv.remember(text)
 		full := len(hits) > limit // there are more than the page holds
@@ -245,6 +251,39 @@ func (iv *investigator) run() {
 			return fmt.Sprintf("%s%s · %s", total, shown, took.Round(time.Millisecond))
 		})
 	})
+}
+
+// running turns the Search button into Stop while a search, or its count, runs: on a case of
+// millions either can take seconds.
+func (iv *investigator) running(on bool) {
+	if on {
+		iv.search.SetText("Stop")
+		iv.search.SetIcon(theme.CancelIcon())
+		iv.search.OnTapped = iv.stop
+		return
+	}
+	iv.search.SetText("Search")
+	iv.search.SetIcon(theme.SearchIcon())
+	iv.search.OnTapped = iv.run
+}
+
+// stop stops the search under way; what it found so far stays on show.
+func (iv *investigator) stop() {
+	if iv.cancel != nil {
+		iv.cancel()
+		iv.cancel = nil
+	}
+	iv.gen++ // its results, should any come now, are dropped
+	iv.running(false)
+	switch {
+	case iv.counting:
+		iv.setStatus(fmt.Sprintf("Stopped before the matches were counted · newest %s shown", count(int64(len(iv.hits)))),
+			widget.WarningImportance)
+	case len(iv.hits) > 0:
+		iv.setStatus("Search stopped — the events below are the last search's", widget.WarningImportance)
+	default:
+		iv.setStatus("Search stopped", widget.WarningImportance)
+	}
 }
 
 // countMatches draws the timeline of the search gen and counts its matches: from the page in
@@ -274,6 +313,7 @@ func (iv *investigator) countMatches(ctx context.Context, cancel context.CancelF
 			return
 		}
 		cancel()
+		iv.running(false)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
 				iv.setStatus(status("Counting failed: "+err.Error()), widget.DangerImportance)
@@ -516,7 +556,8 @@ func (iv *investigator) exportTo(path string, dialogMade bool) {
 	f := iv.onShow
 	ctx, cancel := context.WithCancel(iv.v.ctx)
 	label := widget.NewLabel("Exporting…")
-	wait := dialog.NewCustom("Export to "+filepath.Base(path), "Cancel", container.NewVBox(label, widget.NewProgressBarInfinite()), iv.v.s.win)
+	bar := widget.NewProgressBarInfinite()
+	wait := dialog.NewCustom("Export to "+filepath.Base(path), "Cancel", container.NewVBox(label, bar), iv.v.s.win)
 	iv.v.trackDialog(wait, cancel) // Cancel, or Escape, stops the export
 	wait.Show()
 	th := newThrottle(iv.v.s.b, 150*time.Millisecond, func(n int64) { label.SetText("Exporting… " + counted(n, "event", "events")) })
@@ -529,6 +570,7 @@ func (iv *investigator) exportTo(path string, dialogMade bool) {
 	}, func(n int64, err error) {
 		th.stop()
 		wait.Hide()
+		bar.Stop() // hidden, it would go on animating (see stopBars)
 		switch {
 		case errors.Is(err, context.Canceled):
 			iv.setStatus("Export cancelled: "+path+" was not written.", widget.MediumImportance)

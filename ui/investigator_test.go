@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -463,6 +464,44 @@ func TestTimelineFades(t *testing.T) {
 	settle(t, s)
 	if _, _, ok := tl.binAt(x); !ok || tl.img.Translucency != 0 || !strings.HasPrefix(iv.query.Text, "ListBuckets") {
 		t.Errorf("after the next search: bar choosable %v, translucency %v", ok, tl.img.Translucency)
+	}
+}
+
+// TestSearchStops: while a search runs its button stops it; the events on show stay, and its
+// results, should they come after, are dropped.
+func TestSearchStops(t *testing.T) {
+	s, iv := investigatorOn(t)
+	search(t, s, iv, "DescribeInstances")
+	before := slices.Clone(iv.hits)
+	if iv.search.Text != "Search" || len(before) == 0 {
+		t.Fatalf("after a search: button %q, %d events", iv.search.Text, len(before))
+	}
+	iv.query.SetText("ListBuckets")
+	iv.query.OnSubmitted("ListBuckets") // its results wait in the hand-off queue
+	if iv.search.Text != "Stop" {
+		t.Fatalf("while searching the button says %q", iv.search.Text)
+	}
+	test.Tap(iv.search)
+	settle(t, s)
+	if iv.search.Text != "Search" || iv.status.Text != "Search stopped — the events below are the last search's" {
+		t.Errorf("stopped: button %q, status %q", iv.search.Text, iv.status.Text)
+	}
+	if len(iv.hits) != len(before) || iv.hits[0].EventID != before[0].EventID {
+		t.Errorf("the stopped search's results replaced the events on show")
+	}
+	// Stopped once its first page is on show: the count is what stops.
+	search(t, s, iv, "ListBuckets")
+	iv.running(true)
+	iv.counting = true
+	test.Tap(iv.search)
+	if want := fmt.Sprintf("Stopped before the matches were counted · newest %d shown", len(iv.hits)); iv.status.Text != want {
+		t.Errorf("status %q, want %q", iv.status.Text, want)
+	}
+	// And the button searches again.
+	test.Tap(iv.search)
+	settle(t, s)
+	if !strings.Contains(iv.status.Text, "match") || iv.search.Text != "Search" {
+		t.Errorf("searching again: status %q, button %q", iv.status.Text, iv.search.Text)
 	}
 }
 

@@ -94,12 +94,12 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 	ctx, cancel := context.WithCancel(v.ctx)
 	finished := false
 	var wait dialog.Dialog
+	bar := widget.NewProgressBarInfinite()
 	v.s.b.later(pivotWait, func() {
 		if finished {
 			return
 		}
-		wait = dialog.NewCustom(title, "Cancel", container.NewVBox(widget.NewLabel("Reading the case…"),
-			widget.NewProgressBarInfinite()), v.s.win)
+		wait = dialog.NewCustom(title, "Cancel", container.NewVBox(widget.NewLabel("Reading the case…"), bar), v.s.win)
 		v.trackDialog(wait, cancel)
 		wait.Show()
 	})
@@ -123,6 +123,7 @@ func showProfile(v *caseView, title, search string, get func(ctx context.Context
 		finished = true
 		if wait != nil {
 			wait.Hide()
+			bar.Stop() // hidden, it would go on animating (see stopBars)
 		}
 		cancel()
 		if err != nil {

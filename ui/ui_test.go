@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -1204,5 +1205,21 @@ func TestChangeElsewhereShowsReload(t *testing.T) {
 	}
 	if strings.Contains(errs.String(), "rror") {
 		t.Errorf("stderr: %s", errs.String())
+	}
+}
+
+// TestBodyStopsItsBars: a moving bar taken off the screen stops. Left running, it had the whole
+// window drawn again at every frame while the app sat idle (1.5 cores under Xvfb).
+func TestBodyStopsItsBars(t *testing.T) {
+	s, _ := openedCase(t)
+	bar := widget.NewProgressBarInfinite()
+	s.setBody(container.NewCenter(container.NewVBox(widget.NewLabel("Opening…"), bar)))
+	test.WidgetRenderer(bar) // as the window draws it
+	if !bar.Running() {
+		t.Fatal("the bar does not run on show")
+	}
+	s.setBody(widget.NewLabel("the case"))
+	if bar.Running() {
+		t.Error("the bar taken off the screen still runs")
 	}
 }

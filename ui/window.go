@@ -110,8 +110,24 @@ func (s *shell) start() {
 }
 
 func (s *shell) setBody(o fyne.CanvasObject) {
+	for _, old := range s.body.Objects {
+		stopBars(old)
+	}
 	s.body.Objects = []fyne.CanvasObject{o}
 	s.body.Refresh()
+}
+
+// stopBars stops the moving progress bars in o: taken off the screen, a bar goes on animating,
+// and each of its frames has the whole window drawn again (1.5 cores of a laptop, idle).
+func stopBars(o fyne.CanvasObject) {
+	switch x := o.(type) {
+	case *widget.ProgressBarInfinite:
+		x.Stop()
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			stopBars(c)
+		}
+	}
 }
 
 // openCase opens the case at path (creating it when missing) and shows its overview.
