@@ -14,13 +14,9 @@ import (
 	"github.com/trailscope/trailscope/data/cloudtrail"
 )
 
-// RawJSON is an event's raw JSON as SQL reads it: the store keeps it packed, and its function
-// trailscope_json gives it back as text.
-const RawJSON = "trailscope_json(j.json)"
-
 // Compile turns a parsed query into a SQL boolean expression and its arguments. The expression
 // refers to the events table as e and to event_json as j (joined on j.id = e.id); it mentions
-// j only when a term needs the raw JSON, and then through RawJSON. User text only ever travels
+// j only when a term needs the raw JSON, and then through TermFunc. User text only ever travels
 // in args. A nil query compiles to "1" (everything).
 //
 // Matching, in brief: bare words go through the full-text index (events_fts); fields held by

@@ -87,7 +87,7 @@ func UnpackJSON(dst, stored []byte) ([]byte, error) {
 }
 
 // unpackFunc is the SQL function that reads a stored value as JSON text: SQL that looks into the
-// raw JSON (json_each, json_extract) reads unpackFunc+"(j.json)", as query.RawJSON spells it.
+// raw JSON (json_extract, a rule's distinct values) reads unpackFunc+"(j.json)".
 const unpackFunc = "trailscope_json"
 
 // recordBufs keeps the buffers query.TermFunc unpacks records into: it runs once an event.
