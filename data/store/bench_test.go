@@ -159,6 +159,7 @@ func BenchmarkSearchJSONPathWild(b *testing.B) {
 	f := benchCase(b)
 	benchQuery(b, f, f.wild, 100)
 }
+
 // BenchmarkSearchJSONPathAbsent tests every event for a value no record has on a field only the
 // records hold, with no word for the full-text index to narrow by (query.TermFunc on each).
 func BenchmarkSearchJSONPathAbsent(b *testing.B) {
