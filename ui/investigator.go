@@ -145,7 +145,9 @@ func newInvestigator(v *caseView) *investigator {
 	fieldsPane := container.NewBorder(container.NewVBox(iv.fieldsHead, container.NewBorder(nil, nil, fieldsHint, actions)),
 		nil, nil, nil, iv.fieldsTable)
 
-	bar := container.NewBorder(nil, nil, nil, container.NewHBox(clear, iv.search), iv.query)
+	// Stop takes Search's place while a search runs, in the same room: the query bar stays put.
+	searchSlot := container.NewGridWrap(iv.search.MinSize(), iv.search)
+	bar := container.NewBorder(nil, nil, nil, container.NewHBox(clear, searchSlot), iv.query)
 	iv.timeline = newBarsView(iv.zoom)
 	iv.head = container.NewVBox(widget.NewLabelWithStyle("Investigator", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), bar, help,
 		container.NewBorder(nil, nil, nil, container.NewHBox(iv.more, iv.export, iv.saveRule), iv.status), iv.timeline)
