@@ -166,14 +166,13 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 	var links []link
 	type span struct{ from, to time.Time }
 	covered := map[string]span{} // account/region → the hours its digests cover
-	first := map[string]time.Time{}
-	// The last digest of each chain, and the account/region it covers.
-	type chainEnd struct {
-		object, region string
+	// Each chain: where it starts, its last digest, and the account/region it covers.
+	type chainSpan struct {
+		start, end     time.Time
+		object, region string // of the last digest
 		fileID         int64
-		end            time.Time
 	}
-	last := map[string]chainEnd{}
+	chains := map[string]chainSpan{}
 	err = c.st.Digests(ctx, func(raw []byte, fileID int64) error {
 		rep.Digests++
 		d, err := cloudtrail.ParseDigest(raw)
@@ -187,9 +186,6 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 				return err
 			}
 		}
-		if s, ok := first[d.Chain()]; !ok || d.Start.Before(s) {
-			first[d.Chain()] = d.Start
-		}
 		key := d.Account + "/" + d.Region()
 		s, ok := covered[key]
 		if !ok || d.Start.Before(s.from) {
@@ -199,9 +195,14 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 			s.to = d.End
 		}
 		covered[key] = s
-		if e, ok := last[d.Chain()]; !ok || d.End.After(e.end) {
-			last[d.Chain()] = chainEnd{d.Object, key, fileID, d.End}
+		ch, ok := chains[d.Chain()]
+		if !ok || d.Start.Before(ch.start) {
+			ch.start = d.Start
 		}
+		if !ok || d.End.After(ch.end) {
+			ch.end, ch.object, ch.region, ch.fileID = d.End, d.Object, key, fileID
+		}
+		chains[d.Chain()] = ch
 		if d.PreviousObject != "" {
 			links = append(links, link{d.Chain(), d.Object, d.PreviousObject, d.PreviousHash, d.Start})
 		}
@@ -217,7 +218,7 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 	}
 	for _, l := range links {
 		chs := check("digest", l.previous, l.object, l.previousHash)
-		if chs[0].Status == IntegrityMissing && l.start.Equal(first[l.chain]) {
+		if chs[0].Status == IntegrityMissing && l.start.Equal(chains[l.chain].start) {
 			continue // the chain starts before the digests the case holds
 		}
 		if err := addAll(chs); err != nil {
@@ -229,7 +230,7 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 	// the log files of the last hour are listed by a digest not delivered yet when an export
 	// is cut: endSlack leaves that timing out.
 	var newest time.Time
-	for _, e := range last {
+	for _, e := range chains {
 		if e.end.After(newest) {
 			newest = e.end
 		}
@@ -240,8 +241,8 @@ func (c *Case) CheckIntegrity(ctx context.Context, each func(IntegrityCheck) err
 			lastLog[k] = l.delivered
 		}
 	}
-	for _, chain := range slices.Sorted(maps.Keys(last)) {
-		e := last[chain]
+	for _, chain := range slices.Sorted(maps.Keys(chains)) {
+		e := chains[chain]
 		until := newest
 		if l := lastLog[e.region].Add(-time.Hour); l.After(until) {
 			until = l

@@ -72,13 +72,7 @@ func (c *Case) CountValues(ctx context.Context, f store.Filter, field string, to
 	if !query.IsField(field) {
 		return nil, fmt.Errorf("%q is no field to count by (a field is a path such as userIdentity.arn)", field)
 	}
-	holds := query.Holder(field)
-	src := store.ValueSource{Values: func(raw []byte) ([]string, error) {
-		if !holds(raw) {
-			return nil, nil
-		}
-		return query.FieldValues(raw, field)
-	}}
+	src := store.ValueSource{Values: query.RecordValues(field)}
 	if expr, ok := query.CountExpr(field); ok {
 		src = store.ValueSource{Expr: expr}
 	}

@@ -24,7 +24,11 @@ func MatchTerm(raw []byte, term string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return m.match(raw)
+	found, err := m.match(raw)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", term, err)
+	}
+	return found, nil
 }
 
 // termMatch is a term ready to test records against.

@@ -77,6 +77,18 @@ func FieldValues(raw []byte, field string) ([]string, error) {
 	return out, nil
 }
 
+// RecordValues reads field's values from raw records as FieldValues does, passing over those
+// Holder says cannot hold it: what a count by a field only the records hold runs on each.
+func RecordValues(field string) func(raw []byte) ([]string, error) {
+	holds := Holder(field)
+	return func(raw []byte) ([]string, error) {
+		if !holds(raw) {
+			return nil, nil
+		}
+		return FieldValues(raw, field)
+	}
+}
+
 // Holder returns a quick test of whether a record can hold a value of field: false only when
 // none of its strings spells the field's last step, in any ASCII case. A count by a field that
 // few records have (a bucket, a secret's id) then walks only those: two searches for the step's

@@ -277,7 +277,7 @@ func BenchmarkCountValuesRecord(b *testing.B) {
 // BenchmarkCountValuesRare counts every event by secret, which few records hold: query.Holder
 // spares the walk of the others, as the app's counts do.
 func BenchmarkCountValuesRare(b *testing.B) {
-	benchCountValues(b, "", ValueSource{Values: recordValues("requestParameters.secretId")})
+	benchCountValues(b, "", ValueSource{Values: query.RecordValues("requestParameters.secretId")})
 }
 
 func benchCountValues(b *testing.B, q string, src ValueSource) {

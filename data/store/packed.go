@@ -120,7 +120,7 @@ func init() {
 		found, err := query.MatchTerm(raw, term)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("%s %s: %w", query.TermFunc, term, err)
+			return nil, fmt.Errorf("%s: %w", query.TermFunc, err)
 		case found:
 			return int64(1), nil
 		}

@@ -275,8 +275,7 @@ func (t *tallies) addBytes(v []byte) {
 		return
 	}
 	s := string(v)
-	t.add(s, 1)
-	if c := t.seen[foldASCII(s)]; c != nil && len(t.spelled) < maxSpelled {
+	if c := t.add(s, 1); c != nil && len(t.spelled) < maxSpelled {
 		if t.spelled == nil {
 			t.spelled = map[string]*tally{}
 		}
@@ -289,19 +288,21 @@ type tally struct {
 	n     int64
 }
 
-func (t *tallies) add(v string, n int64) {
+// add counts n more events with value v and returns its tally, nil when it has no room.
+func (t *tallies) add(v string, n int64) *tally {
 	key := foldASCII(v)
 	c, ok := t.seen[key]
 	if !ok {
 		if len(t.seen) >= maxCounted {
 			t.partial = true
-			return
+			return nil
 		}
 		c = &tally{value: v}
 		t.seen[key] = c
 	}
 	c.n += n
 	c.value = min(c.value, v)
+	return c
 }
 
 // merge adds o's tallies to t's.

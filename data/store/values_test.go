@@ -13,7 +13,7 @@ import (
 // the field, else from the raw records, walking only those query.Holder passes, as the app does.
 func countValues(t *testing.T, st *Store, q, field string, asColumn bool, top int) *FieldCounts {
 	t.Helper()
-	src := ValueSource{Values: recordValues(field)}
+	src := ValueSource{Values: query.RecordValues(field)}
 	if expr, ok := query.CountExpr(field); ok && asColumn {
 		src = ValueSource{Expr: expr}
 	}
@@ -22,17 +22,6 @@ func countValues(t *testing.T, st *Store, q, field string, asColumn bool, top in
 		t.Fatalf("count %q by %s: %v", q, field, err)
 	}
 	return fc
-}
-
-// recordValues reads field's values from a raw record, as the app's counts do.
-func recordValues(field string) func(raw []byte) ([]string, error) {
-	holds := query.Holder(field)
-	return func(raw []byte) ([]string, error) {
-		if !holds(raw) {
-			return nil, nil
-		}
-		return query.FieldValues(raw, field)
-	}
 }
 
 // TestCountValuesDamagedRecord: a record that cannot be read stops the count, naming its event.
@@ -46,7 +35,7 @@ func TestCountValuesDamagedRecord(t *testing.T) {
 	if _, err := st.w.Exec(`UPDATE event_json SET json = ? WHERE id = ?`, []byte{packTag1, 0xff, 0xff}, id); err != nil {
 		t.Fatal(err)
 	}
-	_, err := st.CountValues(context.Background(), Filter{}, ValueSource{Values: recordValues("requestParameters.bucketName")}, 0, nil)
+	_, err := st.CountValues(context.Background(), Filter{}, ValueSource{Values: query.RecordValues("requestParameters.bucketName")}, 0, nil)
 	if err == nil || !strings.Contains(err.Error(), "event "+eventID+": ") {
 		t.Errorf("count over a damaged record: %v, want an error naming event %s", err, eventID)
 	}
