@@ -16,6 +16,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -271,6 +272,40 @@ func TestDashboardShowsCounts(t *testing.T) {
 	settle(t, s)
 	if got := o.eventsTile.value.Text; got != "53" {
 		t.Errorf("events tile after range change = %q, want 53", got)
+	}
+}
+
+// TestScreenShortcuts: Ctrl+1 to Ctrl+5 go to the screens in the side bar's order, from an
+// anomaly's drilldown too, and the Go menu names each key.
+func TestScreenShortcuts(t *testing.T) {
+	s, _ := openedCase(t)
+	typed := s.win.Canvas().(fyne.Shortcutable)
+	s.view.openAnomaly(s.view.overview.data.Anomalies[0])
+	settle(t, s)
+	if s.view.drill == nil {
+		t.Fatal("no drilldown open")
+	}
+	for _, i := range []int{screenSettings, screenInvestigator, screenRules, screenSources, screenOverview} {
+		typed.TypedShortcut(&desktop.CustomShortcut{KeyName: screenKey(i), Modifier: fyne.KeyModifierShortcutDefault})
+		settle(t, s)
+		if s.view.current != i || s.view.drill != nil {
+			t.Errorf("Ctrl+%s: screen %d (drilldown open: %v), want %d", screenKey(i), s.view.current, s.view.drill != nil, i)
+		}
+	}
+	var goMenu *fyne.Menu
+	for _, m := range s.win.MainMenu().Items {
+		if m.Label == "Go" {
+			goMenu = m
+		}
+	}
+	if goMenu == nil {
+		t.Fatal("no Go menu")
+	}
+	for i, sc := range screens() {
+		it := goMenu.Items[i]
+		if cs, ok := it.Shortcut.(*desktop.CustomShortcut); it.Label != sc.Title || !ok || cs.KeyName != screenKey(i) {
+			t.Errorf("Go menu item %d: %q %v, want %q with Ctrl+%s", i, it.Label, it.Shortcut, sc.Title, screenKey(i))
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -479,10 +480,7 @@ func (s *shell) buildMenu() {
 	var nav []*fyne.MenuItem
 	for i, sc := range screens() {
 		i := i
-		it := fyne.NewMenuItem(sc.Title, func() { s.goTo(i) })
-		if i == screenInvestigator {
-			it.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}
-		}
+		it := item(sc.Title, screenKey(i), func() { s.goTo(i) })
 		it.Disabled = noCase
 		nav = append(nav, it)
 	}
@@ -494,6 +492,12 @@ func (s *shell) buildMenu() {
 	byID.Disabled = noCase
 	nav = append(nav, fyne.NewMenuItemSeparator(), byID)
 	s.win.SetMainMenu(fyne.NewMainMenu(file, fyne.NewMenu("Go", nav...)))
+}
+
+// screenKey is the digit that goes to the i-th screen with Ctrl (Cmd on macOS), in the
+// order of the side bar, as tabs go in a browser. (Ctrl+F goes to the investigator as well.)
+func screenKey(i int) fyne.KeyName {
+	return fyne.KeyName(strconv.Itoa(i + 1))
 }
 
 func (s *shell) addShortcuts() {
@@ -517,6 +521,9 @@ func (s *shell) addShortcuts() {
 		}
 	})
 	add(fyne.KeyQ, s.win.Close)
+	for i := range screens() {
+		add(screenKey(i), func() { s.goTo(i) })
+	}
 	// Escape closes the latest pivot or other dialog of the app's own, or else leaves an anomaly's
 	// drilldown for the overview, as its back button does; under any other dialog (a file
 	// dialog, an error) it does nothing. (A focused entry takes the key itself.)
