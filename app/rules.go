@@ -23,7 +23,7 @@ const settingRulesPack = "rules_pack"
 
 // rulesPack is the built-in pack's version: raise it when a rule is added, so that cases that
 // have the older pack get the new rule (and not, again, the ones their users deleted).
-const rulesPack = "3"
+const rulesPack = "4"
 
 // BuiltinRules is the pack of well-known CloudTrail detections every case starts with. Each is
 // exact: it names events that are worth a look whatever the baseline says, which matters most
@@ -158,6 +158,48 @@ func BuiltinRules() []store.Rule {
 		burst(100, 10, "userIdentity.arn", r("Many objects deleted by one caller", "Impact", 5, "T1485",
 			"eventName:DeleteObject OR eventName:DeleteObjects",
 			"A hundred S3 delete calls by one caller within ten minutes (data events): a clean-up job, or data being destroyed.")),
+		// Pack 4: exposure, identity and detection changes that no Stratus detonation here
+		// makes, but that investigations meet.
+		r("S3 bucket opened to the public", "Exfiltration", 7, "T1530",
+			`(eventName:PutBucketPolicy AND (requestParameters.bucketPolicy.Statement.Principal:"*" OR requestParameters.bucketPolicy.Statement.Principal.AWS:"*")) OR `+
+				"(eventName:PutBucketAcl AND (requestParameters.AccessControlPolicy.AccessControlList.Grant.Grantee.URI:*/global/AllUsers OR "+
+				"requestParameters.AccessControlPolicy.AccessControlList.Grant.Grantee.URI:*/global/AuthenticatedUsers OR "+
+				"requestParameters.x-amz-acl:public-read* OR requestParameters.x-amz-acl:authenticated-read)) OR "+
+				"eventName:DeleteBucketPublicAccessBlock OR eventName:DeleteAccountPublicAccessBlock",
+			"A bucket policy naming anyone as principal, an ACL granting all users or all AWS accounts, or the public access block removed. "+
+				"A policy's conditions may still narrow who gets in: read them."),
+		r("MFA device removed", "Defense Evasion", 6, "T1556.006",
+			"eventName:DeactivateMFADevice OR eventName:DeleteVirtualMFADevice",
+			"A user's second factor taken away: the password alone opens the console again."),
+		r("IAM policy version made the default", "Privilege Escalation", 5, "T1098.003",
+			"((eventName:CreatePolicyVersion AND requestParameters.setAsDefault:true) OR eventName:SetDefaultPolicyVersion) "+
+				"-userAgent:*terraform* -userIdentity.invokedBy:* -sourceIPAddress:cloudformation.amazonaws.com",
+			"A managed policy's rights rewritten in place, for everyone it is attached to: a quiet escalation when the caller is among them. "+
+				"Terraform and CloudFormation do it on every policy change: they are left out."),
+		r("Identity provider created or changed", "Persistence", 6, "T1484.002",
+			"eventName:CreateSAMLProvider OR eventName:UpdateSAMLProvider OR eventName:CreateOpenIDConnectProvider OR "+
+				"eventName:UpdateOpenIDConnectProviderThumbprint OR eventName:AddClientIDToOpenIDConnectProvider",
+			"Whoever holds the provider's signing key can now sign in as the roles that trust it."),
+		r("GuardDuty findings suppressed", "Defense Evasion", 7, "T1562.001",
+			"eventSource:guardduty.amazonaws.com AND ((eventName:UpdateDetector AND requestParameters.enable:false) OR "+
+				"((eventName:CreateFilter OR eventName:UpdateFilter) AND requestParameters.action:ARCHIVE) OR "+
+				"eventName:CreateIPSet OR eventName:UpdateIPSet OR eventName:DeletePublishingDestination)",
+			"The detector paused, findings archived as they arrive, addresses made trusted (no findings for them), or findings no longer exported."),
+		r("S3 versioning suspended", "Impact", 5, "T1490",
+			"eventName:PutBucketVersioning AND requestParameters.VersioningConfiguration.Status:Suspended",
+			"Overwritten and deleted objects are no longer kept: what ransomware turns off before it encrypts or deletes."),
+		r("EC2 key pair created or imported", "Persistence", 4, "T1098.004",
+			"(eventName:ImportKeyPair OR eventName:CreateKeyPair) -userAgent:*terraform* -userIdentity.invokedBy:* -sourceIPAddress:cloudformation.amazonaws.com",
+			"An SSH key that new instances can be launched with. Terraform and CloudFormation are left out."),
+		r("Lambda function URL without authentication", "Persistence", 6, "T1546",
+			"(eventName:CreateFunctionUrlConfig* OR eventName:UpdateFunctionUrlConfig*) AND requestParameters.authType:NONE",
+			"Anyone on the internet may now call the function over HTTPS."),
+		r("Database master password changed", "Persistence", 5, "T1098",
+			"(eventName:ModifyDBInstance OR eventName:ModifyDBCluster) AND requestParameters.masterUserPassword:* -userAgent:*terraform* -userIdentity.invokedBy:*",
+			"Whoever set it can sign in to the database as its owner. Terraform is left out."),
+		r("Account password policy deleted", "Defense Evasion", 5, "T1556",
+			"eventName:DeleteAccountPasswordPolicy",
+			"IAM users' passwords no longer need length, variety or rotation."),
 	}
 }
 

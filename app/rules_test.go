@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -451,6 +452,89 @@ func TestCountByRule(t *testing.T) {
 		g, _ := Compile(strings.TrimSpace(q+" -rule:*"), time.Time{}, time.Time{})
 		if n, _ := c.Count(ctx, g); n != fc.Without {
 			t.Errorf("%q by rule: %d without, -rule:* finds %d", q, fc.Without, n)
+		}
+	}
+}
+
+// TestBuiltinRulesOnRequests checks the rules whose queries read request parameters against
+// records shaped as CloudTrail writes them: each must fire on its call and stay quiet on the
+// same call made harmlessly (a bucket policy for a service, a filter that only marks, a
+// deployment tool's change).
+func TestBuiltinRulesOnRequests(t *testing.T) {
+	const (
+		cli = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/x"
+		tf  = "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.40.0"
+	)
+	type call struct {
+		id, source, name, agent, params string
+		want                            string // the rule that must fire, "" for none
+	}
+	public := "S3 bucket opened to the public"
+	guardDuty := "GuardDuty findings suppressed"
+	calls := []call{
+		{"s3-policy-anyone", "s3", "PutBucketPolicy", cli, `{"bucketName":"b1","bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b1/*"}]},"policy":""}`, public},
+		{"s3-policy-aws-anyone", "s3", "PutBucketPolicy", cli, `{"bucketName":"b2","bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:*","Resource":"arn:aws:s3:::b2/*"}]},"policy":""}`, public},
+		{"s3-policy-account", "s3", "PutBucketPolicy", cli, `{"bucketName":"b3","bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::193672423079:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b3/*"}]},"policy":""}`, ""},
+		{"s3-policy-service", "s3", "PutBucketPolicy", tf, `{"bucketName":"b4","bucketPolicy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::b4/*"}]},"policy":""}`, ""},
+		{"s3-acl-all-users", "s3", "PutBucketAcl", cli, `{"bucketName":"b5","acl":"","AccessControlPolicy":{"AccessControlList":{"Grant":[{"Grantee":{"xsi:type":"CanonicalUser","ID":"abc"},"Permission":"FULL_CONTROL"},{"Grantee":{"xsi:type":"Group","URI":"http://acs.amazonaws.com/groups/global/AllUsers"},"Permission":"READ"}]},"Owner":{"ID":"abc"}}}`, public},
+		{"s3-acl-canned", "s3", "PutBucketAcl", cli, `{"bucketName":"b6","acl":"","x-amz-acl":["public-read"]}`, public},
+		{"s3-acl-private", "s3", "PutBucketAcl", cli, `{"bucketName":"b7","acl":"","x-amz-acl":["private"]}`, ""},
+		{"s3-acl-log-delivery", "s3", "PutBucketAcl", cli, `{"bucketName":"b8","acl":"","AccessControlPolicy":{"AccessControlList":{"Grant":{"Grantee":{"xsi:type":"Group","URI":"http://acs.amazonaws.com/groups/s3/LogDelivery"},"Permission":"WRITE"}}}}`, ""},
+		{"s3-block-removed", "s3", "DeleteBucketPublicAccessBlock", cli, `{"bucketName":"b9","publicAccessBlock":""}`, public},
+		{"mfa-off", "iam", "DeactivateMFADevice", cli, `{"userName":"alice","serialNumber":"arn:aws:iam::111122223333:mfa/alice"}`, "MFA device removed"},
+		{"policy-default", "iam", "CreatePolicyVersion", cli, `{"policyArn":"arn:aws:iam::111122223333:policy/dev","policyDocument":"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}","setAsDefault":true}`, "IAM policy version made the default"},
+		{"policy-not-default", "iam", "CreatePolicyVersion", cli, `{"policyArn":"arn:aws:iam::111122223333:policy/dev","policyDocument":"{}","setAsDefault":false}`, ""},
+		{"policy-terraform", "iam", "CreatePolicyVersion", tf, `{"policyArn":"arn:aws:iam::111122223333:policy/dev","policyDocument":"{}","setAsDefault":true}`, ""},
+		{"saml", "iam", "CreateSAMLProvider", cli, `{"name":"okta","sAMLMetadataDocument":"<md/>"}`, "Identity provider created or changed"},
+		{"gd-paused", "guardduty", "UpdateDetector", cli, `{"detectorId":"d1","enable":false}`, guardDuty},
+		{"gd-enabled", "guardduty", "UpdateDetector", cli, `{"detectorId":"d1","enable":true,"findingPublishingFrequency":"FIFTEEN_MINUTES"}`, ""},
+		{"gd-archive", "guardduty", "CreateFilter", cli, `{"detectorId":"d1","name":"quiet","action":"ARCHIVE","rank":1,"findingCriteria":{"criterion":{"type":{"eq":["Recon:IAMUser/MaliciousIPCaller"]}}}}`, guardDuty},
+		{"gd-noop", "guardduty", "CreateFilter", cli, `{"detectorId":"d1","name":"mark","action":"NOOP","rank":1,"findingCriteria":{"criterion":{"severity":{"gte":7}}}}`, ""},
+		{"gd-trusted", "guardduty", "CreateIPSet", cli, `{"detectorId":"d1","name":"ours","format":"TXT","location":"https://s3.amazonaws.com/b/ips.txt","activate":true}`, guardDuty},
+		{"versioning-off", "s3", "PutBucketVersioning", cli, `{"bucketName":"b10","versioning":"","VersioningConfiguration":{"Status":"Suspended","xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"}}`, "S3 versioning suspended"},
+		{"versioning-on", "s3", "PutBucketVersioning", cli, `{"bucketName":"b11","versioning":"","VersioningConfiguration":{"Status":"Enabled","xmlns":"http://s3.amazonaws.com/doc/2006-03-01/"}}`, ""},
+		{"key-imported", "ec2", "ImportKeyPair", cli, `{"keyName":"k","publicKeyMaterial":"<sensitiveDataRemoved>"}`, "EC2 key pair created or imported"},
+		{"key-terraform", "ec2", "CreateKeyPair", tf, `{"keyName":"deploy","keyType":"ed25519"}`, ""},
+		{"url-open", "lambda", "CreateFunctionUrlConfig", cli, `{"functionName":"f","authType":"NONE"}`, "Lambda function URL without authentication"},
+		{"url-iam", "lambda", "CreateFunctionUrlConfig", cli, `{"functionName":"f","authType":"AWS_IAM"}`, ""},
+		{"db-password", "rds", "ModifyDBInstance", cli, `{"dBInstanceIdentifier":"prod","masterUserPassword":"****","applyImmediately":true}`, "Database master password changed"},
+		{"db-storage", "rds", "ModifyDBInstance", cli, `{"dBInstanceIdentifier":"prod","allocatedStorage":200,"applyImmediately":true}`, ""},
+		{"password-policy", "iam", "DeleteAccountPasswordPolicy", cli, `null`, "Account password policy deleted"},
+	}
+	var records []string
+	for i, c := range calls {
+		records = append(records, fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"},`+
+			`"eventTime":"2024-05-09T10:%02d:00Z","eventSource":"%s.amazonaws.com","eventName":"%s","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":%q,`+
+			`"requestParameters":%s,"responseElements":null,"requestID":"r-%s","eventID":"%s","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}`,
+			i, c.source, c.name, c.agent, c.params, c.id, c.id))
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "calls.json"), []byte(`{"Records":[`+strings.Join(records, ",")+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := rulesRun(t, dir)
+	rules, err := c.Rules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fired := map[string][]string{}
+	for _, r := range rules {
+		ins, err := c.Store().Indicators(ctx, r.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range ins {
+			fired[in.EventID] = append(fired[in.EventID], r.Name)
+		}
+	}
+	for _, call := range calls {
+		var want []string
+		if call.want != "" {
+			want = []string{call.want}
+		}
+		if got := fired[call.id]; !slices.Equal(got, want) {
+			t.Errorf("%s (%s): rules %q fired, want %q", call.id, call.name, got, want)
 		}
 	}
 }
