@@ -200,6 +200,28 @@ func BuiltinRules() []store.Rule {
 		r("Account password policy deleted", "Defense Evasion", 5, "T1556",
 			"eventName:DeleteAccountPasswordPolicy",
 			"IAM users' passwords no longer need length, variety or rotation."),
+		r("Domain transferred away", "Impact", 7, "T1584.001",
+			"eventName:TransferDomainToAnotherAwsAccount OR eventName:DisableDomainTransferLock",
+			"A registered domain offered to another account, or unlocked for transfer to another registrar: whoever takes it answers for the name."),
+		r("Database opened to the internet", "Exfiltration", 6, "T1530",
+			"(eventName:ModifyDBInstance OR eventName:CreateDBInstance OR eventName:RestoreDBInstanceFromDBSnapshot OR eventName:RestoreDBInstanceToPointInTime) "+
+				"AND requestParameters.publiclyAccessible:true",
+			"An RDS instance given a public address: its security groups are all that stand in the way."),
+		r("S3 replication configured outside a deployment tool", "Exfiltration", 5, "T1537",
+			"eventName:PutBucketReplication -userAgent:*terraform* -userIdentity.invokedBy:* -sourceIPAddress:cloudformation.amazonaws.com",
+			"Every new object of the bucket copied to another bucket, which may belong to another account. Terraform and CloudFormation are left out."),
+		r("Traffic mirroring set up", "Collection", 5, "T1040",
+			"eventName:CreateTrafficMirrorSession OR eventName:CreateTrafficMirrorTarget",
+			"A copy of an instance's network traffic sent elsewhere."),
+		r("EBS encryption by default turned off", "Defense Evasion", 4, "T1562",
+			"eventName:DisableEbsEncryptionByDefault",
+			"New volumes and snapshot copies in the region are no longer encrypted unless asked."),
+		r("CloudWatch alarms deleted or silenced", "Defense Evasion", 4, "T1562.001",
+			"(eventName:DeleteAlarms OR eventName:DisableAlarmActions) -userAgent:*terraform* -userIdentity.invokedBy:* -sourceIPAddress:cloudformation.amazonaws.com",
+			"Alarms that would have told someone no longer do. Terraform and CloudFormation are left out."),
+		r("IAM user created outside a deployment tool", "Persistence", 4, "T1136.003",
+			"eventName:CreateUser -userAgent:*terraform* -userIdentity.invokedBy:* -sourceIPAddress:cloudformation.amazonaws.com",
+			"A new long-lived identity. Terraform and CloudFormation are left out."),
 	}
 }
 

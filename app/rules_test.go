@@ -500,6 +500,17 @@ func TestBuiltinRulesOnRequests(t *testing.T) {
 		{"db-password", "rds", "ModifyDBInstance", cli, `{"dBInstanceIdentifier":"prod","masterUserPassword":"****","applyImmediately":true}`, "Database master password changed"},
 		{"db-storage", "rds", "ModifyDBInstance", cli, `{"dBInstanceIdentifier":"prod","allocatedStorage":200,"applyImmediately":true}`, ""},
 		{"password-policy", "iam", "DeleteAccountPasswordPolicy", cli, `null`, "Account password policy deleted"},
+		{"domain-away", "route53domains", "TransferDomainToAnotherAwsAccount", cli, `{"domainName":"example.com","accountId":"444455556666"}`, "Domain transferred away"},
+		{"db-public", "rds", "ModifyDBInstance", cli, `{"dBInstanceIdentifier":"prod","publiclyAccessible":true,"applyImmediately":true}`, "Database opened to the internet"},
+		{"db-private", "rds", "CreateDBInstance", tf, `{"dBInstanceIdentifier":"dev","engine":"postgres","publiclyAccessible":false,"masterUserPassword":"****"}`, ""},
+		{"replication", "s3", "PutBucketReplication", cli, `{"bucketName":"b12","replication":"","ReplicationConfiguration":{"Role":"arn:aws:iam::111122223333:role/r","Rule":{"Status":"Enabled","Destination":{"Bucket":"arn:aws:s3:::elsewhere","Account":"444455556666"}}}}`, "S3 replication configured outside a deployment tool"},
+		{"replication-terraform", "s3", "PutBucketReplication", tf, `{"bucketName":"b13","replication":""}`, ""},
+		{"mirror", "ec2", "CreateTrafficMirrorSession", cli, `{"CreateTrafficMirrorSessionRequest":{"NetworkInterfaceId":"eni-1","TrafficMirrorTargetId":"tmt-1","SessionNumber":1}}`, "Traffic mirroring set up"},
+		{"ebs-plain", "ec2", "DisableEbsEncryptionByDefault", cli, `{"DisableEbsEncryptionByDefaultRequest":""}`, "EBS encryption by default turned off"},
+		{"alarms-gone", "monitoring", "DeleteAlarms", cli, `{"alarmNames":["root-login","cloudtrail-changes"]}`, "CloudWatch alarms deleted or silenced"},
+		{"alarms-terraform", "monitoring", "DeleteAlarms", tf, `{"alarmNames":["old-cpu"]}`, ""},
+		{"user-created", "iam", "CreateUser", cli, `{"userName":"backup-svc"}`, "IAM user created outside a deployment tool"},
+		{"user-terraform", "iam", "CreateUser", tf, `{"userName":"ci"}`, ""},
 	}
 	var records []string
 	for i, c := range calls {
