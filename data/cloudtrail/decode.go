@@ -18,8 +18,11 @@ import (
 //   - '{' at the top: an object. A "Records" or "Events" array in it (at any position) is
 //     streamed element by element; any other top-level object is buffered (they are small)
 //     and then recognised by its keys: an event, an Insights event, a digest, an EventBridge
-//     envelope (its detail is emitted) or a lookup-events entry (its CloudTrailEvent string
-//     is parsed and emitted). Objects may follow one another with or without newlines.
+//     envelope (its detail is emitted), a lookup-events entry (its CloudTrailEvent string
+//     is parsed and emitted), a search engine's document (an Elasticsearch or OpenSearch
+//     _source object) or a Splunk result (a _raw string, at the top or inside "result").
+//     Objects may follow one another with or without newlines. A "results" array (Splunk's
+//     JSON output) is streamed too.
 //   - '[' at the top: an array, streamed element by element, each element recognised as above.
 //   - a digit: a CloudWatch Logs export line when an RFC 3339 time and an object follow.
 //   - anything else: a CSV header naming eventTime and eventName or eventSource starts a
@@ -41,6 +44,8 @@ const (
 	FormatCloudWatch   Format = "cloudwatch"    // CloudWatch Logs export: "<RFC 3339 time> <event>" lines
 	FormatEventBridge  Format = "eventbridge"   // EventBridge envelopes whose detail is the event
 	FormatLakeCSV      Format = "lake-csv"      // CloudTrail Lake query results as CSV
+	FormatSplunk       Format = "splunk"        // Splunk search results: each event in a _raw string
+	FormatElastic      Format = "elastic"       // Elasticsearch or OpenSearch documents: each event as _source
 	FormatDigest       Format = "digest"        // a CloudTrail digest file
 )
 
@@ -140,10 +145,12 @@ type decoder struct {
 
 	top   []byte // current top-level value
 	elem  []byte // current element of a streamed array
-	inner []byte // event inside a lookup-events entry or a Lake row
-	tmp   []byte // event inside an EventBridge envelope
+	inner []byte // event inside a lookup-events entry, a Splunk result or a Lake row
+	tmp   []byte // event inside an EventBridge envelope or a search engine's document
+	wrap  []byte // a Splunk "result" object, which holds the event's _raw string
 
 	innerInfo objInfo // the keys of inner or tmp
+	wrapInfo  objInfo // the keys of wrap
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -285,6 +292,8 @@ func (d *decoder) streamKey(key []byte) (bool, error) {
 		form = FormatRecords
 	case "Events":
 		form = FormatLookupEvents
+	case "results":
+		form = FormatSplunk
 	default:
 		return false, nil
 	}
@@ -440,39 +449,74 @@ func (d *decoder) classify(raw []byte, info *objInfo, container Format) (kind Ki
 	case info.present(raw, info.digestStart) && (info.present(raw, info.digestEnd) || info.present(raw, info.logFiles)):
 		return KindDigest, raw, info, refine(FormatDigest), true
 	case info.present(raw, info.detailType) && info.present(raw, info.detail) && raw[info.detail.from] == '{':
-		si := &d.innerInfo
-		*si = objInfo{}
-		var err error
-		d.tmp, err = newBytesScanner(raw[info.detail.from:info.detail.to]).appendObject(d.tmp[:0], 1, si)
-		if err != nil {
-			return 0, nil, nil, "", false
-		}
-		if k, ok := eventKind(d.tmp, si); ok {
-			return k, d.tmp, si, refine(FormatEventBridge), true
+		if k, rec, si, ok := d.eventInObject(raw, info.detail); ok {
+			return k, rec, si, refine(FormatEventBridge), true
 		}
 	case info.present(raw, info.ctEvent) && raw[info.ctEvent.from] == '"':
-		var s string
-		if json.Unmarshal(raw[info.ctEvent.from:info.ctEvent.to], &s) != nil {
-			return 0, nil, nil, "", false
+		if k, rec, si, ok := d.eventInString(raw, info.ctEvent); ok {
+			return k, rec, si, refine(FormatLookupEvents), true
 		}
-		sc := newBytesScanner([]byte(s))
-		if c, ok := sc.skipWS(); !ok || c != '{' {
-			return 0, nil, nil, "", false
+	case info.present(raw, info.source) && raw[info.source.from] == '{':
+		if k, rec, si, ok := d.eventInObject(raw, info.source); ok {
+			return k, rec, si, refine(FormatElastic), true
 		}
-		si := &d.innerInfo
-		*si = objInfo{}
+	case info.present(raw, info.raw) && raw[info.raw.from] == '"':
+		if k, rec, si, ok := d.eventInString(raw, info.raw); ok {
+			return k, rec, si, refine(FormatSplunk), true
+		}
+	case info.present(raw, info.result) && raw[info.result.from] == '{':
+		// Splunk's export writes each result as {"preview":…,"result":{"_raw":"…",…}}.
+		wi := &d.wrapInfo
+		*wi = objInfo{}
 		var err error
-		if d.inner, err = sc.appendObject(d.inner[:0], 1, si); err != nil {
+		if d.wrap, err = newBytesScanner(raw[info.result.from:info.result.to]).appendObject(d.wrap[:0], 1, wi); err != nil {
 			return 0, nil, nil, "", false
 		}
-		if _, more := sc.skipWS(); more {
-			return 0, nil, nil, "", false
-		}
-		if k, ok := eventKind(d.inner, si); ok {
-			return k, d.inner, si, refine(FormatLookupEvents), true
+		if wi.present(d.wrap, wi.raw) && d.wrap[wi.raw.from] == '"' {
+			if k, rec, si, ok := d.eventInString(d.wrap, wi.raw); ok {
+				return k, rec, si, refine(FormatSplunk), true
+			}
 		}
 	}
 	return 0, nil, nil, "", false
+}
+
+// eventInObject recognises an event in the object at v of raw (an envelope's detail, a
+// document's _source), compacted into d.tmp.
+func (d *decoder) eventInObject(raw []byte, v span) (Kind, []byte, *objInfo, bool) {
+	si := &d.innerInfo
+	*si = objInfo{}
+	var err error
+	if d.tmp, err = newBytesScanner(raw[v.from:v.to]).appendObject(d.tmp[:0], 1, si); err != nil {
+		return 0, nil, nil, false
+	}
+	k, ok := eventKind(d.tmp, si)
+	return k, d.tmp, si, ok
+}
+
+// eventInString recognises an event written as a JSON string at v of raw (lookup-events'
+// CloudTrailEvent, Splunk's _raw), parsed into d.inner. The string must hold one object and
+// nothing else.
+func (d *decoder) eventInString(raw []byte, v span) (Kind, []byte, *objInfo, bool) {
+	var s string
+	if json.Unmarshal(raw[v.from:v.to], &s) != nil {
+		return 0, nil, nil, false
+	}
+	sc := newBytesScanner([]byte(s))
+	if c, ok := sc.skipWS(); !ok || c != '{' {
+		return 0, nil, nil, false
+	}
+	si := &d.innerInfo
+	*si = objInfo{}
+	var err error
+	if d.inner, err = sc.appendObject(d.inner[:0], 1, si); err != nil {
+		return 0, nil, nil, false
+	}
+	if _, more := sc.skipWS(); more {
+		return 0, nil, nil, false
+	}
+	k, ok := eventKind(d.inner, si)
+	return k, d.inner, si, ok
 }
 
 // eventKind recognises a CloudTrail event the way Extract does (eventTime plus eventName or
@@ -503,7 +547,7 @@ type objInfo struct {
 	eventTime, eventName, eventSource, eventType span
 	detailType, detail                           span
 	digestStart, digestEnd, logFiles             span
-	ctEvent                                      span
+	ctEvent, source, raw, result                 span         // lookup-events, Elasticsearch, Splunk
 	values                                       recordValues // what Extract reads, for Record.Extract
 	keys                                         [3]span      // the first keys, to describe what was seen
 	nkeys                                        int
@@ -555,6 +599,12 @@ func (i *objInfo) noteOther(name []byte, v span) {
 		i.logFiles = v
 	case "CloudTrailEvent":
 		i.ctEvent = v
+	case "_source":
+		i.source = v
+	case "_raw":
+		i.raw = v
+	case "result":
+		i.result = v
 	}
 }
 
@@ -583,6 +633,14 @@ func describe(raw []byte, info *objInfo, container Format) string {
 		}
 		if info.present(raw, info.detailType) {
 			return fmt.Sprintf("EventBridge event of detail-type %s", raw[info.detailType.from:info.detailType.to])
+		}
+		if info.present(raw, info.source) {
+			// Beats and Logstash modules map CloudTrail to their own fields: only a document
+			// that keeps the event as CloudTrail wrote it can be read.
+			return "search engine document whose _source is not a CloudTrail event (an ECS mapping?)"
+		}
+		if info.present(raw, info.raw) || info.present(raw, info.result) {
+			return "Splunk result whose _raw is not a CloudTrail event"
 		}
 		if info.nkeys == 0 {
 			return "empty " + what

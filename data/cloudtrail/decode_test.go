@@ -116,6 +116,39 @@ func wantLookup(t testing.TB, data []byte) []any {
 	return out
 }
 
+// wantSplunk reads the events out of Splunk's JSON: a "results" array or "result" lines, each
+// event a _raw string; a _raw that is no JSON object is not an event.
+func wantSplunk(t testing.TB, data []byte) []any {
+	var out []any
+	for _, v := range topValues(t, data) {
+		top := v.(map[string]any)
+		var rows []any
+		if rs, ok := top["results"].([]any); ok {
+			rows = rs
+		} else {
+			rows = []any{top["result"]}
+		}
+		for _, row := range rows {
+			if raw := row.(map[string]any)["_raw"].(string); strings.HasPrefix(raw, "{") {
+				out = append(out, unmarshalAny(t, []byte(raw)))
+			}
+		}
+	}
+	return out
+}
+
+// wantSources reads the events out of search engine documents: each _source that has an
+// eventTime.
+func wantSources(t testing.TB, data []byte) []any {
+	var out []any
+	for _, v := range topValues(t, data) {
+		if src := v.(map[string]any)["_source"].(map[string]any); src["eventTime"] != nil {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
 func wantCloudWatch(t testing.TB, data []byte) []any {
 	var out []any
 	for line := range strings.Lines(string(data)) {
@@ -147,6 +180,9 @@ func TestDecodeFixtures(t *testing.T) {
 		{file: "eventbridge-array.json", format: FormatEventBridge, stats: Stats{Events: 3, Skipped: 1}, originals: wantDetails},
 		{file: "eventbridge.jsonl", format: FormatEventBridge, stats: Stats{Events: 2}, originals: wantDetails},
 		{file: "lake-results.csv", format: FormatLakeCSV, stats: Stats{Events: 3}},
+		{file: "splunk-export.jsonl", format: FormatSplunk, stats: Stats{Events: 3, Skipped: 1}, originals: wantSplunk},
+		{file: "splunk-results.json", format: FormatSplunk, stats: Stats{Events: 2}, originals: wantSplunk},
+		{file: "elastic-docs.jsonl", format: FormatElastic, stats: Stats{Events: 3, Skipped: 1}, originals: wantSources},
 		{file: "digest.json", format: FormatDigest, stats: Stats{Digests: 1}, originals: topValues},
 		{file: "insight.json", format: FormatRecords, stats: Stats{Insights: 2}, originals: wantRecords},
 		{file: "mixed-array.json", format: FormatArray, stats: Stats{Events: 2, Skipped: 2}},

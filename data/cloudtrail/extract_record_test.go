@@ -52,7 +52,8 @@ func checkRecords(t testing.TB, data []byte, shallow bool) int {
 }
 
 // wrapped puts an event in each form whose records the decoder scans into a buffer of their
-// own (EventBridge detail, lookup-events CloudTrailEvent) as well as the plain ones.
+// own (EventBridge detail, lookup-events CloudTrailEvent, a search engine's _source, Splunk's
+// _raw) as well as the plain ones.
 func wrapped(event string) []string {
 	quoted, _ := json.Marshal(event)
 	return []string{
@@ -62,6 +63,8 @@ func wrapped(event string) []string {
 		`{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":` + event + `}`,
 		`{"Events":[{"EventId":"1","CloudTrailEvent":` + string(quoted) + `}]}`,
 		"2023-07-10T11:42:31.000Z " + event + "\n",
+		`{"_index":"cloudtrail","_id":"1","_source":` + event + `}`,
+		`{"preview":false,"offset":0,"result":{"_raw":` + string(quoted) + `,"sourcetype":"aws:cloudtrail"}}`,
 	}
 }
 
