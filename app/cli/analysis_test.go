@@ -176,8 +176,8 @@ func TestRulesCommand(t *testing.T) {
 				matched[r["name"].(string)] = n
 			}
 		}
-		if len(lines) < 20 || len(matched) != 1 || matched["Instance credentials listing buckets"] != 1 {
-			t.Errorf("%d rules; matched %v; want the instance role's ListBuckets once", len(lines), matched)
+		if len(lines) < 20 || len(matched) != 2 || matched["Instance credentials listing buckets"] != 1 || matched["IAM user created outside a deployment tool"] != 1 {
+			t.Errorf("%d rules; matched %v; want the instance role's ListBuckets and bob's CreateUser once each", len(lines), matched)
 		}
 	}
 }
