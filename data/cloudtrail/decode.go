@@ -22,7 +22,7 @@ import (
 //     is parsed and emitted), a search engine's document (an Elasticsearch or OpenSearch
 //     _source object) or a Splunk result (a _raw string, at the top or inside "result").
 //     Objects may follow one another with or without newlines. A "results" array (Splunk's
-//     JSON output) is streamed too.
+//     JSON output) and a search response's "hits":{"hits":[…]} are streamed too.
 //   - '[' at the top: an array, streamed element by element, each element recognised as above.
 //   - a digit: a CloudWatch Logs export line when an RFC 3339 time and an object follow.
 //   - anything else: a CSV header naming eventTime and eventName or eventSource starts a
@@ -148,6 +148,7 @@ type decoder struct {
 	inner []byte // event inside a lookup-events entry, a Splunk result or a Lake row
 	tmp   []byte // event inside an EventBridge envelope or a search engine's document
 	wrap  []byte // a Splunk "result" object, which holds the event's _raw string
+	hits  []byte // a search response's "hits" object, less its documents
 
 	innerInfo objInfo // the keys of inner or tmp
 	wrapInfo  objInfo // the keys of wrap
@@ -294,6 +295,8 @@ func (d *decoder) streamKey(key []byte) (bool, error) {
 		form = FormatLookupEvents
 	case "results":
 		form = FormatSplunk
+	case "hits":
+		return d.streamHits()
 	default:
 		return false, nil
 	}
@@ -302,6 +305,32 @@ func (d *decoder) streamKey(key []byte) (bool, error) {
 	}
 	d.streamed = true
 	return true, d.streamArray(form)
+}
+
+// streamHits decodes an Elasticsearch or OpenSearch search response's {"hits":{"hits":[…]}}:
+// the documents of the inner array are decoded one at a time, the rest of the outer "hits"
+// object (total, max_score) is read past. CloudTrail has no "hits" key, so the top-level
+// object is a search response either way, and is not kept.
+func (d *decoder) streamHits() (bool, error) {
+	if c, ok := d.skipWS(); !ok || c != '{' {
+		return false, nil
+	}
+	inner := objInfo{stream: func(key []byte) (bool, error) {
+		if string(key) != "hits" {
+			return false, nil
+		}
+		if c, ok := d.skipWS(); !ok || c != '[' {
+			return false, nil
+		}
+		return true, d.streamArray(FormatElastic)
+	}}
+	if d.container == "" {
+		d.container = FormatElastic // a response with no documents is an empty one, as {"Records":[]}
+	}
+	var err error
+	d.hits, err = d.appendObject(d.hits[:0], 2, &inner)
+	d.streamed = true
+	return true, err
 }
 
 // streamArray decodes the array at pos one element at a time.

@@ -149,6 +149,17 @@ func wantSources(t testing.TB, data []byte) []any {
 	return out
 }
 
+// wantSearchHits reads the events out of a search response's hits.hits documents.
+func wantSearchHits(t testing.TB, data []byte) []any {
+	var out []any
+	for _, h := range topValues(t, data)[0].(map[string]any)["hits"].(map[string]any)["hits"].([]any) {
+		if src := h.(map[string]any)["_source"].(map[string]any); src["eventTime"] != nil {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
 func wantCloudWatch(t testing.TB, data []byte) []any {
 	var out []any
 	for line := range strings.Lines(string(data)) {
@@ -183,6 +194,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{file: "splunk-export.jsonl", format: FormatSplunk, stats: Stats{Events: 3, Skipped: 1}, originals: wantSplunk},
 		{file: "splunk-results.json", format: FormatSplunk, stats: Stats{Events: 2}, originals: wantSplunk},
 		{file: "elastic-docs.jsonl", format: FormatElastic, stats: Stats{Events: 3, Skipped: 1}, originals: wantSources},
+		{file: "elastic-search.json", format: FormatElastic, stats: Stats{Events: 2, Skipped: 1}, originals: wantSearchHits},
 		{file: "digest.json", format: FormatDigest, stats: Stats{Digests: 1}, originals: topValues},
 		{file: "insight.json", format: FormatRecords, stats: Stats{Insights: 2}, originals: wantRecords},
 		{file: "mixed-array.json", format: FormatArray, stats: Stats{Events: 2, Skipped: 2}},
@@ -353,6 +365,11 @@ func TestDecodeInline(t *testing.T) {
 		{name: "EventBridge envelope line", in: `{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":` + ev + `}`, format: FormatEventBridge, raws: []string{ev}},
 		{name: "lookup entry with pretty inner event", in: `{"Events":[{"EventId":"e1","CloudTrailEvent":"{\n  \"eventTime\": \"t\",\n  \"eventName\": \"x\"\n}"}]}`, format: FormatLookupEvents, raws: []string{`{"eventTime":"t","eventName":"x"}`}},
 		{name: "lookup entry with broken inner event", in: `{"Events":[{"EventId":"e1","CloudTrailEvent":"{\"eventTime\":"}]}`, err: ErrNotCloudTrail},
+		{name: "search response, documents before total", in: `{"took":3,"hits":{"hits":[{"_id":"1","_source":` + ev + `}],"total":{"value":1}},"_shards":{}}`, format: FormatElastic, raws: []string{ev}},
+		{name: "search response without documents", in: `{"took":3,"hits":{"total":{"value":0},"max_score":null}}`, format: FormatElastic},
+		{name: "hits not an object", in: `{"hits":5}`, err: ErrNotCloudTrail, errMsg: "JSON object with keys hits"},
+		{name: "Splunk _raw with text after the event", in: `{"_raw":"{\"eventTime\":\"t\",\"eventName\":\"x\"} tail"}`, err: ErrNotCloudTrail, errMsg: "Splunk result"},
+		{name: "Splunk result line", in: `{"preview":false,"result":{"_raw":"{\"eventTime\":\"t\",\"eventName\":\"x\"}"}}`, format: FormatSplunk, raws: []string{`{"eventTime":"t","eventName":"x"}`}},
 		{name: "CloudWatch line with tab", in: "2024-05-09T20:25:03Z\t" + ev + "\n", format: FormatCloudWatch, raws: []string{ev}},
 		{name: "number then text", in: "2024 was a year", err: ErrNotCloudTrail, errMsg: "text that is neither JSON"},
 		{name: "CSV without CloudTrail columns", in: "name,count\nx,1\n", err: ErrNotCloudTrail, errMsg: "text that is neither JSON"},
