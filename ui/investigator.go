@@ -36,7 +36,7 @@ var (
 
 // queryHelp is the one line of syntax under the query.
 const queryHelp = "Words search every value · field:value (eventName:ListBuckets, requestParameters.bucketName:prod-*) · " +
-	"sourceIPAddress:10.0.0.0/8 · AND OR NOT - ( ) · eventTime>=2024-05-09T03:00:00Z · Enter searches"
+	"sourceIPAddress:(10.0.0.0/8 OR 203.0.113.7) · AND OR NOT - ( ) · eventTime>=2024-05-09T03:00:00Z · Enter searches"
 
 var hitColumns = []column[*store.Hit]{
 	{"Time (UTC)", 150, func(h *store.Hit) string { return h.Time.UTC().Format("2006-01-02 15:04:05") }},

@@ -67,7 +67,7 @@ func TestInvestigatorSearches(t *testing.T) {
 		t.Errorf("an OR of two fields found %d events, want 2", len(iv.hits))
 	}
 	search(t, s, iv, "eventName:(")
-	if !strings.HasPrefix(iv.status.Text, "Query error at column 11") || iv.status.Importance != widget.DangerImportance {
+	if !strings.HasPrefix(iv.status.Text, "Query error at column 12: expected a value for eventName") || iv.status.Importance != widget.DangerImportance {
 		t.Errorf("a malformed query shows %q (importance %v); want its position, as an error", iv.status.Text, iv.status.Importance)
 	}
 	if len(iv.hits) != 2 {

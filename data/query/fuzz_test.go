@@ -12,7 +12,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"deleteobject", "eventName:List* -errorCode:*", `requestParameters.bucketName:"prod-data"`,
 		"(eventName:StopLogging OR eventName:DeleteTrail) NOT userIdentity.type:Root", "eventTime>=2024-05-09T20:00:00Z",
 		`a\:b "c d" e*`, "sourceIPAddress:203.0.113.0/24", "((a", `f:"\"`, "x>-1.5e3",
-		"eventID:6F0C7B0E-1B2A", "userIdentity.arn:*Admin*", "sourceIPAddress:2001:db8::/32 eventName:Get*"} {
+		"eventID:6F0C7B0E-1B2A", "userIdentity.arn:*Admin*", "sourceIPAddress:2001:db8::/32 eventName:Get*",
+		`userIdentity.arn:(arn:aws:iam::1:user/a OR (b* AND NOT "c d")) x:()`, "sourceIPAddress: (10.0.0.0/8 -10.1.0.0/16)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -65,6 +65,8 @@ type parser struct {
 	src   string
 	pos   int
 	depth int
+	// field is set inside field:( … ), where every value is a term on it.
+	field string
 }
 
 func errAt(src string, pos int, msg string) *Error {
@@ -227,6 +229,8 @@ func posText(src string, pos int) string {
 func (p *parser) parsePrimary() (Expr, error) {
 	p.skipSpace()
 	switch {
+	case p.eof() && p.field != "":
+		return nil, p.errf(p.pos, "expected a value for %s, found end of query", p.field)
 	case p.eof():
 		return nil, p.errf(p.pos, "expected a term, found end of query")
 	case p.peek() == ')':
@@ -242,6 +246,9 @@ func (p *parser) parsePrimary() (Expr, error) {
 		p.pos++
 		p.skipSpace()
 		if p.peek() == ')' {
+			if p.field != "" {
+				return nil, p.errf(p.pos, "expected a value inside %s:( ) opened at %s", p.field, posText(p.src, open))
+			}
 			return nil, p.errf(p.pos, "expected a term inside the parentheses opened at %s", posText(p.src, open))
 		}
 		x, err := p.parseOr()
@@ -321,11 +328,24 @@ func (p *parser) rawWord() ([]char, error) {
 	return cs, nil
 }
 
+// group parses field:( … ) as Lucene and KQL read it: the values inside, combined with AND,
+// OR, NOT and parentheses, are each a term on field, so sourceIPAddress:(a OR b) is
+// sourceIPAddress:a OR sourceIPAddress:b. A list of addresses or names pastes in so. Inside,
+// a ':' belongs to the value (an ARN needs no quotes) and no other field can be named.
+func (p *parser) group(field string) (Expr, error) {
+	p.field = field
+	defer func() { p.field = "" }()
+	return p.parsePrimary()
+}
+
 func (p *parser) wordOrTerm() (Expr, error) {
 	start := p.pos
 	cs, err := p.rawWord()
 	if err != nil {
 		return nil, err
+	}
+	if p.field != "" {
+		return &Term{Field: p.field, Op: OpMatch, Value: pattern(cs)}, nil
 	}
 	// A term is a field name followed by ':', '<', '<=', '>' or '>='.
 	split := -1
@@ -366,6 +386,8 @@ func (p *parser) term(name string, rest []char) (Expr, error) {
 		p.skipSpace()
 		valPos = p.pos
 		switch {
+		case p.peek() == '(' && t.Op == OpMatch:
+			return p.group(t.Field)
 		case p.peek() == '"':
 			s, err := p.quoted()
 			if err != nil {
@@ -403,6 +425,9 @@ func (p *parser) term(name string, rest []char) (Expr, error) {
 // word validates a bare word or phrase: a '*' is only allowed at its end, and it needs a letter
 // or digit (the full-text index holds nothing else).
 func (p *parser) word(at int, v Value) (Expr, error) {
+	if p.field != "" {
+		return &Term{Field: p.field, Op: OpMatch, Value: v}, nil // a quoted value in a group
+	}
 	if v.Any() {
 		return &Word{Value: v}, nil
 	}
