@@ -329,9 +329,9 @@ func (p *parser) rawWord() ([]char, error) {
 }
 
 // group parses field:( … ) as Lucene and KQL read it: the values inside, combined with AND,
-// OR, NOT and parentheses, are each a term on field, so sourceIPAddress:(a OR b) is
-// sourceIPAddress:a OR sourceIPAddress:b. A list of addresses or names pastes in so. Inside,
-// a ':' belongs to the value (an ARN needs no quotes) and no other field can be named.
+// OR, NOT and parentheses as anywhere else, are each a term on field, so
+// sourceIPAddress:(a OR b) is sourceIPAddress:a OR sourceIPAddress:b. Inside, a ':' belongs to
+// the value (an ARN needs no quotes), so no other field can be named there.
 func (p *parser) group(field string) (Expr, error) {
 	p.field = field
 	defer func() { p.field = "" }()
