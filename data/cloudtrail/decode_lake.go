@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -49,7 +50,7 @@ type lakeColumn struct {
 }
 
 // lakeHeader reports whether the first line is a CSV header naming CloudTrail fields
-// (eventTime and eventName or eventSource); it consumes nothing.
+// (eventTime and eventName or eventSource), or Splunk's _raw column; it consumes nothing.
 func (d *decoder) lakeHeader() ([]string, bool) {
 	line := d.peekLine()
 	fields, err := csv.NewReader(bytes.NewReader(line)).Read()
@@ -60,7 +61,7 @@ func (d *decoder) lakeHeader() ([]string, bool) {
 	for _, f := range fields {
 		has[strings.ToLower(strings.TrimSpace(f))] = true
 	}
-	if !has["eventtime"] || !has["eventname"] && !has["eventsource"] {
+	if !has["_raw"] && (!has["eventtime"] || !has["eventname"] && !has["eventsource"]) {
 		return nil, false
 	}
 	return fields, true
@@ -79,9 +80,15 @@ func (d *decoder) peekLine() []byte {
 	}
 }
 
-// lake decodes CloudTrail Lake CSV from pos, which is at the header row.
+// lake decodes CloudTrail Lake CSV from pos, which is at the header row; a Splunk CSV
+// export, whose _raw column holds each event as CloudTrail wrote it, is read from that column
+// alone (the columns Splunk extracted beside it are partial).
 func (d *decoder) lake(header []string) error {
+	raw := slices.IndexFunc(header, func(h string) bool { return strings.TrimSpace(h) == "_raw" })
 	d.container = FormatLakeCSV
+	if raw >= 0 {
+		d.container = FormatSplunk
+	}
 	start, startLine := d.offset(), d.line
 	cr := csv.NewReader(scanReader{d.scanner})
 	cr.ReuseRecord = true
@@ -108,6 +115,12 @@ func (d *decoder) lake(header []string) error {
 		if err != nil {
 			return d.csvError(cr, start, startLine, err)
 		}
+		if raw >= 0 {
+			if err := d.splunkRow(row, raw); err != nil {
+				return err
+			}
+			continue
+		}
 		d.elem = d.lakeRow(d.elem[:0], cols, row)
 		var info objInfo
 		if d.inner, err = newBytesScanner(d.elem).appendObject(d.inner[:0], 1, &info); err != nil {
@@ -117,6 +130,27 @@ func (d *decoder) lake(header []string) error {
 			return err
 		}
 	}
+}
+
+// splunkRow decodes the event in the _raw cell of a Splunk CSV row; a cell that is not one
+// JSON object (another source's log line) is skipped.
+func (d *decoder) splunkRow(row []string, raw int) error {
+	var info objInfo
+	var err error
+	if raw < len(row) {
+		sc := newBytesScanner([]byte(row[raw]))
+		if c, ok := sc.skipWS(); ok && c == '{' {
+			if d.inner, err = sc.appendObject(d.inner[:0], 1, &info); err == nil {
+				if _, more := sc.skipWS(); !more {
+					return d.handle(d.inner, &info, FormatSplunk)
+				}
+			}
+		}
+	}
+	if d.stats.Skipped++; d.stats.Skipped == 1 {
+		d.stats.FirstSkipped = "Splunk CSV row whose _raw is not a JSON object"
+	}
+	return nil
 }
 
 func (d *decoder) csvError(cr *csv.Reader, start int64, startLine int, err error) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -149,6 +150,22 @@ func wantSources(t testing.TB, data []byte) []any {
 	return out
 }
 
+// wantSplunkCSV reads the events out of the _raw column of a Splunk CSV export.
+func wantSplunkCSV(t testing.TB, data []byte) []any {
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "_raw")
+	var out []any
+	for _, row := range rows[1:] {
+		if strings.HasPrefix(row[col], "{") {
+			out = append(out, unmarshalAny(t, []byte(row[col])))
+		}
+	}
+	return out
+}
+
 // wantSearchHits reads the events out of a search response's hits.hits documents.
 func wantSearchHits(t testing.TB, data []byte) []any {
 	var out []any
@@ -193,6 +210,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{file: "lake-results.csv", format: FormatLakeCSV, stats: Stats{Events: 3}},
 		{file: "splunk-export.jsonl", format: FormatSplunk, stats: Stats{Events: 3, Skipped: 1}, originals: wantSplunk},
 		{file: "splunk-results.json", format: FormatSplunk, stats: Stats{Events: 2}, originals: wantSplunk},
+		{file: "splunk-export.csv", format: FormatSplunk, stats: Stats{Events: 3, Skipped: 1}, originals: wantSplunkCSV},
 		{file: "elastic-docs.jsonl", format: FormatElastic, stats: Stats{Events: 3, Skipped: 1}, originals: wantSources},
 		{file: "elastic-search.json", format: FormatElastic, stats: Stats{Events: 2, Skipped: 1}, originals: wantSearchHits},
 		{file: "digest.json", format: FormatDigest, stats: Stats{Digests: 1}, originals: topValues},
