@@ -20,9 +20,11 @@ import (
 //     and then recognised by its keys: an event, an Insights event, a digest, an EventBridge
 //     envelope (its detail is emitted), a lookup-events entry (its CloudTrailEvent string
 //     is parsed and emitted), a search engine's document (an Elasticsearch or OpenSearch
-//     _source object) or a Splunk result (a _raw string, at the top or inside "result").
+//     _source object, or its message string), a Splunk result (a _raw string, at the top or
+//     inside "result") or a log record (CloudWatch Logs: a message string).
 //     Objects may follow one another with or without newlines. A "results" array (Splunk's
-//     JSON output) and a search response's "hits":{"hits":[…]} are streamed too.
+//     JSON output), an "events" or "logEvents" array (CloudWatch Logs) and a search
+//     response's "hits":{"hits":[…]} are streamed too.
 //   - '[' at the top: an array, streamed element by element, each element recognised as above.
 //   - a digit: a CloudWatch Logs export line when an RFC 3339 time and an object follow.
 //   - anything else: a CSV header naming eventTime and eventName or eventSource starts a
@@ -41,7 +43,7 @@ const (
 	FormatArray        Format = "array"         // a bare JSON array of events
 	FormatJSONL        Format = "jsonl"         // JSON Lines, objects back to back, or one (pretty) event
 	FormatLookupEvents Format = "lookup-events" // `aws cloudtrail lookup-events` output
-	FormatCloudWatch   Format = "cloudwatch"    // CloudWatch Logs export: "<RFC 3339 time> <event>" lines
+	FormatCloudWatch   Format = "cloudwatch"    // CloudWatch Logs: an export's "<RFC 3339 time> <event>" lines, or each event in a message string
 	FormatEventBridge  Format = "eventbridge"   // EventBridge envelopes whose detail is the event
 	FormatLakeCSV      Format = "lake-csv"      // CloudTrail Lake query results as CSV
 	FormatSplunk       Format = "splunk"        // Splunk search results: each event in a _raw string
@@ -295,6 +297,10 @@ func (d *decoder) streamKey(key []byte) (bool, error) {
 		form = FormatLookupEvents
 	case "results":
 		form = FormatSplunk
+	case "events", "logEvents":
+		// aws logs filter-log-events / get-log-events output, and the records a CloudWatch Logs
+		// subscription delivers (through Firehose to S3): each event in a message string.
+		form = FormatCloudWatch
 	case "hits":
 		return d.streamHits()
 	default:
@@ -486,12 +492,21 @@ func (d *decoder) classify(raw []byte, info *objInfo, container Format) (kind Ki
 			return k, rec, si, refine(FormatLookupEvents), true
 		}
 	case info.present(raw, info.source) && raw[info.source.from] == '{':
-		if k, rec, si, ok := d.eventInObject(raw, info.source); ok {
+		k, rec, si, ok := d.eventInObject(raw, info.source)
+		if !ok && si != nil && si.present(rec, si.message) && rec[si.message.from] == '"' {
+			// Logstash without a json filter keeps the line as it came, in message.
+			k, rec, si, ok = d.eventInString(rec, si.message)
+		}
+		if ok {
 			return k, rec, si, refine(FormatElastic), true
 		}
 	case info.present(raw, info.raw) && raw[info.raw.from] == '"':
 		if k, rec, si, ok := d.eventInString(raw, info.raw); ok {
 			return k, rec, si, refine(FormatSplunk), true
+		}
+	case info.present(raw, info.message) && raw[info.message.from] == '"':
+		if k, rec, si, ok := d.eventInString(raw, info.message); ok {
+			return k, rec, si, refine(FormatCloudWatch), true
 		}
 	case info.present(raw, info.result) && raw[info.result.from] == '{':
 		// Splunk's export writes each result as {"preview":…,"result":{"_raw":"…",…}}.
@@ -576,7 +591,7 @@ type objInfo struct {
 	eventTime, eventName, eventSource, eventType span
 	detailType, detail                           span
 	digestStart, digestEnd, logFiles             span
-	ctEvent, source, raw, result                 span         // lookup-events, Elasticsearch, Splunk
+	ctEvent, source, raw, result, message        span         // lookup-events, Elasticsearch, Splunk, logs
 	values                                       recordValues // what Extract reads, for Record.Extract
 	keys                                         [3]span      // the first keys, to describe what was seen
 	nkeys                                        int
@@ -634,6 +649,8 @@ func (i *objInfo) noteOther(name []byte, v span) {
 		i.raw = v
 	case "result":
 		i.result = v
+	case "message":
+		i.message = v
 	}
 }
 
@@ -670,6 +687,9 @@ func describe(raw []byte, info *objInfo, container Format) string {
 		}
 		if info.present(raw, info.raw) || info.present(raw, info.result) {
 			return "Splunk result whose _raw is not a CloudTrail event"
+		}
+		if info.present(raw, info.message) {
+			return "log record whose message is not a CloudTrail event"
 		}
 		if info.nkeys == 0 {
 			return "empty " + what

@@ -166,6 +166,32 @@ func wantSplunkCSV(t testing.TB, data []byte) []any {
 	return out
 }
 
+// wantMessages reads the events out of log records that keep each event in a message string:
+// CloudWatch Logs' events and logEvents arrays, and search engine documents (_source.message).
+// A message that is no JSON object is not an event.
+func wantMessages(t testing.TB, data []byte) []any {
+	var out []any
+	take := func(rec any) {
+		if m, _ := rec.(map[string]any)["message"].(string); strings.HasPrefix(m, "{") {
+			out = append(out, unmarshalAny(t, []byte(m)))
+		}
+	}
+	for _, v := range topValues(t, data) {
+		top := v.(map[string]any)
+		for _, key := range []string{"events", "logEvents"} {
+			if recs, ok := top[key].([]any); ok {
+				for _, r := range recs {
+					take(r)
+				}
+			}
+		}
+		if src, ok := top["_source"]; ok {
+			take(src)
+		}
+	}
+	return out
+}
+
 // wantSearchHits reads the events out of a search response's hits.hits documents.
 func wantSearchHits(t testing.TB, data []byte) []any {
 	var out []any
@@ -205,6 +231,9 @@ func TestDecodeFixtures(t *testing.T) {
 		{file: "single-pretty-event.json", format: FormatJSONL, stats: Stats{Events: 1}, originals: topValues},
 		{file: "lookup-events.json", format: FormatLookupEvents, stats: Stats{Events: 3}, originals: wantLookup},
 		{file: "cloudwatch-export.log", format: FormatCloudWatch, stats: Stats{Events: 3}, originals: wantCloudWatch},
+		{file: "cloudwatch-filter-log-events.json", format: FormatCloudWatch, stats: Stats{Events: 3, Skipped: 1}, originals: wantMessages},
+		{file: "cloudwatch-subscription.json", format: FormatCloudWatch, stats: Stats{Events: 2, Skipped: 1}, originals: wantMessages},
+		{file: "logstash-message.jsonl", format: FormatElastic, stats: Stats{Events: 3, Skipped: 1}, originals: wantMessages},
 		{file: "eventbridge-array.json", format: FormatEventBridge, stats: Stats{Events: 3, Skipped: 1}, originals: wantDetails},
 		{file: "eventbridge.jsonl", format: FormatEventBridge, stats: Stats{Events: 2}, originals: wantDetails},
 		{file: "lake-results.csv", format: FormatLakeCSV, stats: Stats{Events: 3}},
@@ -387,6 +416,9 @@ func TestDecodeInline(t *testing.T) {
 		{name: "search response without documents", in: `{"took":3,"hits":{"total":{"value":0},"max_score":null}}`, format: FormatElastic},
 		{name: "hits not an object", in: `{"hits":5}`, err: ErrNotCloudTrail, errMsg: "JSON object with keys hits"},
 		{name: "Splunk _raw with text after the event", in: `{"_raw":"{\"eventTime\":\"t\",\"eventName\":\"x\"} tail"}`, err: ErrNotCloudTrail, errMsg: "Splunk result"},
+		{name: "log record line", in: `{"timestamp":1,"message":"{\"eventTime\":\"t\",\"eventName\":\"x\"}"}`, format: FormatCloudWatch, raws: []string{`{"eventTime":"t","eventName":"x"}`}},
+		{name: "log record that is not an event", in: `{"timestamp":1,"message":"GET / 200"}`, err: ErrNotCloudTrail, errMsg: "log record whose message"},
+		{name: "empty log events", in: `{"events":[],"searchedLogStreams":[]}`, format: FormatCloudWatch},
 		{name: "Splunk result line", in: `{"preview":false,"result":{"_raw":"{\"eventTime\":\"t\",\"eventName\":\"x\"}"}}`, format: FormatSplunk, raws: []string{`{"eventTime":"t","eventName":"x"}`}},
 		{name: "CloudWatch line with tab", in: "2024-05-09T20:25:03Z\t" + ev + "\n", format: FormatCloudWatch, raws: []string{ev}},
 		{name: "number then text", in: "2024 was a year", err: ErrNotCloudTrail, errMsg: "text that is neither JSON"},

@@ -53,7 +53,7 @@ func checkRecords(t testing.TB, data []byte, shallow bool) int {
 
 // wrapped puts an event in each form whose records the decoder scans into a buffer of their
 // own (EventBridge detail, lookup-events CloudTrailEvent, a search engine's _source, Splunk's
-// _raw) as well as the plain ones.
+// _raw, a log record's message) as well as the plain ones.
 func wrapped(event string) []string {
 	quoted, _ := json.Marshal(event)
 	return []string{
@@ -65,6 +65,9 @@ func wrapped(event string) []string {
 		"2023-07-10T11:42:31.000Z " + event + "\n",
 		`{"_index":"cloudtrail","_id":"1","_source":` + event + `}`,
 		`{"preview":false,"offset":0,"result":{"_raw":` + string(quoted) + `,"sourcetype":"aws:cloudtrail"}}`,
+		`{"events":[{"logStreamName":"s","timestamp":1,"message":` + string(quoted) + `}],"nextToken":null}`,
+		`{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":1,"message":` + string(quoted) + `}]}`,
+		`{"_index":"logstash","_source":{"message":` + string(quoted) + `}}`,
 	}
 }
 
