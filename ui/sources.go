@@ -75,7 +75,7 @@ func newSources(v *caseView) *sources {
 	s.pickDir = widget.NewButtonWithIcon("Import a folder…", theme.FolderOpenIcon(), s.chooseFolder)
 	drop := widget.NewLabel("…or drop files, folders or archives (.json, .json.gz, .zip, .tar.gz) onto this window. " +
 		"Formats are recognised by content: S3 delivery files, arrays, JSON Lines, lookup-events output, " +
-		"CloudWatch and EventBridge exports, CloudTrail Lake CSV.")
+		"CloudWatch Logs and EventBridge exports, CloudTrail Lake CSV, and Splunk or Elasticsearch exports that keep the raw event.")
 	drop.Wrapping = fyne.TextWrapWord
 	s.forms[kindDisk] = container.NewVBox(container.NewHBox(s.pickFile, s.pickDir), drop)
 	s.s3 = newS3Form(s)
