@@ -177,14 +177,14 @@ func compact(v float64) string {
 	return fmt.Sprintf("%.1f", v)
 }
 
-// renderChart draws one direction's chart: the expected band shaded, the expected value dashed,
-// the observed count per bin as a line, and the anomalies as dots coloured by risk. It returns
-// the image and where each marker landed.
 // chartFont is go-chart's default font, parsed once. go-chart parses it on first use behind an
 // unsynchronised check, which the race detector caught when the dashboard's three charts were
 // first drawn at once; a chart given its font never makes that check.
 var chartFont = sync.OnceValues(chart.GetDefaultFont)
 
+// renderChart draws one direction's chart: the expected band shaded, the expected value dashed,
+// the observed count per bin as a line, and the anomalies as dots coloured by risk. It returns
+// the image and where each marker landed.
 func renderChart(s chartSpec) (image.Image, []marker, error) {
 	img, markers, _, err := draw(s)
 	return img, markers, err
@@ -280,7 +280,7 @@ func draw(s chartSpec) (image.Image, []marker, plotSpan, error) {
 	if err != nil {
 		return nil, nil, plotSpan{}, fmt.Errorf("draw chart: %w", err)
 	}
-	var span plotSpan
+	span := markers.span
 	if bars != nil {
 		span = bars.span
 	}
@@ -430,11 +430,12 @@ type markerItem struct {
 }
 
 // markerSeries draws anomaly dots, and rules' marks on the time axis, and records where they
-// landed.
+// landed and where the time axis runs.
 type markerSeries struct {
 	items []markerItem
 	rules []app.RuleMark
 	drawn []marker
+	span  plotSpan
 }
 
 func (m *markerSeries) GetName() string           { return "" }
@@ -443,6 +444,7 @@ func (m *markerSeries) GetStyle() chart.Style     { return chart.Style{} }
 func (m *markerSeries) Validate() error           { return nil }
 func (m *markerSeries) Render(r chart.Renderer, box chart.Box, xr, yr chart.Range, _ chart.Style) {
 	m.drawn = m.drawn[:0]
+	m.span = plotSpan{box.Left + xr.Translate(xr.GetMin()), box.Left + xr.Translate(xr.GetMax())}
 	// A rule's mark is a triangle standing on the time axis under its bin, below the anomaly
 	// dots, which are drawn over it: rules say that something happened then, not how much.
 	for _, rm := range m.rules {

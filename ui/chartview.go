@@ -18,7 +18,7 @@ import (
 
 // chartView shows one direction's chart as an image drawn by go-chart at the widget's pixel
 // size, redrawn in the background when the size, data or theme change. Tapping near a marker
-// opens that anomaly.
+// opens that anomaly; tapping elsewhere on the plot searches that bin of this lane.
 type chartView struct {
 	widget.BaseWidget
 	o   *overview
@@ -37,6 +37,7 @@ type chartView struct {
 	seq      int      // render generation
 	drawnSeq int      // generation of the image on show
 	markers  []marker // of the image on show, in its pixels
+	span     plotSpan // where the time axis of the image on show runs
 	imgW     int
 	drawn    fyne.Size // widget size the image on show was drawn for
 	notify   bool      // tell the overview when the current data is drawn
@@ -118,10 +119,11 @@ func (c *chartView) render() {
 	type drawing struct {
 		img     image.Image
 		markers []marker
+		span    plotSpan
 	}
 	do(c.o.v, func(context.Context) (drawing, error) {
-		img, ms, err := renderChart(spec)
-		return drawing{img, ms}, err
+		img, ms, span, err := draw(spec)
+		return drawing{img, ms, span}, err
 	}, func(d drawing, err error) {
 		if seq != c.seq {
 			return
@@ -133,7 +135,7 @@ func (c *chartView) render() {
 		}
 		c.img.Image = d.img
 		c.img.Refresh()
-		c.markers, c.imgW, c.drawn, c.drawnSeq = d.markers, spec.W, size, seq
+		c.markers, c.span, c.imgW, c.drawn, c.drawnSeq = d.markers, d.span, spec.W, size, seq
 		c.finished()
 	})
 }
@@ -155,11 +157,15 @@ func (c *chartView) markerAt(pos fyne.Position) (marker, bool) {
 }
 
 // Tapped opens the anomaly whose marker is nearest the tap, or searches what the rule whose mark
-// it is matched in its bin.
+// it is matched in its bin; away from the markers, it searches the events of the bin under the
+// tap in this lane, so that a spike without an anomaly is one click from its events too.
 func (c *chartView) Tapped(ev *fyne.PointEvent) {
 	m, ok := c.markerAt(ev.Position)
 	switch {
 	case !ok:
+		if from, to, ok := c.binAt(ev.Position); ok {
+			c.o.v.investigate(windowQuery(from, to) + " " + query.FieldValue(query.DirectionField, c.dir))
+		}
 	case m.Rule != "":
 		q, err := andQuery(windowQuery(m.From, m.To), query.FieldValue(query.RuleField, m.Rule))
 		if err != nil {
@@ -172,7 +178,44 @@ func (c *chartView) Tapped(ev *fyne.PointEvent) {
 	}
 }
 
-// Cursor is a cross hair: the chart is for pointing at markers.
+// binAt is the analysis bin a tap at pos means: of the bins within a few pixels of it, the one
+// with the most events, since a bin is a pixel or two wide and a tap aims at a spike; the bin
+// under the tap when none of them has a point.
+func (c *chartView) binAt(pos fyne.Position) (from, to time.Time, ok bool) {
+	if c.imgW == 0 || c.drawn.Width == 0 || c.bin <= 0 || len(c.points) == 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	k := float64(c.imgW) / float64(c.drawn.Width)
+	x := int(float64(pos.X) * k)
+	t, ok := c.span.at(x, c.from, c.to)
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	reach := int(6 * k)
+	lo, _ := c.span.at(max(x-reach, c.span.Left), c.from, c.to)
+	hi, _ := c.span.at(min(x+reach, c.span.Right), c.from, c.to)
+	from = epochBin(t, c.bin)
+	best := -1.0 // the bin under the tap wins a tie
+	for _, p := range c.points {
+		if p.BinStart.Equal(from) {
+			best = p.Observed
+		}
+	}
+	for _, p := range c.points {
+		if !p.BinStart.Add(c.bin).Before(lo) && !p.BinStart.After(hi) && p.Observed > best {
+			best, from = p.Observed, epochBin(p.BinStart, c.bin)
+		}
+	}
+	return from, from.Add(c.bin), true
+}
+
+// epochBin is the start of the bin holding t: bins count from the Unix epoch, as the analysis
+// cuts them.
+func epochBin(t time.Time, bin time.Duration) time.Time {
+	return time.Unix(0, t.UnixNano()/int64(bin)*int64(bin)).UTC()
+}
+
+// Cursor is a cross hair: the chart is for pointing at markers and bins.
 func (c *chartView) Cursor() desktop.Cursor { return desktop.CrosshairCursor }
 
 // markerPosition is where marker m sits in widget coordinates (for tests and tooltips).

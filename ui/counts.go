@@ -20,7 +20,7 @@ import (
 // countFields are offered for counting by, most asked first; any other field may be typed.
 var countFields = append(append([]string{}, query.GroupFields...), "userIdentity.type", "userIdentity.userName",
 	"userIdentity.sessionContext.sessionIssuer.userName", "requestParameters.bucketName", "resources.ARN", "resources.type",
-	"errorMessage", "eventType", "readOnly", "tlsDetails.clientProvidedHostHeader", "vpcEndpointId", query.RuleField)
+	"errorMessage", "eventType", "readOnly", "tlsDetails.clientProvidedHostHeader", "vpcEndpointId", query.DirectionField, query.RuleField)
 
 // countTop is how many values the count lists.
 const countTop = 200

@@ -450,6 +450,75 @@ func TestChartMarkerOpensDrilldown(t *testing.T) {
 	}
 }
 
+// TestChartBinSearches: a tap on a chart away from its markers searches that bin of the lane.
+func TestChartBinSearches(t *testing.T) {
+	s, _ := openedCase(t)
+	cv := s.view.overview.charts["outbound"]
+	y := cv.Size().Height / 2
+	var pos fyne.Position
+	var from, to time.Time
+	found := false
+	for x := float32(0); x < cv.Size().Width && !found; x++ {
+		p := fyne.NewPos(x, y)
+		if _, near := cv.markerAt(p); near {
+			continue
+		}
+		from, to, found = cv.binAt(p)
+		pos = p
+	}
+	if !found {
+		t.Fatalf("no place on the outbound chart away from its markers: span %+v bin %v points %d imgW %d drawn %v size %v", cv.span, cv.bin, len(cv.points), cv.imgW, cv.drawn, cv.Size())
+	}
+	if to.Sub(from) != 5*time.Minute || from.UnixMilli()%(5*60*1000) != 0 {
+		t.Fatalf("bin %v–%v: want a 5-minute bin on the clock", from, to)
+	}
+	test.TapAt(cv, pos)
+	settle(t, s)
+	iv := s.view.investigator
+	want := windowQuery(from, to) + " direction:outbound"
+	if s.view.current != screenInvestigator || iv.query.Text != want {
+		t.Fatalf("the tap searched %q on screen %d, want %q", iv.query.Text, s.view.current, want)
+	}
+	for _, h := range iv.hits {
+		if h.Direction != "outbound" || h.Time.Before(from) || !h.Time.Before(to) {
+			t.Errorf("the bin's search found %s %s at %v", h.Direction, h.EventName, h.Time)
+		}
+	}
+	if test.TapAt(cv, fyne.NewPos(1, 1)); s.view.current != screenInvestigator {
+		t.Fatal("a tap left of the plot moved on")
+	}
+}
+
+// TestChartBinSnapsToSpike: a tap a few pixels beside a spike means the spike's bin; far from
+// it, the bin under the tap.
+func TestChartBinSnapsToSpike(t *testing.T) {
+	day := time.Date(2024, 5, 9, 0, 0, 0, 0, time.UTC)
+	c := &chartView{from: day, to: day.Add(24 * time.Hour), bin: 5 * time.Minute, imgW: 1000, drawn: fyne.NewSize(500, 100),
+		span: plotSpan{Left: 100, Right: 964}} // 288 bins over 864 image pixels: 3 pixels (1.5 widget pixels) a bin
+	for i := range 288 {
+		c.points = append(c.points, finding.Point{BinStart: day.Add(time.Duration(i) * c.bin), Observed: 10})
+	}
+	c.points[100].Observed = 300 // 08:20
+	widgetX := func(bin int) float32 { return float32(100+3*bin+1) / 2 }
+	for _, tc := range []struct {
+		x    float32
+		want time.Time
+	}{
+		{widgetX(100), day.Add(100 * c.bin)},
+		{widgetX(98), day.Add(100 * c.bin)},  // two bins left: the spike
+		{widgetX(103), day.Add(100 * c.bin)}, // three bins right: the spike
+		{widgetX(120), day.Add(120 * c.bin)}, // far away: the bin itself
+	} {
+		from, to, ok := c.binAt(fyne.NewPos(tc.x, 50))
+		if !ok || !from.Equal(tc.want) || to.Sub(from) != c.bin {
+			t.Errorf("tap at %.1f: %v–%v %v, want the bin at %v", tc.x, from, to, ok, tc.want)
+		}
+	}
+	if _, _, ok := c.binAt(fyne.NewPos(10, 50)); ok {
+		t.Error("a tap left of the plot found a bin")
+	}
+}
+
 // TestChartRuleMarkSearches: the mark of a rule's match on a chart searches what the rule matched
 // in that bin.
 func TestChartRuleMarkSearches(t *testing.T) {

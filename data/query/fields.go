@@ -37,10 +37,11 @@ var knownFields = []string{
 }
 
 var canonical = func() map[string]string {
-	m := make(map[string]string, len(knownFields))
+	m := make(map[string]string, len(knownFields)+1)
 	for _, f := range knownFields {
 		m[strings.ToLower(f)] = f
 	}
+	m[DirectionField] = DirectionField
 	return m
 }()
 
@@ -93,7 +94,15 @@ var columns = map[string]column{
 	"userIdentity.arn":      {name: "principal_arn", dict: "principal_arns"},
 	"userIdentity.userName": {name: "user_name"},
 	"eventID":               {name: "event_id", keyed: true},
+	// No part of the record: the lane the case put the event in (DirectionField).
+	DirectionField: {name: "direction", exact: true},
 }
+
+// DirectionField is the other field that is no part of a record: direction:outbound matches the
+// events of the dashboard's outbound lane (inbound, internal and outbound are its values).
+// Settings decide it (trusted networks, home accounts, egress APIs), so it says what this case
+// thinks of an event, which other tools cannot repeat.
+const DirectionField = "direction"
 
 // RuleField is the field that is no part of a record: rule:NAME matches the events the rule of
 // that name made indicators of.

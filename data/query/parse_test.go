@@ -239,6 +239,24 @@ func TestCompileKeepsUserTextOut(t *testing.T) {
 	}
 }
 
+// TestDirectionField: direction:VALUE tests the direction column, never the record (which has
+// no such field), with or without a wildcard, in any case.
+func TestDirectionField(t *testing.T) {
+	for q, want := range map[string]string{
+		"direction:outbound": "e.direction = ? COLLATE NOCASE",
+		"DIRECTION:Out*":     "e.direction <> '' AND e.direction LIKE ? ESCAPE '\\'",
+		"-direction:*":       "NOT coalesce((e.direction <> ''), 0)",
+	} {
+		where, _, err := Compile(MustParse(q))
+		if err != nil || where != want {
+			t.Errorf("%s: %q %v, want %q", q, where, err, want)
+		}
+	}
+	if v, ok := CountExpr(DirectionField); !ok || v != "e.direction" {
+		t.Errorf("CountExpr(direction) = %q %v", v, ok)
+	}
+}
+
 // sqlSkeleton lists the fixed SQL fragments Compile may emit that contain quote characters.
 const sqlSkeleton = `'array' 'object' '[' ']' '[]' '{}' 'text' 'integer' 'real' 'null' 'true' 'false' '\' ''`
 

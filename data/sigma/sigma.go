@@ -904,8 +904,11 @@ func Export(r store.Rule) ([]byte, error) {
 	if e == nil {
 		return nil, fmt.Errorf("sigma: rule %q: an empty query matches everything; Sigma has no such detection", r.Name)
 	}
-	if refersToRules(e) {
+	if refersTo(e, query.RuleField) {
 		return nil, fmt.Errorf("sigma: rule %q: %s: searches this case's indicators, which no other tool has", r.Name, query.RuleField)
+	}
+	if refersTo(e, query.DirectionField) {
+		return nil, fmt.Errorf("sigma: rule %q: %s: searches this case's own classification of events, which no other tool has", r.Name, query.DirectionField)
 	}
 	if r.Bursts() {
 		if _, err := threshold(false, r.Threshold); err != nil {
@@ -972,17 +975,18 @@ func Export(r store.Rule) ([]byte, error) {
 	return b.Bytes(), enc.Close()
 }
 
-// refersToRules reports whether a query has a rule:NAME term.
-func refersToRules(e query.Expr) bool {
+// refersTo reports whether a query has a term on field.
+func refersTo(e query.Expr, field string) bool {
+	in := func(x query.Expr) bool { return refersTo(x, field) }
 	switch e := e.(type) {
 	case *query.And:
-		return slices.ContainsFunc(e.X, refersToRules)
+		return slices.ContainsFunc(e.X, in)
 	case *query.Or:
-		return slices.ContainsFunc(e.X, refersToRules)
+		return slices.ContainsFunc(e.X, in)
 	case *query.Not:
-		return refersToRules(e.X)
+		return refersTo(e.X, field)
 	case *query.Term:
-		return strings.EqualFold(e.Field, query.RuleField)
+		return strings.EqualFold(e.Field, field)
 	}
 	return false
 }

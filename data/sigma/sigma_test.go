@@ -436,6 +436,16 @@ func TestExportBurst(t *testing.T) {
 	}
 }
 
+// TestExportRefusesDirection: direction is this case's classification of an event, which no
+// Sigma backend can repeat.
+func TestExportRefusesDirection(t *testing.T) {
+	for _, q := range []string{`direction:outbound`, `eventName:PutBucketPolicy AND NOT direction:internal`} {
+		if _, err := Export(store.Rule{Name: "r", Query: q, Severity: 5}); err == nil || !strings.Contains(err.Error(), "classification") {
+			t.Errorf("%s: %v; want a refusal", q, err)
+		}
+	}
+}
+
 // TestExportRefusesRuleField: rule:NAME searches this case's indicators; no Sigma backend has
 // them, so such a rule does not export.
 func TestExportRefusesRuleField(t *testing.T) {
