@@ -489,7 +489,7 @@ func validFieldChars(cs []char) bool {
 	start := true
 	for _, c := range cs {
 		switch {
-		case c.r == '.' && !c.esc:
+		case c.r == '.': // escaped or not: a field path has no other use for a dot
 			if start {
 				return false
 			}
