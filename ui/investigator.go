@@ -46,6 +46,7 @@ var hitColumns = []column[*store.Hit]{
 	{"Rule", 200, func(h *store.Hit) string { return h.Rule }}, // the rule of highest severity that matched it
 	{"Error", 130, func(h *store.Hit) string { return h.ErrorCode }},
 	{"Region", 100, func(h *store.Hit) string { return h.Region }},
+	{"Direction", 90, func(h *store.Hit) string { return h.Direction }}, // the dashboard's lane (direction:VALUE)
 }
 
 // investigator searches every field of every event: a query, its newest matches, and the chosen
