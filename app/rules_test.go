@@ -510,6 +510,8 @@ func TestBuiltinRulesOnRequests(t *testing.T) {
 		{"alarms-gone", "monitoring", "DeleteAlarms", cli, `{"alarmNames":["root-login","cloudtrail-changes"]}`, "CloudWatch alarms deleted or silenced"},
 		{"alarms-terraform", "monitoring", "DeleteAlarms", tf, `{"alarmNames":["old-cpu"]}`, ""},
 		{"user-created", "iam", "CreateUser", cli, `{"userName":"backup-svc"}`, "IAM user created outside a deployment tool"},
+		{"admins-joined", "iam", "AddUserToGroup", cli, `{"groupName":"CloudAdmins","userName":"backup-svc"}`, "User added to an administrators group"},
+		{"readers-joined", "iam", "AddUserToGroup", cli, `{"groupName":"ReadOnly","userName":"alice"}`, ""},
 		{"user-terraform", "iam", "CreateUser", tf, `{"userName":"ci"}`, ""},
 	}
 	var records []string
