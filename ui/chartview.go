@@ -194,25 +194,18 @@ func (c *chartView) binAt(pos fyne.Position) (from, to time.Time, ok bool) {
 	reach := int(6 * k)
 	lo, _ := c.span.at(max(x-reach, c.span.Left), c.from, c.to)
 	hi, _ := c.span.at(min(x+reach, c.span.Right), c.from, c.to)
-	from = epochBin(t, c.bin)
-	best := -1.0 // the bin under the tap wins a tie
-	for _, p := range c.points {
-		if p.BinStart.Equal(from) {
-			best = p.Observed
+	tapped := t.Truncate(c.bin) // bins are aligned on the Unix epoch, as the case counts them
+	from = tapped
+	best := -1.0
+	for _, p := range c.points { // points sit at bin starts
+		if p.BinStart.Add(c.bin).Before(lo) || p.BinStart.After(hi) {
+			continue
 		}
-	}
-	for _, p := range c.points {
-		if !p.BinStart.Add(c.bin).Before(lo) && !p.BinStart.After(hi) && p.Observed > best {
-			best, from = p.Observed, epochBin(p.BinStart, c.bin)
+		if p.Observed > best || p.Observed == best && p.BinStart.Equal(tapped) { // the tapped bin wins a tie
+			best, from = p.Observed, p.BinStart
 		}
 	}
 	return from, from.Add(c.bin), true
-}
-
-// epochBin is the start of the bin holding t: bins count from the Unix epoch, as the analysis
-// cuts them.
-func epochBin(t time.Time, bin time.Duration) time.Time {
-	return time.Unix(0, t.UnixNano()/int64(bin)*int64(bin)).UTC()
 }
 
 // Cursor is a cross hair: the chart is for pointing at markers and bins.

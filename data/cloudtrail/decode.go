@@ -546,21 +546,28 @@ func (d *decoder) eventInString(raw []byte, v span) (Kind, []byte, *objInfo, boo
 	if json.Unmarshal(raw[v.from:v.to], &s) != nil {
 		return 0, nil, nil, false
 	}
-	sc := newBytesScanner([]byte(s))
-	if c, ok := sc.skipWS(); !ok || c != '{' {
-		return 0, nil, nil, false
-	}
 	si := &d.innerInfo
-	*si = objInfo{}
-	var err error
-	if d.inner, err = sc.appendObject(d.inner[:0], 1, si); err != nil {
-		return 0, nil, nil, false
-	}
-	if _, more := sc.skipWS(); more {
+	if !d.objectIn([]byte(s), si) {
 		return 0, nil, nil, false
 	}
 	k, ok := eventKind(d.inner, si)
 	return k, d.inner, si, ok
+}
+
+// objectIn compacts text into d.inner, noting its keys in info, when text is one JSON object
+// and nothing else: an event written inside a string or a CSV cell.
+func (d *decoder) objectIn(text []byte, info *objInfo) bool {
+	*info = objInfo{}
+	sc := newBytesScanner(text)
+	if c, ok := sc.skipWS(); !ok || c != '{' {
+		return false
+	}
+	var err error
+	if d.inner, err = sc.appendObject(d.inner[:0], 1, info); err != nil {
+		return false
+	}
+	_, more := sc.skipWS()
+	return !more
 }
 
 // eventKind recognises a CloudTrail event the way Extract does (eventTime plus eventName or

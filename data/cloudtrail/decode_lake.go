@@ -136,16 +136,8 @@ func (d *decoder) lake(header []string) error {
 // JSON object (another source's log line) is skipped.
 func (d *decoder) splunkRow(row []string, raw int) error {
 	var info objInfo
-	var err error
-	if raw < len(row) {
-		sc := newBytesScanner([]byte(row[raw]))
-		if c, ok := sc.skipWS(); ok && c == '{' {
-			if d.inner, err = sc.appendObject(d.inner[:0], 1, &info); err == nil {
-				if _, more := sc.skipWS(); !more {
-					return d.handle(d.inner, &info, FormatSplunk)
-				}
-			}
-		}
+	if raw < len(row) && d.objectIn([]byte(row[raw]), &info) {
+		return d.handle(d.inner, &info, FormatSplunk)
 	}
 	if d.stats.Skipped++; d.stats.Skipped == 1 {
 		d.stats.FirstSkipped = "Splunk CSV row whose _raw is not a JSON object"
